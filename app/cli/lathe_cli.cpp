@@ -1,0 +1,60 @@
+// lathe-cli: headless front end of the Lathe workbench.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/cli/info_command.h"
+#include "core/model/onnx_reader.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: lathe-cli <command> [options]\n"
+    "commands:\n"
+    "  info MODEL [--json]   per-layer weights, parameters, bytes and MACs of an ONNX model\n";
+
+int runInfo(const std::vector<std::string>& args) {
+    std::string model;
+    bool json = false;
+    for (const auto& a : args) {
+        if (a == "--json") json = true;
+        else if (!a.empty() && a[0] == '-') {
+            std::cerr << "lathe-cli info: unknown option '" << a << "'\n";
+            return 2;
+        } else if (model.empty()) model = a;
+        else {
+            std::cerr << "lathe-cli info: more than one model given ('" << model << "', '" << a << "')\n";
+            return 2;
+        }
+    }
+    if (model.empty()) {
+        std::cerr << "lathe-cli info: no model given\n" << kUsage;
+        return 2;
+    }
+    auto graph = lathe::readOnnxModel(model);
+    if (!graph) {
+        std::cerr << "error: " << graph.error().message << '\n';
+        return 1;
+    }
+    auto summary = lathe::summarizeModel(*graph);
+    if (json) std::cout << lathe::infoJson(*graph, summary) << '\n';
+    else lathe::printInfoTable(std::cout, *graph, summary);
+    for (const auto& w : graph->warnings) std::cerr << "warning: " << w << '\n';
+    // An op nobody can execute is reported as a failure after the (still useful) report.
+    return graph->unknownOps().empty() ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+        std::cout << kUsage;
+        return args.empty() ? 2 : 0;
+    }
+    std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "info") return runInfo(args);
+    std::cerr << "lathe-cli: unknown command '" << command << "'\n" << kUsage;
+    return 2;
+}

@@ -1,0 +1,376 @@
+#include "core/model/onnx_reader.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <onnx/defs/schema.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <bit>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace lathe {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+float halfToFloat(uint16_t h) {
+    uint32_t sign = uint32_t(h & 0x8000) << 16;
+    uint32_t exponent = (h >> 10) & 0x1f;
+    uint32_t mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else {
+            exponent = 127 - 15 + 1;
+            while (!(mantissa & 0x400)) {
+                mantissa <<= 1;
+                --exponent;
+            }
+            mantissa &= 0x3ff;
+            bits = sign | (exponent << 23) | (mantissa << 13);
+        }
+    } else if (exponent == 31) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+    }
+    return std::bit_cast<float>(bits);
+}
+
+float bfloat16ToFloat(uint16_t b) { return std::bit_cast<float>(uint32_t(b) << 16); }
+
+template <class T>
+T loadLE(const char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+}
+
+Error modelError(const std::string& path, ErrorCode code, const std::string& what) {
+    return makeError(code, path + ": " + what);
+}
+
+// Converts a TensorProto whose data is inline (raw_data or typed fields) into a neutral Tensor.
+Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& path) {
+    Tensor t;
+    t.name = proto.name();
+    t.dtype = DType(proto.data_type());
+    t.shape.assign(proto.dims().begin(), proto.dims().end());
+    for (int64_t d : t.shape)
+        if (d < 0)
+            return modelError(path, ErrorCode::InvalidModel,
+                              "tensor '" + t.name + "' has a negative dimension " + shapeToString(t.shape));
+    const int64_t n = t.numel();
+    const bool isInt = isIntegerType(t.dtype);
+    auto sizeMismatch = [&](int64_t got) {
+        return modelError(path, ErrorCode::InvalidModel,
+                          "tensor '" + t.name + "' has shape " + shapeToString(t.shape) + " (" + std::to_string(n) +
+                              " values) but holds " + std::to_string(got) + " values");
+    };
+    if (t.dtype == DType::String) {
+        t.strings.assign(proto.string_data().begin(), proto.string_data().end());
+        return t;
+    }
+    if (proto.has_raw_data()) {
+        const std::string& raw = proto.raw_data();
+        const int es = dtypeSize(t.dtype);
+        if (es == 0)
+            return modelError(path, ErrorCode::Unsupported,
+                              "tensor '" + t.name + "' has unsupported element type " + std::to_string(proto.data_type()));
+        if (int64_t(raw.size()) != n * es) return sizeMismatch(int64_t(raw.size()) / es);
+        t.data.resize(size_t(n));
+        if (isInt) t.ints.resize(size_t(n));
+        const char* p = raw.data();
+        for (int64_t i = 0; i < n; ++i, p += es) {
+            double v = 0;
+            int64_t iv = 0;
+            switch (t.dtype) {
+                case DType::Float: v = loadLE<float>(p); break;
+                case DType::Double: v = loadLE<double>(p); break;
+                case DType::Float16: v = halfToFloat(loadLE<uint16_t>(p)); break;
+                case DType::BFloat16: v = bfloat16ToFloat(loadLE<uint16_t>(p)); break;
+                case DType::Int8: iv = loadLE<int8_t>(p); break;
+                case DType::UInt8: iv = loadLE<uint8_t>(p); break;
+                case DType::Bool: iv = loadLE<uint8_t>(p) != 0; break;
+                case DType::Int16: iv = loadLE<int16_t>(p); break;
+                case DType::UInt16: iv = loadLE<uint16_t>(p); break;
+                case DType::Int32: iv = loadLE<int32_t>(p); break;
+                case DType::UInt32: iv = loadLE<uint32_t>(p); break;
+                case DType::Int64: iv = loadLE<int64_t>(p); break;
+                case DType::UInt64: iv = int64_t(loadLE<uint64_t>(p)); break;
+                default:
+                    return modelError(path, ErrorCode::Unsupported,
+                                      "tensor '" + t.name + "' has unsupported element type " +
+                                          std::string(dtypeName(t.dtype)));
+            }
+            if (isInt) {
+                t.ints[size_t(i)] = iv;
+                v = double(iv);
+            }
+            t.data[size_t(i)] = float(v);
+        }
+        return t;
+    }
+    switch (t.dtype) {
+        case DType::Float:
+            if (proto.float_data_size() != n) return sizeMismatch(proto.float_data_size());
+            t.data.assign(proto.float_data().begin(), proto.float_data().end());
+            break;
+        case DType::Double:
+            if (proto.double_data_size() != n) return sizeMismatch(proto.double_data_size());
+            for (double v : proto.double_data()) t.data.push_back(float(v));
+            break;
+        case DType::Float16:
+        case DType::BFloat16:
+            if (proto.int32_data_size() != n) return sizeMismatch(proto.int32_data_size());
+            for (int32_t v : proto.int32_data())
+                t.data.push_back(t.dtype == DType::Float16 ? halfToFloat(uint16_t(v)) : bfloat16ToFloat(uint16_t(v)));
+            break;
+        case DType::Int8: case DType::UInt8: case DType::Int16: case DType::UInt16: case DType::Int32:
+        case DType::Bool:
+            if (proto.int32_data_size() != n) return sizeMismatch(proto.int32_data_size());
+            t.ints.assign(proto.int32_data().begin(), proto.int32_data().end());
+            break;
+        case DType::Int64:
+            if (proto.int64_data_size() != n) return sizeMismatch(proto.int64_data_size());
+            t.ints.assign(proto.int64_data().begin(), proto.int64_data().end());
+            break;
+        case DType::UInt32: case DType::UInt64:
+            if (proto.uint64_data_size() != n) return sizeMismatch(proto.uint64_data_size());
+            for (uint64_t v : proto.uint64_data()) t.ints.push_back(int64_t(v));
+            break;
+        default:
+            return modelError(path, ErrorCode::Unsupported,
+                              "tensor '" + t.name + "' has unsupported element type " +
+                                  std::string(dtypeName(t.dtype)));
+    }
+    if (isInt) t.data.assign(t.ints.begin(), t.ints.end());
+    return t;
+}
+
+// Replaces an external-data reference by the bytes it points to, so the rest of the reader sees inline data.
+Status loadExternalData(onnx::TensorProto& proto, const fs::path& modelDir, const std::string& path) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto& entry : proto.external_data()) {
+        if (entry.key() == "location") location = entry.value();
+        else if (entry.key() == "offset") offset = std::stoll(entry.value());
+        else if (entry.key() == "length") length = std::stoll(entry.value());
+    }
+    const std::string tensorName = "tensor '" + proto.name() + "'";
+    if (location.empty())
+        return modelError(path, ErrorCode::InvalidModel, tensorName + " is marked external but names no location");
+    fs::path dataPath = modelDir / location;
+    std::error_code ec;
+    if (!fs::exists(dataPath, ec))
+        return modelError(path, ErrorCode::FileNotFound,
+                          tensorName + " refers to external data file '" + location + "', which is missing (expected at " +
+                              dataPath.string() + "); keep the data file next to the model");
+    int64_t fileSize = int64_t(fs::file_size(dataPath, ec));
+    int64_t elementBytes = dtypeSize(DType(proto.data_type()));
+    int64_t expected = elementBytes;
+    for (int64_t d : proto.dims()) expected *= d;
+    if (length < 0) length = expected;
+    if (offset < 0 || offset + length > fileSize)
+        return modelError(path, ErrorCode::InvalidModel,
+                          tensorName + " reads bytes " + std::to_string(offset) + ".." + std::to_string(offset + length) +
+                              " of '" + location + "', which has only " + std::to_string(fileSize) + " bytes");
+    std::ifstream in(dataPath, std::ios::binary);
+    std::string bytes(size_t(length), '\0');
+    in.seekg(offset);
+    in.read(bytes.data(), length);
+    if (!in)
+        return modelError(path, ErrorCode::Io, tensorName + ": could not read external data file '" + location + "'");
+    proto.set_raw_data(std::move(bytes));
+    proto.clear_external_data();
+    proto.set_data_location(onnx::TensorProto_DataLocation_DEFAULT);
+    return Ok{};
+}
+
+void fillValueInfo(ValueInfo& v, const onnx::TypeProto& type) {
+    if (!type.has_tensor_type()) return;
+    const auto& tt = type.tensor_type();
+    v.dtype = DType(tt.elem_type());
+    if (!tt.has_shape()) return;
+    v.hasShape = true;
+    v.shape.clear();
+    v.dimParams.clear();
+    for (const auto& d : tt.shape().dim()) {
+        v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        v.dimParams.push_back(d.has_dim_param() ? d.dim_param() : std::string());
+    }
+}
+
+Result<Attribute> convertAttribute(const onnx::AttributeProto& proto, const std::string& path) {
+    Attribute a;
+    using AP = onnx::AttributeProto;
+    switch (proto.type()) {
+        case AP::FLOAT: a.kind = Attribute::Kind::Float; a.f = proto.f(); break;
+        case AP::INT: a.kind = Attribute::Kind::Int; a.i = proto.i(); break;
+        case AP::STRING: a.kind = Attribute::Kind::String; a.s = proto.s(); break;
+        case AP::FLOATS: a.kind = Attribute::Kind::Floats; a.floats.assign(proto.floats().begin(), proto.floats().end()); break;
+        case AP::INTS: a.kind = Attribute::Kind::Ints; a.ints.assign(proto.ints().begin(), proto.ints().end()); break;
+        case AP::STRINGS: a.kind = Attribute::Kind::Strings; a.strings.assign(proto.strings().begin(), proto.strings().end()); break;
+        case AP::TENSOR: {
+            auto t = convertTensor(proto.t(), path);
+            if (!t) return t.error();
+            a.kind = Attribute::Kind::Tensor;
+            a.tensor = std::make_shared<Tensor>(std::move(t.value()));
+            break;
+        }
+        case AP::GRAPH: case AP::GRAPHS: a.kind = Attribute::Kind::Graph; break;
+        default: a.kind = Attribute::Kind::Other; break;
+    }
+    return a;
+}
+
+Result<onnx::ModelProto> parseModelFile(const std::string& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+        return makeError(ErrorCode::FileNotFound, path + ": file not found");
+    if (fs::is_directory(path, ec))
+        return makeError(ErrorCode::InvalidArgument, path + ": is a directory, not an ONNX model file");
+    auto size = fs::file_size(path, ec);
+    if (ec) return modelError(path, ErrorCode::Io, "cannot read file size: " + ec.message());
+    if (size == 0) return modelError(path, ErrorCode::Parse, "file is empty (0 bytes); it is not an ONNX model");
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return modelError(path, ErrorCode::Io, std::string("cannot open: ") + std::strerror(errno));
+    onnx::ModelProto model;
+    bool parsed = false;
+    {
+        google::protobuf::io::FileInputStream fileStream(fd);
+        google::protobuf::io::CodedInputStream coded(&fileStream);
+        coded.SetTotalBytesLimit(INT_MAX);
+        parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+    }
+    ::close(fd);
+    if (!parsed)
+        return modelError(path, ErrorCode::Parse,
+                          "not a valid ONNX model: the file is not ONNX protobuf data, or it is truncated or corrupt (" + std::to_string(size) +
+                              " bytes read)");
+    if (!model.has_graph() || model.ir_version() <= 0)
+        return modelError(path, ErrorCode::Parse,
+                          "not an ONNX model: the file parses but has no graph or no IR version");
+    return model;
+}
+
+}  // namespace
+
+Result<Graph> readOnnxModel(const std::string& path) {
+    auto parsed = parseModelFile(path);
+    if (!parsed) return parsed.error();
+    onnx::ModelProto& model = parsed.value();
+    const fs::path modelDir = fs::path(path).parent_path();
+
+    onnx::GraphProto* gp = model.mutable_graph();
+    for (auto& init : *gp->mutable_initializer())
+        if (init.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
+            if (auto st = loadExternalData(init, modelDir, path); !st) return st.error();
+    for (auto& node : *gp->mutable_node())
+        for (auto& attr : *node.mutable_attribute())
+            if (attr.has_t() && attr.t().data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
+                if (auto st = loadExternalData(*attr.mutable_t(), modelDir, path); !st) return st.error();
+
+    Graph graph;
+    graph.sourcePath = path;
+    graph.name = gp->name();
+    graph.producerName = model.producer_name();
+    graph.producerVersion = model.producer_version();
+    graph.irVersion = model.ir_version();
+    for (const auto& op : model.opset_import()) {
+        std::string domain = op.domain() == "ai.onnx" ? "" : op.domain();
+        graph.opsetImports[domain] = op.version();
+    }
+    if (graph.opsetImports.count("")) graph.opset = graph.opsetImports[""];
+
+    try {
+        onnx::ShapeInferenceOptions options(false, 0, true);
+        onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+    } catch (const std::exception& e) {
+        graph.warnings.push_back(path + ": shape inference stopped early (" + std::string(e.what()) +
+                                 "); some shapes and MACs are unknown");
+    }
+
+    std::set<std::string> initNames;
+    for (const auto& init : gp->initializer()) {
+        auto t = convertTensor(init, path);
+        if (!t) return t.error();
+        if (t->name.empty()) return modelError(path, ErrorCode::InvalidModel, "an initializer has no name");
+        int64_t nonFinite = 0;
+        for (float v : t->data) nonFinite += !std::isfinite(v);
+        if (nonFinite)
+            graph.warnings.push_back(path + ": initializer '" + t->name + "' holds " + std::to_string(nonFinite) +
+                                     " NaN or infinite values");
+        ValueInfo v;
+        v.name = t->name;
+        v.dtype = t->dtype;
+        v.hasShape = true;
+        v.shape = t->shape;
+        v.dimParams.assign(v.shape.size(), {});
+        graph.values[v.name] = v;
+        initNames.insert(t->name);
+        graph.initializers.emplace(t->name, std::move(t.value()));
+    }
+    auto addValue = [&](const onnx::ValueInfoProto& vp) {
+        ValueInfo& v = graph.values[vp.name()];
+        v.name = vp.name();
+        if (!initNames.count(vp.name())) fillValueInfo(v, vp.type());
+    };
+    for (const auto& vp : gp->input()) {
+        addValue(vp);
+        if (!initNames.count(vp.name())) graph.inputs.push_back(vp.name());
+    }
+    for (const auto& vp : gp->value_info()) addValue(vp);
+    for (const auto& vp : gp->output()) {
+        addValue(vp);
+        graph.outputs.push_back(vp.name());
+    }
+
+    std::set<std::string> usedNames;
+    for (int i = 0; i < gp->node_size(); ++i) {
+        const auto& np = gp->node(i);
+        Node node;
+        node.opType = np.op_type();
+        node.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+        node.name = np.name().empty() ? node.opType + "_" + std::to_string(i) : np.name();
+        if (!usedNames.insert(node.name).second) {
+            node.name += "_" + std::to_string(i);
+            usedNames.insert(node.name);
+        }
+        node.inputs.assign(np.input().begin(), np.input().end());
+        node.outputs.assign(np.output().begin(), np.output().end());
+        for (const auto& ap : np.attribute()) {
+            auto a = convertAttribute(ap, path);
+            if (!a) return a.error();
+            node.attributes[ap.name()] = std::move(a.value());
+        }
+        auto opsetIt = graph.opsetImports.find(node.domain);
+        int version = opsetIt == graph.opsetImports.end() ? 0 : int(opsetIt->second);
+        node.knownOp = version > 0 && onnx::OpSchemaRegistry::Schema(node.opType, version, node.domain) != nullptr;
+        if (!node.knownOp) {
+            std::string domain = node.domain.empty() ? "ai.onnx" : node.domain;
+            graph.warnings.push_back(path + ": node '" + node.name + "' uses op '" + node.opType + "' (domain '" +
+                                     domain + "'" + (version ? ", opset " + std::to_string(version) : "") +
+                                     ") which ONNX does not define; it is shown but cannot be executed");
+        }
+        for (const auto& out : node.outputs)
+            if (!out.empty() && !graph.values.count(out)) graph.values[out].name = out;
+        for (const auto& in : node.inputs)
+            if (!in.empty() && !graph.values.count(in)) graph.values[in].name = in;
+        graph.nodes.push_back(std::move(node));
+    }
+    return graph;
+}
+
+}  // namespace lathe

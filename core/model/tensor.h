@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lathe {
+
+// ONNX TensorProto element types, same numbering.
+enum class DType : int {
+    Undefined = 0, Float = 1, UInt8 = 2, Int8 = 3, UInt16 = 4, Int16 = 5, Int32 = 6, Int64 = 7, String = 8,
+    Bool = 9, Float16 = 10, Double = 11, UInt32 = 12, UInt64 = 13, Complex64 = 14, Complex128 = 15, BFloat16 = 16,
+};
+
+std::string_view dtypeName(DType dtype);
+// Bytes per element; 0 for String/Undefined.
+int dtypeSize(DType dtype);
+bool isFloatingType(DType dtype);
+bool isIntegerType(DType dtype);
+
+int64_t shapeNumel(std::span<const int64_t> shape);
+std::string shapeToString(std::span<const int64_t> shape);
+
+// A constant tensor (initializer or Constant attribute). Numeric contents are kept as float in `data`; integer
+// types are also kept exactly in `ints`.
+struct Tensor {
+    std::string name;
+    DType dtype = DType::Float;
+    std::vector<int64_t> shape;
+    std::vector<float> data;
+    std::vector<int64_t> ints;
+    std::vector<std::string> strings;
+
+    int64_t numel() const { return shapeNumel(shape); }
+    // Storage size in the model file: numel * dtypeSize.
+    int64_t byteSize() const { return numel() * dtypeSize(dtype); }
+};
+
+}  // namespace lathe

@@ -1,0 +1,116 @@
+#include <QtTest>
+
+#include "core/model/model_summary.h"
+#include "core/model/onnx_reader.h"
+
+using namespace lathe;
+
+namespace {
+Graph load(const std::string& path) {
+    auto g = readOnnxModel(path);
+    if (!g) qFatal("%s", g.error().message.c_str());
+    return std::move(g).value();
+}
+}  // namespace
+
+class TestModelSummary : public QObject {
+    Q_OBJECT
+private slots:
+    // LeNet-5 (Caffe form) on 1x28x28, by hand:
+    //   conv1 20x1x5x5 + 20 = 520 params; output 20x24x24; MACs 20*24*24*1*5*5 = 288,000
+    //   conv2 50x20x5x5 + 50 = 25,050;    output 50x8x8;   MACs 50*8*8*20*5*5 = 1,600,000
+    //   fc1   500x800 + 500 = 400,500;    MACs 800*500 = 400,000
+    //   fc2   10x500 + 10   = 5,010;      MACs 500*10 = 5,000
+    void demoModelLayers_data() {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<qint64>("params");
+        QTest::addColumn<qint64>("macs");
+        QTest::newRow("conv1") << "conv1" << "Conv" << qint64(520) << qint64(288000);
+        QTest::newRow("conv2") << "conv2" << "Conv" << qint64(25050) << qint64(1600000);
+        QTest::newRow("fc1") << "fc1" << "Gemm" << qint64(400500) << qint64(400000);
+        QTest::newRow("fc2") << "fc2" << "Gemm" << qint64(5010) << qint64(5000);
+    }
+
+    void demoModelLayers() {
+        QFETCH(QString, name);
+        QFETCH(QString, op);
+        QFETCH(qint64, params);
+        QFETCH(qint64, macs);
+        static const Graph g = load(LATHE_DEMO_MODEL);
+        static const ModelSummary s = summarizeModel(g);
+        const LayerInfo* layer = nullptr;
+        for (const auto& l : s.layers)
+            if (l.name == name.toStdString()) layer = &l;
+        QVERIFY(layer);
+        QCOMPARE(QString::fromStdString(layer->op), op);
+        QCOMPARE(layer->params, params);
+        QCOMPARE(layer->bytes, params * 4);
+        QCOMPARE(layer->macs, macs);
+        QCOMPARE(layer->weights.size(), size_t(2));
+        QCOMPARE(layer->weights[0].dtype, DType::Float);
+    }
+
+    void demoModelTotals() {
+        ModelSummary s = summarizeModel(load(LATHE_DEMO_MODEL));
+        QCOMPARE(s.layers.size(), size_t(4));
+        QCOMPARE(s.totalParams, int64_t(431080));
+        QCOMPARE(s.totalBytes, int64_t(431080 * 4));
+        QCOMPARE(s.totalMacs, int64_t(2293000));
+    }
+
+    // Fixture totals worked out in tests/fixtures/README.md.
+    void fixtureTotals_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<int>("layers");
+        QTest::addColumn<qint64>("params");
+        QTest::addColumn<qint64>("macs");
+        // conv 8x3x3x3+8=224, MACs 8*16*16*27=55,296; BN 4x8=32; Gemm 4x8+4=36, MACs 32
+        QTest::newRow("bn_conv") << "bn_conv.onnx" << 3 << qint64(292) << qint64(55328);
+        // depthwise 4x1x3x3+4=40, MACs 4*8*8*9=2,304; pointwise 6x4+6=30, MACs 6*8*8*4=1,536
+        QTest::newRow("depthwise") << "depthwise.onnx" << 2 << qint64(70) << qint64(3840);
+        // two convs 4x4x3x3+4=148 each, MACs 4*8*8*36=9,216 each; Gemm 3x4+3=15, MACs 12
+        QTest::newRow("residual") << "residual.onnx" << 3 << qint64(311) << qint64(18444);
+        // conv 4x3x3x3+4=112, MACs 4*8*8*27=6,912; MatMul 256x10=2,560 (MACs 2,560); bias Add 10
+        QTest::newRow("tf_nhwc") << "tf_nhwc.onnx" << 3 << qint64(2682) << qint64(9472);
+        // MatMul 6x5=30 (MACs 30), Add 5, MatMul 5x2=10 (MACs 10)
+        QTest::newRow("opset7") << "matmul_opset7.onnx" << 3 << qint64(45) << qint64(40);
+    }
+
+    void fixtureTotals() {
+        QFETCH(QString, file);
+        QFETCH(int, layers);
+        QFETCH(qint64, params);
+        QFETCH(qint64, macs);
+        ModelSummary s = summarizeModel(load(std::string(LATHE_FIXTURES_DIR) + "/" + file.toStdString()));
+        QCOMPARE(int(s.layers.size()), layers);
+        QCOMPARE(s.totalParams, params);
+        QCOMPARE(s.totalMacs, macs);
+    }
+
+    // A shared initializer counts once in the totals but shows in each layer that uses it.
+    void sharedWeightsCountOnce() {
+        Graph g;
+        Tensor w;
+        w.name = "W";
+        w.shape = {3, 3};
+        w.data.assign(9, 1.f);
+        g.initializers["W"] = w;
+        for (const char* name : {"a", "b"}) {
+            Node n;
+            n.name = name;
+            n.opType = "MatMul";
+            n.inputs = {"x", "W"};
+            n.outputs = {std::string(name) + "_out"};
+            g.nodes.push_back(n);
+        }
+        ModelSummary s = summarizeModel(g);
+        QCOMPARE(s.layers.size(), size_t(2));
+        QCOMPARE(s.layers[1].params, int64_t(9));
+        QCOMPARE(s.totalParams, int64_t(9));
+        QCOMPARE(s.totalBytes, int64_t(36));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestModelSummary)
+#include "test_model_summary.moc"
