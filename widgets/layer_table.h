@@ -1,0 +1,54 @@
+#pragma once
+
+#include <QWidget>
+
+#include "core/model/model_summary.h"
+
+class QLabel;
+class QLineEdit;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace lathe {
+
+class LayerTableModel;
+
+// Sortable, filterable table of the weighted layers with a totals footer.
+class LayerTable : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit LayerTable(QWidget* parent = nullptr);
+
+    void setSummary(ModelSummary summary);
+
+    LayerTableModel* model() const { return m_model; }
+    QSortFilterProxyModel* proxy() const { return m_proxy; }
+    QTableView* view() const { return m_view; }
+    QLineEdit* filterEdit() const { return m_filter; }
+    QString footerText() const;
+    // Node index of the selected row, or -1.
+    int selectedNode() const;
+
+public slots:
+    // Selects the row of node `nodeIndex` (clears the selection when it is not a listed layer); does not emit
+    // layerSelected.
+    void selectNode(int nodeIndex);
+
+signals:
+    // The user selected the row of the layer whose node index is `nodeIndex`.
+    void layerSelected(int nodeIndex);
+
+private:
+    void updateFooter();
+    void onSelectionChanged();
+
+    LayerTableModel* m_model;
+    QSortFilterProxyModel* m_proxy;
+    QTableView* m_view;
+    QLineEdit* m_filter;
+    QLabel* m_footer;
+    bool m_syncing = false;
+};
+
+}  // namespace lathe

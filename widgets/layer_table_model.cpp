@@ -1,0 +1,130 @@
+#include "widgets/layer_table_model.h"
+
+#include <QStringList>
+
+#include "widgets/display_format.h"
+#include "widgets/op_metadata.h"
+
+namespace lathe {
+
+LayerTableModel::LayerTableModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void LayerTableModel::setSummary(ModelSummary summary) {
+    beginResetModel();
+    m_summary = std::move(summary);
+    endResetModel();
+}
+
+int LayerTableModel::rowOfNode(int nodeIndex) const {
+    for (size_t row = 0; row < m_summary.layers.size(); ++row)
+        if (m_summary.layers[row].nodeIndex == nodeIndex) return int(row);
+    return -1;
+}
+
+int LayerTableModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : int(m_summary.layers.size());
+}
+
+int LayerTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+double LayerTableModel::shareOf(const LayerInfo& layer) const {
+    return m_summary.totalParams > 0 ? double(layer.params) / double(m_summary.totalParams) : 0.0;
+}
+
+QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= rowCount()) return {};
+    const LayerInfo& layer = m_summary.layers[size_t(index.row())];
+    const auto column = Column(index.column());
+    const QString firstShape = layer.weights.empty() ? QString() : formatShape(layer.weights.front().shape);
+    switch (role) {
+        case Qt::DisplayRole:
+            switch (column) {
+                case Order:
+                    return index.row() + 1;
+                case Name:
+                    return QString::fromStdString(layer.name);
+                case Op:
+                    return QString::fromStdString(layer.op);
+                case WeightShape:
+                    return firstShape;
+                case Params:
+                    return formatCount(layer.params);
+                case Bytes:
+                    return formatCount(layer.bytes);
+                case Macs:
+                    return formatCount(layer.macs);
+                case Share:
+                    return formatPercent(shareOf(layer));
+                case ColumnCount:
+                    break;
+            }
+            break;
+        case SortRole:
+            switch (column) {
+                case Order:
+                    return index.row();
+                case Name:
+                    return QString::fromStdString(layer.name);
+                case Op:
+                    return QString::fromStdString(layer.op);
+                case WeightShape:
+                    return qlonglong(layer.weights.empty() ? 0 : layer.weights.front().params);
+                case Params:
+                    return qlonglong(layer.params);
+                case Bytes:
+                    return qlonglong(layer.bytes);
+                case Macs:
+                    return qlonglong(layer.macs);
+                case Share:
+                    return shareOf(layer);
+                case ColumnCount:
+                    break;
+            }
+            break;
+        case NodeIndexRole:
+            return layer.nodeIndex;
+        case ShareRole:
+            return shareOf(layer);
+        case Qt::TextAlignmentRole:
+            if (column == Order || column >= Params) return int(Qt::AlignRight | Qt::AlignVCenter);
+            return int(Qt::AlignLeft | Qt::AlignVCenter);
+        case Qt::DecorationRole:
+            if (column == Op) return OpMetadata::builtin().categoryOf(QString::fromStdString(layer.op)).color;
+            break;
+        case Qt::ToolTipRole: {
+            QStringList lines{
+                QStringLiteral("%1 (%2)").arg(QString::fromStdString(layer.name), QString::fromStdString(layer.op))};
+            for (const auto& w : layer.weights)
+                lines << QStringLiteral("%1: %2, %3 params")
+                             .arg(QString::fromStdString(w.name), formatTypedShape(w.dtype, w.shape),
+                                  formatCount(w.params));
+            return lines.join('\n');
+        }
+        default:
+            break;
+    }
+    return {};
+}
+
+QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal) return {};
+    static const char* const titles[ColumnCount] = {"#", "Layer", "Op", "Shape", "Params", "Bytes", "MACs", "Share"};
+    static const char* const tips[ColumnCount] = {
+        "Position of the layer in the model file (sort by this column to restore file order)",
+        "Node name in the ONNX graph",
+        "ONNX op type; the swatch shows the op category colour used in the graph",
+        "Shape of the layer's first weight tensor (usually the kernel); hover a row for all its tensors",
+        "Number of weight values (all float initializers the node uses)",
+        "Storage size of the layer's weights in the model file",
+        "Multiply-accumulate operations per sample (batch 1), from inferred shapes",
+        "Share of the model's parameters held by this layer",
+    };
+    if (section < 0 || section >= ColumnCount) return {};
+    if (role == Qt::DisplayRole) return tr(titles[section]);
+    if (role == Qt::ToolTipRole) return tr(tips[section]);
+    if (role == Qt::TextAlignmentRole)
+        return int((section == Order || section >= Params ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter);
+    return {};
+}
+
+}  // namespace lathe

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <QAbstractTableModel>
+
+#include "core/model/model_summary.h"
+
+namespace lathe {
+
+// One row per weighted layer of a ModelSummary. DisplayRole gives formatted text, SortRole raw numbers (so a
+// QSortFilterProxyModel sorts numerically), NodeIndexRole the layer's node index in the graph.
+class LayerTableModel : public QAbstractTableModel {
+    Q_OBJECT
+
+public:
+    enum Column { Order, Name, Op, WeightShape, Params, Bytes, Macs, Share, ColumnCount };
+    enum Role { SortRole = Qt::UserRole, NodeIndexRole, ShareRole };
+
+    explicit LayerTableModel(QObject* parent = nullptr);
+
+    void setSummary(ModelSummary summary);
+    const ModelSummary& summary() const { return m_summary; }
+    // Row of the layer whose node index is `nodeIndex`, or -1 when that node has no weights.
+    int rowOfNode(int nodeIndex) const;
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+private:
+    double shareOf(const LayerInfo& layer) const;
+
+    ModelSummary m_summary;
+};
+
+}  // namespace lathe
