@@ -267,7 +267,9 @@ Result<onnx::ModelProto> parseModelFile(const std::string& path) {
 
 }  // namespace
 
-Result<Graph> readOnnxModel(const std::string& path) {
+Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress) {
+    const auto cancelled = [&] { return makeError(ErrorCode::Cancelled, path + ": reading cancelled"); };
+    if (!reportProgress(progress, 0.f, "reading file")) return cancelled();
     auto parsed = parseModelFile(path);
     if (!parsed) return parsed.error();
     onnx::ModelProto& model = parsed.value();
@@ -294,6 +296,7 @@ Result<Graph> readOnnxModel(const std::string& path) {
     }
     if (graph.opsetImports.count("")) graph.opset = graph.opsetImports[""];
 
+    if (!reportProgress(progress, 0.4f, "inferring shapes")) return cancelled();
     try {
         onnx::ShapeInferenceOptions options(false, 0, true);
         onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
@@ -302,8 +305,13 @@ Result<Graph> readOnnxModel(const std::string& path) {
                                  "); some shapes and MACs are unknown");
     }
 
+    if (!reportProgress(progress, 0.5f, "converting weights")) return cancelled();
     std::set<std::string> initNames;
-    for (const auto& init : gp->initializer()) {
+    const int initCount = gp->initializer_size();
+    for (int initIndex = 0; initIndex < initCount; ++initIndex) {
+        const auto& init = gp->initializer(initIndex);
+        if (!reportProgress(progress, 0.5f + 0.4f * float(initIndex) / float(initCount), "converting weights"))
+            return cancelled();
         auto t = convertTensor(init, path);
         if (!t) return t.error();
         if (t->name.empty()) return modelError(path, ErrorCode::InvalidModel, "an initializer has no name");
@@ -337,6 +345,7 @@ Result<Graph> readOnnxModel(const std::string& path) {
         graph.outputs.push_back(vp.name());
     }
 
+    if (!reportProgress(progress, 0.9f, "building graph")) return cancelled();
     std::set<std::string> usedNames;
     for (int i = 0; i < gp->node_size(); ++i) {
         const auto& np = gp->node(i);
@@ -370,6 +379,7 @@ Result<Graph> readOnnxModel(const std::string& path) {
             if (!in.empty() && !graph.values.count(in)) graph.values[in].name = in;
         graph.nodes.push_back(std::move(node));
     }
+    if (!reportProgress(progress, 1.f, "done")) return cancelled();
     return graph;
 }
 

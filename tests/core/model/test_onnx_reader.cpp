@@ -140,6 +140,25 @@ private slots:
         QCOMPARE(int(g.error().code), code);
     }
 
+    void progressRisesAndCancelStops() {
+        std::vector<float> fractions;
+        auto g = readOnnxModel(LATHE_DEMO_MODEL, [&](float f, std::string_view) {
+            fractions.push_back(f);
+            return true;
+        });
+        QVERIFY(g.ok());
+        QVERIFY(fractions.size() >= 4);
+        QVERIFY(std::is_sorted(fractions.begin(), fractions.end()));
+        QCOMPARE(fractions.back(), 1.f);
+        int calls = 0;
+        auto cancelled = readOnnxModel(LATHE_DEMO_MODEL, [&](float, std::string_view stage) {
+            return ++calls < 3;
+        });
+        QVERIFY(!cancelled.ok());
+        QCOMPARE(cancelled.error().code, ErrorCode::Cancelled);
+        QCOMPARE(calls, 3);
+    }
+
     // Protobuf refuses messages over 64 MB by default; the reader must lift that limit.
     void readsModelOver64MB() {
         const int64_t rows = 4500, cols = 4096;  // 18.4 M floats, 73.7 MB
