@@ -1,0 +1,375 @@
+#include "core/compress/apply_recipe.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/compress/compressible_layer.h"
+#include "core/compress/lowrank/svd_decompose.h"
+#include "core/compress/prune/magnitude_filter_prune.h"
+#include "core/compress/prune/magnitude_prune.h"
+
+namespace lathe {
+
+namespace {
+
+// One compressible layer of the source model while the stages run.
+struct Track {
+    LayerWeight source;
+    LayerSettings settings;
+    Tensor original;
+    int64_t originalBiasParams = 0;
+    std::vector<std::string> nodes;
+    std::vector<std::string> weights;
+    std::vector<int64_t> decomposedShape;  // weight shape the factors replace
+    bool outMajor = true;
+    bool shared = false;  // its weight is also another layer's, compressed there
+    LayerReport report;
+};
+
+bool isWeightTensor(const Tensor& t) { return !isIntegerType(t.dtype) && t.dtype != DType::String; }
+
+int64_t codebookBytes(const CodebookTensor& c) {
+    return (int64_t(c.indices.size()) * c.bits + 7) / 8 + int64_t(c.codebook.size()) * 4;
+}
+
+// Scatters `t` (the original tensor with slices removed) back into `shape`, removed slices as zeros.
+Tensor expand(const Tensor& t, const std::vector<int64_t>& shape, const std::vector<std::vector<int64_t>>& kept) {
+    bool sliced = false;
+    for (const auto& k : kept) sliced |= !k.empty();
+    if (!sliced || t.shape == shape) return t;
+    Tensor out;
+    out.shape = shape;
+    out.data.assign(size_t(shapeNumel(shape)), 0.f);
+    const size_t rank = shape.size();
+    std::vector<int64_t> strides(rank, 1);
+    for (size_t a = rank; a-- > 1;) strides[a - 1] = strides[a] * shape[a];
+    std::vector<int64_t> index(rank, 0);
+    for (float v : t.data) {
+        int64_t offset = 0;
+        for (size_t a = 0; a < rank; ++a) {
+            const int64_t i = a < kept.size() && !kept[a].empty() ? kept[a][size_t(index[a])] : index[a];
+            offset += i * strides[a];
+        }
+        out.data[size_t(offset)] = v;
+        for (size_t a = rank; a-- > 0;) {
+            if (++index[a] < t.shape[a]) break;
+            index[a] = 0;
+        }
+    }
+    return out;
+}
+
+class Compressor {
+public:
+    Compressor(const Graph& graph, const Recipe& recipe, const ProgressFn& progress)
+        : m_source(graph), m_recipe(recipe), m_progress(progress) {}
+
+    Result<CompressedModel> run() {
+        if (auto st = validateRecipe(m_recipe, m_source); !st) return st.error();
+        m_model.graph = m_source;
+        Graph& g = m_model.graph;
+        std::set<std::string> seenWeights;
+        for (const auto& lw : compressibleLayers(g)) {
+            Track t;
+            t.source = lw;
+            t.settings = resolveLayerSettings(m_recipe, lw.nodeName, lw.weight);
+            t.original = g.initializers.at(lw.weight);
+            const LayerSettings& s = t.settings;
+            const bool compressed = s.pruned() || s.quantized() || s.keep || s.keepFraction || s.rank || s.energy;
+            for (float v : t.original.data)
+                if (compressed && !std::isfinite(v))
+                    return makeError(ErrorCode::InvalidModel, "layer " + lw.nodeName + ": weight '" + lw.weight +
+                                                                  "' contains NaN or infinite values; fix the model "
+                                                                  "before compressing it");
+            if (!lw.bias.empty()) t.originalBiasParams = g.initializers.at(lw.bias).numel();
+            t.nodes = {lw.nodeName};
+            t.weights = {lw.weight};
+            t.report.name = lw.nodeName;
+            t.report.opType = lw.opType;
+            t.report.originalShape = t.original.shape;
+            t.report.originalParams = t.original.numel() + t.originalBiasParams;
+            t.report.originalBytes = 4 * t.report.originalParams;
+            if (!seenWeights.insert(lw.weight).second) {
+                t.report.notes.push_back("shares its weight '" + lw.weight +
+                                         "' with an earlier layer; compressed there");
+                t.shared = true;
+            }
+            m_tracks.push_back(std::move(t));
+        }
+        if (auto st = structuredStage(); !st) return st.error();
+        if (auto st = lowRankStage(); !st) return st.error();
+        if (auto st = pruneStage(); !st) return st.error();
+        if (auto st = quantStage(); !st) return st.error();
+        report();
+        reportProgress(m_progress, 1.f, "done");
+        return std::move(m_model);
+    }
+
+private:
+    Status progress(float from, float to, size_t i, const char* stage) {
+        const float f = from + (to - from) * (m_tracks.empty() ? 1.f : float(i) / float(m_tracks.size()));
+        if (!reportProgress(m_progress, f, stage)) return makeError(ErrorCode::Cancelled, "compression cancelled");
+        return Ok{};
+    }
+
+    Status structuredStage() {
+        Graph& g = m_model.graph;
+        for (size_t i = 0; i < m_tracks.size(); ++i) {
+            if (auto st = progress(0.f, 0.2f, i, "structured pruning"); !st) return st;
+            Track& t = m_tracks[i];
+            const LayerSettings& s = t.settings;
+            if ((!s.keep && !s.keepFraction) || t.shared) continue;
+            const int idx = g.nodeIndex(t.source.nodeName);
+            if (!filterPruneApplies(g, idx)) continue;  // defaults: not applicable is a no-op
+            const int64_t channels = g.initializers.at(t.source.weight).shape[0];
+            const int64_t keep =
+                s.keep ? *s.keep : std::max<int64_t>(1, std::llround(*s.keepFraction * double(channels)));
+            if (keep >= channels) {
+                if (keep > channels)
+                    t.report.notes.push_back("structured keep " + std::to_string(keep) + " ≥ its " +
+                                             std::to_string(channels) + " channels: nothing removed");
+                continue;
+            }
+            auto r = magnitudeFilterPrune(g, idx, keep);
+            if (!r) {
+                if (s.explicitStructured)
+                    return makeError(r.error().code,
+                                     "layers." + t.source.nodeName + ".prune.structured: " + r.error().message);
+                t.report.notes.push_back(r.error().message);
+                m_model.warnings.push_back(r.error().message);
+                continue;
+            }
+            t.report.channels = r->channels;
+            t.report.keptChannels = int64_t(r->kept.size());
+            for (const auto& slice : r->slices) {
+                auto& axes = m_kept[slice.initializer];
+                if (axes.size() <= size_t(slice.axis)) axes.resize(size_t(slice.axis) + 1);
+                auto& k = axes[size_t(slice.axis)];
+                if (k.empty()) {
+                    k = slice.kept;
+                } else {
+                    std::vector<int64_t> composed;
+                    for (int64_t j : slice.kept) composed.push_back(k[size_t(j)]);
+                    k = std::move(composed);
+                }
+            }
+        }
+        return Ok{};
+    }
+
+    Status lowRankStage() {
+        Graph& g = m_model.graph;
+        for (size_t i = 0; i < m_tracks.size(); ++i) {
+            if (auto st = progress(0.2f, 0.5f, i, "low-rank decomposition"); !st) return st;
+            Track& t = m_tracks[i];
+            const LayerSettings& s = t.settings;
+            if ((!s.rank && !s.energy) || t.shared) continue;
+            const int idx = g.nodeIndex(t.source.nodeName);
+            if (!svdDecomposeApplies(g, idx)) continue;
+            if (useCount(g, t.source.weight) != 1) {
+                t.report.notes.push_back("low-rank skipped: its weight is shared with other nodes");
+                continue;
+            }
+            const int64_t full = decompositionFullRank(g, idx);
+            if (s.rank && *s.rank > full) {
+                const std::string why = "rank " + std::to_string(*s.rank) + " is above the full rank of " +
+                                        t.source.nodeName + " (" + std::to_string(full) +
+                                        (m_kept.count(t.source.weight) ? " after structured pruning)" : ")");
+                if (s.explicitLowRank)
+                    return makeError(ErrorCode::InvalidArgument,
+                                     "layers." + t.source.nodeName + ".lowrank.rank: " + why);
+                t.report.notes.push_back("default low-rank skipped: " + why);
+                continue;
+            }
+            t.decomposedShape = g.initializers.at(t.source.weight).shape;
+            auto r = svdDecompose(g, idx, LowRankSettings{s.rank, s.energy});
+            if (!r) return makeError(r.error().code, "layer " + t.source.nodeName + ": " + r.error().message);
+            if (!r->applied) continue;
+            t.nodes = {r->firstNode, r->secondNode};
+            t.weights = {r->firstWeight, r->secondWeight};
+            t.outMajor = r->outMajor;
+            t.report.rank = r->rank;
+            t.report.fullRank = r->fullRank;
+            t.report.singularValues = r->singularValues;
+            t.report.lowRankError = r->relError;
+        }
+        return Ok{};
+    }
+
+    Status pruneStage() {
+        Graph& g = m_model.graph;
+        std::vector<std::span<float>> pool;
+        std::vector<Track*> pooled;
+        for (size_t i = 0; i < m_tracks.size(); ++i) {
+            if (auto st = progress(0.5f, 0.7f, i, "pruning"); !st) return st;
+            Track& t = m_tracks[i];
+            if (t.shared) continue;
+            const LayerSettings& s = t.settings;
+            if (s.globalPrune) {
+                for (const auto& w : t.weights) pool.emplace_back(g.initializers.at(w).data);
+                pooled.push_back(&t);
+                continue;
+            }
+            for (const auto& w : t.weights) {
+                std::span<float> data = g.initializers.at(w).data;
+                double cut = 0;
+                if (s.sparsity && *s.sparsity > 0)
+                    cut = pruneToSparsity(data, *s.sparsity).threshold;
+                else if (s.threshold && *s.threshold > 0)
+                    cut = pruneByThreshold(data, *s.threshold).threshold;
+                t.report.threshold = std::max(t.report.threshold, cut);
+            }
+        }
+        if (m_recipe.globalPruneSparsity && !pool.empty()) {
+            auto stats = pruneGlobal(pool, *m_recipe.globalPruneSparsity);
+            m_model.globalThreshold = stats.front().threshold;
+            for (Track* t : pooled) t->report.threshold = m_model.globalThreshold;
+        }
+        return Ok{};
+    }
+
+    Status quantStage() {
+        Graph& g = m_model.graph;
+        for (size_t i = 0; i < m_tracks.size(); ++i) {
+            if (auto st = progress(0.7f, 0.95f, i, "quantization"); !st) return st;
+            Track& t = m_tracks[i];
+            const LayerSettings& s = t.settings;
+            if (!s.quantized() || t.shared) continue;
+            t.report.bits = s.bits;
+            t.report.rounding = s.rounding;
+            t.report.granularity = s.granularity;
+            t.report.symmetric = s.symmetric;
+            for (const auto& nodeName : t.nodes) {
+                const int idx = g.nodeIndex(nodeName);
+                if (s.rounding == Rounding::KMeans) {
+                    CodebookTensor c = kmeansShare(g, idx, s.bits);
+                    m_model.codebooks[c.name] = std::move(c);
+                } else {
+                    QuantizedTensor q = uniformQuantize(g, idx, toUniformQuantSettings(s));
+                    m_model.quantized[q.name] = std::move(q);
+                }
+            }
+        }
+        return Ok{};
+    }
+
+    int64_t storedBytes(const std::string& name, const Tensor& t) const {
+        if (auto it = m_model.quantized.find(name); it != m_model.quantized.end())
+            return quantizedBytes(t.numel(), it->second.bits, int64_t(it->second.scales.size()), it->second.symmetric);
+        if (auto it = m_model.codebooks.find(name); it != m_model.codebooks.end()) return codebookBytes(it->second);
+        return t.byteSize();
+    }
+
+    void report() {
+        const Graph& g = m_model.graph;
+        for (auto& t : m_tracks) {
+            LayerReport& r = t.report;
+            r.nodes = t.nodes;
+            r.weights = t.weights;
+            int64_t zeros = 0, count = 0, bytes = 0;
+            for (const auto& w : t.weights) {
+                const Tensor& tensor = g.initializers.at(w);
+                zeros += countZeros(tensor.data);
+                count += tensor.numel();
+                bytes += storedBytes(w, tensor);
+            }
+            int64_t biasParams = 0;
+            const std::string& biasName = t.source.bias;
+            if (!biasName.empty() && g.initializer(biasName)) biasParams = g.initializers.at(biasName).numel();
+            r.sparsity = count ? double(zeros) / double(count) : 0.0;
+            r.params = count + biasParams;
+            r.bytes = bytes + 4 * biasParams;
+
+            Tensor current = t.weights.size() == 2
+                                 ? recomposeFactors(g.initializers.at(t.weights[0]), g.initializers.at(t.weights[1]),
+                                                    t.outMajor, t.decomposedShape)
+                                 : g.initializers.at(t.weights[0]);
+            auto kept = m_kept.find(t.source.weight);
+            const Tensor approx = kept == m_kept.end() ? current : expand(current, t.original.shape, kept->second);
+            double err = 0, norm = 0;
+            for (size_t i = 0; i < t.original.data.size(); ++i) {
+                const double w = t.original.data[i];
+                const double e = w - double(approx.data[i]);
+                err += e * e;
+                norm += w * w;
+            }
+            r.relError = norm > 0 ? std::sqrt(err / norm) : (err > 0 ? 1.0 : 0.0);
+            r.sqnrDb = err > 0 ? 10.0 * std::log10(norm / err) : std::numeric_limits<double>::infinity();
+            m_model.layers.push_back(std::move(r));
+        }
+        for (const auto& [name, tensor] : m_source.initializers)
+            if (isWeightTensor(tensor)) {
+                m_model.originalParams += tensor.numel();
+                m_model.originalBytes += tensor.byteSize();
+            }
+        for (const auto& [name, tensor] : g.initializers)
+            if (isWeightTensor(tensor)) {
+                m_model.params += tensor.numel();
+                m_model.bytes += storedBytes(name, tensor);
+            }
+    }
+
+    const Graph& m_source;
+    const Recipe& m_recipe;
+    const ProgressFn& m_progress;
+    CompressedModel m_model;
+    std::vector<Track> m_tracks;
+    std::map<std::string, std::vector<std::vector<int64_t>>> m_kept;  // original weight → kept indices per axis
+};
+
+}  // namespace
+
+Result<CompressedModel> applyRecipe(const Graph& graph, const Recipe& recipe, const ProgressFn& progress) {
+    return Compressor(graph, recipe, progress).run();
+}
+
+nlohmann::json reportToJson(const CompressedModel& model) {
+    using nlohmann::json;
+    json layers = json::array();
+    for (const auto& r : model.layers) {
+        json l = {{"name", r.name},
+                  {"op", r.opType},
+                  {"nodes", r.nodes},
+                  {"weights", r.weights},
+                  {"original_shape", r.originalShape},
+                  {"sparsity", r.sparsity},
+                  {"threshold", r.threshold},
+                  {"bits", r.bits},
+                  {"rank", r.rank},
+                  {"rel_error", r.relError},
+                  {"sqnr_db", std::isfinite(r.sqnrDb) ? json(r.sqnrDb) : json(nullptr)},
+                  {"params", r.params},
+                  {"bytes", r.bytes},
+                  {"original_params", r.originalParams},
+                  {"original_bytes", r.originalBytes}};
+        if (r.bits != 32) {
+            l["rounding"] = toString(r.rounding);
+            if (r.rounding != Rounding::KMeans) {
+                l["granularity"] = toString(r.granularity);
+                l["symmetric"] = r.symmetric;
+            }
+        }
+        if (r.rank) {
+            l["full_rank"] = r.fullRank;
+            l["low_rank_error"] = r.lowRankError;
+            l["singular_values"] = r.singularValues;
+        }
+        if (r.channels) {
+            l["channels"] = r.channels;
+            l["kept_channels"] = r.keptChannels;
+        }
+        if (!r.notes.empty()) l["notes"] = r.notes;
+        layers.push_back(std::move(l));
+    }
+    json j = {{"layers", layers},
+              {"params", model.params},
+              {"bytes", model.bytes},
+              {"original_params", model.originalParams},
+              {"original_bytes", model.originalBytes}};
+    if (model.globalThreshold > 0) j["global_threshold"] = model.globalThreshold;
+    if (!model.warnings.empty()) j["warnings"] = model.warnings;
+    return j;
+}
+
+}  // namespace lathe

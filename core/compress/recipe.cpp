@@ -1,0 +1,475 @@
+#include "core/compress/recipe.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/compress/compressible_layer.h"
+#include "core/compress/lowrank/svd_decompose.h"
+#include "core/compress/prune/magnitude_filter_prune.h"
+
+namespace lathe {
+
+using nlohmann::json;
+
+std::string_view toString(Granularity g) { return g == Granularity::PerChannel ? "per_channel" : "per_tensor"; }
+
+std::string_view toString(Rounding r) {
+    switch (r) {
+        case Rounding::Stochastic:
+            return "stochastic";
+        case Rounding::KMeans:
+            return "kmeans";
+        case Rounding::Nearest:
+            break;
+    }
+    return "nearest";
+}
+
+std::string_view toString(ActivationMode m) {
+    switch (m) {
+        case ActivationMode::Dynamic:
+            return "dynamic";
+        case ActivationMode::Static:
+            return "static";
+        case ActivationMode::None:
+            break;
+    }
+    return "none";
+}
+
+std::string_view toString(Calibration c) {
+    switch (c) {
+        case Calibration::Percentile:
+            return "percentile";
+        case Calibration::Entropy:
+            return "entropy";
+        case Calibration::MinMax:
+            break;
+    }
+    return "minmax";
+}
+
+namespace {
+
+std::string formatNumber(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+    std::string s;
+    for (size_t i = 0; i < items.size(); ++i) s += (i ? sep : "") + items[i];
+    return s;
+}
+
+template <class E>
+std::optional<E> enumFrom(const std::string& s, std::initializer_list<E> values) {
+    for (E e : values)
+        if (toString(e) == s) return e;
+    return std::nullopt;
+}
+
+// Collects every problem in the document; fields are read only when their type is right.
+class Parser {
+public:
+    std::vector<std::string> errors;
+
+    void fail(const std::string& path, const std::string& message) { errors.push_back(path + ": " + message); }
+
+    bool object(const json& j, const std::string& path) {
+        if (j.is_object()) return true;
+        fail(path, "expected an object, got " + j.dump());
+        return false;
+    }
+
+    void keys(const json& j, const std::string& path, std::initializer_list<const char*> allowed) {
+        for (const auto& [key, value] : j.items()) {
+            bool known = false;
+            for (const char* a : allowed) known |= key == a;
+            if (known) continue;
+            std::vector<std::string> names;
+            for (const char* a : allowed) names.emplace_back(a);
+            fail(path.empty() ? key : path + "." + key, "unknown key (expected one of " + join(names, ", ") + ")");
+        }
+    }
+
+    std::optional<double> number(const json& j, const char* key, const std::string& path) {
+        if (!j.contains(key)) return std::nullopt;
+        const json& v = j.at(key);
+        if (!v.is_number()) {
+            fail(path + "." + key, "expected a number, got " + v.dump());
+            return std::nullopt;
+        }
+        return v.get<double>();
+    }
+
+    std::optional<int64_t> integer(const json& j, const char* key, const std::string& path) {
+        if (!j.contains(key)) return std::nullopt;
+        const json& v = j.at(key);
+        if (v.is_number_integer()) return v.get<int64_t>();
+        if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() && std::fabs(v.get<double>()) < 9e15)
+            return int64_t(v.get<double>());
+        fail(path + "." + key, "expected an integer, got " + v.dump());
+        return std::nullopt;
+    }
+
+    std::optional<bool> boolean(const json& j, const char* key, const std::string& path) {
+        if (!j.contains(key)) return std::nullopt;
+        const json& v = j.at(key);
+        if (v.is_boolean()) return v.get<bool>();
+        fail(path + "." + key, "expected true or false, got " + v.dump());
+        return std::nullopt;
+    }
+
+    template <class E>
+    std::optional<E> choice(const json& j, const char* key, const std::string& path, std::initializer_list<E> values) {
+        if (!j.contains(key)) return std::nullopt;
+        const json& v = j.at(key);
+        if (v.is_string())
+            if (auto e = enumFrom(v.get<std::string>(), values)) return e;
+        std::vector<std::string> names;
+        for (E e : values) names.emplace_back(toString(e));
+        fail(path + "." + key, v.dump() + " is not one of " + join(names, ", "));
+        return std::nullopt;
+    }
+
+    std::optional<PruneEntry> prune(const json& j, const std::string& path) {
+        if (!object(j, path)) return std::nullopt;
+        keys(j, path, {"sparsity", "threshold", "structured"});
+        PruneEntry e;
+        e.sparsity = number(j, "sparsity", path);
+        e.threshold = number(j, "threshold", path);
+        if (j.contains("structured")) {
+            const std::string sp = path + ".structured";
+            const json& s = j.at("structured");
+            if (object(s, sp)) {
+                keys(s, sp, {"keep", "keep_fraction"});
+                e.keep = integer(s, "keep", sp);
+                e.keepFraction = number(s, "keep_fraction", sp);
+            }
+        }
+        return e;
+    }
+
+    std::optional<LowRankEntry> lowrank(const json& j, const std::string& path) {
+        if (!object(j, path)) return std::nullopt;
+        keys(j, path, {"rank", "energy"});
+        return LowRankEntry{integer(j, "rank", path), number(j, "energy", path)};
+    }
+
+    std::optional<QuantEntry> quant(const json& j, const std::string& path) {
+        if (!object(j, path)) return std::nullopt;
+        keys(j, path, {"bits", "granularity", "symmetric", "rounding", "seed"});
+        QuantEntry e;
+        if (auto b = integer(j, "bits", path)) e.bits = int(std::clamp<int64_t>(*b, -1'000'000, 1'000'000));
+        e.granularity = choice(j, "granularity", path, {Granularity::PerTensor, Granularity::PerChannel});
+        e.symmetric = boolean(j, "symmetric", path);
+        e.rounding = choice(j, "rounding", path, {Rounding::Nearest, Rounding::Stochastic, Rounding::KMeans});
+        if (j.contains("seed")) {
+            const json& v = j.at("seed");
+            if (v.is_number_unsigned())
+                e.seed = v.get<uint64_t>();
+            else if (v.is_number_integer() && v.get<int64_t>() >= 0)
+                e.seed = uint64_t(v.get<int64_t>());
+            else
+                fail(path + ".seed", "expected a non-negative integer, got " + v.dump());
+        }
+        return e;
+    }
+
+    LayerEntry entry(const json& j, const std::string& path) {
+        LayerEntry e;
+        if (!object(j, path)) return e;
+        keys(j, path, {"prune", "lowrank", "quant"});
+        if (j.contains("prune")) e.prune = prune(j.at("prune"), path + ".prune");
+        if (j.contains("lowrank")) e.lowrank = lowrank(j.at("lowrank"), path + ".lowrank");
+        if (j.contains("quant")) e.quant = quant(j.at("quant"), path + ".quant");
+        return e;
+    }
+
+    std::optional<ActivationSettings> activations(const json& j) {
+        const std::string path = "activations";
+        if (!object(j, path)) return std::nullopt;
+        keys(j, path, {"mode", "bits", "calibration", "samples", "percentile"});
+        ActivationSettings a;
+        if (auto m = choice(j, "mode", path, {ActivationMode::None, ActivationMode::Dynamic, ActivationMode::Static}))
+            a.mode = *m;
+        if (auto b = integer(j, "bits", path)) a.bits = int(std::clamp<int64_t>(*b, -1'000'000, 1'000'000));
+        if (auto c =
+                choice(j, "calibration", path, {Calibration::MinMax, Calibration::Percentile, Calibration::Entropy}))
+            a.calibration = *c;
+        if (auto s = integer(j, "samples", path)) a.samples = *s;
+        a.percentile = number(j, "percentile", path);
+        return a;
+    }
+};
+
+bool validBits(int bits) { return bits == 32 || (bits >= 2 && bits <= 8); }
+
+// Range checks that need no model.
+void checkEntry(const LayerEntry& e, const std::string& path, std::vector<std::string>& errors) {
+    auto fail = [&](const std::string& field, const std::string& message) {
+        errors.push_back(path + "." + field + ": " + message);
+    };
+    if (e.prune) {
+        const PruneEntry& p = *e.prune;
+        if (p.sparsity && !(*p.sparsity >= 0 && *p.sparsity < 1))
+            fail("prune.sparsity", formatNumber(*p.sparsity) + " is outside [0, 1)");
+        if (p.threshold && !(*p.threshold >= 0 && std::isfinite(*p.threshold)))
+            fail("prune.threshold", formatNumber(*p.threshold) + " must be a finite magnitude >= 0");
+        if (p.sparsity && p.threshold) fail("prune", "set either sparsity or threshold, not both");
+        if (p.keep && *p.keep < 1)
+            fail("prune.structured.keep", std::to_string(*p.keep) + " must keep at least 1 channel");
+        if (p.keepFraction && !(*p.keepFraction > 0 && *p.keepFraction <= 1))
+            fail("prune.structured.keep_fraction", formatNumber(*p.keepFraction) + " is outside (0, 1]");
+        if (p.keep && p.keepFraction) fail("prune.structured", "set either keep or keep_fraction, not both");
+    }
+    if (e.lowrank) {
+        const LowRankEntry& l = *e.lowrank;
+        if (l.rank && *l.rank < 1) fail("lowrank.rank", std::to_string(*l.rank) + " must be at least 1");
+        if (l.energy && !(*l.energy > 0 && *l.energy <= 1))
+            fail("lowrank.energy", formatNumber(*l.energy) + " is outside (0, 1]");
+        if (l.rank && l.energy) fail("lowrank", "set either rank or energy, not both");
+    }
+    if (e.quant && e.quant->bits && !validBits(*e.quant->bits))
+        fail("quant.bits", std::to_string(*e.quant->bits) + " is not a valid bit-width (2–8, or 32 for float)");
+}
+
+void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
+    checkEntry(r.defaults, "defaults", errors);
+    for (const auto& [name, e] : r.layers) checkEntry(e, "layers." + name, errors);
+    if (r.globalPruneSparsity) {
+        const double s = *r.globalPruneSparsity;
+        if (!(s >= 0 && s < 1)) errors.push_back("global_prune.sparsity: " + formatNumber(s) + " is outside [0, 1)");
+        if (r.defaults.prune && (r.defaults.prune->sparsity || r.defaults.prune->threshold))
+            errors.push_back(std::string("global_prune: conflicts with defaults.prune.") +
+                             (r.defaults.prune->sparsity ? "sparsity" : "threshold") +
+                             "; use one of them (layers' own prune settings still override global_prune)");
+    }
+    if (r.activations) {
+        const ActivationSettings& a = *r.activations;
+        if (a.bits < 2 || a.bits > 8)
+            errors.push_back("activations.bits: " + std::to_string(a.bits) + " is not a valid bit-width (2–8)");
+        if (a.samples < 1) errors.push_back("activations.samples: " + std::to_string(a.samples) + " must be >= 1");
+        if (a.percentile && !(*a.percentile > 0 && *a.percentile <= 100))
+            errors.push_back("activations.percentile: " + formatNumber(*a.percentile) + " is outside (0, 100]");
+    }
+}
+
+Status fromErrors(const std::vector<std::string>& errors) {
+    if (errors.empty()) return Ok{};
+    return makeError(ErrorCode::InvalidArgument, join(errors, "\n"));
+}
+
+json entryToJson(const LayerEntry& e) {
+    json j = json::object();
+    if (e.prune) {
+        json p = json::object();
+        if (e.prune->sparsity) p["sparsity"] = *e.prune->sparsity;
+        if (e.prune->threshold) p["threshold"] = *e.prune->threshold;
+        if (e.prune->keep || e.prune->keepFraction) {
+            json s = json::object();
+            if (e.prune->keep) s["keep"] = *e.prune->keep;
+            if (e.prune->keepFraction) s["keep_fraction"] = *e.prune->keepFraction;
+            p["structured"] = s;
+        }
+        j["prune"] = p;
+    }
+    if (e.lowrank) {
+        json l = json::object();
+        if (e.lowrank->rank) l["rank"] = *e.lowrank->rank;
+        if (e.lowrank->energy) l["energy"] = *e.lowrank->energy;
+        j["lowrank"] = l;
+    }
+    if (e.quant) {
+        json q = json::object();
+        if (e.quant->bits) q["bits"] = *e.quant->bits;
+        if (e.quant->granularity) q["granularity"] = toString(*e.quant->granularity);
+        if (e.quant->symmetric) q["symmetric"] = *e.quant->symmetric;
+        if (e.quant->rounding) q["rounding"] = toString(*e.quant->rounding);
+        if (e.quant->seed) q["seed"] = *e.quant->seed;
+        j["quant"] = q;
+    }
+    return j;
+}
+
+const LayerEntry* findEntry(const Recipe& recipe, const std::string& nodeName, const std::string& weightName) {
+    auto it = recipe.layers.find(nodeName);
+    if (it != recipe.layers.end()) return &it->second;
+    it = recipe.layers.find(weightName);
+    return it != recipe.layers.end() ? &it->second : nullptr;
+}
+
+std::string layerList(const Graph& graph) {
+    auto layers = compressibleLayers(graph);
+    std::vector<std::string> names;
+    for (size_t i = 0; i < layers.size() && i < 6; ++i) names.push_back(layers[i].nodeName);
+    std::string s = join(names, ", ");
+    if (layers.size() > 6) s += ", … (" + std::to_string(layers.size()) + " in all)";
+    return layers.empty() ? "the model has no compressible layers" : "layers are " + s + " (node or weight names)";
+}
+
+}  // namespace
+
+Result<Recipe> recipeFromJson(const json& j) {
+    Parser p;
+    Recipe r;
+    if (!j.is_object()) return makeError(ErrorCode::Parse, "recipe: expected a JSON object, got " + j.dump());
+    p.keys(j, "", {"defaults", "layers", "global_prune", "activations"});
+    if (j.contains("defaults")) r.defaults = p.entry(j.at("defaults"), "defaults");
+    if (j.contains("layers") && p.object(j.at("layers"), "layers"))
+        for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
+    if (j.contains("global_prune") && p.object(j.at("global_prune"), "global_prune")) {
+        p.keys(j.at("global_prune"), "global_prune", {"sparsity"});
+        r.globalPruneSparsity = p.number(j.at("global_prune"), "sparsity", "global_prune");
+        if (!r.globalPruneSparsity) p.fail("global_prune.sparsity", "missing");
+    }
+    if (j.contains("activations")) r.activations = p.activations(j.at("activations"));
+    checkIntrinsic(r, p.errors);
+    if (!p.errors.empty()) return makeError(ErrorCode::InvalidArgument, join(p.errors, "\n"));
+    return r;
+}
+
+Result<Recipe> parseRecipe(std::string_view text) {
+    json j;
+    try {
+        j = json::parse(text.begin(), text.end());
+    } catch (const json::parse_error& e) {
+        return makeError(ErrorCode::Parse, std::string("recipe: not valid JSON (") + e.what() + ")");
+    }
+    return recipeFromJson(j);
+}
+
+json recipeToJson(const Recipe& r) {
+    json j = json::object();
+    json d = entryToJson(r.defaults);
+    if (!d.empty()) j["defaults"] = d;
+    if (!r.layers.empty()) {
+        json layers = json::object();
+        for (const auto& [name, e] : r.layers) layers[name] = entryToJson(e);
+        j["layers"] = layers;
+    }
+    if (r.globalPruneSparsity) j["global_prune"] = {{"sparsity", *r.globalPruneSparsity}};
+    if (r.activations) {
+        const ActivationSettings& a = *r.activations;
+        json act = {{"mode", toString(a.mode)},
+                    {"bits", a.bits},
+                    {"calibration", toString(a.calibration)},
+                    {"samples", a.samples}};
+        if (a.percentile) act["percentile"] = *a.percentile;
+        j["activations"] = act;
+    }
+    return j;
+}
+
+std::string writeRecipe(const Recipe& recipe) { return recipeToJson(recipe).dump(2); }
+
+Status validateRecipe(const Recipe& recipe, const Graph& graph) {
+    std::vector<std::string> errors;
+    checkIntrinsic(recipe, errors);
+    std::map<int, std::string> claimed;
+    for (const auto& [name, e] : recipe.layers) {
+        const std::string path = "layers." + name;
+        const int idx = findLayerNode(graph, name);
+        if (idx < 0) {
+            const int any = graph.nodeIndex(name);
+            if (any >= 0)
+                errors.push_back(path + ": node '" + name + "' (" + graph.nodes[size_t(any)].opType +
+                                 ") has no weight to compress; " + layerList(graph));
+            else
+                errors.push_back(path + ": no layer named '" + name + "' in the model; " + layerList(graph));
+            continue;
+        }
+        if (auto [it, fresh] = claimed.emplace(idx, name); !fresh) {
+            errors.push_back(path + ": names the same layer as layers." + it->second);
+            continue;
+        }
+        const Node& node = graph.nodes[size_t(idx)];
+        const Tensor& w = graph.initializers.at(node.inputs[1]);
+        if (e.prune && (e.prune->keep || e.prune->keepFraction)) {
+            if (!filterPruneApplies(graph, idx)) {
+                errors.push_back(path + ".prune.structured: " + node.name + " is a " + node.opType +
+                                 (node.opType == "Conv" ? " with group " + std::to_string(node.attrInt("group", 1))
+                                                        : std::string()) +
+                                 "; structured pruning removes output channels of Conv layers with group 1");
+            } else if (e.prune->keep && *e.prune->keep > w.shape[0]) {
+                errors.push_back(path + ".prune.structured.keep: " + std::to_string(*e.prune->keep) +
+                                 " is more than the " + std::to_string(w.shape[0]) + " output channels of " +
+                                 node.name);
+            } else if (auto st = checkFilterPrune(graph, idx); !st) {
+                errors.push_back(path + ".prune.structured: " + st.error().message);
+            }
+        }
+        if (e.lowrank && (e.lowrank->rank || e.lowrank->energy)) {
+            if (!svdDecomposeApplies(graph, idx)) {
+                errors.push_back(path + ".lowrank: " + node.name + " (" + node.opType +
+                                 ") cannot be decomposed; low-rank applies to Gemm, MatMul and Conv with group 1");
+            } else if (e.lowrank->rank) {
+                const int64_t full = decompositionFullRank(graph, idx);
+                if (*e.lowrank->rank > full)
+                    errors.push_back(path + ".lowrank.rank: " + std::to_string(*e.lowrank->rank) +
+                                     " is above the full rank of " + node.name + " (" + std::to_string(full) +
+                                     " for weight " + shapeToString(w.shape) + ")");
+            }
+        }
+    }
+    return fromErrors(errors);
+}
+
+LayerSettings resolveLayerSettings(const Recipe& recipe, const std::string& nodeName, const std::string& weightName) {
+    LayerSettings s;
+    const LayerEntry* e = findEntry(recipe, nodeName, weightName);
+    const LayerEntry& d = recipe.defaults;
+
+    const bool ownPrune = e && e->prune && (e->prune->sparsity || e->prune->threshold);
+    if (ownPrune) {
+        s.sparsity = e->prune->sparsity;
+        s.threshold = e->prune->threshold;
+    } else if (recipe.globalPruneSparsity) {
+        s.globalPrune = true;
+    } else if (d.prune) {
+        s.sparsity = d.prune->sparsity;
+        s.threshold = d.prune->threshold;
+    }
+    if (e && e->prune && (e->prune->keep || e->prune->keepFraction)) {
+        s.keep = e->prune->keep;
+        s.keepFraction = e->prune->keepFraction;
+        s.explicitStructured = true;
+    } else if (d.prune) {
+        s.keep = d.prune->keep;
+        s.keepFraction = d.prune->keepFraction;
+    }
+    if (e && e->lowrank && (e->lowrank->rank || e->lowrank->energy)) {
+        s.rank = e->lowrank->rank;
+        s.energy = e->lowrank->energy;
+        s.explicitLowRank = true;
+    } else if (d.lowrank) {
+        s.rank = d.lowrank->rank;
+        s.energy = d.lowrank->energy;
+    }
+    for (const LayerEntry* src : {&d, e}) {
+        if (!src || !src->quant) continue;
+        const QuantEntry& q = *src->quant;
+        if (q.bits) s.bits = *q.bits;
+        if (q.granularity) s.granularity = *q.granularity;
+        if (q.symmetric) s.symmetric = *q.symmetric;
+        if (q.rounding) s.rounding = *q.rounding;
+        if (q.seed) s.seed = *q.seed;
+    }
+    return s;
+}
+
+LayerSettings resolveLayerSettings(const Recipe& recipe, const Graph& graph, int nodeIndex) {
+    auto lw = layerWeight(graph, nodeIndex);
+    if (!lw)
+        return resolveLayerSettings(
+            recipe,
+            nodeIndex >= 0 && nodeIndex < int(graph.nodes.size()) ? graph.nodes[size_t(nodeIndex)].name : std::string(),
+            std::string());
+    return resolveLayerSettings(recipe, lw->nodeName, lw->weight);
+}
+
+}  // namespace lathe

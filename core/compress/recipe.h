@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/common/result.h"
+#include "core/model/graph.h"
+
+namespace lathe {
+
+enum class Granularity { PerTensor, PerChannel };
+enum class Rounding { Nearest, Stochastic, KMeans };
+enum class ActivationMode { None, Dynamic, Static };
+enum class Calibration { MinMax, Percentile, Entropy };
+
+// One recipe entry ("defaults" or "layers.<name>"): every field optional, an unset field inherits.
+struct PruneEntry {
+    std::optional<double> sparsity;      // unstructured: fraction of weights set to zero, [0, 1)
+    std::optional<double> threshold;     // unstructured: |w| < threshold becomes 0
+    std::optional<int64_t> keep;         // structured ("structured": {"keep": n}): output channels kept
+    std::optional<double> keepFraction;  // structured ("structured": {"keep_fraction": f}), (0, 1]
+};
+
+struct LowRankEntry {
+    std::optional<int64_t> rank;
+    std::optional<double> energy;  // fraction of spectral energy kept, (0, 1]
+};
+
+struct QuantEntry {
+    std::optional<int> bits;  // 2..8, or 32 for float
+    std::optional<Granularity> granularity;
+    std::optional<bool> symmetric;
+    std::optional<Rounding> rounding;
+    std::optional<uint64_t> seed;
+};
+
+struct LayerEntry {
+    std::optional<PruneEntry> prune;
+    std::optional<LowRankEntry> lowrank;
+    std::optional<QuantEntry> quant;
+};
+
+struct ActivationSettings {
+    ActivationMode mode = ActivationMode::None;
+    int bits = 8;
+    Calibration calibration = Calibration::MinMax;
+    int64_t samples = 512;
+    std::optional<double> percentile;  // for Calibration::Percentile, (0, 100]; 99.99 when unset
+};
+
+struct Recipe {
+    LayerEntry defaults;
+    std::map<std::string, LayerEntry> layers;   // key: ONNX node name or weight initializer name
+    std::optional<double> globalPruneSparsity;  // "global_prune": {"sparsity": s}
+    std::optional<ActivationSettings> activations;
+};
+
+// Effective settings of one layer: defaults overridden by its entry. Unstructured pruning picks one criterion:
+// a layer's sparsity/threshold replaces the default one; layers without their own join global_prune when set.
+struct LayerSettings {
+    std::optional<double> sparsity;
+    std::optional<double> threshold;
+    bool globalPrune = false;
+    std::optional<int64_t> keep;
+    std::optional<double> keepFraction;
+    std::optional<int64_t> rank;
+    std::optional<double> energy;
+    int bits = 32;
+    Granularity granularity = Granularity::PerTensor;
+    bool symmetric = true;
+    Rounding rounding = Rounding::Nearest;
+    uint64_t seed = 0;
+    // Which of the above came from the layer's own entry (explicit requests fail loudly; defaults skip quietly).
+    bool explicitStructured = false;
+    bool explicitLowRank = false;
+
+    bool quantized() const { return bits != 32; }
+    bool pruned() const { return globalPrune || sparsity.value_or(0) > 0 || threshold.value_or(0) > 0; }
+};
+
+// Parses recipe JSON; errors name the field path ("layers.fc1.quant.bits: ...") and list every problem found.
+Result<Recipe> parseRecipe(std::string_view json);
+Result<Recipe> recipeFromJson(const nlohmann::json& json);
+// Only the fields that are set, in the schema parseRecipe reads.
+nlohmann::json recipeToJson(const Recipe& recipe);
+std::string writeRecipe(const Recipe& recipe);
+
+// Checks value ranges and the recipe against the model: layer names, ranks against full ranks, channel counts,
+// structured pruning that the graph cannot follow. Every problem is listed, one per line.
+Status validateRecipe(const Recipe& recipe, const Graph& graph);
+// Settings of the compressible layer at `nodeIndex` (its entry found by node name or weight name).
+LayerSettings resolveLayerSettings(const Recipe& recipe, const Graph& graph, int nodeIndex);
+LayerSettings resolveLayerSettings(const Recipe& recipe, const std::string& nodeName, const std::string& weightName);
+
+std::string_view toString(Granularity g);
+std::string_view toString(Rounding r);
+std::string_view toString(ActivationMode m);
+std::string_view toString(Calibration c);
+
+}  // namespace lathe

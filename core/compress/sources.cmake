@@ -1,0 +1,18 @@
+# core/compress: recipe, pruning, quantization, low-rank decomposition and the recipe driver.
+set(LATHE_COMPRESS_SOURCES
+    compress/compressible_layer.cpp
+    compress/recipe.cpp
+    compress/apply_recipe.cpp
+    compress/layer_preview.cpp
+    compress/prune/magnitude_prune.cpp
+    compress/prune/magnitude_filter_prune.cpp
+    compress/quantize/uniform_quantize.cpp
+    compress/quantize/kmeans_share.cpp
+    compress/lowrank/svd_decompose.cpp
+)
+target_sources(lathe_core PRIVATE ${LATHE_COMPRESS_SOURCES})
+# The per-weight loops select with float compares; without this GCC will not if-convert them, so they stay scalar.
+# Results are unchanged (no code here enables floating-point traps).
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    set_source_files_properties(${LATHE_COMPRESS_SOURCES} PROPERTIES COMPILE_OPTIONS "-fno-trapping-math")
+endif()

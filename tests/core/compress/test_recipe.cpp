@@ -1,0 +1,218 @@
+#include <QtTest>
+#include <nlohmann/json.hpp>
+
+#include "compress_test_util.h"
+#include "core/compress/recipe.h"
+
+using namespace lathe;
+using namespace lathe::testing;
+
+namespace {
+
+const char* kExample = R"({
+  "defaults": {"prune": {"sparsity": 0.5}, "quant": {"bits": 8}},
+  "layers": {"fc1": {"prune": {"threshold": 0.01}, "lowrank": {"rank": 32},
+                     "quant": {"bits": 4, "granularity": "per_channel", "symmetric": true,
+                               "rounding": "stochastic", "seed": 7}},
+             "conv1": {"quant": {"bits": 32}},
+             "conv2.weight": {"prune": {"structured": {"keep": 25}}}},
+  "activations": {"mode": "static", "bits": 8, "calibration": "percentile", "samples": 512}
+})";
+
+// Conv → Relu → Conv → Add(skip) → Relu → GAP → Flatten → Gemm, as tests/fixtures/residual.onnx.
+Graph makeResidual() {
+    GraphBuilder b(3);
+    std::string x = b.input("input", {1, 4, 8, 8});
+    std::string y = b.conv("conv1", x, 4, 3, 1, 1);
+    y = b.unary("Relu", "relu1", y);
+    y = b.conv("conv2", y, 4, 3, 1, 1);
+    y = b.binary("Add", "add", y, x);
+    y = b.unary("Relu", "relu2", y);
+    y = b.globalAveragePool("pool", y);
+    y = b.flatten("flatten", y);
+    b.output(b.gemm("fc", y, 3));
+    return b.graph;
+}
+
+}  // namespace
+
+class TestRecipe : public QObject {
+    Q_OBJECT
+private slots:
+    void parsesTheDocumentedSchema() {
+        auto r = parseRecipe(kExample);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QCOMPARE(r->defaults.prune->sparsity.value(), 0.5);
+        QCOMPARE(r->defaults.quant->bits.value(), 8);
+        const LayerEntry& fc1 = r->layers.at("fc1");
+        QCOMPARE(fc1.prune->threshold.value(), 0.01);
+        QCOMPARE(fc1.lowrank->rank.value(), int64_t(32));
+        QVERIFY(fc1.quant->granularity.value() == Granularity::PerChannel);
+        QVERIFY(fc1.quant->rounding.value() == Rounding::Stochastic);
+        QCOMPARE(fc1.quant->seed.value(), uint64_t(7));
+        QCOMPARE(r->layers.at("conv2.weight").prune->keep.value(), int64_t(25));
+        QVERIFY(r->activations->mode == ActivationMode::Static);
+        QVERIFY(r->activations->calibration == Calibration::Percentile);
+        QVERIFY(validateRecipe(*r, makeLeNet()).ok());
+    }
+
+    void roundTripsThroughJson() {
+        auto r = parseRecipe(kExample);
+        QVERIFY(r.ok());
+        Recipe withGlobal = *r;
+        withGlobal.defaults.prune.reset();
+        withGlobal.globalPruneSparsity = 0.9;
+        withGlobal.layers["fc2"].lowrank = LowRankEntry{std::nullopt, 0.95};
+        withGlobal.layers["fc2"].quant = QuantEntry{3, std::nullopt, false, Rounding::KMeans, std::nullopt};
+        withGlobal.layers["conv1"].prune = PruneEntry{std::nullopt, std::nullopt, std::nullopt, 0.5};
+        const std::string text = writeRecipe(withGlobal);
+        auto again = parseRecipe(text);
+        QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
+        QCOMPARE(recipeToJson(*again), recipeToJson(withGlobal));
+        QCOMPARE(writeRecipe(*again), text);
+    }
+
+    void resolvesDefaultsThenLayer() {
+        auto r = parseRecipe(kExample);
+        QVERIFY(r.ok());
+        const Graph g = makeLeNet();
+        const LayerSettings fc1 = resolveLayerSettings(*r, g, g.nodeIndex("fc1"));
+        QVERIFY(!fc1.sparsity);  // the layer's threshold replaces the default sparsity
+        QCOMPARE(fc1.threshold.value(), 0.01);
+        QCOMPARE(fc1.rank.value(), int64_t(32));
+        QVERIFY(fc1.explicitLowRank);
+        QCOMPARE(fc1.bits, 4);
+        QVERIFY(fc1.granularity == Granularity::PerChannel);
+        QVERIFY(fc1.rounding == Rounding::Stochastic);
+        QCOMPARE(fc1.seed, uint64_t(7));
+        const LayerSettings fc2 = resolveLayerSettings(*r, g, g.nodeIndex("fc2"));
+        QCOMPARE(fc2.sparsity.value(), 0.5);
+        QCOMPARE(fc2.bits, 8);
+        QVERIFY(!fc2.rank && !fc2.keep);
+        const LayerSettings conv1 = resolveLayerSettings(*r, g, g.nodeIndex("conv1"));
+        QCOMPARE(conv1.bits, 32);
+        QVERIFY(!conv1.quantized());
+        QCOMPARE(conv1.sparsity.value(), 0.5);
+        const LayerSettings conv2 = resolveLayerSettings(*r, g, g.nodeIndex("conv2"));  // named by its weight
+        QCOMPARE(conv2.keep.value(), int64_t(25));
+        QVERIFY(conv2.explicitStructured);
+        QCOMPARE(conv2.sparsity.value(), 0.5);
+    }
+
+    void globalPruneAppliesToLayersWithoutTheirOwn() {
+        auto r = parseRecipe(R"({"global_prune": {"sparsity": 0.9}, "layers": {"fc2": {"prune": {"sparsity": 0}}}})");
+        QVERIFY(r.ok());
+        const Graph g = makeLeNet();
+        QVERIFY(resolveLayerSettings(*r, g, g.nodeIndex("fc1")).globalPrune);
+        const LayerSettings fc2 = resolveLayerSettings(*r, g, g.nodeIndex("fc2"));
+        QVERIFY(!fc2.globalPrune);
+        QVERIFY(!fc2.pruned());
+    }
+
+    void rejectsInvalidRecipes_data() {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QString>("graph");  // "lenet" or "residual"
+        QTest::addColumn<QString>("message");
+        auto row = [](const char* name, const char* json, const char* message, const char* graph = "lenet") {
+            QTest::newRow(name) << QString(json) << QString(graph) << QString::fromUtf8(message);
+        };
+        row("bits 0", R"({"layers": {"fc1": {"quant": {"bits": 0}}}})",
+            "layers.fc1.quant.bits: 0 is not a valid bit-width (2–8, or 32 for float)");
+        row("bits 1", R"({"defaults": {"quant": {"bits": 1}}})", "defaults.quant.bits: 1 is not a valid bit-width");
+        row("bits 16", R"({"layers": {"conv1": {"quant": {"bits": 16}}}})", "layers.conv1.quant.bits: 16 is not");
+        row("bits as string", R"({"layers": {"fc1": {"quant": {"bits": "8"}}}})",
+            "layers.fc1.quant.bits: expected an integer");
+        row("sparsity 1", R"({"layers": {"fc1": {"prune": {"sparsity": 1.0}}}})",
+            "layers.fc1.prune.sparsity: 1 is outside [0, 1)");
+        row("sparsity negative", R"({"defaults": {"prune": {"sparsity": -0.1}}})",
+            "defaults.prune.sparsity: -0.1 is outside [0, 1)");
+        row("threshold negative", R"({"layers": {"fc1": {"prune": {"threshold": -1}}}})",
+            "layers.fc1.prune.threshold: -1 must be a finite magnitude");
+        row("sparsity and threshold", R"({"layers": {"fc1": {"prune": {"sparsity": 0.5, "threshold": 0.1}}}})",
+            "layers.fc1.prune: set either sparsity or threshold");
+        row("global sparsity 1", R"({"global_prune": {"sparsity": 1}})", "global_prune.sparsity: 1 is outside [0, 1)");
+        row("global with default", R"({"global_prune": {"sparsity": 0.5}, "defaults": {"prune": {"sparsity": 0.2}}})",
+            "global_prune: conflicts with defaults.prune.sparsity");
+        row("rank above full", R"({"layers": {"fc1": {"lowrank": {"rank": 600}}}})",
+            "layers.fc1.lowrank.rank: 600 is above the full rank of fc1 (500");
+        row("conv rank above full", R"({"layers": {"conv1.weight": {"lowrank": {"rank": 21}}}})",
+            "layers.conv1.weight.lowrank.rank: 21 is above the full rank of conv1 (20");
+        row("rank 0", R"({"layers": {"fc1": {"lowrank": {"rank": 0}}}})",
+            "layers.fc1.lowrank.rank: 0 must be at least 1");
+        row("energy 1.5", R"({"layers": {"fc1": {"lowrank": {"energy": 1.5}}}})",
+            "layers.fc1.lowrank.energy: 1.5 is outside (0, 1]");
+        row("rank and energy", R"({"layers": {"fc1": {"lowrank": {"rank": 3, "energy": 0.5}}}})",
+            "layers.fc1.lowrank: set either rank or energy");
+        row("unknown layer", R"({"layers": {"fc9": {"quant": {"bits": 8}}}})",
+            "layers.fc9: no layer named 'fc9' in the model; layers are conv1, conv2, fc1, fc2");
+        row("layer without weight", R"({"layers": {"relu1": {"quant": {"bits": 8}}}})",
+            "layers.relu1: node 'relu1' (Relu) has no weight to compress");
+        row("same layer twice", R"({"layers": {"fc1": {"quant": {"bits": 8}}, "fc1.weight": {"quant": {"bits": 4}}}})",
+            "names the same layer as layers.");
+        row("unknown key", R"({"layers": {"fc1": {"quant": {"bitz": 8}}}})",
+            "layers.fc1.quant.bitz: unknown key (expected one of bits, granularity, symmetric, rounding, seed)");
+        row("unknown top key", R"({"default": {}})", "default: unknown key");
+        row("unknown structured key", R"({"layers": {"conv2": {"prune": {"structured": {"keep_ratio": 0.5}}}}})",
+            "layers.conv2.prune.structured.keep_ratio: unknown key");
+        row("granularity", R"({"defaults": {"quant": {"granularity": "per_row"}}})",
+            "defaults.quant.granularity: \"per_row\" is not one of per_tensor, per_channel");
+        row("rounding", R"({"defaults": {"quant": {"rounding": "up"}}})",
+            "defaults.quant.rounding: \"up\" is not one of nearest, stochastic, kmeans");
+        row("seed negative", R"({"defaults": {"quant": {"seed": -3}}})",
+            "defaults.quant.seed: expected a non-negative");
+        row("keep above channels", R"({"layers": {"conv2": {"prune": {"structured": {"keep": 60}}}}})",
+            "layers.conv2.prune.structured.keep: 60 is more than the 50 output channels of conv2");
+        row("keep 0", R"({"layers": {"conv2": {"prune": {"structured": {"keep": 0}}}}})",
+            "layers.conv2.prune.structured.keep: 0 must keep at least 1 channel");
+        row("keep fraction", R"({"defaults": {"prune": {"structured": {"keep_fraction": 0}}}})",
+            "defaults.prune.structured.keep_fraction: 0 is outside (0, 1]");
+        row("structured on gemm", R"({"layers": {"fc1": {"prune": {"structured": {"keep": 10}}}}})",
+            "layers.fc1.prune.structured: fc1 is a Gemm; structured pruning removes output channels of Conv");
+        row("structured into add", R"({"layers": {"conv2": {"prune": {"structured": {"keep": 2}}}}})",
+            "layers.conv2.prune.structured: structured pruning of conv2: Add node 'add' joins", "residual");
+        row("unknown next to a valid one", R"({"layers": {"fc1": {"lowrank": {"rank": 2}}, "x": {}}})",
+            "layers.x: no layer named 'x'");
+        row("activation mode", R"({"activations": {"mode": "int8"}})",
+            "activations.mode: \"int8\" is not one of none, dynamic, static");
+        row("activation calibration", R"({"activations": {"calibration": "kl"}})",
+            "activations.calibration: \"kl\" is not one of minmax, percentile, entropy");
+        row("activation samples", R"({"activations": {"samples": 0}})", "activations.samples: 0 must be >= 1");
+        row("activation bits", R"({"activations": {"bits": 0}})", "activations.bits: 0 is not a valid bit-width");
+        row("not an object", R"({"layers": {"fc1": {"quant": 8}}})", "layers.fc1.quant: expected an object, got 8");
+        row("not json", R"({"layers": )", "recipe: not valid JSON");
+    }
+
+    void rejectsInvalidRecipes() {
+        QFETCH(QString, json);
+        QFETCH(QString, graph);
+        QFETCH(QString, message);
+        const Graph g = graph == "residual" ? makeResidual() : makeLeNet();
+        auto r = parseRecipe(json.toStdString());
+        std::string error;
+        if (!r.ok())
+            error = r.error().message;
+        else if (auto st = validateRecipe(*r, g); !st.ok())
+            error = st.error().message;
+        QVERIFY2(!error.empty(), "recipe was accepted");
+        QVERIFY2(error.find(message.toStdString()) != std::string::npos,
+                 ("got: " + error + "\nexpected to contain: " + message.toStdString()).c_str());
+    }
+
+    void listsEveryProblem() {
+        auto r = parseRecipe(R"({"layers": {"fc1": {"quant": {"bits": 0}, "prune": {"sparsity": 2}}}})");
+        QVERIFY(!r.ok());
+        QVERIFY(r.error().message.find("layers.fc1.quant.bits") != std::string::npos);
+        QVERIFY(r.error().message.find("layers.fc1.prune.sparsity") != std::string::npos);
+    }
+
+    void validatesRecipesBuiltInCode() {
+        Recipe r;
+        r.layers["fc2"].quant = QuantEntry{9, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+        auto st = validateRecipe(r, makeLeNet());
+        QVERIFY(!st.ok());
+        QVERIFY(st.error().message.find("layers.fc2.quant.bits: 9") != std::string::npos);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestRecipe)
+#include "test_recipe.moc"
