@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/apply_command.h"
+#include "app/cli/eval_command.h"
 #include "app/cli/info_command.h"
 #include "core/model/onnx_reader.h"
 
@@ -11,7 +13,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: lathe-cli <command> [options]\n"
     "commands:\n"
-    "  info MODEL [--json]   per-layer weights, parameters, bytes and MACs of an ONNX model\n";
+    "  info MODEL [--json]   per-layer weights, parameters, bytes and MACs of an ONNX model\n"
+    "  eval MODEL --data SPEC [options]   accuracy, F1, k-fold spread, speed on a data set (eval --help)\n"
+    "  apply MODEL --recipe R.json -o OUT.onnx [options]   compress, export, measure (apply --help)\n";
 
 int runInfo(const std::vector<std::string>& args) {
     std::string model;
@@ -55,6 +59,8 @@ int main(int argc, char** argv) {
     std::string command = args[0];
     args.erase(args.begin());
     if (command == "info") return runInfo(args);
+    if (command == "eval") return lathe::runEvalCommand(args);
+    if (command == "apply") return lathe::runApplyCommand(args);
     std::cerr << "lathe-cli: unknown command '" << command << "'\n" << kUsage;
     return 2;
 }

@@ -1,0 +1,327 @@
+#include "app/cli/apply_command.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "app/cli/eval_command.h"
+#include "core/compress/apply_recipe.h"
+#include "core/compress/calibrate/calibrate_activations.h"
+#include "core/eval/evaluator.h"
+#include "core/export/onnx_export.h"
+#include "core/model/onnx_reader.h"
+
+namespace lathe {
+
+namespace {
+
+constexpr const char* kApplyUsage =
+    "usage: lathe-cli apply MODEL --recipe R.json -o OUT.onnx [options]\n"
+    "compresses MODEL by the recipe (pruning, quantization, low-rank), writes OUT.onnx and reports per-layer error,\n"
+    "file sizes (raw and zlib -9) and, with --data, the accuracy of the written file\n"
+    "  --format F           float (default): float weights as compressed, for any runtime\n"
+    "                       qdq: int8 weights + DequantizeLinear (+ activation Q/DQ): ONNX Runtime, TensorRT\n"
+    "                       qop: QLinearConv/QLinearMatMul, static activations only: OpenCV DNN\n"
+    "  --data SPEC          idx:DIR, folder:DIR or npy:IMAGES.npy,LABELS.npy: calibrates static activations on\n"
+    "                       the recipe's `samples` and evaluates the written file\n"
+    "  --split test|train   IDX files to read (default test); calibration and evaluation use this split\n"
+    "  --limit N            evaluate the first N samples (default all)\n"
+    "  --backend B          runtime of the evaluation: auto (default), builtin or opencv\n"
+    "  --seed S             seed of the calibration subset (default 0)\n"
+    "  --batch B            batch size (default 100)\n"
+    "  --threads T          inference threads (default: all cores)\n"
+    "  --scale F, --mean M[,M,M], --std S[,S,S]   preprocessing, as in lathe-cli eval\n"
+    "  --json               machine-readable output\n";
+
+struct UsageError {
+    std::string message;
+};
+
+struct ApplyArgs {
+    std::string model;
+    std::string recipe;
+    std::string output;
+    ExportFormat format = ExportFormat::Float;
+    std::string data;
+    DatasetOptions datasetOptions;
+    EvalOptions evalOptions;
+    uint64_t seed = 0;
+    bool json = false;
+};
+
+template <class T>
+T parseInteger(const std::string& option, const std::string& text, T min) {
+    T value{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min)
+        throw UsageError{option + " needs an integer >= " + std::to_string(min) + ", got '" + text + "'"};
+    return value;
+}
+
+float parseFloat(const std::string& option, const std::string& text) {
+    char* end = nullptr;
+    const float value = std::strtof(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value))
+        throw UsageError{option + " needs a number, got '" + text + "'"};
+    return value;
+}
+
+std::vector<float> parseFloats(const std::string& option, const std::string& text) {
+    std::vector<float> values;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) values.push_back(parseFloat(option, item));
+    if (values.size() != 1 && values.size() != 3)
+        throw UsageError{option + " needs 1 or 3 comma-separated numbers, got '" + text + "'"};
+    return values;
+}
+
+ApplyArgs parseArgs(const std::vector<std::string>& args) {
+    ApplyArgs out;
+    Preprocessing& pre = out.datasetOptions.preprocessing;
+    EvalOptions& eval = out.evalOptions;
+    using Setter = std::function<void(const std::string& option, const std::string& value)>;
+    const std::map<std::string, Setter> withValue = {
+        {"--recipe", [&](auto&, auto& v) { out.recipe = v; }},
+        {"-o", [&](auto&, auto& v) { out.output = v; }},
+        {"--output", [&](auto&, auto& v) { out.output = v; }},
+        {"--format",
+         [&](auto&, auto& v) {
+             auto f = parseExportFormat(v);
+             if (!f) throw UsageError{"--format is float, qdq or qop, got '" + v + "'"};
+             out.format = *f;
+         }},
+        {"--data", [&](auto&, auto& v) { out.data = v; }},
+        {"--split",
+         [&](auto&, auto& v) {
+             if (v != "test" && v != "train") throw UsageError{"--split is test or train, got '" + v + "'"};
+             out.datasetOptions.split = v == "train" ? Split::Train : Split::Test;
+         }},
+        {"--limit", [&](auto& o, auto& v) { eval.limit = parseInteger<int64_t>(o, v, 1); }},
+        {"--backend",
+         [&](auto&, auto& v) {
+             for (BackendKind kind : {BackendKind::Auto, BackendKind::Builtin, BackendKind::OpenCv})
+                 if (v == backendName(kind)) {
+                     eval.backend = kind;
+                     return;
+                 }
+             throw UsageError{"--backend is auto, builtin or opencv, got '" + v + "'"};
+         }},
+        {"--seed", [&](auto& o, auto& v) { out.seed = parseInteger<uint64_t>(o, v, 0); }},
+        {"--batch", [&](auto& o, auto& v) { eval.batchSize = parseInteger<int>(o, v, 1); }},
+        {"--threads", [&](auto& o, auto& v) { eval.threads = parseInteger<int>(o, v, 1); }},
+        {"--scale", [&](auto& o, auto& v) { pre.scale = parseFloat(o, v); }},
+        {"--mean", [&](auto& o, auto& v) { pre.mean = parseFloats(o, v); }},
+        {"--std", [&](auto& o, auto& v) { pre.stddev = parseFloats(o, v); }},
+    };
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--json") {
+            out.json = true;
+        } else if (auto v = withValue.find(a); v != withValue.end()) {
+            if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
+            v->second(a, args[++i]);
+        } else if (!a.empty() && a[0] == '-') {
+            throw UsageError{"unknown option '" + a + "'"};
+        } else if (out.model.empty()) {
+            out.model = a;
+        } else {
+            throw UsageError{"more than one model given ('" + out.model + "', '" + a + "')"};
+        }
+    }
+    if (out.model.empty()) throw UsageError{"no model given"};
+    if (out.recipe.empty()) throw UsageError{"no recipe given (--recipe R.json)"};
+    if (out.output.empty()) throw UsageError{"no output file given (-o OUT.onnx)"};
+    return out;
+}
+
+std::string oneLine(std::string text) {
+    for (char& c : text)
+        if (c == '\n' || c == '\r') c = ' ';
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text;
+}
+
+int fail(const std::string& message) {
+    std::cerr << "error: " << oneLine(message) << '\n';
+    return 1;
+}
+
+Result<Recipe> readRecipeFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(ErrorCode::FileNotFound, path + ": cannot open the recipe file");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto recipe = parseRecipe(text.str());
+    if (!recipe) return makeError(recipe.error().code, path + ": " + recipe.error().message);
+    return recipe;
+}
+
+// "\r<stage> 42%" on a terminal, redrawn when the whole percentage changes.
+class TerminalProgress {
+public:
+    ProgressFn callback() {
+        if (!isatty(STDERR_FILENO)) return {};
+        return [this](float fraction, std::string_view stage) {
+            const int percent = int(fraction * 100.f);
+            if (percent == m_percent && stage == m_stage) return true;
+            m_percent = percent;
+            m_stage = stage;
+            std::cerr << "\r\033[K" << stage << ' ' << percent << '%' << std::flush;
+            m_drawn = true;
+            return true;
+        };
+    }
+    void clear() {
+        if (m_drawn) std::cerr << "\r\033[K" << std::flush;
+        m_drawn = false;
+    }
+
+private:
+    int m_percent = -1;
+    std::string m_stage;
+    bool m_drawn = false;
+};
+
+double percentOf(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * double(part) / double(whole) : 0.0; }
+
+void printText(std::ostream& out, const ApplyArgs& args, const CompressedModel& model, const ExportResult& written,
+               const FileSize& baseline, const ActivationRanges& ranges, const std::optional<EvalReport>& eval) {
+    out << "model:     " << args.model << "\nrecipe:    " << args.recipe << "\nwritten:   " << written.path << " ("
+        << toString(written.format) << ")\n\n";
+    out << std::left << std::setw(18) << "layer" << std::right << std::setw(10) << "sparsity" << std::setw(6)
+        << "bits" << std::setw(6) << "rank" << std::setw(11) << "rel.error" << std::setw(10) << "SQNR dB"
+        << std::setw(10) << "params" << std::setw(11) << "bytes" << '\n';
+    for (const LayerReport& r : model.layers) {
+        out << std::left << std::setw(18) << r.name << std::right << std::fixed << std::setprecision(2)
+            << std::setw(9) << 100.0 * r.sparsity << '%' << std::setw(6) << r.bits << std::setw(6)
+            << (r.rank ? std::to_string(r.rank) : "-") << std::setprecision(4) << std::setw(11) << r.relError
+            << std::setprecision(1) << std::setw(10)
+            << (std::isfinite(r.sqnrDb) ? (std::ostringstream() << std::fixed << std::setprecision(1) << r.sqnrDb).str()
+                                         : std::string("inf"))
+            << std::setw(10) << r.params << std::setw(11) << r.bytes << '\n';
+    }
+    out << "\nsize:      " << written.size.onnxBytes << " bytes (" << std::setprecision(1)
+        << percentOf(written.size.onnxBytes, baseline.onnxBytes) << "% of " << baseline.onnxBytes << "), zlib -9 "
+        << written.size.zlibBytes << " bytes (" << percentOf(written.size.zlibBytes, baseline.zlibBytes) << "% of "
+        << baseline.zlibBytes << ")\n";
+    out << "weights:   " << written.weightBytes << " bytes in the file\n";
+    if (ranges.mode != ActivationMode::None) {
+        out << "activations: " << toString(ranges.mode);
+        if (ranges.mode == ActivationMode::Static)
+            out << ", " << toString(ranges.calibration) << " calibration on " << ranges.samples << " samples, "
+                << ranges.tensors.size() << " tensors";
+        out << '\n';
+    }
+    for (const auto& note : written.notes) out << "note:      " << note << '\n';
+    for (const auto& warning : model.warnings) out << "warning:   " << warning << '\n';
+    if (eval) {
+        out << "\naccuracy of " << written.path << " (reloaded):\n";
+        printEvalReport(out, *eval, {});
+    }
+}
+
+}  // namespace
+
+int runApplyCommand(const std::vector<std::string>& args) {
+    if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help")) {
+        std::cout << kApplyUsage;
+        return 0;
+    }
+    ApplyArgs parsed;
+    std::optional<DatasetSpec> spec;
+    try {
+        parsed = parseArgs(args);
+        if (!parsed.data.empty()) {
+            auto parsedSpec = parseDatasetSpec(parsed.data);
+            if (!parsedSpec) throw UsageError{parsedSpec.error().message};
+            if (auto valid = validateDatasetOptions(*parsedSpec, parsed.datasetOptions); !valid)
+                throw UsageError{valid.error().message};
+            spec = *parsedSpec;
+        } else if (parsed.datasetOptions.split || parsed.evalOptions.limit) {
+            throw UsageError{"--split and --limit need --data"};
+        }
+    } catch (const UsageError& e) {
+        std::cerr << "lathe-cli apply: " << e.message << '\n' << kApplyUsage;
+        return 2;
+    }
+
+    auto graph = readOnnxModel(parsed.model);
+    if (!graph) return fail(graph.error().message);
+    auto recipe = readRecipeFile(parsed.recipe);
+    if (!recipe) return fail(recipe.error().message);
+    const ActivationSettings activations = recipe->activations.value_or(ActivationSettings{});
+    if (activations.mode == ActivationMode::Static && !spec)
+        return fail(parsed.recipe + ": activations.mode: static quantization calibrates on data; pass --data SPEC");
+    if (parsed.format == ExportFormat::QOperator && activations.mode != ActivationMode::Static)
+        return fail(parsed.recipe + ": activations.mode: --format qop needs static activations (\"activations\": "
+                                    "{\"mode\": \"static\"}); got " + std::string(toString(activations.mode)));
+    std::shared_ptr<const Dataset> dataset;
+    if (spec) {
+        auto opened = openDataset(*spec, parsed.datasetOptions);
+        if (!opened) return fail(opened.error().message);
+        dataset = *opened;
+    }
+
+    TerminalProgress terminal;
+    auto compressed = applyRecipe(*graph, *recipe, terminal.callback());
+    terminal.clear();
+    if (!compressed) return fail(parsed.recipe + ": " + compressed.error().message);
+
+    CalibrationOptions calibration;
+    calibration.seed = parsed.seed;
+    calibration.threads = parsed.evalOptions.threads;
+    auto ranges = calibrateActivations(compressed->graph, dataset, activations, calibration, terminal.callback());
+    terminal.clear();
+    if (!ranges) return fail(ranges.error().message);
+
+    auto written = exportModel(*compressed, *ranges, parsed.format, parsed.output);
+    if (!written) return fail(written.error().message);
+    auto baseline = measureFile(parsed.model);
+    if (!baseline) return fail(baseline.error().message);
+
+    std::optional<EvalReport> eval;
+    if (dataset) {
+        auto reloaded = readOnnxModel(parsed.output);
+        if (!reloaded) return fail("reloading the written file: " + reloaded.error().message);
+        auto report = evaluate(*reloaded, *dataset, parsed.evalOptions, terminal.callback());
+        terminal.clear();
+        if (!report) return fail(report.error().message);
+        eval = std::move(report.value());
+    }
+
+    if (!parsed.json) {
+        printText(std::cout, parsed, *compressed, *written, *baseline, *ranges, eval);
+        return 0;
+    }
+    nlohmann::ordered_json j;
+    const nlohmann::json report = reportToJson(*compressed);
+    j["layers"] = report.at("layers");
+    j["size"] = {{"onnx_bytes", written->size.onnxBytes},
+                 {"zlib_bytes", written->size.zlibBytes},
+                 {"baseline_onnx_bytes", baseline->onnxBytes},
+                 {"baseline_zlib_bytes", baseline->zlibBytes},
+                 {"weight_bytes", written->weightBytes}};
+    if (eval) j["eval"] = nlohmann::ordered_json::parse(evalJson(*eval));
+    j["format"] = toString(parsed.format);
+    j["output"] = parsed.output;
+    j["params"] = report.at("params");
+    j["original_params"] = report.at("original_params");
+    if (report.contains("global_threshold")) j["global_threshold"] = report.at("global_threshold");
+    j["activations"] = activationRangesToJson(*ranges);
+    if (!written->notes.empty()) j["notes"] = written->notes;
+    if (!compressed->warnings.empty()) j["warnings"] = compressed->warnings;
+    std::cout << j.dump(2) << '\n';
+    return 0;
+}
+
+}  // namespace lathe

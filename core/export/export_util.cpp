@@ -1,0 +1,81 @@
+#include "core/export/export_util.h"
+
+#include <algorithm>
+
+namespace lathe {
+
+std::string uniqueValueName(const Graph& graph, const std::string& base) {
+    auto taken = [&](const std::string& s) {
+        if (graph.values.count(s) || graph.initializers.count(s) || graph.nodeIndex(s) >= 0) return true;
+        return std::any_of(graph.nodes.begin(), graph.nodes.end(), [&](const Node& n) {
+            return std::find(n.outputs.begin(), n.outputs.end(), s) != n.outputs.end();
+        });
+    };
+    std::string name = base;
+    for (int i = 2; taken(name); ++i) name = base + "_" + std::to_string(i);
+    return name;
+}
+
+Node makeNode(const Graph& graph, const std::string& name, const std::string& op, std::vector<std::string> inputs,
+              std::vector<std::string> outputs) {
+    Node n;
+    n.name = graph.nodeIndex(name) < 0 ? name : uniqueValueName(graph, name);
+    n.opType = op;
+    n.inputs = std::move(inputs);
+    n.outputs = std::move(outputs);
+    return n;
+}
+
+Attribute intAttribute(int64_t value) {
+    Attribute a;
+    a.kind = Attribute::Kind::Int;
+    a.i = value;
+    return a;
+}
+
+Attribute intsAttribute(std::vector<int64_t> values) {
+    Attribute a;
+    a.kind = Attribute::Kind::Ints;
+    a.ints = std::move(values);
+    return a;
+}
+
+Tensor makeTensor(const std::string& name, DType dtype, std::vector<int64_t> shape, const std::vector<float>& values) {
+    Tensor t;
+    t.name = name;
+    t.dtype = dtype;
+    t.shape = std::move(shape);
+    t.data = values;
+    if (isIntegerType(dtype))
+        for (float v : values) t.ints.push_back(int64_t(v));
+    return t;
+}
+
+void declareValue(Graph& graph, const std::string& name, const std::string& like, DType dtype) {
+    ValueInfo v;
+    if (const ValueInfo* src = graph.value(like)) v = *src;
+    v.name = name;
+    v.dtype = dtype;
+    graph.values[name] = v;
+}
+
+QuantizedInitializers quantizedInitializers(const Graph& graph, const QuantizedTensor& q) {
+    QuantizedInitializers out;
+    const DType codeType = q.symmetric ? DType::Int8 : DType::UInt8;
+    out.codesName = uniqueValueName(graph, q.name + "_quantized");
+    out.scaleName = uniqueValueName(graph, q.name + "_scale");
+    out.zeroPointName = uniqueValueName(graph, q.name + "_zero_point");
+    out.codes.name = out.codesName;
+    out.codes.dtype = codeType;
+    out.codes.shape = q.shape;
+    out.codes.ints.assign(q.codes.begin(), q.codes.end());
+    out.codes.data.assign(q.codes.begin(), q.codes.end());
+    const std::vector<int64_t> paramShape =
+        q.axis >= 0 ? std::vector<int64_t>{int64_t(q.scales.size())} : std::vector<int64_t>{};
+    out.scale = makeTensor(out.scaleName, DType::Float, paramShape, q.scales);
+    out.zeroPoint = makeTensor(out.zeroPointName, codeType, paramShape,
+                               std::vector<float>(q.zeroPoints.begin(), q.zeroPoints.end()));
+    return out;
+}
+
+}  // namespace lathe

@@ -1,0 +1,370 @@
+#include "core/runtime/execution_plan.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "core/runtime/op_registry.h"
+
+namespace lathe {
+
+namespace {
+
+// Sets the calling thread's OpenMP team size (which Eigen follows too) for the lifetime of the object.
+class OmpThreadsScope {
+public:
+    explicit OmpThreadsScope(int threads) : m_saved(omp_get_max_threads()) { omp_set_num_threads(threads); }
+    ~OmpThreadsScope() { omp_set_num_threads(m_saved); }
+    OmpThreadsScope(const OmpThreadsScope&) = delete;
+    OmpThreadsScope& operator=(const OmpThreadsScope&) = delete;
+
+private:
+    int m_saved;
+};
+
+Error nodeError(const Node& node, const Error& error) {
+    return makeError(error.code, "node '" + node.name + "' (" + node.opType + "): " + error.message);
+}
+
+bool isDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+// Node indices in an order where every node comes after the producers of its inputs (file order when it already is).
+Result<std::vector<int>> dependencyOrder(const Graph& graph) {
+    std::set<std::string> available(graph.inputs.begin(), graph.inputs.end());
+    for (const auto& [name, tensor] : graph.initializers) available.insert(name);
+    std::vector<int> order;
+    std::vector<char> placed(graph.nodes.size(), 0);
+    while (order.size() < graph.nodes.size()) {
+        const size_t before = order.size();
+        for (size_t i = 0; i < graph.nodes.size(); ++i) {
+            if (placed[i]) continue;
+            const Node& node = graph.nodes[i];
+            const bool ready = std::all_of(node.inputs.begin(), node.inputs.end(),
+                                           [&](const std::string& in) { return in.empty() || available.count(in); });
+            if (!ready) continue;
+            placed[i] = 1;
+            order.push_back(int(i));
+            available.insert(node.outputs.begin(), node.outputs.end());
+        }
+        if (order.size() == before) {
+            for (size_t i = 0; i < graph.nodes.size(); ++i) {
+                if (placed[i]) continue;
+                for (const std::string& in : graph.nodes[i].inputs)
+                    if (!in.empty() && !available.count(in))
+                        return makeError(ErrorCode::InvalidModel,
+                                         "node '" + graph.nodes[i].name + "' (" + graph.nodes[i].opType + ") reads '" +
+                                             in +
+                                             "', which is neither a graph input, an initializer nor produced by a node "
+                                             "(or the graph has a cycle)");
+            }
+        }
+    }
+    return order;
+}
+
+DType declaredType(const Graph& graph, const std::string& name) {
+    const ValueInfo* info = name.empty() ? nullptr : graph.value(name);
+    return info ? info->dtype : DType::Undefined;
+}
+
+}  // namespace
+
+struct ExecutionPlan::RunState {
+    RunState(size_t values, int threads) : owned(values), view(values, nullptr), keep(values, 0), workspace(threads) {}
+
+    std::vector<NDArray> owned;        // intermediates computed by this run
+    std::vector<const NDArray*> view;  // where each value lives: owned, a constant or the caller's input
+    std::vector<char> keep;            // graph outputs and captured values survive their last reader
+    BufferPool pool;
+    Workspace workspace;
+};
+
+ExecutionPlan::ExecutionPlan() = default;
+ExecutionPlan::~ExecutionPlan() = default;
+
+int ExecutionPlan::valueId(const std::string& name) {
+    auto [it, inserted] = m_valueIds.emplace(name, int(m_valueNames.size()));
+    if (inserted) {
+        m_valueNames.push_back(name);
+        m_constants.emplace_back();
+        m_isIntermediate.push_back(0);
+    }
+    return it->second;
+}
+
+Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compile(const Graph& graph, const ExecutorOptions& options) {
+    auto plan = std::make_unique<ExecutionPlan>();
+    plan->m_threads = std::max(1, options.threads > 0 ? options.threads : omp_get_max_threads());
+    for (const auto& [name, tensor] : graph.initializers)
+        plan->m_constants[size_t(plan->valueId(name))] = std::make_unique<NDArray>(tensor.shape, tensor.data);
+    for (const std::string& name : graph.inputs) {
+        plan->m_inputNames.push_back(name);
+        plan->m_inputIds.push_back(plan->valueId(name));
+        const ValueInfo* info = graph.value(name);
+        plan->m_inputShapes.push_back(info && info->hasShape ? info->shape : std::vector<int64_t>{});
+    }
+    auto order = dependencyOrder(graph);
+    if (!order) return order.error();
+    OmpThreadsScope threads(plan->m_threads);
+    for (int index : order.value())
+        if (auto status = plan->addNode(graph, graph.nodes[size_t(index)]); !status) return status.error();
+    for (const std::string& name : graph.outputs) {
+        auto it = plan->m_valueIds.find(name);
+        if (it == plan->m_valueIds.end())
+            return makeError(ErrorCode::InvalidModel,
+                             "graph output '" + name + "' is not produced by any node and is not a graph input");
+        plan->m_outputNames.push_back(name);
+        plan->m_outputIds.push_back(it->second);
+    }
+    plan->fuseEpilogues();
+    plan->planLiveness(plan->m_steps);
+    plan->planLiveness(plan->m_fusedSteps);
+    return plan;
+}
+
+Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
+    const KernelFactory factory = isDefaultDomain(node.domain) ? findKernelFactory(node.opType) : nullptr;
+    if (!factory)
+        return makeError(ErrorCode::Unsupported, "node '" + node.name + "' uses op '" + node.opType +
+                                                     "', which the built-in runtime does not implement");
+    KernelContext context{node, graph.opset, {}, {}, {}};
+    if (auto it = graph.opsetImports.find(node.domain); it != graph.opsetImports.end()) context.opset = it->second;
+    std::vector<int> inputIds;
+    bool allConstant = true;
+    for (const std::string& in : node.inputs) {
+        const int id = in.empty() ? -1 : valueId(in);
+        inputIds.push_back(id);
+        const NDArray* constant = id < 0 ? nullptr : m_constants[size_t(id)].get();
+        context.constants.push_back(constant);
+        context.inputTypes.push_back(declaredType(graph, in));
+        allConstant = allConstant && (id < 0 || constant);
+    }
+    for (const std::string& out : node.outputs) context.outputTypes.push_back(declaredType(graph, out));
+    auto kernel = factory(context);
+    if (!kernel) return nodeError(node, kernel.error());
+
+    std::vector<int> outputIds;
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+        const std::string& out = node.outputs[i];
+        outputIds.push_back(valueId(out.empty() ? "\x01" + node.name + ":" + std::to_string(i) : out));
+    }
+    if (allConstant) {
+        std::vector<const NDArray*> inputs(context.constants.begin(), context.constants.end());
+        std::vector<NDArray*> stealable(inputs.size(), nullptr);
+        std::vector<NDArray> results(outputIds.size());
+        std::vector<NDArray*> outputs;
+        for (NDArray& r : results) outputs.push_back(&r);
+        BufferPool pool;
+        Workspace workspace(m_threads);
+        KernelIo io(inputs, stealable, outputs, pool, workspace);
+        if (auto status = kernel.value()->forward(io); !status) return nodeError(node, status.error());
+        for (size_t i = 0; i < outputIds.size(); ++i)
+            m_constants[size_t(outputIds[i])] = std::make_unique<NDArray>(std::move(results[i]));
+        return Ok{};
+    }
+    for (int id : outputIds) m_isIntermediate[size_t(id)] = 1;
+    PlanStep step;
+    step.nodeName = node.name;
+    step.opType = node.opType;
+    step.kernel = std::move(kernel.value());
+    step.inputs = std::move(inputIds);
+    step.outputs = std::move(outputIds);
+    m_steps.push_back(std::move(step));
+    return Ok{};
+}
+
+void ExecutionPlan::fuseEpilogues() {
+    std::vector<int> readers(m_valueNames.size(), 0), reader(m_valueNames.size(), -1);
+    for (size_t s = 0; s < m_steps.size(); ++s)
+        for (int id : m_steps[s].inputs)
+            if (id >= 0) {
+                ++readers[size_t(id)];
+                reader[size_t(id)] = int(s);
+            }
+    for (int id : m_outputIds) readers[size_t(id)] = -1;
+    m_fusedAway.assign(m_valueNames.size(), 0);
+    std::vector<char> absorbed(m_steps.size(), 0);
+    std::vector<PlanStep> fused;
+    bool any = false;
+    for (size_t s = 0; s < m_steps.size(); ++s) {
+        if (absorbed[s]) continue;
+        PlanStep step = m_steps[s];
+        while (step.outputs.size() == 1 && readers[size_t(step.outputs[0])] == 1) {
+            const int value = step.outputs[0];
+            const PlanStep& next = m_steps[size_t(reader[size_t(value)])];
+            const bool onlyRuntimeInput = std::all_of(next.inputs.begin(), next.inputs.end(), [&](int id) {
+                return id == value || id < 0 || m_constants[size_t(id)];
+            });
+            std::optional<Epilogue> epilogue =
+                next.outputs.size() == 1 && onlyRuntimeInput ? next.kernel->asEpilogue() : std::nullopt;
+            std::unique_ptr<Kernel> merged = epilogue ? step.kernel->withEpilogue(*epilogue) : nullptr;
+            if (!merged) break;
+            step.kernel = std::move(merged);
+            step.nodeName += "+" + next.nodeName;
+            step.opType += "+" + next.opType;
+            step.outputs = next.outputs;
+            m_fusedAway[size_t(value)] = 1;
+            absorbed[size_t(reader[size_t(value)])] = 1;
+            any = true;
+        }
+        fused.push_back(std::move(step));
+    }
+    if (any) m_fusedSteps = std::move(fused);
+}
+
+void ExecutionPlan::planLiveness(std::vector<PlanStep>& steps) const {
+    std::vector<int> lastReader(m_valueNames.size(), -1);
+    std::vector<int> producer(m_valueNames.size(), -1);
+    for (size_t s = 0; s < steps.size(); ++s) {
+        for (int id : steps[s].inputs)
+            if (id >= 0) lastReader[size_t(id)] = int(s);
+        for (int id : steps[s].outputs) producer[size_t(id)] = int(s);
+    }
+    std::vector<char> isOutput(m_valueNames.size(), 0);
+    for (int id : m_outputIds) isOutput[size_t(id)] = 1;
+    for (size_t v = 0; v < m_valueNames.size(); ++v) {
+        if (!m_isIntermediate[v] || isOutput[v] || producer[v] < 0) continue;
+        const int dies = lastReader[v] >= 0 ? lastReader[v] : producer[v];
+        steps[size_t(dies)].release.push_back(int(v));
+    }
+    for (size_t s = 0; s < steps.size(); ++s) {
+        PlanStep& step = steps[s];
+        step.lastRead.assign(step.inputs.size(), 0);
+        for (size_t i = 0; i < step.inputs.size(); ++i) {
+            const int id = step.inputs[i];
+            if (id < 0 || !m_isIntermediate[size_t(id)] || isOutput[size_t(id)] || lastReader[size_t(id)] != int(s))
+                continue;
+            step.lastRead[i] = std::count(step.inputs.begin(), step.inputs.end(), id) == 1;
+        }
+    }
+}
+
+std::unique_ptr<ExecutionPlan::RunState> ExecutionPlan::acquireState() const {
+    {
+        std::lock_guard lock(m_idleMutex);
+        if (!m_idle.empty()) {
+            auto state = std::move(m_idle.back());
+            m_idle.pop_back();
+            return state;
+        }
+    }
+    auto state = std::make_unique<RunState>(m_valueNames.size(), m_threads);
+    for (size_t v = 0; v < m_constants.size(); ++v) state->view[v] = m_constants[v].get();
+    return state;
+}
+
+void ExecutionPlan::releaseState(std::unique_ptr<RunState> state) const {
+    for (size_t v = 0; v < state->owned.size(); ++v) {
+        state->pool.give(std::move(state->owned[v].data));
+        state->owned[v] = NDArray();
+        state->view[v] = m_constants[v].get();
+        state->keep[v] = 0;
+    }
+    std::lock_guard lock(m_idleMutex);
+    m_idle.push_back(std::move(state));
+}
+
+Status ExecutionPlan::bindInputs(RunState& state, const std::map<std::string, NDArray>& inputs) const {
+    for (const auto& [name, array] : inputs)
+        if (std::find(m_inputNames.begin(), m_inputNames.end(), name) == m_inputNames.end()) {
+            std::string known;
+            for (const std::string& n : m_inputNames) known += (known.empty() ? "'" : ", '") + n + "'";
+            return makeError(ErrorCode::InvalidArgument,
+                             "'" + name + "' is not an input of the model; its inputs are " + known);
+        }
+    for (size_t i = 0; i < m_inputNames.size(); ++i) {
+        const std::string& name = m_inputNames[i];
+        auto it = inputs.find(name);
+        if (it == inputs.end())
+            return makeError(ErrorCode::InvalidArgument, "no array given for model input '" + name + "'");
+        const NDArray& array = it->second;
+        if (array.data.size() != size_t(array.numel()))
+            return makeError(ErrorCode::InvalidArgument, "input '" + name + "' has shape " +
+                                                             shapeToString(array.shape) + " (" +
+                                                             std::to_string(array.numel()) + " values) but holds " +
+                                                             std::to_string(array.data.size()) + " values");
+        const std::vector<int64_t>& declared = m_inputShapes[i];
+        bool matches = declared.empty() || declared.size() == array.shape.size();
+        for (size_t d = 1; matches && d < declared.size(); ++d)
+            matches = declared[d] < 0 || declared[d] == array.shape[d];
+        if (!matches)
+            return makeError(ErrorCode::InvalidArgument, "input '" + name + "' has shape " +
+                                                             shapeToString(array.shape) + " but the model expects " +
+                                                             shapeToString(declared) +
+                                                             " (only the batch dimension may differ)");
+        state.view[size_t(m_inputIds[i])] = &array;
+    }
+    return Ok{};
+}
+
+Result<std::map<std::string, NDArray>> ExecutionPlan::run(const std::map<std::string, NDArray>& inputs,
+                                                          const std::vector<std::string>& capture,
+                                                          std::vector<NodeTiming>* timings) const {
+    OmpThreadsScope threads(m_threads);
+    std::unique_ptr<RunState> state = acquireState();
+    auto fail = [&](Error error) -> Error {
+        releaseState(std::move(state));
+        return error;
+    };
+    if (auto status = bindInputs(*state, inputs); !status) return fail(status.error());
+    std::vector<int> resultIds = m_outputIds;
+    bool exact = m_fusedSteps.empty();
+    for (const std::string& name : capture) {
+        auto it = m_valueIds.find(name);
+        if (it == m_valueIds.end() || name.empty() || name.front() == '\x01')
+            return fail(
+                makeError(ErrorCode::InvalidArgument, "cannot capture '" + name + "': the model has no such value"));
+        resultIds.push_back(it->second);
+        exact = exact || m_fusedAway[size_t(it->second)];
+    }
+    const std::vector<PlanStep>& steps = exact ? m_steps : m_fusedSteps;
+    for (int id : resultIds) state->keep[size_t(id)] = 1;
+    if (timings) timings->clear();
+
+    std::vector<const NDArray*> in;
+    std::vector<NDArray*> stealable;
+    std::vector<NDArray*> out;
+    for (const PlanStep& step : steps) {
+        in.clear();
+        stealable.clear();
+        out.clear();
+        for (size_t i = 0; i < step.inputs.size(); ++i) {
+            const int id = step.inputs[i];
+            in.push_back(id < 0 ? nullptr : state->view[size_t(id)]);
+            stealable.push_back(step.lastRead[i] && !state->keep[size_t(id)] ? &state->owned[size_t(id)] : nullptr);
+        }
+        for (int id : step.outputs) out.push_back(&state->owned[size_t(id)]);
+        KernelIo io(in, stealable, out, state->pool, state->workspace);
+        const auto start = std::chrono::steady_clock::now();
+        if (auto status = step.kernel->forward(io); !status)
+            return fail(makeError(status.error().code,
+                                  "node '" + step.nodeName + "' (" + step.opType + "): " + status.error().message));
+        if (timings)
+            timings->push_back(NodeTiming{
+                step.nodeName, step.opType,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
+        for (int id : step.outputs) state->view[size_t(id)] = &state->owned[size_t(id)];
+        for (int id : step.release) {
+            if (state->keep[size_t(id)]) continue;
+            state->pool.give(std::move(state->owned[size_t(id)].data));
+            state->owned[size_t(id)] = NDArray();
+            state->view[size_t(id)] = nullptr;
+        }
+    }
+
+    std::map<std::string, NDArray> results;
+    for (int id : resultIds) {
+        const std::string& name = m_valueNames[size_t(id)];
+        if (results.count(name)) continue;
+        if (state->view[size_t(id)] == &state->owned[size_t(id)])
+            results[name] = std::move(state->owned[size_t(id)]);
+        else
+            results[name] = *state->view[size_t(id)];
+    }
+    releaseState(std::move(state));
+    return results;
+}
+
+}  // namespace lathe

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/model/graph.h"
+#include "core/runtime/executor.h"
+#include "core/runtime/kernel.h"
+#include "core/runtime/ndarray.h"
+
+namespace lathe {
+
+// One step of the plan: a node (or a node with fused epilogue nodes), its kernel, the value slots it reads and
+// writes, and what dies after it.
+struct PlanStep {
+    std::string nodeName;  // fused steps join their nodes: "conv1+bn1+relu1"
+    std::string opType;    // likewise "Conv+BatchNormalization+Relu"
+    std::shared_ptr<const Kernel> kernel;
+    std::vector<int> inputs;     // value ids; -1 for an omitted optional input
+    std::vector<int> outputs;    // value ids; omitted optional outputs get an anonymous slot
+    std::vector<char> lastRead;  // per input: this step is the only and last reader of an intermediate
+    std::vector<int> release;    // intermediates dead after this step unless the run keeps them
+};
+
+// The compiled form of a Graph: nodes in dependency order with their kernels, constants folded at compile time, and
+// liveness so that a run frees each intermediate after its last reader. Two step lists: the exact one (one step per
+// node) and, when any fusion applies, a fused one where Conv/Gemm absorb a following BatchNormalization/Relu/Clip.
+// A run uses the fused list unless it captures a value that only the exact list computes.
+class ExecutionPlan {
+public:
+    ExecutionPlan();
+    ~ExecutionPlan();
+
+    // Errors name the node (and op) that cannot be compiled.
+    static Result<std::unique_ptr<ExecutionPlan>> compile(const Graph& graph, const ExecutorOptions& options);
+
+    // See Executor::run.
+    Result<std::map<std::string, NDArray>> run(const std::map<std::string, NDArray>& inputs,
+                                               const std::vector<std::string>& capture,
+                                               std::vector<NodeTiming>* timings) const;
+
+    const std::vector<std::string>& inputNames() const { return m_inputNames; }
+    const std::vector<std::string>& outputNames() const { return m_outputNames; }
+    int threads() const { return m_threads; }
+
+private:
+    struct RunState;
+
+    int valueId(const std::string& name);
+    Status addNode(const Graph& graph, const Node& node);
+    void fuseEpilogues();
+    void planLiveness(std::vector<PlanStep>& steps) const;
+    Status bindInputs(RunState& state, const std::map<std::string, NDArray>& inputs) const;
+    std::unique_ptr<RunState> acquireState() const;
+    void releaseState(std::unique_ptr<RunState> state) const;
+
+    int m_threads = 1;
+    std::vector<std::string> m_valueNames;
+    std::map<std::string, int> m_valueIds;
+    std::vector<std::unique_ptr<NDArray>> m_constants;  // per value id; null unless known at compile time
+    std::vector<char> m_isIntermediate;                 // per value id: produced by a step
+    std::vector<std::string> m_inputNames;
+    std::vector<std::string> m_outputNames;
+    std::vector<int> m_inputIds;
+    std::vector<int> m_outputIds;
+    std::vector<std::vector<int64_t>> m_inputShapes;  // declared; -1 for free dimensions
+    std::vector<PlanStep> m_steps;
+    std::vector<PlanStep> m_fusedSteps;  // empty when nothing fused
+    std::vector<char> m_fusedAway;       // per value id: not computed by the fused steps
+
+    mutable std::mutex m_idleMutex;
+    mutable std::vector<std::unique_ptr<RunState>> m_idle;  // run states (buffers) reused by later runs
+};
+
+}  // namespace lathe

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/model/graph.h"
+#include "core/runtime/ndarray.h"
+
+namespace lathe {
+
+class ExecutionPlan;
+
+struct ExecutorOptions {
+    int threads = 0;  // OpenMP threads used by one run(); 0 means omp_get_max_threads() at compile time
+};
+
+// Wall time of one node during a run(), reported in execution order.
+struct NodeTiming {
+    std::string node;
+    std::string opType;
+    double milliseconds = 0;
+};
+
+// Float32 batched inference over a neutral Graph. Compiled once, run many times; run() is const and may be called
+// from several threads at once. Integer tensors (shapes, indices) travel as exact floats (|v| < 2^24).
+class Executor {
+public:
+    // Fails with ErrorCode::Unsupported naming every node whose op has no kernel (see unsupportedOps), or with the
+    // node and reason when a supported op uses an unsupported attribute value.
+    static Result<Executor> compile(const Graph& graph, const ExecutorOptions& options = {});
+    // "Op (node, node…)" entries for ops with no kernel; empty when the graph can run.
+    static std::vector<std::string> unsupportedOps(const Graph& graph);
+
+    // Runs one batch. `inputs` maps graph input names to arrays (any batch size); returns the graph outputs plus
+    // every intermediate value named in `capture`. Other intermediates are freed after their last consumer ran.
+    // When `timings` is given it receives one entry per executed step: a node, or a Conv/Gemm with the
+    // BatchNormalization/Relu/Clip it absorbed ("conv1+bn1+relu1"; fusion is skipped when a capture needs the values
+    // in between).
+    Result<std::map<std::string, NDArray>> run(const std::map<std::string, NDArray>& inputs,
+                                               const std::vector<std::string>& capture = {},
+                                               std::vector<NodeTiming>* timings = nullptr) const;
+
+    const std::vector<std::string>& inputNames() const;
+    const std::vector<std::string>& outputNames() const;
+    int threads() const;
+
+    Executor(Executor&&) noexcept;
+    Executor& operator=(Executor&&) noexcept;
+    ~Executor();
+
+private:
+    explicit Executor(std::unique_ptr<ExecutionPlan> plan);
+    std::unique_ptr<ExecutionPlan> m_plan;
+};
+
+}  // namespace lathe

@@ -1,0 +1,448 @@
+// Conv over 1-3 spatial dimensions with groups, strides, dilations, explicit pads and auto_pad, with an optional fused
+// epilogue (BatchNormalization / Relu / Clip). Depthwise convolutions (one input channel per group) run a direct
+// kernel. Everything else is a GEMM per (image, group, tile of output rows) spread over the OpenMP team, with the
+// weights packed at compile time (sgemm.h): an implicit GEMM reading the input directly when the output width is a
+// multiple of 8 and the W stride is 1, else im2col written straight into the GEMM's panels (Eigen on CPUs without
+// AVX2).
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "core/runtime/kernel.h"
+#include "core/runtime/kernels/kernel_util.h"
+#include "core/runtime/kernels/sgemm.h"
+#include "core/runtime/kernels/window.h"
+
+namespace lathe {
+
+namespace {
+
+// Shapes of one Conv execution.
+struct ConvShape {
+    int64_t batch = 0, channels = 0, filters = 0, groups = 1;
+    WindowGeometry window;
+
+    int64_t groupChannels() const { return channels / groups; }
+    int64_t groupFilters() const { return filters / groups; }
+    int64_t patchSize() const { return groupChannels() * window.kernelSize(); }
+};
+
+constexpr int64_t kTileFloats = int64_t(1) << 16;  // im2col tile budget (256 KB): stays in L2 next to the weights
+
+// dst[i] = src[i * stride] for i < count (count is small: at most one output row). Constant-size copies keep the
+// compiler from calling memmove for a handful of floats.
+inline void copyStrided(float* __restrict dst, const float* __restrict src, int64_t count, int64_t stride) {
+    if (stride != 1) {
+        for (int64_t i = 0; i < count; ++i) dst[i] = src[i * stride];
+        return;
+    }
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(float));
+    if (count & 4) __builtin_memcpy(dst + i, src + i, 4 * sizeof(float)), i += 4;
+    if (count & 2) __builtin_memcpy(dst + i, src + i, 2 * sizeof(float)), i += 2;
+    if (count & 1) dst[i] = src[i];
+}
+
+// The patch matrix of output rows [rowBegin, rowEnd) for the channels of one group: patchSize() rows, one per
+// (channel, kd, kh, kw), each holding the input value under that tap for every output position of the tile. It is
+// written either plainly (row k at col + k * cols) or straight into the GEMM's right-operand panels. Each input row
+// is first copied once into `paddedRow` with its left/right zero padding, which every kw tap then reads without
+// bounds checks.
+template <bool panels>
+void im2colTile(const ConvShape& s, const float* x, int64_t rowBegin, int64_t rowEnd, float* col, float* paddedRow) {
+    const WindowGeometry& g = s.window;
+    const int64_t outW = g.out[2], inW = g.in[2], strideW = g.stride[2], dilationW = g.dilation[2];
+    const int64_t padLeft = g.padBegin[2];
+    const int64_t paddedWidth = (outW - 1) * strideW + (g.kernel[2] - 1) * dilationW + 1;
+    const int64_t copyBegin = std::min(padLeft, paddedWidth),
+                  copyEnd = std::clamp(padLeft + inW, copyBegin, paddedWidth);
+    std::fill(paddedRow + copyEnd, paddedRow + paddedWidth, 0.f);
+    std::fill(paddedRow, paddedRow + copyBegin, 0.f);
+    const int64_t cols = (rowEnd - rowBegin) * outW;
+    const RightPanelLayout layout(s.patchSize(), cols);
+    constexpr int64_t panelCols = RightPanelLayout::kPanelCols;
+    const int64_t planeSize = g.inSize();
+    for (int64_t c = 0; c < s.groupChannels(); ++c) {
+        const float* plane = x + c * planeSize;
+        for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
+            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                const int64_t kFirst = ((c * g.kernel[0] + kd) * g.kernel[1] + kh) * g.kernel[2];
+                int64_t od = rowBegin / g.out[1], oh = rowBegin % g.out[1];
+                for (int64_t r = rowBegin; r < rowEnd; ++r, oh = oh + 1 == g.out[1] ? (++od, 0) : oh + 1) {
+                    const int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+                    const int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+                    const bool inside = id >= 0 && id < g.in[0] && ih >= 0 && ih < g.in[1];
+                    if (inside)  // copyBegin == padLeft whenever anything is copied
+                        copyStrided(paddedRow + copyBegin, plane + (id * g.in[1] + ih) * inW, copyEnd - copyBegin, 1);
+                    const int64_t position = (r - rowBegin) * outW;
+                    for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                        const int64_t k = kFirst + kw;
+                        const float* from = paddedRow + kw * dilationW;
+                        if (!panels) {
+                            float* dst = col + k * cols + position;
+                            if (inside)
+                                copyStrided(dst, from, outW, strideW);
+                            else
+                                std::fill(dst, dst + outW, 0.f);
+                            continue;
+                        }
+                        // One output row, cut where it crosses a panel boundary.
+                        float* rowBase = col + layout.rowOffset(k);
+                        const int64_t panelStride = layout.panelStride(k);
+                        for (int64_t ow = 0; ow < outW;) {
+                            const int64_t p = position + ow, lane = p % panelCols;
+                            const int64_t chunk = std::min(panelCols - lane, outW - ow);
+                            float* dst = rowBase + p / panelCols * panelStride + lane;
+                            if (inside)
+                                copyStrided(dst, from + ow * strideW, chunk, strideW);
+                            else
+                                std::fill(dst, dst + chunk, 0.f);
+                            ow += chunk;
+                        }
+                    }
+                }
+            }
+    }
+}
+
+// Input rows [firstRow, firstRow + count) of every channel of a group, with the left/right (and out-of-range rows')
+// zero padding, into `out`: per channel `channelStride` floats of rows (IW + padBegin + padEnd) wide.
+void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_t count, int64_t channelStride,
+                    float* out) {
+    const WindowGeometry& g = s.window;
+    const int64_t inH = g.in[1], inW = g.in[2], left = g.padBegin[2];
+    const int64_t width = inW + left + g.padEnd[2];
+    for (int64_t c = 0; c < s.groupChannels(); ++c)
+        for (int64_t r = 0; r < count; ++r) {
+            float* dst = out + c * channelStride + r * width;
+            const int64_t ih = firstRow + r;
+            if (ih < 0 || ih >= inH) {
+                std::fill(dst, dst + width, 0.f);
+                continue;
+            }
+            std::fill(dst, dst + left, 0.f);
+            copyStrided(dst + left, x + (c * inH + ih) * inW, inW, 1);
+            std::fill(dst + left + inW, dst + width, 0.f);
+        }
+}
+
+// Conv as GEMMs C[Mg x tile] = W_group[Mg x K] * patches[K x tile]. `packed` holds each group's weight matrix when
+// the weights are constant, else it is empty and `w` is used.
+void convGemm(const ConvShape& s, const float* x, const float* w, const std::vector<PackedMatrix>& packed,
+              const float* bias, const Epilogue* epilogue, float* y, Workspace& ws) {
+    const WindowGeometry& g = s.window;
+    const int64_t patch = s.patchSize(), groupFilters = s.groupFilters();
+    const int64_t outSize = g.outSize(), inSize = g.inSize(), outW = g.out[2];
+    const int64_t rows = g.out[0] * g.out[1];
+    const bool pointwise = g.kernelSize() == 1 && g.stride == std::array<int64_t, 3>{1, 1, 1} &&
+                           g.padBegin == std::array<int64_t, 3>{0, 0, 0} && g.padEnd == g.padBegin;
+    const int threads = ws.threads();
+    int64_t rowsPerTile = std::clamp<int64_t>(kTileFloats / std::max<int64_t>(patch * outW, 1), 1, rows);
+    while (rowsPerTile > 1 && s.batch * s.groups * ((rows + rowsPerTile - 1) / rowsPerTile) < 2 * threads)
+        rowsPerTile = (rowsPerTile + 1) / 2;
+    const int64_t tiles = (rows + rowsPerTile - 1) / rowsPerTile;
+    const int64_t tasks = s.batch * s.groups * tiles;
+    auto weightsOf = [&](int64_t group) {
+        return packed.empty() ? GemmOperand(MatrixRef{w + group * groupFilters * patch, groupFilters, patch, patch, 1})
+                              : GemmOperand(packed[size_t(group)]);
+    };
+    const bool panels = gemmUsesPackedKernel();
+    const int64_t tileCols = rowsPerTile * outW;
+    // Implicit GEMM: unit stride along W and whole 8-column halves per output row let the micro-kernel read patch
+    // rows straight from the input (or from a zero-padded copy of the tile's input rows), with no im2col matrix.
+    const bool implicit = panels && g.stride[2] == 1 && outW % 8 == 0 && g.in[0] == 1 && g.kernel[0] == 1;
+    const bool padded = g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
+    const int64_t paddedWidth = g.in[2] + g.padBegin[2] + g.padEnd[2];
+    const int64_t paddedRows = (rowsPerTile - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
+    const int64_t channelStride = padded ? paddedRows * paddedWidth : inSize;
+    const int64_t rowStride = padded ? paddedWidth : g.in[2];
+    int64_t* offsets = implicit ? ws.sharedIndices(size_t(patch)) : nullptr;
+    if (implicit)
+        for (int64_t c = 0, k = 0; c < s.groupChannels(); ++c)
+            for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
+                for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k)
+                    offsets[k] = c * channelStride + kh * g.dilation[1] * rowStride + kw * g.dilation[2];
+    const int64_t paddedRowFloats = (outW - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
+    int64_t columnFloats = 0;
+    if (implicit)
+        columnFloats = padded ? s.groupChannels() * channelStride : 0;
+    else if (!pointwise)
+        columnFloats = (panels ? RightPanelLayout(patch, tileCols).size() : patch * tileCols) + paddedRowFloats;
+    const int64_t scratchFloats =
+        columnFloats + gemmScratchSize(weightsOf(0), GemmOperand(MatrixRef{x, patch, tileCols, 1, 1}));
+#pragma omp parallel for num_threads(threads) \
+    schedule(static) if (tasks > 1 && worthParallel(s.batch * s.filters * outSize * patch))
+    for (int64_t task = 0; task < tasks; ++task) {
+        const int64_t n = task / (s.groups * tiles), group = (task / tiles) % s.groups, tile = task % tiles;
+        const int64_t rowBegin = tile * rowsPerTile, rowEnd = std::min(rows, rowBegin + rowsPerTile);
+        const int64_t cols = (rowEnd - rowBegin) * outW;
+        const float* xg = x + (n * s.channels + group * s.groupChannels()) * inSize;
+        float* scratch = ws.scratch(omp_get_thread_num(), size_t(scratchFloats));
+        float* out = y + (n * s.filters + group * groupFilters) * outSize + rowBegin * outW;
+        if (!panels) {
+            // Eigen path: C starts as the bias, the product accumulates, the epilogue is a separate pass.
+            for (int64_t f = 0; f < groupFilters; ++f)
+                std::fill_n(out + f * outSize, cols, bias ? bias[group * groupFilters + f] : 0.f);
+            GemmOperand columns(MatrixRef{xg + rowBegin * outW, patch, cols, inSize, 1});
+            if (!pointwise) {
+                im2colTile<false>(s, xg, rowBegin, rowEnd, scratch + paddedRowFloats, scratch);
+                columns = GemmOperand(MatrixRef{scratch + paddedRowFloats, patch, cols, cols, 1});
+            }
+            gemmAccumulate(weightsOf(group), columns, out, outSize, scratch + columnFloats);
+            if (epilogue)
+                for (int64_t f = 0; f < groupFilters; ++f)
+                    epilogue->apply(out + f * outSize, cols, group * groupFilters + f);
+            continue;
+        }
+        // Packed path: bias and epilogue are applied in registers as the micro-kernel stores C.
+        const int64_t channel = group * groupFilters;
+        RowOutput output;
+        output.bias = bias ? bias + channel : nullptr;
+        if (epilogue) {
+            output.scale = epilogue->hasAffine() ? epilogue->scale.data() + channel : nullptr;
+            output.shift = epilogue->hasAffine() ? epilogue->shift.data() + channel : nullptr;
+            output.low = epilogue->low;
+            output.high = epilogue->high;
+        }
+        if (implicit) {
+            const int64_t firstRow = rowBegin * g.stride[1] - g.padBegin[1];
+            const float* data = scratch;
+            if (padded)
+                copyPaddedRows(s, xg, firstRow,
+                               (rowEnd - rowBegin - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1,
+                               channelStride, scratch);
+            else
+                data = xg + firstRow * g.in[2];
+            const GatheredColumns columns{data, outW, g.stride[1] * rowStride, offsets, patch, cols};
+            gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output);
+        } else {
+            GemmOperand columns(MatrixRef{xg + rowBegin * outW, patch, cols, inSize, 1});
+            if (!pointwise) {
+                im2colTile<true>(s, xg, rowBegin, rowEnd, scratch + paddedRowFloats, scratch);
+                columns = GemmOperand::rightPanels(scratch + paddedRowFloats, patch, cols);
+            }
+            gemmRows(weightsOf(group), columns, out, outSize, scratch + columnFloats, output);
+        }
+    }
+}
+
+// out[ow] += sum over taps (kh in [khBegin, khEnd), all kw) of
+// taps[kh][kw] * plane[first + kh * rowStep + ow + kw * dilationW] for ow in [begin, end), eight outputs at a time in
+// registers (unit stride along W, every kw tap inside the row).
+__attribute__((target("avx2,fma"))) void depthwiseRowAvx2(const float* plane, int64_t first, int64_t rowStep,
+                                                          const float* taps, int64_t kernelW, int64_t khBegin,
+                                                          int64_t khEnd, int64_t dilationW, float* out, int64_t begin,
+                                                          int64_t end) {
+    int64_t ow = begin;
+    for (; ow + 16 <= end; ow += 16) {
+        __m256 acc0 = _mm256_loadu_ps(out + ow), acc1 = _mm256_loadu_ps(out + ow + 8);
+        for (int64_t kh = khBegin; kh < khEnd; ++kh) {
+            const float* row = plane + (first + kh * rowStep + ow);
+#pragma GCC unroll 5
+            for (int64_t kw = 0; kw < kernelW; ++kw) {
+                const __m256 tap = _mm256_broadcast_ss(taps + kh * kernelW + kw);
+                acc0 = _mm256_fmadd_ps(tap, _mm256_loadu_ps(row + kw * dilationW), acc0);
+                acc1 = _mm256_fmadd_ps(tap, _mm256_loadu_ps(row + kw * dilationW + 8), acc1);
+            }
+        }
+        _mm256_storeu_ps(out + ow, acc0);
+        _mm256_storeu_ps(out + ow + 8, acc1);
+    }
+    for (; ow + 8 <= end; ow += 8) {
+        __m256 acc = _mm256_loadu_ps(out + ow);
+        for (int64_t kh = khBegin; kh < khEnd; ++kh) {
+            const float* row = plane + (first + kh * rowStep + ow);
+            for (int64_t kw = 0; kw < kernelW; ++kw)
+                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(taps + kh * kernelW + kw),
+                                      _mm256_loadu_ps(row + kw * dilationW), acc);
+        }
+        _mm256_storeu_ps(out + ow, acc);
+    }
+    for (; ow < end; ++ow)
+        for (int64_t kh = khBegin; kh < khEnd; ++kh)
+            for (int64_t kw = 0; kw < kernelW; ++kw)
+                out[ow] += taps[kh * kernelW + kw] * plane[first + kh * rowStep + ow + kw * dilationW];
+}
+
+// One input channel per group (channel multiplier groupFilters()), at most two spatial dimensions.
+void convDepthwise(const ConvShape& s, const float* x, const float* w, const float* bias, const Epilogue* epilogue,
+                   float* y, int threads) {
+    const WindowGeometry& g = s.window;
+    const int64_t inH = g.in[1], inW = g.in[2], outH = g.out[1], outW = g.out[2];
+    const int64_t kernelH = g.kernel[1], kernelW = g.kernel[2];
+    const int64_t strideH = g.stride[1], strideW = g.stride[2], dilationH = g.dilation[1], dilationW = g.dilation[2];
+    const int64_t padTop = g.padBegin[1], padLeft = g.padBegin[2];
+    // Output columns whose every kw tap is inside the row; the vector kernel takes them when the stride is 1.
+    const bool vectorRows = gemmUsesPackedKernel() && strideW == 1;
+    const int64_t interiorBegin = std::min(outW, padLeft);
+    const int64_t interiorEnd = std::clamp<int64_t>(inW + padLeft - (kernelW - 1) * dilationW, interiorBegin, outW);
+    std::vector<std::pair<int64_t, int64_t>> columns;  // per kw: output columns whose tap is inside the row
+    for (int64_t kw = 0; kw < kernelW; ++kw) columns.push_back(validTaps(kw * dilationW - padLeft, strideW, outW, inW));
+    const int64_t planes = s.batch * s.filters;
+#pragma omp parallel for num_threads(threads) if (worthParallel(planes * g.outSize() * g.kernelSize()))
+    for (int64_t p = 0; p < planes; ++p) {
+        const int64_t n = p / s.filters, f = p % s.filters;
+        const float* src = x + (n * s.channels + f / s.groupFilters()) * g.inSize();
+        const float* taps = w + f * kernelH * kernelW;
+        float* dst = y + p * g.outSize();
+        std::fill(dst, dst + g.outSize(), bias ? bias[f] : 0.f);
+        for (int64_t oh = 0; oh < outH; ++oh) {
+            float* out = dst + oh * outW;
+            const int64_t top = oh * strideH - padTop;
+            const auto [khBegin, khEnd] = validTaps(top, dilationH, kernelH, inH);
+            const bool vector = vectorRows && interiorEnd > interiorBegin;
+            if (vector)
+                depthwiseRowAvx2(src, top * inW - padLeft, dilationH * inW, taps, kernelW, khBegin, khEnd, dilationW,
+                                 out, interiorBegin, interiorEnd);
+            for (int64_t kh = khBegin; kh < khEnd; ++kh) {
+                const float* row = src + (top + kh * dilationH) * inW;
+                for (int64_t kw = 0; kw < kernelW; ++kw) {
+                    const float tap = taps[kh * kernelW + kw];
+                    const auto [wBegin, wEnd] = columns[size_t(kw)];
+                    const int64_t offset = kw * dilationW - padLeft;
+                    auto accumulate = [&](int64_t begin, int64_t end) {
+                        if (strideW == 1) {
+                            for (int64_t ow = begin; ow < end; ++ow) out[ow] += tap * row[ow + offset];
+                        } else {
+                            for (int64_t ow = begin; ow < end; ++ow) out[ow] += tap * row[ow * strideW + offset];
+                        }
+                    };
+                    if (vector) {
+                        accumulate(wBegin, std::min(wEnd, interiorBegin));
+                        accumulate(std::max(wBegin, interiorEnd), wEnd);
+                    } else {
+                        accumulate(wBegin, wEnd);
+                    }
+                }
+            }
+        }
+        if (epilogue) epilogue->apply(dst, g.outSize(), f);
+    }
+}
+
+class ConvKernel final : public Kernel {
+public:
+    ConvKernel(std::optional<WindowAttributes> window, Node attributes, int64_t groups,
+               std::shared_ptr<const NDArray> weight, std::vector<float> bias)
+        : m_window(std::move(window)),
+          m_attributes(std::move(attributes)),
+          m_groups(groups),
+          m_weight(std::move(weight)),
+          m_bias(std::move(bias)) {
+        if (!m_weight || m_weight->shape[0] % m_groups != 0) return;
+        const int64_t groupFilters = m_weight->shape[0] / m_groups;
+        const int64_t patch = m_weight->numel() / m_weight->shape[0];
+        auto packed = std::make_shared<std::vector<PackedMatrix>>();
+        for (int64_t group = 0; group < m_groups; ++group)
+            packed->emplace_back(
+                MatrixRef{m_weight->data.data() + group * groupFilters * patch, groupFilters, patch, patch, 1},
+                PackedMatrix::Side::Left);
+        m_packed = std::move(packed);
+    }
+
+    std::unique_ptr<Kernel> withEpilogue(const Epilogue& epilogue) const override {
+        if (!m_weight || (epilogue.hasAffine() && int64_t(epilogue.scale.size()) != m_weight->shape[0])) return nullptr;
+        std::optional<Epilogue> combined = m_epilogue ? m_epilogue->then(epilogue) : epilogue;
+        if (!combined) return nullptr;
+        auto fused = std::make_unique<ConvKernel>(*this);
+        fused->m_epilogue = std::move(combined);
+        return fused;
+    }
+
+    Status forward(KernelIo& io) const override {
+        const NDArray& x = io.input(0);
+        const NDArray& w = m_weight ? *m_weight : io.input(1);
+        if (x.rank() < 3 || w.rank() != x.rank())
+            return invalidInput("input " + shapeToString(x.shape) + " and weights " + shapeToString(w.shape) +
+                                " must both have rank 3-5 and equal ranks");
+        const size_t rank = size_t(x.rank() - 2);
+        const std::vector<int64_t> kernel(w.shape.begin() + 2, w.shape.end());
+        std::optional<WindowAttributes> lazy;
+        if (!m_window) {
+            auto read = readWindowAttributes(m_attributes, rank, kernel);
+            if (!read) return read.error();
+            lazy = std::move(read.value());
+        }
+        const WindowAttributes& attributes = m_window ? *m_window : *lazy;
+        if (attributes.kernel != kernel)
+            return invalidInput("kernel_shape " + shapeToString(attributes.kernel) + " differs from the weights " +
+                                shapeToString(w.shape));
+        ConvShape s;
+        s.batch = x.shape[0];
+        s.channels = x.shape[1];
+        s.filters = w.shape[0];
+        s.groups = m_groups;
+        if (s.channels != w.shape[1] * s.groups || s.filters % s.groups != 0)
+            return invalidInput("input has " + std::to_string(s.channels) + " channels but weights " +
+                                shapeToString(w.shape) + " with group=" + std::to_string(s.groups) + " expect " +
+                                std::to_string(w.shape[1] * s.groups));
+        auto window = resolveWindow(attributes, std::span(x.shape).subspan(2));
+        if (!window) return window.error();
+        s.window = window.value();
+        const float* bias = nullptr;
+        if (!m_bias.empty()) {
+            bias = m_bias.data();
+        } else if (io.hasInput(2)) {
+            if (io.input(2).numel() != s.filters)
+                return invalidInput("bias has shape " + shapeToString(io.input(2).shape) + ", expected [" +
+                                    std::to_string(s.filters) + "]");
+            bias = io.input(2).data.data();
+        }
+        std::vector<int64_t> outShape{s.batch, s.filters};
+        for (int64_t d : s.window.outShape(rank)) outShape.push_back(d);
+        NDArray& y = io.output(0, std::move(outShape));
+        const Epilogue* epilogue = m_epilogue ? &*m_epilogue : nullptr;
+        if (s.groupChannels() == 1 && s.groups > 1 && rank <= 2)
+            convDepthwise(s, x.data.data(), w.data.data(), bias, epilogue, y.data.data(), io.threads());
+        else
+            convGemm(s, x.data.data(), w.data.data(), m_packed ? *m_packed : std::vector<PackedMatrix>{}, bias,
+                     epilogue, y.data.data(), io.workspace());
+        return Ok{};
+    }
+
+private:
+    std::optional<WindowAttributes> m_window;  // resolved at compile time when the spatial rank was known
+    Node m_attributes;                         // the node, for reading the window once the weights' rank is known
+    int64_t m_groups;
+    std::shared_ptr<const NDArray> m_weight;  // constant weights [M, C/group, k...]: per group an Mg x K matrix
+    std::shared_ptr<const std::vector<PackedMatrix>> m_packed;  // per group, for the GEMM (constant weights only)
+    std::optional<Epilogue> m_epilogue;                         // fused BatchNormalization / Relu / Clip
+    std::vector<float> m_bias;  // constant bias, empty when absent or computed at run time
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> makeConvKernel(const KernelContext& context) {
+    const Node& node = context.node;
+    if (!context.hasInput(0) || !context.hasInput(1)) return invalidInput("needs inputs X and W");
+    const int64_t groups = node.attrInt("group", 1);
+    if (groups < 1) return invalidInput("group must be positive");
+    std::shared_ptr<const NDArray> weight;
+    std::vector<int64_t> kernel = node.attrInts("kernel_shape");
+    if (const NDArray* w = context.constant(1)) {
+        if (w->rank() < 3) return invalidInput("weights must have rank 3-5, got " + shapeToString(w->shape));
+        weight = std::make_shared<const NDArray>(*w);
+        if (kernel.empty()) kernel.assign(w->shape.begin() + 2, w->shape.end());
+    }
+    std::optional<WindowAttributes> window;
+    if (!kernel.empty()) {
+        auto read = readWindowAttributes(node, kernel.size(), kernel);
+        if (!read) return read.error();
+        window = std::move(read.value());
+    }
+    std::vector<float> bias;
+    if (const NDArray* b = context.constant(2)) {
+        if (weight && b->numel() != weight->shape[0])
+            return invalidInput("bias has shape " + shapeToString(b->shape) + ", expected [" +
+                                std::to_string(weight->shape[0]) + "]");
+        bias = b->data;
+    }
+    return std::unique_ptr<Kernel>(
+        std::make_unique<ConvKernel>(std::move(window), node, groups, std::move(weight), std::move(bias)));
+}
+
+}  // namespace lathe

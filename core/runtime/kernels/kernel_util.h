@@ -1,0 +1,35 @@
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/runtime/ndarray.h"
+
+// Helpers shared by the kernels: integer values carried as float, axes, broadcasting, Eigen views, errors.
+namespace lathe {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixMap = Eigen::Map<RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+// An integer carried as float, rounded and clamped to ±2^62 so sentinels such as INT64_MAX stay usable.
+int64_t toIndex(float value);
+std::vector<int64_t> toIndices(const NDArray& array);
+// `axis` (negative counts from the back) mapped into [0, rank), or an error naming both.
+Result<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+// Numpy broadcast of two shapes, or an error naming both.
+Result<std::vector<int64_t>> broadcastShapes(std::span<const int64_t> a, std::span<const int64_t> b);
+std::vector<int64_t> rowMajorStrides(std::span<const int64_t> shape);
+// Product of shape[begin, end).
+int64_t dimProduct(std::span<const int64_t> shape, size_t begin, size_t end);
+// ErrorCode::InvalidArgument for inputs that do not fit the op.
+Error invalidInput(std::string message);
+// ErrorCode::Unsupported for attribute values the runtime does not implement.
+Error unsupportedAttribute(std::string message);
+// Whether `work` elementary operations justify waking the OpenMP team.
+inline bool worthParallel(int64_t work) { return work >= (int64_t(1) << 15); }
+
+}  // namespace lathe

@@ -1,0 +1,391 @@
+#include "core/runtime/kernels/sgemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/runtime/kernels/kernel_util.h"
+
+namespace lathe {
+
+namespace {
+
+constexpr int64_t kPanelRows = 6;  // micro-tile height: 6 rows x 2 AVX registers = 12 accumulators
+constexpr int64_t kPanelCols = RightPanelLayout::kPanelCols;
+constexpr int64_t kDepthBlock = RightPanelLayout::kDepthBlock;
+constexpr int64_t kRowBlockPanels = 16;  // A panels per pass over a B panel (96 rows x 256 x 4 B = 96 KB, in L2)
+
+int64_t roundUp(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// Panel `panel` of K block starting at `depth` inside a packed operand whose padded extent is `padded`.
+int64_t panelOffset(int64_t depth, int64_t padded, int64_t panel, int64_t panelWidth, int64_t blockDepth) {
+    return depth * padded + panel * panelWidth * blockDepth;
+}
+
+// Left operand (rows x depth) in 6-row panels: per K block, per panel, per k the 6 row values (zero padded).
+void packLeftPanel(const MatrixRef& a, int64_t depth, int64_t panel, float* out) {
+    const int64_t blockDepth = std::min(kDepthBlock, a.cols - depth);
+    float* dst = out + panelOffset(depth, roundUp(a.rows, kPanelRows), panel, kPanelRows, blockDepth);
+    for (int64_t r = 0; r < kPanelRows; ++r) {
+        const int64_t row = panel * kPanelRows + r;
+        if (row >= a.rows) {
+            for (int64_t k = 0; k < blockDepth; ++k) dst[k * kPanelRows + r] = 0.f;
+            continue;
+        }
+        const float* src = a.data + row * a.rowStride + depth * a.colStride;
+        for (int64_t k = 0; k < blockDepth; ++k) dst[k * kPanelRows + r] = src[k * a.colStride];
+    }
+}
+
+// Right operand (depth x cols) in 16-column panels: per K block, per panel, per k the 16 column values.
+void packRightPanel(const MatrixRef& b, int64_t depth, int64_t panel, float* out) {
+    const int64_t blockDepth = std::min(kDepthBlock, b.rows - depth);
+    float* dst = out + panelOffset(depth, roundUp(b.cols, kPanelCols), panel, kPanelCols, blockDepth);
+    const int64_t firstCol = panel * kPanelCols;
+    const int64_t width = std::min(kPanelCols, b.cols - firstCol);
+    for (int64_t k = 0; k < blockDepth; ++k, dst += kPanelCols) {
+        const float* src = b.data + (depth + k) * b.rowStride + firstCol * b.colStride;
+        if (b.colStride == 1 && width == kPanelCols) {
+            std::copy(src, src + kPanelCols, dst);
+            continue;
+        }
+        for (int64_t c = 0; c < width; ++c) dst[c] = src[c * b.colStride];
+        std::fill(dst + width, dst + kPanelCols, 0.f);
+    }
+}
+
+int64_t panelCount(int64_t extent, int64_t width) { return (extent + width - 1) / width; }
+int64_t depthBlocks(int64_t depth) { return panelCount(depth, kDepthBlock); }
+
+// Packs every panel of `m` into `out`, parallel over panels when `threads` > 1.
+void packAll(const MatrixRef& m, PackedMatrix::Side side, float* out, int threads) {
+    const bool left = side == PackedMatrix::Side::Left;
+    const int64_t depth = left ? m.cols : m.rows;
+    const int64_t panels = left ? panelCount(m.rows, kPanelRows) : panelCount(m.cols, kPanelCols);
+    const int64_t tasks = depthBlocks(depth) * panels;
+#pragma omp parallel for num_threads(threads) if (threads > 1 && worthParallel(m.rows * m.cols))
+    for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t block = (t / panels) * kDepthBlock, panel = t % panels;
+        if (left)
+            packLeftPanel(m, block, panel, out);
+        else
+            packRightPanel(m, block, panel, out);
+    }
+}
+
+// How a micro-kernel stores its tile: null for C += acc; otherwise the RowOutput pointers advanced to the tile's first
+// row, whether this is the first K block (C = bias + acc) and the last (then scale, shift and clamp).
+struct TileStore {
+    RowOutput output;
+    bool first = false;
+    bool last = false;
+};
+
+template <int rows>
+__attribute__((target("avx2,fma"))) inline void storeTile(__m256 (&acc)[rows][2], float* c, int64_t ldc, int64_t cols,
+                                                          const TileStore* store) {
+    alignas(32) float tile[kPanelCols];
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; ++r) {
+        float* row = c + r * ldc;
+        __m256 v0 = acc[r][0], v1 = acc[r][1];
+        if (!store || !store->first) {
+            if (cols == kPanelCols) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(row));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(row + 8));
+            } else {
+                for (int64_t j = 0; j < kPanelCols; ++j) tile[j] = j < cols ? row[j] : 0.f;
+                v0 = _mm256_add_ps(v0, _mm256_load_ps(tile));
+                v1 = _mm256_add_ps(v1, _mm256_load_ps(tile + 8));
+            }
+        } else if (store->output.bias) {
+            const __m256 b = _mm256_set1_ps(store->output.bias[r]);
+            v0 = _mm256_add_ps(v0, b);
+            v1 = _mm256_add_ps(v1, b);
+        }
+        if (store && store->last) {
+            const RowOutput& o = store->output;
+            if (o.scale) {
+                const __m256 scale = _mm256_set1_ps(o.scale[r]), shift = _mm256_set1_ps(o.shift[r]);
+                v0 = _mm256_fmadd_ps(v0, scale, shift);
+                v1 = _mm256_fmadd_ps(v1, scale, shift);
+            }
+            const __m256 low = _mm256_set1_ps(o.low), high = _mm256_set1_ps(o.high);
+            v0 = _mm256_min_ps(_mm256_max_ps(v0, low), high);
+            v1 = _mm256_min_ps(_mm256_max_ps(v1, low), high);
+        }
+        if (cols == kPanelCols) {
+            _mm256_storeu_ps(row, v0);
+            _mm256_storeu_ps(row + 8, v1);
+        } else {
+            _mm256_store_ps(tile, v0);
+            _mm256_store_ps(tile + 8, v1);
+            for (int64_t j = 0; j < cols; ++j) row[j] = tile[j];
+        }
+    }
+}
+
+// C[rows x 16] tile (op)= A panel (first `rows` of its 6 rows) * B panel over `depth`; `cols` clips at the matrix edge.
+template <int rows>
+__attribute__((target("avx2,fma"))) inline void microKernel(int64_t depth, const float* a, const float* b, float* c,
+                                                            int64_t ldc, int64_t cols, const TileStore* store) {
+    __m256 acc[rows][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < depth; ++k, a += kPanelRows, b += kPanelCols) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+        for (int r = 0; r < rows; ++r) {
+            const __m256 v = _mm256_broadcast_ss(a + r);
+            acc[r][0] = _mm256_fmadd_ps(v, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(v, b1, acc[r][1]);
+        }
+    }
+    storeTile<rows>(acc, c, ldc, cols, store);
+}
+
+// As microKernel, but B row k is read from two 8-column halves at half0 + offsets[k] and half1 + offsets[k]. When
+// `next` is set, the rows of a tile further on (next + offsets[k]) are prefetched: they are scattered over many
+// channels, too many streams for the hardware prefetcher.
+template <int rows>
+__attribute__((target("avx2,fma"))) inline void microKernelGathered(int64_t depth, const float* a, const float* half0,
+                                                                    const float* half1, const float* next,
+                                                                    const int64_t* offsets, float* c, int64_t ldc,
+                                                                    int64_t cols, const TileStore* store) {
+    __m256 acc[rows][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
+        if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offsets[k]), _MM_HINT_T0);
+        const __m256 b0 = _mm256_loadu_ps(half0 + offsets[k]), b1 = _mm256_loadu_ps(half1 + offsets[k]);
+#pragma GCC unroll 6
+        for (int r = 0; r < rows; ++r) {
+            const __m256 v = _mm256_broadcast_ss(a + r);
+            acc[r][0] = _mm256_fmadd_ps(v, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(v, b1, acc[r][1]);
+        }
+    }
+    storeTile<rows>(acc, c, ldc, cols, store);
+}
+
+// The store of row panel `panel` for the K block [depth, depth + blockDepth) of a product of total depth `total`.
+inline const TileStore* tileStore(const RowOutput* output, int64_t panel, int64_t depth, int64_t blockDepth,
+                                  int64_t total, TileStore& store) {
+    if (!output) return nullptr;
+    const int64_t row = panel * kPanelRows;
+    store.output = *output;
+    if (output->bias) store.output.bias += row;
+    if (output->scale) store.output.scale += row;
+    if (output->shift) store.output.shift += row;
+    store.first = depth == 0;
+    store.last = depth + blockDepth == total;
+    return &store;
+}
+
+__attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_t rows, const GatheredColumns& b,
+                                                          float* c, int64_t ldc, const RowOutput* output) {
+    const int64_t paddedRows = roundUp(rows, kPanelRows);
+    auto half = [&b](int64_t p) { return b.data + p / b.width * b.rowStride + p % b.width; };
+    TileStore store;
+    for (int64_t k = 0; k < b.rows; k += kDepthBlock) {
+        const int64_t blockDepth = std::min(kDepthBlock, b.rows - k);
+        for (int64_t p = 0; p < b.cols; p += kPanelCols) {
+            const int64_t cols = std::min(kPanelCols, b.cols - p);
+            const float* half0 = half(p);
+            const float* half1 = cols > 8 ? half(p + 8) : half0;
+            constexpr int64_t kPrefetchDistance = 4 * kPanelCols;  // ~4 tiles: covers a miss to L3 / memory
+            const float* next = p + kPrefetchDistance < b.cols ? half(p + kPrefetchDistance) : nullptr;
+            for (int64_t i = 0; i < paddedRows / kPanelRows; ++i, next = nullptr) {
+                const float* panel = a + panelOffset(k, paddedRows, i, kPanelRows, blockDepth);
+                float* tile = c + i * kPanelRows * ldc + p;
+                const int64_t* offsets = b.offsets + k;
+                const TileStore* s = tileStore(output, i, k, blockDepth, b.rows, store);
+                switch (std::min(kPanelRows, rows - i * kPanelRows)) {
+                    case 1:
+                        microKernelGathered<1>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                        break;
+                    case 2:
+                        microKernelGathered<2>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                        break;
+                    case 3:
+                        microKernelGathered<3>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                        break;
+                    case 4:
+                        microKernelGathered<4>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                        break;
+                    case 5:
+                        microKernelGathered<5>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                        break;
+                    default:
+                        microKernelGathered<6>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                        break;
+                }
+            }
+        }
+    }
+}
+
+// The micro-kernel for a tile of `rows` (1-6) valid rows.
+__attribute__((target("avx2,fma"))) inline void microTile(int64_t rows, int64_t depth, const float* a, const float* b,
+                                                          float* c, int64_t ldc, int64_t cols, const TileStore* store) {
+    switch (rows) {
+        case 1:
+            microKernel<1>(depth, a, b, c, ldc, cols, store);
+            break;
+        case 2:
+            microKernel<2>(depth, a, b, c, ldc, cols, store);
+            break;
+        case 3:
+            microKernel<3>(depth, a, b, c, ldc, cols, store);
+            break;
+        case 4:
+            microKernel<4>(depth, a, b, c, ldc, cols, store);
+            break;
+        case 5:
+            microKernel<5>(depth, a, b, c, ldc, cols, store);
+            break;
+        default:
+            microKernel<6>(depth, a, b, c, ldc, cols, store);
+            break;
+    }
+}
+
+// C += A * B over row panels [rowBegin, rowEnd) and column panels [colBegin, colEnd) of packed operands.
+__attribute__((target("avx2,fma"))) void multiplyPanels(const float* a, const float* b, int64_t rows, int64_t cols,
+                                                        int64_t depth, float* c, int64_t ldc, int64_t rowBegin,
+                                                        int64_t rowEnd, int64_t colBegin, int64_t colEnd,
+                                                        const RowOutput* output) {
+    const int64_t paddedRows = roundUp(rows, kPanelRows), paddedCols = roundUp(cols, kPanelCols);
+    TileStore store;
+    for (int64_t k = 0; k < depth; k += kDepthBlock) {
+        const int64_t blockDepth = std::min(kDepthBlock, depth - k);
+        for (int64_t rowBlock = rowBegin; rowBlock < rowEnd; rowBlock += kRowBlockPanels) {
+            const int64_t rowBlockEnd = std::min(rowEnd, rowBlock + kRowBlockPanels);
+            for (int64_t j = colBegin; j < colEnd; ++j) {
+                const float* bPanel = b + panelOffset(k, paddedCols, j, kPanelCols, blockDepth);
+                const int64_t tileCols = std::min(kPanelCols, cols - j * kPanelCols);
+                for (int64_t i = rowBlock; i < rowBlockEnd; ++i)
+                    microTile(std::min(kPanelRows, rows - i * kPanelRows), blockDepth,
+                              a + panelOffset(k, paddedRows, i, kPanelRows, blockDepth), bPanel,
+                              c + i * kPanelRows * ldc + j * kPanelCols, ldc, tileCols,
+                              tileStore(output, i, k, blockDepth, depth, store));
+            }
+        }
+    }
+}
+
+using StridedMap = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+
+StridedMap eigenView(const MatrixRef& m) {
+    return StridedMap(m.data, m.rows, m.cols, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(m.rowStride, m.colStride));
+}
+
+void eigenAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc) {
+    MatrixMap(c, a.rows(), b.cols(), Eigen::OuterStride<>(ldc)).noalias() += eigenView(a.plain) * eigenView(b.plain);
+}
+
+bool isPacked(const GemmOperand& operand) { return operand.panels != nullptr; }
+
+// Panel pointers for both operands, packing into `scratch` what is not pre-packed.
+std::pair<const float*, const float*> packOperands(const GemmOperand& a, const GemmOperand& b, float* scratch,
+                                                   int threads) {
+    const float* aPanels = isPacked(a) ? a.panels : scratch;
+    if (!isPacked(a)) {
+        packAll(a.plain, PackedMatrix::Side::Left, scratch, threads);
+        scratch += a.cols() * roundUp(a.rows(), kPanelRows);
+    }
+    const float* bPanels = isPacked(b) ? b.panels : scratch;
+    if (!isPacked(b)) packAll(b.plain, PackedMatrix::Side::Right, scratch, threads);
+    return {aPanels, bPanels};
+}
+
+}  // namespace
+
+bool gemmUsesPackedKernel() {
+    static const bool available =
+        !std::getenv("LATHE_NO_AVX2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return available;
+}
+
+PackedMatrix::PackedMatrix(const MatrixRef& matrix, Side side) : m_rows(matrix.rows), m_cols(matrix.cols) {
+    if (gemmUsesPackedKernel()) {
+        m_panels.resize(side == Side::Left ? size_t(m_cols * roundUp(m_rows, kPanelRows))
+                                           : size_t(m_rows * roundUp(m_cols, kPanelCols)));
+        packAll(matrix, side, m_panels.data(), 1);
+        return;
+    }
+    m_plain.resize(size_t(m_rows * m_cols));
+    for (int64_t r = 0; r < m_rows; ++r)
+        for (int64_t c = 0; c < m_cols; ++c)
+            m_plain[size_t(r * m_cols + c)] = matrix.data[r * matrix.rowStride + c * matrix.colStride];
+}
+
+GemmOperand GemmOperand::rightPanels(const float* panels, int64_t rows, int64_t cols) {
+    GemmOperand operand(MatrixRef{nullptr, rows, cols, cols, 1});
+    operand.panels = panels;
+    return operand;
+}
+
+int64_t gemmScratchSize(const GemmOperand& a, const GemmOperand& b) {
+    if (!gemmUsesPackedKernel()) return 0;
+    return (isPacked(a) ? 0 : a.cols() * roundUp(a.rows(), kPanelRows)) +
+           (isPacked(b) ? 0 : b.rows() * roundUp(b.cols(), kPanelCols));
+}
+
+void gemmAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch) {
+    if (a.rows() == 0 || b.cols() == 0 || a.cols() == 0) return;
+    if (!gemmUsesPackedKernel()) {
+        eigenAccumulate(a, b, c, ldc);
+        return;
+    }
+    const auto [aPanels, bPanels] = packOperands(a, b, scratch, 1);
+    multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, 0, panelCount(a.rows(), kPanelRows), 0,
+                   panelCount(b.cols(), kPanelCols), nullptr);
+}
+
+void gemmRows(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
+              const RowOutput& output) {
+    if (a.rows() == 0 || b.cols() == 0 || a.cols() == 0) return;
+    const auto [aPanels, bPanels] = packOperands(a, b, scratch, 1);
+    multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, 0, panelCount(a.rows(), kPanelRows), 0,
+                   panelCount(b.cols(), kPanelCols), &output);
+}
+
+void gemmRowsGathered(const GemmOperand& a, const GatheredColumns& b, float* c, int64_t ldc, float* scratch,
+                      const RowOutput& output) {
+    if (a.rows() == 0 || b.cols == 0 || b.rows == 0) return;
+    const float* aPanels = a.panels;
+    if (!aPanels) {
+        packAll(a.plain, PackedMatrix::Side::Left, scratch, 1);
+        aPanels = scratch;
+    }
+    multiplyGathered(aPanels, a.rows(), b, c, ldc, &output);
+}
+
+void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
+                            int threads) {
+    if (a.rows() == 0 || b.cols() == 0 || a.cols() == 0) return;
+    if (!gemmUsesPackedKernel()) {
+        eigenAccumulate(a, b, c, ldc);
+        return;
+    }
+    const auto [aPanels, bPanels] = packOperands(a, b, scratch, threads);
+    const int64_t rowPanels = panelCount(a.rows(), kPanelRows), colPanels = panelCount(b.cols(), kPanelCols);
+    // Tasks: blocks of row panels x groups of column panels, small enough to give every thread several.
+    int64_t colGroup = 4;
+    while (colGroup > 1 && panelCount(rowPanels, kRowBlockPanels) * panelCount(colPanels, colGroup) < 4 * threads)
+        colGroup /= 2;
+    const int64_t colTasks = panelCount(colPanels, colGroup);
+    const int64_t tasks = panelCount(rowPanels, kRowBlockPanels) * colTasks;
+#pragma omp parallel for schedule(dynamic) \
+    num_threads(threads) if (threads > 1 && tasks > 1 && worthParallel(a.rows() * a.cols() * b.cols()))
+    for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t rowBegin = (t / colTasks) * kRowBlockPanels, colBegin = (t % colTasks) * colGroup;
+        multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, rowBegin,
+                       std::min(rowPanels, rowBegin + kRowBlockPanels), colBegin,
+                       std::min(colPanels, colBegin + colGroup), nullptr);
+    }
+}
+
+}  // namespace lathe

@@ -1,0 +1,128 @@
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+// Single-precision GEMM behind Conv, Gemm and MatMul: C += A * B with C row-major. On CPUs with AVX2 and FMA (checked
+// once at run time) operands are packed into panels (A: 6 rows, B: 16 columns, per 256-deep K block) and multiplied
+// by a 6x16 register-blocked micro-kernel; elsewhere the product runs on Eigen (baseline SSE2 build).
+namespace lathe {
+
+// A strided matrix view: element (r, c) is data[r * rowStride + c * colStride]. A transpose swaps the strides.
+struct MatrixRef {
+    const float* data = nullptr;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    int64_t rowStride = 0;
+    int64_t colStride = 1;
+
+    MatrixRef transposed() const { return {data, cols, rows, colStride, rowStride}; }
+};
+
+// Whether the packed AVX2/FMA kernel is used: the CPU has AVX2 and FMA and LATHE_NO_AVX2 is not set (the variable
+// exists so tests can run the Eigen path on any machine).
+bool gemmUsesPackedKernel();
+
+// An operand prepared once for many products (constant weights): panels for the packed kernel, or a plain row-major
+// copy for the Eigen path.
+class PackedMatrix {
+public:
+    enum class Side { Left, Right };
+
+    PackedMatrix() = default;
+    PackedMatrix(const MatrixRef& matrix, Side side);
+
+    int64_t rows() const { return m_rows; }
+    int64_t cols() const { return m_cols; }
+    // The shape, and the data when the Eigen path is in use (null otherwise).
+    MatrixRef plain() const { return {m_plain.empty() ? nullptr : m_plain.data(), m_rows, m_cols, m_cols, 1}; }
+    // Panel data, empty when the packed kernel is not in use.
+    const std::vector<float>& panels() const { return m_panels; }
+
+private:
+    int64_t m_rows = 0, m_cols = 0;
+    std::vector<float> m_plain;
+    std::vector<float> m_panels;
+};
+
+// Where a K x N right operand's elements live once packed into 16-column panels, for producers (im2col) that write
+// panels directly: element (k, col) is at rowOffset(k) + (col / 16) * panelStride(k) + col % 16. Padding columns of
+// the last panel may hold anything.
+class RightPanelLayout {
+public:
+    static constexpr int64_t kPanelCols = 16;
+    static constexpr int64_t kDepthBlock = 256;  // K rows per block: one B panel (16 KB) stays in L1
+
+    RightPanelLayout(int64_t rows, int64_t cols)
+        : m_rows(rows), m_paddedCols((cols + kPanelCols - 1) / kPanelCols * kPanelCols) {}
+    int64_t size() const { return m_rows * m_paddedCols; }
+    int64_t rowOffset(int64_t k) const {
+        const int64_t block = k / kDepthBlock * kDepthBlock;
+        return block * m_paddedCols + (k - block) * kPanelCols;
+    }
+    int64_t panelStride(int64_t k) const {
+        const int64_t block = k / kDepthBlock * kDepthBlock;
+        return kPanelCols * (m_rows - block < kDepthBlock ? m_rows - block : kDepthBlock);
+    }
+
+private:
+    int64_t m_rows, m_paddedCols;
+};
+
+// One GEMM operand: pre-packed panels (a PackedMatrix, or panels written by a producer), or a plain view packed on
+// the fly. `plain` always gives the shape; its data is only read when the operand is not packed.
+struct GemmOperand {
+    const float* panels = nullptr;
+    MatrixRef plain;
+
+    GemmOperand(const PackedMatrix& p) : panels(p.panels().empty() ? nullptr : p.panels().data()), plain(p.plain()) {}
+    GemmOperand(const MatrixRef& m) : plain(m) {}
+    // A right operand written in RightPanelLayout(rows, cols); only valid when gemmUsesPackedKernel().
+    static GemmOperand rightPanels(const float* panels, int64_t rows, int64_t cols);
+    int64_t rows() const { return plain.rows; }
+    int64_t cols() const { return plain.cols; }
+};
+
+// How a convolution's GEMM writes C, applied per row (output channel) in registers as tiles are stored:
+// C = clamp(scale * (bias + A * B) + shift, low, high). Null pointers mean bias 0, scale 1, shift 0.
+struct RowOutput {
+    const float* bias = nullptr;
+    const float* scale = nullptr;
+    const float* shift = nullptr;
+    float low = -std::numeric_limits<float>::infinity();
+    float high = std::numeric_limits<float>::infinity();
+};
+
+// Floats of scratch gemmAccumulate needs to pack whatever of a (M x K) and b (K x N) is not pre-packed.
+int64_t gemmScratchSize(const GemmOperand& a, const GemmOperand& b);
+
+// A right operand that is never materialised (implicit-GEMM convolution): element (k, p) is
+// data[p / width * rowStride + p % width + offsets[k]], i.e. columns are output positions read from a padded copy
+// of the input rows, and row k is a (channel, kernel tap) pair. `width` must be a multiple of 8.
+struct GatheredColumns {
+    const float* data = nullptr;
+    int64_t width = 0;
+    int64_t rowStride = 0;
+    const int64_t* offsets = nullptr;
+    int64_t rows = 0;
+    int64_t cols = 0;
+};
+
+// C (a.rows x b.cols, row stride ldc) = output(a * b) on the calling thread (C's previous contents are ignored); only
+// when gemmUsesPackedKernel(). `scratch` holds gemmScratchSize(a, <any b>) floats for packing a if not pre-packed.
+void gemmRowsGathered(const GemmOperand& a, const GatheredColumns& b, float* c, int64_t ldc, float* scratch,
+                      const RowOutput& output);
+
+// As gemmRowsGathered for a right operand that is packed or plain; only when gemmUsesPackedKernel().
+void gemmRows(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
+              const RowOutput& output);
+
+// C (a.rows x b.cols, row stride ldc) += a * b on the calling thread. `scratch` holds gemmScratchSize floats.
+void gemmAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch);
+
+// Like gemmAccumulate but spread over `threads` OpenMP threads; `scratch` holds gemmScratchSize floats.
+void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
+                            int threads);
+
+}  // namespace lathe

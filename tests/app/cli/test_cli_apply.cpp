@@ -1,0 +1,216 @@
+// End-to-end: drives `lathe-cli apply` on the demo model and the real Fashion-MNIST test split, and on bad inputs.
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+const QString kFashion = "idx:/usr/share/datasets/fashion-mnist";
+
+struct CliRun {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+CliRun runCli(const QStringList& args) {
+    QProcess p;
+    p.start(LATHE_CLI, args);
+    p.waitForFinished(600000);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+            p.readAllStandardError()};
+}
+
+QJsonObject parse(const QByteArray& json) {
+    QJsonParseError error;
+    QJsonObject o = QJsonDocument::fromJson(json, &error).object();
+    if (error.error != QJsonParseError::NoError) qWarning("bad JSON: %s", qPrintable(error.errorString()));
+    return o;
+}
+}  // namespace
+
+class TestCliApply : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    // The documented JSON: per-layer report, sizes of the written file and the baseline, and the written file's
+    // accuracy with the same fields as `lathe-cli eval --json` on it.
+    void jsonReport() {
+        const QString recipe = write("int8.json", R"({"defaults": {"quant": {"bits": 8, "granularity": "per_channel"}}})");
+        const QString out = m_dir.filePath("int8_qdq.onnx");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--format", "qdq", "--data",
+                           kFashion, "--limit", "1000", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY2(r.err.isEmpty(), r.err.constData());
+        const QJsonObject root = parse(r.out);
+        const QJsonArray layers = root["layers"].toArray();
+        QCOMPARE(layers.size(), 4);
+        for (const auto& value : layers) {
+            const QJsonObject l = value.toObject();
+            for (const char* key : {"name", "sparsity", "bits", "rank", "rel_error", "sqnr_db", "params", "bytes"})
+                QVERIFY2(l.contains(key), key);
+            QCOMPARE(l["bits"].toInt(), 8);
+            QVERIFY(l["rel_error"].toDouble() > 0 && l["rel_error"].toDouble() < 0.02);
+            QVERIFY(l["sqnr_db"].toDouble() > 35);
+        }
+        QCOMPARE(layers[2].toObject()["name"].toString(), QString("fc1"));
+        QCOMPARE(layers[2].toObject()["params"].toInteger(), 400500);
+        QCOMPARE(layers[2].toObject()["bytes"].toInteger(), 400000 + 500 * 4 + 500 * 4);
+        const QJsonObject size = root["size"].toObject();
+        QCOMPARE(size["onnx_bytes"].toInteger(), QFileInfo(out).size());
+        QCOMPARE(size["baseline_onnx_bytes"].toInteger(), QFileInfo(LATHE_DEMO_MODEL).size());
+        QVERIFY(size["zlib_bytes"].toInteger() < size["onnx_bytes"].toInteger());
+        QVERIFY(size["baseline_zlib_bytes"].toInteger() < size["baseline_onnx_bytes"].toInteger());
+        QVERIFY(size["onnx_bytes"].toInteger() < size["baseline_onnx_bytes"].toInteger() * 26 / 100);
+        const QJsonObject eval = root["eval"].toObject();
+        CliRun direct = runCli({"eval", out, "--data", kFashion, "--limit", "1000", "--json"});
+        QCOMPARE(direct.exitCode, 0);
+        const QJsonObject expected = parse(direct.out);
+        QCOMPARE(eval.keys(), expected.keys());
+        QCOMPARE(eval["top1"].toDouble(), expected["top1"].toDouble());
+        QCOMPARE(eval["n"].toInteger(), 1000);
+        QVERIFY(eval["top1"].toDouble() > 85);
+        QCOMPARE(root["format"].toString(), QString("qdq"));
+    }
+
+    // Static activations calibrate on the data; the QOperator file then runs in OpenCV DNN with the reported accuracy.
+    void staticQOperatorRunsInOpenCv() {
+        const QString recipe = write("static.json", R"({"defaults": {"quant": {"bits": 8, "granularity": "per_channel"}},
+                                                        "activations": {"mode": "static", "samples": 256}})");
+        const QString out = m_dir.filePath("static_qop.onnx");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--format", "qop", "--data",
+                           kFashion, "--limit", "2000", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject root = parse(r.out);
+        const QJsonObject activations = root["activations"].toObject();
+        QCOMPARE(activations["mode"].toString(), QString("static"));
+        QCOMPARE(activations["samples"].toInteger(), 256);
+        QCOMPARE(activations["tensors"].toObject().size(), 7);
+        CliRun cv = runCli({"eval", out, "--data", kFashion, "--limit", "2000", "--backend", "opencv", "--json"});
+        QVERIFY2(cv.exitCode == 0, cv.err.constData());
+        QVERIFY(std::fabs(parse(cv.out)["top1"].toDouble() - root["eval"].toObject()["top1"].toDouble()) <= 0.05);
+    }
+
+    void textReport() {
+        const QString recipe = write("sparse.json", R"({"global_prune": {"sparsity": 0.5}})");
+        const QString out = m_dir.filePath("sparse.onnx");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--data", kFashion, "--limit",
+                           "200"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(r.out.contains("fc1"));
+        QVERIFY(r.out.contains("zlib -9"));
+        QVERIFY(r.out.contains("top-1:"));
+        // Without --data: no evaluation, still the report and the file.
+        CliRun noData = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out});
+        QCOMPARE(noData.exitCode, 0);
+        QVERIFY(!noData.out.contains("top-1:"));
+        QVERIFY(QFileInfo::exists(out));
+    }
+
+    void usageErrors_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("no recipe") << QStringList{"apply", LATHE_DEMO_MODEL, "-o", "x.onnx"};
+        QTest::newRow("no output") << QStringList{"apply", LATHE_DEMO_MODEL, "--recipe", "r.json"};
+        QTest::newRow("no model") << QStringList{"apply", "--recipe", "r.json", "-o", "x.onnx"};
+        QTest::newRow("bad format") << QStringList{"apply", LATHE_DEMO_MODEL, "--recipe", "r.json", "-o", "x.onnx",
+                                                   "--format", "int8"};
+        QTest::newRow("unknown option") << QStringList{"apply", LATHE_DEMO_MODEL, "--recipe", "r.json", "-o",
+                                                       "x.onnx", "--fast"};
+        QTest::newRow("bad spec") << QStringList{"apply", LATHE_DEMO_MODEL, "--recipe", "r.json", "-o", "x.onnx",
+                                                 "--data", "csv:/tmp"};
+        QTest::newRow("limit without data") << QStringList{"apply", LATHE_DEMO_MODEL, "--recipe", "r.json", "-o",
+                                                           "x.onnx", "--limit", "5"};
+    }
+
+    void usageErrors() {
+        QFETCH(QStringList, args);
+        CliRun r = runCli(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains("usage: lathe-cli apply"));
+    }
+
+    // Bad input: exit 1 and one line on stderr naming the file or the field.
+    void inputErrors_data() {
+        QTest::addColumn<QString>("recipeJson");
+        QTest::addColumn<QString>("format");
+        QTest::addColumn<bool>("withData");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("zero bits") << R"({"layers": {"fc1": {"quant": {"bits": 0}}}})" << "float" << false
+                                   << "layers.fc1.quant.bits";
+        QTest::newRow("unknown layer") << R"({"layers": {"fc9": {"quant": {"bits": 8}}}})" << "float" << false
+                                       << "fc9";
+        QTest::newRow("rank too high") << R"({"layers": {"fc2": {"lowrank": {"rank": 11}}}})" << "float" << false
+                                       << "rank";
+        QTest::newRow("not json") << "{bits: 8" << "float" << false << "bad.json";
+        QTest::newRow("static without data") << R"({"activations": {"mode": "static"}})" << "qdq" << false
+                                             << "--data";
+        QTest::newRow("qop without static") << R"({"defaults": {"quant": {"bits": 8}}})" << "qop" << true
+                                            << "activations.mode";
+    }
+
+    void inputErrors() {
+        QFETCH(QString, recipeJson);
+        QFETCH(QString, format);
+        QFETCH(bool, withData);
+        QFETCH(QString, expected);
+        const QString recipe = write("bad.json", recipeJson.toUtf8());
+        QStringList args{"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", m_dir.filePath("bad.onnx"), "--format",
+                         format};
+        if (withData) args << "--data" << kFashion << "--limit" << "10";
+        CliRun r = runCli(args);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(expected.toUtf8()), r.err.constData());
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY(r.out.isEmpty());
+        QVERIFY(!QFileInfo::exists(m_dir.filePath("bad.onnx")));
+    }
+
+    void missingFiles() {
+        CliRun noRecipe = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", m_dir.filePath("none.json"), "-o",
+                                  m_dir.filePath("x.onnx")});
+        QCOMPARE(noRecipe.exitCode, 1);
+        QVERIFY(noRecipe.err.contains("none.json"));
+        const QString recipe = write("ok.json", "{}");
+        CliRun noModel = runCli({"apply", m_dir.filePath("absent.onnx"), "--recipe", recipe, "-o",
+                                 m_dir.filePath("x.onnx")});
+        QCOMPARE(noModel.exitCode, 1);
+        QVERIFY(noModel.err.contains("absent.onnx"));
+    }
+
+    // -o naming the input model is refused and the model is untouched.
+    void neverOverwritesTheModel() {
+        const QString model = m_dir.filePath("model.onnx");
+        QVERIFY(QFile::copy(LATHE_DEMO_MODEL, model));
+        const QByteArray before = [&] {
+            QFile f(model);
+            f.open(QIODevice::ReadOnly);
+            return f.readAll();
+        }();
+        const QString recipe = write("q.json", R"({"defaults": {"quant": {"bits": 8}}})");
+        CliRun r = runCli({"apply", model, "--recipe", recipe, "-o", model, "--format", "qdq"});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("refusing to overwrite"), r.err.constData());
+        QFile f(model);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), before);
+    }
+
+private:
+    QString write(const QString& name, const QByteArray& text) {
+        const QString path = m_dir.filePath(name);
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) qFatal("cannot write %s", qPrintable(path));
+        f.write(text);
+        return path;
+    }
+
+    QTemporaryDir m_dir;
+};
+
+QTEST_GUILESS_MAIN(TestCliApply)
+#include "test_cli_apply.moc"

@@ -1,0 +1,288 @@
+// Executor behaviour: reference outputs of the fixtures and the demo model, dynamic batch, capture and liveness,
+// integer shape computations, thread count, concurrent runs, and errors that name the node.
+#include <QtTest>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "core/model/onnx_reader.h"
+#include "runtime_test_util.h"
+
+using namespace lathe;
+using namespace lathe::test;
+
+namespace {
+
+// Minimal .npy (v1/v2, little-endian float32, C order) reader; nullopt for anything else.
+std::optional<NDArray> readNpy(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[8];
+    if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) return std::nullopt;
+    uint32_t headerLength = 0;
+    if (magic[6] == 1) {
+        uint16_t length = 0;
+        in.read(reinterpret_cast<char*>(&length), 2);
+        headerLength = length;
+    } else {
+        in.read(reinterpret_cast<char*>(&headerLength), 4);
+    }
+    std::string header(headerLength, '\0');
+    in.read(header.data(), headerLength);
+    if (header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
+        return std::nullopt;
+    std::smatch match;
+    if (!std::regex_search(header, match, std::regex(R"('shape':\s*\(([^)]*)\))"))) return std::nullopt;
+    std::vector<int64_t> shape;
+    const std::string dims = match[1];
+    const std::regex number(R"(\d+)");
+    for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
+        shape.push_back(std::stoll(it->str()));
+    NDArray array(shape);
+    in.read(reinterpret_cast<char*>(array.data.data()), std::streamsize(array.data.size() * sizeof(float)));
+    if (!in) return std::nullopt;
+    return array;
+}
+
+Graph loadGraph(const std::string& path) {
+    auto graph = readOnnxModel(path);
+    if (!graph) qFatal("%s", graph.error().message.c_str());
+    return std::move(graph.value());
+}
+
+NDArray sample(const NDArray& batch, int64_t index) {
+    std::vector<int64_t> shape = batch.shape;
+    shape[0] = 1;
+    const int64_t size = shapeNumel(shape);
+    return NDArray(shape,
+                   std::vector<float>(batch.data.begin() + index * size, batch.data.begin() + (index + 1) * size));
+}
+
+}  // namespace
+
+class TestExecutor : public QObject {
+    Q_OBJECT
+private slots:
+    void fixtureMatchesReference_data() {
+        QTest::addColumn<QString>("fixture");
+        for (const char* name : {"bn_conv", "depthwise", "residual", "tf_nhwc", "matmul_opset7", "external_data"})
+            QTest::newRow(name) << name;
+    }
+
+    void fixtureMatchesReference() {
+        QFETCH(QString, fixture);
+        const std::string dir = LATHE_FIXTURES_DIR;
+        const std::string name = fixture.toStdString();
+        const auto input = readNpy(dir + "/reference_outputs/" + name + "_input.npy");
+        const auto expected = readNpy(dir + "/reference_outputs/" + name + "_output.npy");
+        if (!input || !expected) QSKIP("reference .npy files are missing");
+        const Graph graph = loadGraph(dir + "/" + name + ".onnx");
+        auto executor = Executor::compile(graph);
+        QVERIFY2(executor.ok(), executor.ok() ? "" : executor.error().message.c_str());
+        auto outputs = executor->run({{executor->inputNames().front(), *input}});
+        QVERIFY2(outputs.ok(), outputs.ok() ? "" : outputs.error().message.c_str());
+        const QString miss = mismatch(outputs->at(executor->outputNames().front()), *expected, 1e-4f, 1e-3f);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    // Conv -> BatchNormalization -> Relu runs as one fused step unless a capture needs the values in between; both
+    // plans give the same result.
+    void fusedAndExactPlansAgree() {
+        auto executor = Executor::compile(loadGraph(std::string(LATHE_FIXTURES_DIR) + "/bn_conv.onnx"));
+        QVERIFY(executor.ok());
+        const NDArray x = randomArray({3, 3, 16, 16}, 37);
+        std::vector<NodeTiming> fusedTimings, exactTimings;
+        auto fused = executor->run({{"input", x}}, {}, &fusedTimings);
+        auto exact = executor->run({{"input", x}}, {"/conv/Conv_output_0"}, &exactTimings);
+        QVERIFY2(fused.ok() && exact.ok(), exact.ok() ? "" : exact.error().message.c_str());
+        QCOMPARE(fusedTimings.front().opType, std::string("Conv+BatchNormalization+Relu"));
+        QCOMPARE(exactTimings.front().opType, std::string("Conv"));
+        QCOMPARE(exact->at("/conv/Conv_output_0").shape, (std::vector<int64_t>{3, 8, 16, 16}));
+        const QString miss = mismatch(fused->at("output"), exact->at("output"), 1e-5f, 1e-5f);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    // Batch size may change between runs; every sample of a batch matches its batch-1 run.
+    void demoModelBatchesAgree() {
+        auto executor = Executor::compile(loadGraph(LATHE_DEMO_MODEL));
+        QVERIFY(executor.ok());
+        QCOMPARE(executor->inputNames(), std::vector<std::string>{"input"});
+        QCOMPARE(executor->outputNames(), std::vector<std::string>{"logits"});
+        const NDArray batch = randomArray({7, 1, 28, 28}, 31, 0.f, 1.f);
+        auto batched = executor->run({{"input", batch}});
+        QVERIFY(batched.ok());
+        QCOMPARE(batched->at("logits").shape, (std::vector<int64_t>{7, 10}));
+        for (int64_t i = 0; i < 7; ++i) {
+            auto single = executor->run({{"input", sample(batch, i)}});
+            QVERIFY(single.ok());
+            const QString miss = mismatch(single->at("logits"), sample(batched->at("logits"), i), 1e-5f, 1e-5f);
+            QVERIFY2(miss.isEmpty(), qPrintable(miss));
+        }
+    }
+
+    void captureIntermediates() {
+        auto executor = Executor::compile(loadGraph(LATHE_DEMO_MODEL));
+        QVERIFY(executor.ok());
+        const NDArray x = randomArray({3, 1, 28, 28}, 32, 0.f, 1.f);
+        auto outputs = executor->run({{"input", x}}, {"conv1_out", "relu1_out", "input"});
+        QVERIFY2(outputs.ok(), outputs.ok() ? "" : outputs.error().message.c_str());
+        QCOMPARE(outputs->size(), size_t(4));
+        QCOMPARE(outputs->at("conv1_out").shape, (std::vector<int64_t>{3, 20, 24, 24}));
+        QCOMPARE(outputs->at("relu1_out").shape, (std::vector<int64_t>{3, 500}));
+        QVERIFY(std::all_of(outputs->at("relu1_out").data.begin(), outputs->at("relu1_out").data.end(),
+                            [](float v) { return v >= 0.f; }));
+        QCOMPARE(outputs->at("input").data, x.data);
+        auto unknown = executor->run({{"input", x}}, {"no_such_value"});
+        QVERIFY(!unknown.ok());
+        QVERIFY(unknown.error().message.find("no_such_value") != std::string::npos);
+    }
+
+    // One value read by two nodes and an in-place chain: buffers are reused only after their last reader, and a
+    // captured value keeps its contents even though an in-place op could have taken its buffer.
+    void liveValuesSurviveInPlaceOps() {
+        GraphBuilder g;
+        g.input("x");
+        g.node("Relu", {"x"}, {"a"});
+        g.node("Sigmoid", {"a"}, {"b"});
+        g.node("Tanh", {"a"}, {"c"});
+        g.node("Add", {"b", "c"}, {"d"});
+        g.node("Relu", {"d"}, {"y"});
+        g.output("y");
+        auto executor = Executor::compile(g.graph());
+        QVERIFY(executor.ok());
+        const NDArray x = randomArray({4, 100}, 33, -3.f, 3.f);
+        for (const std::vector<std::string>& capture :
+             {std::vector<std::string>{}, std::vector<std::string>{"a", "d"}}) {
+            auto outputs = executor->run({{"x", x}}, capture);
+            QVERIFY(outputs.ok());
+            for (size_t i = 0; i < x.data.size(); ++i) {
+                const float a = std::max(x.data[i], 0.f);
+                const float d = 1.f / (1.f + std::exp(-a)) + std::tanh(a);
+                QVERIFY(std::abs(outputs->at("y").data[i] - std::max(d, 0.f)) < 1e-6f);
+                if (!capture.empty()) {
+                    QCOMPARE(outputs->at("a").data[i], a);
+                    QVERIFY(std::abs(outputs->at("d").data[i] - d) < 1e-6f);
+                }
+            }
+        }
+        QCOMPARE(x.data, randomArray({4, 100}, 33, -3.f, 3.f).data);
+    }
+
+    // Shape -> Gather -> Unsqueeze -> Concat -> Reshape, as exporters write flatten: integers travel as floats.
+    void integerShapeComputation() {
+        GraphBuilder g;
+        g.input("x");
+        g.constant("zero", NDArray({}, {0.f}), DType::Int64);
+        g.constant("rest", NDArray({1}, {12.f}), DType::Int64);
+        g.constant("axes", NDArray({1}, {0.f}), DType::Int64);
+        g.node("Shape", {"x"}, {"shape"}, {}, DType::Int64);
+        g.node("Gather", {"shape", "zero"}, {"batch"}, {}, DType::Int64);
+        g.node("Unsqueeze", {"batch", "axes"}, {"batch1"}, {}, DType::Int64);
+        g.node("Concat", {"batch1", "rest"}, {"target"}, {{"axis", intAttr(0)}}, DType::Int64);
+        g.node("Reshape", {"x", "target"}, {"y"});
+        g.output("y");
+        auto executor = Executor::compile(g.graph());
+        QVERIFY(executor.ok());
+        for (int64_t n : {2, 5}) {
+            const NDArray x = randomArray({n, 3, 4}, 34);
+            auto outputs = executor->run({{"x", x}}, {"target"});
+            QVERIFY2(outputs.ok(), outputs.ok() ? "" : outputs.error().message.c_str());
+            QCOMPARE(outputs->at("y").shape, (std::vector<int64_t>{n, 12}));
+            QCOMPARE(outputs->at("y").data, x.data);
+            QCOMPARE(outputs->at("target").data, (std::vector<float>{float(n), 12.f}));
+        }
+    }
+
+    void threadCountDoesNotChangeResults() {
+        const Graph graph = loadGraph(LATHE_DEMO_MODEL);
+        auto one = Executor::compile(graph, ExecutorOptions{1});
+        auto two = Executor::compile(graph, ExecutorOptions{2});
+        QVERIFY(one.ok() && two.ok());
+        QCOMPARE(one->threads(), 1);
+        QCOMPARE(two->threads(), 2);
+        const NDArray x = randomArray({16, 1, 28, 28}, 35, 0.f, 1.f);
+        const QString miss =
+            mismatch(one->run({{"input", x}})->at("logits"), two->run({{"input", x}})->at("logits"), 1e-6f, 1e-6f);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void concurrentRunsAgree() {
+        auto executor = Executor::compile(loadGraph(LATHE_DEMO_MODEL), ExecutorOptions{1});
+        QVERIFY(executor.ok());
+        constexpr int kThreads = 4;
+        std::vector<NDArray> inputs, expected;
+        for (int t = 0; t < kThreads; ++t) {
+            inputs.push_back(randomArray({int64_t(1 + t), 1, 28, 28}, 40 + unsigned(t), 0.f, 1.f));
+            expected.push_back(executor->run({{"input", inputs.back()}})->at("logits"));
+        }
+        std::vector<int> failures(kThreads, 0);
+        std::vector<std::thread> workers;
+        for (int t = 0; t < kThreads; ++t)
+            workers.emplace_back([&, t] {
+                for (int r = 0; r < 20; ++r) {
+                    auto outputs = executor->run({{"input", inputs[size_t(t)]}});
+                    if (!outputs.ok() || outputs->at("logits").data != expected[size_t(t)].data) ++failures[size_t(t)];
+                }
+            });
+        for (std::thread& w : workers) w.join();
+        QCOMPARE(failures, std::vector<int>(kThreads, 0));
+    }
+
+    void timingsListExecutedSteps() {
+        auto executor = Executor::compile(loadGraph(LATHE_DEMO_MODEL));
+        QVERIFY(executor.ok());
+        std::vector<NodeTiming> timings;
+        QVERIFY(executor->run({{"input", randomArray({2, 1, 28, 28}, 36)}}, {}, &timings).ok());
+        QStringList nodes;
+        for (const NodeTiming& t : timings) {
+            nodes << QString::fromStdString(t.node);
+            QVERIFY(t.milliseconds >= 0);
+        }
+        // relu1 runs fused into fc1 unless a capture needs fc1's own output.
+        QCOMPARE(nodes, (QStringList{"conv1", "pool1", "conv2", "pool2", "flatten", "fc1+relu1", "fc2"}));
+        QVERIFY(executor->run({{"input", randomArray({2, 1, 28, 28}, 36)}}, {"fc1_out"}, &timings).ok());
+        QCOMPARE(int(timings.size()), 8);
+    }
+
+    void inputErrors() {
+        auto executor = Executor::compile(loadGraph(LATHE_DEMO_MODEL));
+        QVERIFY(executor.ok());
+        auto missing = executor->run({});
+        QVERIFY(!missing.ok());
+        QVERIFY(missing.error().message.find("'input'") != std::string::npos);
+        auto wrongShape = executor->run({{"input", NDArray({2, 1, 32, 32})}});
+        QVERIFY(!wrongShape.ok());
+        QVERIFY(wrongShape.error().message.find("[2, 1, 32, 32]") != std::string::npos);
+        auto unknown = executor->run({{"input", NDArray({1, 1, 28, 28})}, {"extra", NDArray({1})}});
+        QVERIFY(!unknown.ok());
+        QVERIFY(unknown.error().message.find("'extra'") != std::string::npos);
+    }
+
+    void unsupportedOpsAreNamed() {
+        const Graph graph = loadGraph(std::string(LATHE_FIXTURES_DIR) + "/unknown_op.onnx");
+        QCOMPARE(Executor::unsupportedOps(graph), std::vector<std::string>{"com.example.FancyNorm (fancy)"});
+        auto executor = Executor::compile(graph);
+        QVERIFY(!executor.ok());
+        QCOMPARE(executor.error().code, ErrorCode::Unsupported);
+        QVERIFY(executor.error().message.find("FancyNorm (fancy)") != std::string::npos);
+        QVERIFY(Executor::unsupportedOps(loadGraph(LATHE_DEMO_MODEL)).empty());
+    }
+
+    void kernelErrorsNameTheNode() {
+        GraphBuilder g;
+        g.input("x");
+        g.constant("shape", NDArray({2}, {5.f, 5.f}), DType::Int64);
+        g.node("Reshape", {"x", "shape"}, {"y"});
+        g.output("y");
+        auto executor = Executor::compile(g.graph());
+        QVERIFY(executor.ok());
+        auto outputs = executor->run({{"x", NDArray({2, 3})}});
+        QVERIFY(!outputs.ok());
+        QVERIFY2(outputs.error().message.find("node 'Reshape_0' (Reshape)") != std::string::npos,
+                 outputs.error().message.c_str());
+        QVERIFY(executor->run({{"x", NDArray({5, 5})}}).ok());
+    }
+};
+
+QTEST_APPLESS_MAIN(TestExecutor)
+#include "test_executor.moc"

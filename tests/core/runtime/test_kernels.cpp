@@ -1,0 +1,709 @@
+// Every kernel family against a naive loop implementation written here, on seeded random data (ncnn test_layer
+// style). Weights are fed both as initializers (pre-packed at compile time) and as run-time inputs.
+#include <QtTest>
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "runtime_test_util.h"
+
+using namespace lathe;
+using namespace lathe::test;
+
+namespace {
+
+int64_t dimProduct(const std::vector<int64_t>& shape, size_t begin, size_t end) {
+    int64_t p = 1;
+    for (size_t i = begin; i < end; ++i) p *= shape[i];
+    return p;
+}
+
+std::vector<int64_t> parseShape(const QString& text) {
+    std::vector<int64_t> shape;
+    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) shape.push_back(part.trimmed().toLongLong());
+    return shape;
+}
+
+// Feeds `name` as an initializer when `constant`, else as a graph input added to `feeds`.
+void addOperand(GraphBuilder& g, std::map<std::string, NDArray>& feeds, const std::string& name, const NDArray& value,
+                bool constant) {
+    if (constant) {
+        g.constant(name, value);
+    } else {
+        g.input(name);
+        feeds[name] = value;
+    }
+}
+
+struct Conv2dParams {
+    int64_t n, c, h, w, m, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight, group;
+};
+
+NDArray naiveConv2d(const NDArray& x, const NDArray& w, const NDArray* b, const Conv2dParams& p) {
+    const int64_t oh = (p.h + p.padTop + p.padBottom - ((p.kh - 1) * p.dh + 1)) / p.sh + 1;
+    const int64_t ow = (p.w + p.padLeft + p.padRight - ((p.kw - 1) * p.dw + 1)) / p.sw + 1;
+    const int64_t cg = p.c / p.group, mg = p.m / p.group;
+    NDArray y({p.n, p.m, oh, ow});
+    for (int64_t n = 0; n < p.n; ++n)
+        for (int64_t m = 0; m < p.m; ++m)
+            for (int64_t i = 0; i < oh; ++i)
+                for (int64_t j = 0; j < ow; ++j) {
+                    double acc = b ? b->data[size_t(m)] : 0.0;
+                    for (int64_t c = 0; c < cg; ++c)
+                        for (int64_t u = 0; u < p.kh; ++u)
+                            for (int64_t v = 0; v < p.kw; ++v) {
+                                const int64_t ih = i * p.sh - p.padTop + u * p.dh;
+                                const int64_t iw = j * p.sw - p.padLeft + v * p.dw;
+                                if (ih < 0 || ih >= p.h || iw < 0 || iw >= p.w) continue;
+                                const int64_t channel = (m / mg) * cg + c;
+                                acc += double(x.data[size_t(((n * p.c + channel) * p.h + ih) * p.w + iw)]) *
+                                       w.data[size_t(((m * cg + c) * p.kh + u) * p.kw + v)];
+                            }
+                    y.data[size_t(((n * p.m + m) * oh + i) * ow + j)] = float(acc);
+                }
+    return y;
+}
+
+// Pads for auto_pad SAME_UPPER / SAME_LOWER along one axis.
+std::pair<int64_t, int64_t> samePads(int64_t in, int64_t k, int64_t stride, int64_t dilation, bool upper) {
+    const int64_t out = (in + stride - 1) / stride;
+    const int64_t total = std::max<int64_t>(0, (out - 1) * stride + (k - 1) * dilation + 1 - in);
+    return upper ? std::pair{total / 2, total - total / 2} : std::pair{total - total / 2, total / 2};
+}
+
+NDArray naiveGemm(const NDArray& a, const NDArray& b, const NDArray* c, bool transA, bool transB, float alpha,
+                  float beta) {
+    const int64_t m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1];
+    const int64_t n = transB ? b.shape[0] : b.shape[1];
+    NDArray y({m, n});
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            double acc = 0;
+            for (int64_t p = 0; p < k; ++p)
+                acc += double(transA ? a.data[size_t(p * m + i)] : a.data[size_t(i * k + p)]) *
+                       (transB ? b.data[size_t(j * k + p)] : b.data[size_t(p * n + j)]);
+            double bias = 0;
+            if (c) {
+                const int64_t rows = c->rank() == 2 ? c->shape[0] : 1;
+                const int64_t cols = c->rank() >= 1 ? c->shape.back() : 1;
+                bias = c->data[size_t((rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j))];
+            }
+            y.data[size_t(i * n + j)] = float(alpha * acc + beta * bias);
+        }
+    return y;
+}
+
+// Element index of `out`'s flat index `i` inside an operand of shape `shape` broadcast to `out` (numpy rules).
+int64_t broadcastIndex(int64_t i, const std::vector<int64_t>& out, const std::vector<int64_t>& shape) {
+    int64_t index = 0, stride = 1;
+    for (size_t d = 0; d < out.size(); ++d) {
+        const size_t back = out.size() - 1 - d;
+        const int64_t coordinate = i % out[back];
+        i /= out[back];
+        if (d < shape.size()) {
+            const int64_t dim = shape[shape.size() - 1 - d];
+            index += (dim == 1 ? 0 : coordinate) * stride;
+            stride *= dim;
+        }
+    }
+    return index;
+}
+
+std::vector<int64_t> broadcastShape(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+    std::vector<int64_t> out(std::max(a.size(), b.size()), 1);
+    for (size_t d = 0; d < out.size(); ++d) {
+        const int64_t da = d < a.size() ? a[a.size() - 1 - d] : 1, db = d < b.size() ? b[b.size() - 1 - d] : 1;
+        out[out.size() - 1 - d] = std::max(da, db);
+    }
+    return out;
+}
+
+NDArray naiveMatMul(const NDArray& a, const NDArray& b) {
+    std::vector<int64_t> as = a.shape, bs = b.shape;
+    if (as.size() == 1) as.insert(as.begin(), 1);
+    if (bs.size() == 1) bs.push_back(1);
+    const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+    const std::vector<int64_t> batch = broadcastShape({as.begin(), as.end() - 2}, {bs.begin(), bs.end() - 2});
+    std::vector<int64_t> outShape = batch;
+    if (a.shape.size() > 1) outShape.push_back(m);
+    if (b.shape.size() > 1) outShape.push_back(n);
+    NDArray y(outShape);
+    const int64_t batches = shapeNumel(batch);
+    for (int64_t t = 0; t < batches; ++t) {
+        const int64_t ai = broadcastIndex(t, batch, {as.begin(), as.end() - 2});
+        const int64_t bi = broadcastIndex(t, batch, {bs.begin(), bs.end() - 2});
+        for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+                double acc = 0;
+                for (int64_t p = 0; p < k; ++p)
+                    acc += double(a.data[size_t(ai * m * k + i * k + p)]) * b.data[size_t(bi * k * n + p * n + j)];
+                y.data[size_t(t * m * n + i * n + j)] = float(acc);
+            }
+    }
+    return y;
+}
+
+struct Pool2dParams {
+    int64_t kh, kw, sh, sw, padTop, padLeft, padBottom, padRight, dh, dw;
+    bool ceil, countIncludePad;
+};
+
+int64_t poolOutSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t begin, int64_t end, bool ceil) {
+    const int64_t span = in + begin + end - ((k - 1) * d + 1);
+    int64_t out = (ceil ? (span + s - 1) / s : span / s) + 1;
+    if (ceil && (out - 1) * s >= in + begin) --out;
+    return out;
+}
+
+NDArray naivePool2d(const NDArray& x, const Pool2dParams& p, bool isMax) {
+    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+    const int64_t oh = poolOutSize(h, p.kh, p.sh, p.dh, p.padTop, p.padBottom, p.ceil);
+    const int64_t ow = poolOutSize(w, p.kw, p.sw, p.dw, p.padLeft, p.padRight, p.ceil);
+    NDArray y({n, c, oh, ow});
+    for (int64_t plane = 0; plane < n * c; ++plane)
+        for (int64_t i = 0; i < oh; ++i)
+            for (int64_t j = 0; j < ow; ++j) {
+                double acc = isMax ? -INFINITY : 0.0;
+                int64_t valid = 0, padded = 0;
+                for (int64_t u = 0; u < p.kh; ++u)
+                    for (int64_t v = 0; v < p.kw; ++v) {
+                        const int64_t ih = i * p.sh - p.padTop + u * p.dh, iw = j * p.sw - p.padLeft + v * p.dw;
+                        if (ih >= -p.padTop && ih < h + p.padBottom && iw >= -p.padLeft && iw < w + p.padRight)
+                            ++padded;
+                        if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                        ++valid;
+                        const double value = x.data[size_t((plane * h + ih) * w + iw)];
+                        acc = isMax ? std::max(acc, value) : acc + value;
+                    }
+                if (!isMax) acc /= double(p.countIncludePad ? padded : valid);
+                y.data[size_t((plane * oh + i) * ow + j)] = float(acc);
+            }
+    return y;
+}
+
+std::map<std::string, Attribute> poolAttributes(const Pool2dParams& p, bool isMax) {
+    std::map<std::string, Attribute> a{{"kernel_shape", intsAttr({p.kh, p.kw})},
+                                       {"strides", intsAttr({p.sh, p.sw})},
+                                       {"pads", intsAttr({p.padTop, p.padLeft, p.padBottom, p.padRight})},
+                                       {"ceil_mode", intAttr(p.ceil)}};
+    if (isMax)
+        a["dilations"] = intsAttr({p.dh, p.dw});
+    else
+        a["count_include_pad"] = intAttr(p.countIncludePad);
+    return a;
+}
+
+}  // namespace
+
+class TestKernels : public QObject {
+    Q_OBJECT
+private slots:
+    void conv_data() {
+        QTest::addColumn<QString>("shape");   // N, C, H, W, M, kh, kw
+        QTest::addColumn<QString>("window");  // sh, sw, dh, dw, padTop, padLeft, padBottom, padRight, group
+        QTest::addColumn<QString>("autoPad");
+        QTest::addColumn<bool>("constantWeights");
+        QTest::addColumn<bool>("bias");
+        QTest::newRow("3x3 pad 1") << "2,3,9,9,4,3,3"
+                                   << "1,1,1,1,1,1,1,1,1"
+                                   << "" << true << true;
+        QTest::newRow("3x3 pad 1 runtime weights") << "2,3,9,9,4,3,3"
+                                                   << "1,1,1,1,1,1,1,1,1"
+                                                   << "" << false << true;
+        QTest::newRow("groups 2") << "2,4,8,7,6,3,3"
+                                  << "1,1,1,1,1,1,1,1,2"
+                                  << "" << true << true;
+        QTest::newRow("depthwise") << "2,6,9,9,6,3,3"
+                                   << "1,1,1,1,1,1,1,1,6"
+                                   << "" << true << true;
+        QTest::newRow("depthwise stride 2 multiplier 2") << "1,4,10,9,8,3,3"
+                                                         << "2,2,1,1,1,1,1,1,4"
+                                                         << "" << true << false;
+        QTest::newRow("depthwise wide, dilation 2") << "2,6,12,21,6,3,3"
+                                                    << "1,1,2,2,2,2,2,2,6"
+                                                    << "" << true << true;
+        QTest::newRow("depthwise 5x5 wide") << "1,4,9,30,4,5,5"
+                                            << "1,1,1,1,2,2,2,2,4"
+                                            << "" << true << true;
+        QTest::newRow("depthwise runtime weights") << "2,5,7,7,5,3,3"
+                                                   << "1,1,1,1,1,1,1,1,5"
+                                                   << "" << false << true;
+        QTest::newRow("stride 2") << "2,3,11,11,5,3,3"
+                                  << "2,2,1,1,0,0,0,0,1"
+                                  << "" << true << true;
+        QTest::newRow("dilation 2") << "1,3,12,12,4,3,3"
+                                    << "1,1,2,2,2,2,2,2,1"
+                                    << "" << true << true;
+        QTest::newRow("asymmetric pads") << "2,2,8,9,3,3,2"
+                                         << "1,2,1,1,0,1,2,1,1"
+                                         << "" << true << false;
+        QTest::newRow("lenet 5x5") << "3,1,28,28,20,5,5"
+                                   << "1,1,1,1,0,0,0,0,1"
+                                   << "" << true << true;
+        QTest::newRow("pointwise 1x1") << "2,16,6,5,8,1,1"
+                                       << "1,1,1,1,0,0,0,0,1"
+                                       << "" << true << true;
+        QTest::newRow("pointwise stride 2") << "2,8,7,7,8,1,1"
+                                            << "2,2,1,1,0,0,0,0,1"
+                                            << "" << true << true;
+        QTest::newRow("deep: K > 256, M not a multiple of 6") << "2,40,12,12,70,3,3"
+                                                              << "1,1,1,1,1,1,1,1,1"
+                                                              << "" << true << true;
+        QTest::newRow("wide rows: OW > 16") << "1,3,5,37,7,3,3"
+                                            << "1,1,1,1,1,1,1,1,1"
+                                            << "" << true << true;
+        QTest::newRow("SAME_UPPER stride 2") << "2,3,10,10,4,3,3"
+                                             << "2,2,1,1,0,0,0,0,1"
+                                             << "SAME_UPPER" << true << true;
+        QTest::newRow("SAME_LOWER even kernel") << "1,3,7,7,4,4,4"
+                                                << "1,1,1,1,0,0,0,0,1"
+                                                << "SAME_LOWER" << true << true;
+        QTest::newRow("SAME_UPPER even kernel") << "1,3,7,7,4,4,4"
+                                                << "1,1,1,1,0,0,0,0,1"
+                                                << "SAME_UPPER" << true << true;
+        QTest::newRow("VALID") << "2,3,9,8,4,3,3"
+                               << "2,1,1,1,0,0,0,0,1"
+                               << "VALID" << true << true;
+        // Output widths that are multiples of 8 take the implicit-GEMM path (no im2col) on AVX2 machines.
+        QTest::newRow("implicit 3x3 pad 1") << "2,5,8,16,7,3,3"
+                                            << "1,1,1,1,1,1,1,1,1"
+                                            << "" << true << true;
+        QTest::newRow("implicit runtime weights") << "2,5,8,16,7,3,3"
+                                                  << "1,1,1,1,1,1,1,1,1"
+                                                  << "" << false << true;
+        QTest::newRow("implicit two rows per tile") << "2,6,10,8,9,3,3"
+                                                    << "1,1,1,1,1,1,1,1,1"
+                                                    << "" << true << true;
+        QTest::newRow("implicit stride (2,1) dilation 2") << "1,3,12,16,4,3,3"
+                                                          << "2,1,2,2,2,2,2,2,1"
+                                                          << "" << true << true;
+        QTest::newRow("implicit asymmetric pads") << "1,2,6,15,3,2,3"
+                                                  << "1,1,1,1,1,0,0,2,1"
+                                                  << "" << true << false;
+        QTest::newRow("implicit K > 256") << "1,40,10,16,13,3,3"
+                                          << "1,1,1,1,1,1,1,1,1"
+                                          << "" << true << true;
+        QTest::newRow("implicit groups") << "2,4,6,8,6,3,3"
+                                         << "1,1,1,1,1,1,1,1,2"
+                                         << "" << true << true;
+        QTest::newRow("implicit pointwise") << "2,12,5,16,10,1,1"
+                                            << "1,1,1,1,0,0,0,0,1"
+                                            << "" << true << true;
+    }
+
+    void conv() {
+        QFETCH(QString, shape);
+        QFETCH(QString, window);
+        QFETCH(QString, autoPad);
+        QFETCH(bool, constantWeights);
+        QFETCH(bool, bias);
+        const std::vector<int64_t> s = parseShape(shape), w = parseShape(window);
+        Conv2dParams p{s[0], s[1], s[2], s[3], s[4], s[5], s[6], w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]};
+        if (!autoPad.isEmpty() && autoPad != "VALID") {
+            const bool upper = autoPad == "SAME_UPPER";
+            std::tie(p.padTop, p.padBottom) = samePads(p.h, p.kh, p.sh, p.dh, upper);
+            std::tie(p.padLeft, p.padRight) = samePads(p.w, p.kw, p.sw, p.dw, upper);
+        }
+        const NDArray x = randomArray({p.n, p.c, p.h, p.w}, 1);
+        const NDArray weights = randomArray({p.m, p.c / p.group, p.kh, p.kw}, 2);
+        const NDArray b = randomArray({p.m}, 3);
+        GraphBuilder g;
+        std::map<std::string, NDArray> feeds{{"x", x}};
+        g.input("x");
+        addOperand(g, feeds, "w", weights, constantWeights);
+        std::vector<std::string> inputs{"x", "w"};
+        if (bias) {
+            addOperand(g, feeds, "b", b, constantWeights);
+            inputs.push_back("b");
+        }
+        std::map<std::string, Attribute> attributes{{"kernel_shape", intsAttr({p.kh, p.kw})},
+                                                    {"strides", intsAttr({p.sh, p.sw})},
+                                                    {"dilations", intsAttr({p.dh, p.dw})},
+                                                    {"group", intAttr(p.group)}};
+        if (autoPad.isEmpty())
+            attributes["pads"] = intsAttr({p.padTop, p.padLeft, p.padBottom, p.padRight});
+        else
+            attributes["auto_pad"] = stringAttr(autoPad.toStdString());
+        g.node("Conv", inputs, {"y"}, attributes);
+        g.output("y");
+        const NDArray got = runGraph(g.graph(), feeds);
+        const QString miss = mismatch(got, naiveConv2d(x, weights, bias ? &b : nullptr, p));
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    // Conv -> BatchNormalization -> Relu compiles to one step (the epilogue runs as C is stored); it must match the
+    // three ops done one after another, including when K spans several GEMM depth blocks.
+    void convFusedWithBatchNormAndRelu_data() {
+        QTest::addColumn<QString>("shape");  // N, C, H, W, M, kh, kw
+        QTest::addColumn<int>("group");
+        QTest::newRow("implicit GEMM, K > 256") << "2,40,6,16,13,3,3" << 1;
+        QTest::newRow("im2col, K > 256") << "2,40,6,9,13,3,3" << 1;
+        QTest::newRow("depthwise") << "2,6,9,17,6,3,3" << 6;
+    }
+
+    void convFusedWithBatchNormAndRelu() {
+        QFETCH(QString, shape);
+        QFETCH(int, group);
+        const std::vector<int64_t> s = parseShape(shape);
+        const Conv2dParams p{s[0], s[1], s[2], s[3], s[4], s[5], s[6], 1, 1, 1, 1, 1, 1, 1, 1, group};
+        const NDArray x = randomArray({p.n, p.c, p.h, p.w}, 22);
+        const NDArray w = randomArray({p.m, p.c / p.group, p.kh, p.kw}, 23), b = randomArray({p.m}, 24);
+        const NDArray scale = randomArray({p.m}, 25), shift = randomArray({p.m}, 26), mean = randomArray({p.m}, 27);
+        const NDArray var = randomArray({p.m}, 28, 0.5f, 2.f);
+        GraphBuilder g;
+        g.input("x");
+        for (const auto& [name, value] : std::map<std::string, NDArray>{
+                 {"w", w}, {"b", b}, {"scale", scale}, {"shift", shift}, {"mean", mean}, {"var", var}})
+            g.constant(name, value);
+        g.node("Conv", {"x", "w", "b"}, {"conv"}, {{"pads", intsAttr({1, 1, 1, 1})}, {"group", intAttr(p.group)}});
+        g.node("BatchNormalization", {"conv", "scale", "shift", "mean", "var"}, {"bn"});
+        g.node("Relu", {"bn"}, {"y"});
+        g.output("y");
+        auto executor = Executor::compile(g.graph());
+        QVERIFY(executor.ok());
+        std::vector<NodeTiming> timings;
+        auto outputs = executor->run({{"x", x}}, {}, &timings);
+        QVERIFY(outputs.ok());
+        QCOMPARE(int(timings.size()), 1);
+        NDArray want = naiveConv2d(x, w, &b, p);
+        const int64_t plane = want.shape[2] * want.shape[3];
+        for (size_t i = 0; i < want.data.size(); ++i) {
+            const size_t c = size_t(int64_t(i) / plane % p.m);
+            const float normalized =
+                scale.data[c] * (want.data[i] - mean.data[c]) / std::sqrt(var.data[c] + 1e-5f) + shift.data[c];
+            want.data[i] = std::max(normalized, 0.f);
+        }
+        const QString miss = mismatch(outputs->at("y"), want);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void conv1d() {
+        const NDArray x = randomArray({2, 3, 20}, 4), w = randomArray({5, 3, 4}, 5);
+        GraphBuilder g;
+        g.input("x");
+        g.constant("w", w);
+        g.node("Conv", {"x", "w"}, {"y"}, {{"strides", intsAttr({2})}, {"pads", intsAttr({1, 2})}});
+        g.output("y");
+        const NDArray got = runGraph(g.graph(), {{"x", x}});
+        NDArray x2 = x, w2 = w;
+        x2.shape = {2, 3, 1, 20};
+        w2.shape = {5, 3, 1, 4};
+        NDArray want = naiveConv2d(x2, w2, nullptr, {2, 3, 1, 20, 5, 1, 4, 1, 2, 1, 1, 0, 1, 0, 2, 1});
+        want.shape = {want.shape[0], want.shape[1], want.shape[3]};
+        const QString miss = mismatch(got, want);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void gemm_data() {
+        QTest::addColumn<int>("m");
+        QTest::addColumn<int>("k");
+        QTest::addColumn<int>("n");
+        QTest::addColumn<bool>("transA");
+        QTest::addColumn<bool>("transB");
+        QTest::addColumn<float>("alpha");
+        QTest::addColumn<float>("beta");
+        QTest::addColumn<QString>("cShape");  // empty: no C
+        QTest::addColumn<bool>("constantB");
+        QTest::newRow("plain") << 4 << 5 << 3 << false << false << 1.f << 1.f << "3" << true;
+        QTest::newRow("transB (Linear)") << 7 << 33 << 17 << false << true << 1.f << 1.f << "17" << true;
+        QTest::newRow("transB runtime B") << 7 << 33 << 17 << false << true << 1.f << 1.f << "17" << false;
+        QTest::newRow("transA") << 6 << 9 << 5 << true << false << 1.f << 1.f << "1,5" << true;
+        QTest::newRow("transA transB") << 6 << 9 << 5 << true << true << 1.f << 1.f << "6,5" << false;
+        QTest::newRow("alpha beta column C") << 5 << 8 << 4 << false << false << 0.5f << 2.f << "5,1" << true;
+        QTest::newRow("scalar C") << 3 << 4 << 6 << false << true << 1.f << 0.25f << "1" << true;
+        QTest::newRow("no C") << 3 << 4 << 6 << false << false << 2.f << 1.f << "" << true;
+        QTest::newRow("big: panels and K blocks") << 70 << 300 << 40 << false << true << 1.f << 1.f << "40" << true;
+        QTest::newRow("batch 1 GEMV") << 1 << 800 << 500 << false << true << 1.f << 1.f << "500" << true;
+    }
+
+    void gemm() {
+        QFETCH(int, m);
+        QFETCH(int, k);
+        QFETCH(int, n);
+        QFETCH(bool, transA);
+        QFETCH(bool, transB);
+        QFETCH(float, alpha);
+        QFETCH(float, beta);
+        QFETCH(QString, cShape);
+        QFETCH(bool, constantB);
+        const NDArray a = randomArray(transA ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k}, 6);
+        const NDArray b = randomArray(transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}, 7);
+        const NDArray c = randomArray(parseShape(cShape), 8);
+        GraphBuilder g;
+        std::map<std::string, NDArray> feeds{{"a", a}};
+        g.input("a");
+        addOperand(g, feeds, "b", b, constantB);
+        std::vector<std::string> inputs{"a", "b"};
+        if (!cShape.isEmpty()) {
+            g.constant("c", c);
+            inputs.push_back("c");
+        }
+        g.node("Gemm", inputs, {"y"},
+               {{"transA", intAttr(transA)},
+                {"transB", intAttr(transB)},
+                {"alpha", floatAttr(alpha)},
+                {"beta", floatAttr(beta)}});
+        g.output("y");
+        const NDArray got = runGraph(g.graph(), feeds);
+        const QString miss =
+            mismatch(got, naiveGemm(a, b, cShape.isEmpty() ? nullptr : &c, transA, transB, alpha, beta));
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void matMul_data() {
+        QTest::addColumn<QString>("aShape");
+        QTest::addColumn<QString>("bShape");
+        QTest::addColumn<bool>("constantB");
+        QTest::newRow("2-D") << "5,7"
+                             << "7,4" << true;
+        QTest::newRow("batched A, 2-D B") << "2,3,5,7"
+                                          << "7,4" << true;
+        QTest::newRow("batched both") << "3,5,7"
+                                      << "3,7,4" << false;
+        QTest::newRow("broadcast batches") << "2,1,5,7"
+                                           << "3,7,4" << false;
+        QTest::newRow("vector x matrix") << "7"
+                                         << "7,4" << true;
+        QTest::newRow("matrix x vector") << "5,7"
+                                         << "7" << false;
+        QTest::newRow("large") << "2,50,130"
+                               << "130,90" << false;
+    }
+
+    void matMul() {
+        QFETCH(QString, aShape);
+        QFETCH(QString, bShape);
+        QFETCH(bool, constantB);
+        const NDArray a = randomArray(parseShape(aShape), 9), b = randomArray(parseShape(bShape), 10);
+        GraphBuilder g;
+        std::map<std::string, NDArray> feeds{{"a", a}};
+        g.input("a");
+        addOperand(g, feeds, "b", b, constantB);
+        g.node("MatMul", {"a", "b"}, {"y"});
+        g.output("y");
+        const QString miss = mismatch(runGraph(g.graph(), feeds), naiveMatMul(a, b));
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void pool_data() {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QString>(
+            "params");  // kh, kw, sh, sw, padTop, padLeft, padBottom, padRight, dh, dw, ceil, incl
+        QTest::newRow("max 2x2/2") << "MaxPool"
+                                   << "2,2,2,2,0,0,0,0,1,1,0,0";
+        QTest::newRow("max 3x3/2 pad 1") << "MaxPool"
+                                         << "3,3,2,2,1,1,1,1,1,1,0,0";
+        QTest::newRow("max dilation 2") << "MaxPool"
+                                        << "2,2,1,1,0,0,0,0,2,2,0,0";
+        QTest::newRow("max ceil mode") << "MaxPool"
+                                       << "3,3,2,2,0,0,0,0,1,1,1,0";
+        QTest::newRow("max asymmetric") << "MaxPool"
+                                        << "3,2,1,2,1,0,0,1,1,1,0,0";
+        QTest::newRow("avg 2x2/2") << "AveragePool"
+                                   << "2,2,2,2,0,0,0,0,1,1,0,0";
+        QTest::newRow("avg pads exclude") << "AveragePool"
+                                          << "3,3,1,1,1,1,1,1,1,1,0,0";
+        QTest::newRow("avg pads include") << "AveragePool"
+                                          << "3,3,2,2,1,1,1,1,1,1,0,1";
+        QTest::newRow("avg ceil mode") << "AveragePool"
+                                       << "3,3,2,2,0,0,0,0,1,1,1,0";
+    }
+
+    void pool() {
+        QFETCH(QString, op);
+        QFETCH(QString, params);
+        const std::vector<int64_t> v = parseShape(params);
+        const Pool2dParams p{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] != 0, v[11] != 0};
+        const bool isMax = op == "MaxPool";
+        const NDArray x = randomArray({2, 3, 9, 10}, 11);
+        GraphBuilder g;
+        g.input("x");
+        g.node(op.toStdString(), {"x"}, {"y"}, poolAttributes(p, isMax));
+        g.output("y");
+        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), naivePool2d(x, p, isMax));
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void globalPool_data() {
+        QTest::addColumn<QString>("op");
+        QTest::newRow("average") << "GlobalAveragePool";
+        QTest::newRow("max") << "GlobalMaxPool";
+    }
+
+    void globalPool() {
+        QFETCH(QString, op);
+        const NDArray x = randomArray({3, 4, 5, 6}, 12);
+        GraphBuilder g;
+        g.input("x");
+        g.node(op.toStdString(), {"x"}, {"y"});
+        g.output("y");
+        NDArray want({3, 4, 1, 1});
+        for (int64_t p = 0; p < 12; ++p) {
+            const auto first = x.data.begin() + p * 30, last = first + 30;
+            want.data[size_t(p)] =
+                op == "GlobalMaxPool" ? *std::max_element(first, last) : float(std::accumulate(first, last, 0.0) / 30);
+        }
+        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), want);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void softmax_data() {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<int>("opset");
+        QTest::addColumn<int>("axis");
+        QTest::newRow("last axis") << "Softmax" << 13 << -1;
+        QTest::newRow("channel axis") << "Softmax" << 13 << 1;
+        QTest::newRow("opset 11 coerced to 2-D at 1") << "Softmax" << 11 << 1;
+        QTest::newRow("opset 11 coerced to 2-D at 2") << "Softmax" << 11 << 2;
+        QTest::newRow("log, axis 0") << "LogSoftmax" << 13 << 0;
+        QTest::newRow("log, opset 11") << "LogSoftmax" << 11 << 1;
+    }
+
+    void softmax() {
+        QFETCH(QString, op);
+        QFETCH(int, opset);
+        QFETCH(int, axis);
+        const NDArray x = randomArray({2, 3, 4, 5}, 13, -5.f, 5.f);
+        GraphBuilder g(opset);
+        g.input("x");
+        g.node(op.toStdString(), {"x"}, {"y"}, {{"axis", intAttr(axis)}});
+        g.output("y");
+        // Reference: normalise over the elements sharing every coordinate outside the reduced axes.
+        const int64_t a = axis < 0 ? axis + 4 : axis;
+        const int64_t outer = dimProduct(x.shape, 0, size_t(a));
+        const int64_t length = opset < 13 ? dimProduct(x.shape, size_t(a), 4) : x.shape[size_t(a)];
+        const int64_t inner = opset < 13 ? 1 : dimProduct(x.shape, size_t(a) + 1, 4);
+        NDArray want(x.shape);
+        for (int64_t o = 0; o < outer; ++o)
+            for (int64_t i = 0; i < inner; ++i) {
+                double sum = 0;
+                for (int64_t l = 0; l < length; ++l)
+                    sum += std::exp(double(x.data[size_t((o * length + l) * inner + i)]));
+                for (int64_t l = 0; l < length; ++l) {
+                    const size_t index = size_t((o * length + l) * inner + i);
+                    want.data[index] = op == "Softmax" ? float(std::exp(double(x.data[index])) / sum)
+                                                       : float(double(x.data[index]) - std::log(sum));
+                }
+            }
+        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), want);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void batchNorm_data() {
+        QTest::addColumn<bool>("constantParameters");
+        QTest::newRow("folded at compile time") << true;
+        QTest::newRow("parameters at run time") << false;
+    }
+
+    void batchNorm() {
+        QFETCH(bool, constantParameters);
+        const NDArray x = randomArray({2, 5, 4, 3}, 14);
+        const NDArray scale = randomArray({5}, 15), bias = randomArray({5}, 16), mean = randomArray({5}, 17);
+        const NDArray var = randomArray({5}, 18, 0.1f, 2.f);
+        GraphBuilder g;
+        std::map<std::string, NDArray> feeds{{"x", x}};
+        g.input("x");
+        addOperand(g, feeds, "scale", scale, constantParameters);
+        addOperand(g, feeds, "bias", bias, constantParameters);
+        addOperand(g, feeds, "mean", mean, constantParameters);
+        addOperand(g, feeds, "var", var, constantParameters);
+        g.node("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y"}, {{"epsilon", floatAttr(1e-3f)}});
+        g.output("y");
+        NDArray want(x.shape);
+        for (size_t i = 0; i < x.data.size(); ++i) {
+            const size_t c = (i / 12) % 5;
+            want.data[i] = scale.data[c] * (x.data[i] - mean.data[c]) / std::sqrt(var.data[c] + 1e-3f) + bias.data[c];
+        }
+        const QString miss = mismatch(runGraph(g.graph(), feeds), want);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void binary_data() {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QString>("aShape");
+        QTest::addColumn<QString>("bShape");
+        for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
+            QTest::addRow("%s same shape", op) << op << "2,3,4"
+                                               << "2,3,4";
+            QTest::addRow("%s channel bias", op) << op << "2,3,4,5"
+                                                 << "3,1,1";
+            QTest::addRow("%s scalar right", op) << op << "4,5"
+                                                 << "1";
+            QTest::addRow("%s scalar left", op) << op << ""
+                                                << "3,2";
+            QTest::addRow("%s both broadcast", op) << op << "2,1,4"
+                                                   << "1,3,1";
+            QTest::addRow("%s column", op) << op << "4,1"
+                                           << "3";
+        }
+    }
+
+    void binary() {
+        QFETCH(QString, op);
+        QFETCH(QString, aShape);
+        QFETCH(QString, bShape);
+        const NDArray a = randomArray(parseShape(aShape), 19);
+        const NDArray b = randomArray(parseShape(bShape), 20, 0.5f, 2.f);
+        GraphBuilder g;
+        g.input("a");
+        g.input("b");
+        g.node(op.toStdString(), {"a", "b"}, {"y"});
+        g.output("y");
+        const std::vector<int64_t> outShape = broadcastShape(a.shape, b.shape);
+        NDArray want(outShape);
+        for (int64_t i = 0; i < want.numel(); ++i) {
+            const float x = a.data[size_t(broadcastIndex(i, outShape, a.shape))];
+            const float y = b.data[size_t(broadcastIndex(i, outShape, b.shape))];
+            want.data[size_t(i)] = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y;
+        }
+        const QString miss = mismatch(runGraph(g.graph(), {{"a", a}, {"b", b}}), want);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    void activations_data() {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<int>("opset");
+        for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"})
+            QTest::newRow(op) << op << 14;
+        QTest::newRow("Clip attributes (opset 6)") << "Clip" << 6;
+        QTest::newRow("Clip inputs (opset 13)") << "Clip" << 13;
+    }
+
+    void activations() {
+        QFETCH(QString, op);
+        QFETCH(int, opset);
+        const NDArray x = randomArray({3, 50, 7}, 21, -6.f, 6.f);
+        GraphBuilder g(opset);
+        g.input("x");
+        std::vector<std::string> inputs{"x"};
+        std::map<std::string, Attribute> attributes;
+        if (op == "LeakyRelu") attributes["alpha"] = floatAttr(0.1f);
+        if (op == "HardSigmoid") attributes = {{"alpha", floatAttr(0.25f)}, {"beta", floatAttr(0.4f)}};
+        if (op == "Clip" && opset < 11) attributes = {{"min", floatAttr(-1.5f)}, {"max", floatAttr(2.f)}};
+        if (op == "Clip" && opset >= 11) {
+            g.constant("low", NDArray({}, {-1.5f}));
+            g.constant("high", NDArray({}, {2.f}));
+            inputs = {"x", "low", "high"};
+        }
+        g.node(op.toStdString(), inputs, {"y"}, attributes);
+        g.output("y");
+        NDArray want(x.shape);
+        for (size_t i = 0; i < x.data.size(); ++i) {
+            const double v = x.data[i];
+            double r = 0;
+            if (op == "Relu") r = std::max(v, 0.0);
+            if (op == "LeakyRelu") r = v >= 0 ? v : 0.1 * v;
+            if (op == "Sigmoid") r = 1 / (1 + std::exp(-v));
+            if (op == "Tanh") r = std::tanh(v);
+            if (op == "HardSigmoid") r = std::clamp(0.25 * v + 0.4, 0.0, 1.0);
+            if (op == "HardSwish") r = v * std::clamp(v / 6 + 0.5, 0.0, 1.0);
+            if (op == "Clip") r = std::clamp(v, -1.5, 2.0);
+            want.data[i] = float(r);
+        }
+        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), want, 1e-5f, 1e-5f);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestKernels)
+#include "test_kernels.moc"
