@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -230,18 +231,43 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     }
 }
 
-// out[ow] += sum over taps (kh in [khBegin, khEnd), all kw) of
-// taps[kh][kw] * plane[first + kh * rowStep + ow + kw * dilationW] for ow in [begin, end), eight outputs at a time in
-// registers (unit stride along W, every kw tap inside the row).
-__attribute__((target("avx2,fma"))) void depthwiseRowAvx2(const float* plane, int64_t first, int64_t rowStep,
-                                                          const float* taps, int64_t kernelW, int64_t khBegin,
-                                                          int64_t khEnd, int64_t dilationW, float* out, int64_t begin,
-                                                          int64_t end) {
-    int64_t ow = begin;
-    for (; ow + 16 <= end; ow += 16) {
-        __m256 acc0 = _mm256_loadu_ps(out + ow), acc1 = _mm256_loadu_ps(out + ow + 8);
-        for (int64_t kh = khBegin; kh < khEnd; ++kh) {
-            const float* row = plane + (first + kh * rowStep + ow);
+// What a depthwise output row gets besides the taps: the channel's bias and its epilogue, folded to
+// y = clamp(scale * (bias + sum) + shift, low, high).
+struct DepthwiseRowOutput {
+    float bias = 0.f, scale = 1.f, shift = 0.f;
+    float low = -std::numeric_limits<float>::infinity(), high = std::numeric_limits<float>::infinity();
+
+    float finish(float sum) const { return std::min(std::max(scale * (bias + sum) + shift, low), high); }
+};
+
+// One depthwise output row from a zero-padded input plane: out[ow] = finish(sum over kh, kw of
+// taps[kh][kw] * in[kh * rowStep + ow * strideW + kw * dilationW]) for ow < count.
+void depthwiseRow(const float* in, int64_t rowStep, const float* taps, int64_t kernelH, int64_t kernelW,
+                  int64_t strideW, int64_t dilationW, const DepthwiseRowOutput& o, float* out, int64_t count) {
+    for (int64_t ow = 0; ow < count; ++ow) {
+        float sum = 0.f;
+        for (int64_t kh = 0; kh < kernelH; ++kh)
+            for (int64_t kw = 0; kw < kernelW; ++kw)
+                sum += taps[kh * kernelW + kw] * in[kh * rowStep + ow * strideW + kw * dilationW];
+        out[ow] = o.finish(sum);
+    }
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 finishAvx2(__m256 sum, const DepthwiseRowOutput& o) {
+    const __m256 v =
+        _mm256_fmadd_ps(_mm256_add_ps(sum, _mm256_set1_ps(o.bias)), _mm256_set1_ps(o.scale), _mm256_set1_ps(o.shift));
+    return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(o.low)), _mm256_set1_ps(o.high));
+}
+
+// depthwiseRow for unit stride, 16 then 8 outputs at a time in AVX registers.
+__attribute__((target("avx2,fma"))) void depthwiseRowAvx2(const float* in, int64_t rowStep, const float* taps,
+                                                          int64_t kernelH, int64_t kernelW, int64_t dilationW,
+                                                          const DepthwiseRowOutput& o, float* out, int64_t count) {
+    int64_t ow = 0;
+    for (; ow + 16 <= count; ow += 16) {
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        for (int64_t kh = 0; kh < kernelH; ++kh) {
+            const float* row = in + kh * rowStep + ow;
 #pragma GCC unroll 5
             for (int64_t kw = 0; kw < kernelW; ++kw) {
                 const __m256 tap = _mm256_broadcast_ss(taps + kh * kernelW + kw);
@@ -249,78 +275,68 @@ __attribute__((target("avx2,fma"))) void depthwiseRowAvx2(const float* plane, in
                 acc1 = _mm256_fmadd_ps(tap, _mm256_loadu_ps(row + kw * dilationW + 8), acc1);
             }
         }
-        _mm256_storeu_ps(out + ow, acc0);
-        _mm256_storeu_ps(out + ow + 8, acc1);
+        _mm256_storeu_ps(out + ow, finishAvx2(acc0, o));
+        _mm256_storeu_ps(out + ow + 8, finishAvx2(acc1, o));
     }
-    for (; ow + 8 <= end; ow += 8) {
-        __m256 acc = _mm256_loadu_ps(out + ow);
-        for (int64_t kh = khBegin; kh < khEnd; ++kh) {
-            const float* row = plane + (first + kh * rowStep + ow);
+    for (; ow + 8 <= count; ow += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t kh = 0; kh < kernelH; ++kh) {
+            const float* row = in + kh * rowStep + ow;
             for (int64_t kw = 0; kw < kernelW; ++kw)
                 acc = _mm256_fmadd_ps(_mm256_broadcast_ss(taps + kh * kernelW + kw),
                                       _mm256_loadu_ps(row + kw * dilationW), acc);
         }
-        _mm256_storeu_ps(out + ow, acc);
+        _mm256_storeu_ps(out + ow, finishAvx2(acc, o));
     }
-    for (; ow < end; ++ow)
-        for (int64_t kh = khBegin; kh < khEnd; ++kh)
-            for (int64_t kw = 0; kw < kernelW; ++kw)
-                out[ow] += taps[kh * kernelW + kw] * plane[first + kh * rowStep + ow + kw * dilationW];
+    depthwiseRow(in + ow, rowStep, taps, kernelH, kernelW, 1, dilationW, o, out + ow, count - ow);
 }
 
-// One input channel per group (channel multiplier groupFilters()), at most two spatial dimensions.
+// One input channel per group (channel multiplier groupFilters()), at most two spatial dimensions. Each input plane
+// is first copied into a zero-padded scratch plane (unless there is no padding), so no tap needs a bounds check.
 void convDepthwise(const ConvShape& s, const float* x, const float* w, const float* bias, const Epilogue* epilogue,
-                   float* y, int threads) {
+                   float* y, Workspace& ws) {
     const WindowGeometry& g = s.window;
     const int64_t inH = g.in[1], inW = g.in[2], outH = g.out[1], outW = g.out[2];
-    const int64_t kernelH = g.kernel[1], kernelW = g.kernel[2];
-    const int64_t strideH = g.stride[1], strideW = g.stride[2], dilationH = g.dilation[1], dilationW = g.dilation[2];
-    const int64_t padTop = g.padBegin[1], padLeft = g.padBegin[2];
-    // Output columns whose every kw tap is inside the row; the vector kernel takes them when the stride is 1.
-    const bool vectorRows = gemmUsesPackedKernel() && strideW == 1;
-    const int64_t interiorBegin = std::min(outW, padLeft);
-    const int64_t interiorEnd = std::clamp<int64_t>(inW + padLeft - (kernelW - 1) * dilationW, interiorBegin, outW);
-    std::vector<std::pair<int64_t, int64_t>> columns;  // per kw: output columns whose tap is inside the row
-    for (int64_t kw = 0; kw < kernelW; ++kw) columns.push_back(validTaps(kw * dilationW - padLeft, strideW, outW, inW));
+    const int64_t top = g.padBegin[1], left = g.padBegin[2];
+    const int64_t paddedH = inH + top + g.padEnd[1], paddedW = inW + left + g.padEnd[2];
+    const bool padded = paddedH != inH || paddedW != inW;
+    const bool vector = gemmUsesPackedKernel() && g.stride[2] == 1;
     const int64_t planes = s.batch * s.filters;
-#pragma omp parallel for num_threads(threads) if (worthParallel(planes * g.outSize() * g.kernelSize()))
+#pragma omp parallel for num_threads(ws.threads()) if (worthParallel(planes * g.outSize() * g.kernelSize()))
     for (int64_t p = 0; p < planes; ++p) {
         const int64_t n = p / s.filters, f = p % s.filters;
         const float* src = x + (n * s.channels + f / s.groupFilters()) * g.inSize();
-        const float* taps = w + f * kernelH * kernelW;
-        float* dst = y + p * g.outSize();
-        std::fill(dst, dst + g.outSize(), bias ? bias[f] : 0.f);
-        for (int64_t oh = 0; oh < outH; ++oh) {
-            float* out = dst + oh * outW;
-            const int64_t top = oh * strideH - padTop;
-            const auto [khBegin, khEnd] = validTaps(top, dilationH, kernelH, inH);
-            const bool vector = vectorRows && interiorEnd > interiorBegin;
-            if (vector)
-                depthwiseRowAvx2(src, top * inW - padLeft, dilationH * inW, taps, kernelW, khBegin, khEnd, dilationW,
-                                 out, interiorBegin, interiorEnd);
-            for (int64_t kh = khBegin; kh < khEnd; ++kh) {
-                const float* row = src + (top + kh * dilationH) * inW;
-                for (int64_t kw = 0; kw < kernelW; ++kw) {
-                    const float tap = taps[kh * kernelW + kw];
-                    const auto [wBegin, wEnd] = columns[size_t(kw)];
-                    const int64_t offset = kw * dilationW - padLeft;
-                    auto accumulate = [&](int64_t begin, int64_t end) {
-                        if (strideW == 1) {
-                            for (int64_t ow = begin; ow < end; ++ow) out[ow] += tap * row[ow + offset];
-                        } else {
-                            for (int64_t ow = begin; ow < end; ++ow) out[ow] += tap * row[ow * strideW + offset];
-                        }
-                    };
-                    if (vector) {
-                        accumulate(wBegin, std::min(wEnd, interiorBegin));
-                        accumulate(std::max(wBegin, interiorEnd), wEnd);
-                    } else {
-                        accumulate(wBegin, wEnd);
-                    }
-                }
+        if (padded) {
+            float* plane = ws.scratch(omp_get_thread_num(), size_t(paddedH * paddedW));
+            std::fill(plane, plane + top * paddedW, 0.f);
+            for (int64_t ih = 0; ih < inH; ++ih) {
+                float* row = plane + (top + ih) * paddedW;
+                std::fill(row, row + left, 0.f);
+                std::copy(src + ih * inW, src + (ih + 1) * inW, row + left);
+                std::fill(row + left + inW, row + paddedW, 0.f);
             }
+            std::fill(plane + (top + inH) * paddedW, plane + paddedH * paddedW, 0.f);
+            src = plane;
         }
-        if (epilogue) epilogue->apply(dst, g.outSize(), f);
+        DepthwiseRowOutput output;
+        output.bias = bias ? bias[f] : 0.f;
+        if (epilogue) {
+            output.scale = epilogue->hasAffine() ? epilogue->scale[size_t(f)] : 1.f;
+            output.shift = epilogue->hasAffine() ? epilogue->shift[size_t(f)] : 0.f;
+            output.low = epilogue->low;
+            output.high = epilogue->high;
+        }
+        const float* taps = w + f * g.kernel[1] * g.kernel[2];
+        float* dst = y + p * g.outSize();
+        for (int64_t oh = 0; oh < outH; ++oh) {
+            const float* in = src + oh * g.stride[1] * paddedW;
+            if (vector)
+                depthwiseRowAvx2(in, g.dilation[1] * paddedW, taps, g.kernel[1], g.kernel[2], g.dilation[2], output,
+                                 dst + oh * outW, outW);
+            else
+                depthwiseRow(in, g.dilation[1] * paddedW, taps, g.kernel[1], g.kernel[2], g.stride[2], g.dilation[2],
+                             output, dst + oh * outW, outW);
+        }
     }
 }
 
@@ -397,7 +413,7 @@ public:
         NDArray& y = io.output(0, std::move(outShape));
         const Epilogue* epilogue = m_epilogue ? &*m_epilogue : nullptr;
         if (s.groupChannels() == 1 && s.groups > 1 && rank <= 2)
-            convDepthwise(s, x.data.data(), w.data.data(), bias, epilogue, y.data.data(), io.threads());
+            convDepthwise(s, x.data.data(), w.data.data(), bias, epilogue, y.data.data(), io.workspace());
         else
             convGemm(s, x.data.data(), w.data.data(), m_packed ? *m_packed : std::vector<PackedMatrix>{}, bias,
                      epilogue, y.data.data(), io.workspace());

@@ -174,9 +174,15 @@ public:
                 for (int64_t i = 0; i < size; ++i) m = std::max(m, plane[i]);
                 dst[p] = m;
             } else {
-                double sum = 0;
-                for (int64_t i = 0; i < size; ++i) sum += plane[i];
-                dst[p] = float(sum / double(std::max<int64_t>(size, 1)));
+                // Eight independent partial sums: vectorisable without reassociating one float sum.
+                float partial[8] = {};
+                int64_t i = 0;
+                for (; i + 8 <= size; i += 8)
+                    for (int64_t lane = 0; lane < 8; ++lane) partial[lane] += plane[i + lane];
+                float sum = 0.f;
+                for (; i < size; ++i) sum += plane[i];
+                for (float v : partial) sum += v;
+                dst[p] = sum / float(std::max<int64_t>(size, 1));
             }
         }
         return Ok{};

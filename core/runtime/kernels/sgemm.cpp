@@ -190,36 +190,42 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
     TileStore store;
     for (int64_t k = 0; k < b.rows; k += kDepthBlock) {
         const int64_t blockDepth = std::min(kDepthBlock, b.rows - k);
-        for (int64_t p = 0; p < b.cols; p += kPanelCols) {
-            const int64_t cols = std::min(kPanelCols, b.cols - p);
-            const float* half0 = half(p);
-            const float* half1 = cols > 8 ? half(p + 8) : half0;
-            constexpr int64_t kPrefetchDistance = 4 * kPanelCols;  // ~4 tiles: covers a miss to L3 / memory
-            const float* next = p + kPrefetchDistance < b.cols ? half(p + kPrefetchDistance) : nullptr;
-            for (int64_t i = 0; i < paddedRows / kPanelRows; ++i, next = nullptr) {
+        // Groups of column tiles: each A panel (in L1) serves the whole group, and each channel row of B is fetched
+        // as a few contiguous lines.
+        constexpr int64_t kGroupCols = 4 * kPanelCols;
+        for (int64_t group = 0; group < b.cols; group += kGroupCols) {
+            const int64_t groupEnd = std::min(b.cols, group + kGroupCols);
+            for (int64_t i = 0; i < paddedRows / kPanelRows; ++i) {
                 const float* panel = a + panelOffset(k, paddedRows, i, kPanelRows, blockDepth);
-                float* tile = c + i * kPanelRows * ldc + p;
                 const int64_t* offsets = b.offsets + k;
                 const TileStore* s = tileStore(output, i, k, blockDepth, b.rows, store);
-                switch (std::min(kPanelRows, rows - i * kPanelRows)) {
-                    case 1:
-                        microKernelGathered<1>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                        break;
-                    case 2:
-                        microKernelGathered<2>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                        break;
-                    case 3:
-                        microKernelGathered<3>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                        break;
-                    case 4:
-                        microKernelGathered<4>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                        break;
-                    case 5:
-                        microKernelGathered<5>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                        break;
-                    default:
-                        microKernelGathered<6>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                        break;
+                for (int64_t p = group; p < groupEnd; p += kPanelCols) {
+                    const int64_t cols = std::min(kPanelCols, b.cols - p);
+                    const float* half0 = half(p);
+                    const float* half1 = cols > 8 ? half(p + 8) : half0;
+                    // While the first panel runs, fetch the matching tile of the next group.
+                    const float* next = i == 0 && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
+                    float* tile = c + i * kPanelRows * ldc + p;
+                    switch (std::min(kPanelRows, rows - i * kPanelRows)) {
+                        case 1:
+                            microKernelGathered<1>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                            break;
+                        case 2:
+                            microKernelGathered<2>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                            break;
+                        case 3:
+                            microKernelGathered<3>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                            break;
+                        case 4:
+                            microKernelGathered<4>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                            break;
+                        case 5:
+                            microKernelGathered<5>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                            break;
+                        default:
+                            microKernelGathered<6>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
+                            break;
+                    }
                 }
             }
         }
