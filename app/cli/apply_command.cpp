@@ -32,11 +32,12 @@ constexpr const char* kApplyUsage =
     "                       qdq: int8 weights + DequantizeLinear (+ activation Q/DQ): ONNX Runtime, TensorRT\n"
     "                       qop: QLinearConv/QLinearMatMul, static activations only: OpenCV DNN\n"
     "  --data SPEC          idx:DIR, folder:DIR or npy:IMAGES.npy,LABELS.npy: calibrates static activations on\n"
-    "                       the recipe's `samples` and evaluates the written file\n"
+    "                       the recipe's `samples` and evaluates the written file; global_prune's least-squares\n"
+    "                       correction calibrates on the IDX train split (other kinds: the data set itself)\n"
     "  --split test|train   IDX files to read (default test); calibration and evaluation use this split\n"
     "  --limit N            evaluate the first N samples (default all)\n"
     "  --backend B          runtime of the evaluation: auto (default), builtin or opencv\n"
-    "  --seed S             seed of the calibration subset (default 0)\n"
+    "  --seed S             seed of the calibration subsets (default 0)\n"
     "  --batch B            batch size (default 100)\n"
     "  --threads T          inference threads (default: all cores)\n"
     "  --scale F, --mean M[,M,M], --std S[,S,S]   preprocessing, as in lathe-cli eval\n"
@@ -222,6 +223,17 @@ void printText(std::ostream& out, const ApplyArgs& args, const CompressedModel& 
                 << ranges.tensors.size() << " tensors";
         out << '\n';
     }
+    if (model.correction.method != PruneCorrection::None) {
+        out << "correction: " << toString(model.correction.method) << " refit of the kept weights on "
+            << model.correction.samples << " samples of " << model.correction.data << " (seed " << model.correction.seed
+            << "); relative output error pruned -> corrected:\n";
+        for (const LayerReport& r : model.layers)
+            if (r.corrected)
+                out << "            " << std::left << std::setw(14) << r.name << std::right << std::setprecision(4)
+                    << r.prunedOutputError << " -> " << r.correctedOutputError << '\n';
+    } else if (model.globalThreshold > 0 && !model.correction.reason.empty()) {
+        out << "correction: none (" << model.correction.reason << ")\n";
+    }
     for (const auto& note : written.notes) out << "note:      " << note << '\n';
     for (const auto& warning : model.warnings) out << "warning:   " << warning << '\n';
     if (eval) {
@@ -272,8 +284,23 @@ int runApplyCommand(const std::vector<std::string>& args) {
         dataset = *opened;
     }
 
+    // global_prune's least-squares correction calibrates on training data when the data set has a split.
+    ApplyOptions applyOptions;
+    applyOptions.seed = parsed.seed;
+    applyOptions.threads = parsed.evalOptions.threads;
+    const bool correction = recipe->globalPruneSparsity && *recipe->globalPruneSparsity > 0 &&
+                            recipe->globalPruneCorrection != PruneCorrection::None;
+    if (recipe->globalPruneCorrection == PruneCorrection::LeastSquares && !spec)
+        return fail(parsed.recipe + ": global_prune.correction: least_squares calibrates on data; pass --data SPEC");
+    if (correction && spec) {
+        auto calibration = openCalibrationData(*spec, parsed.datasetOptions, dataset);
+        if (!calibration) return fail(calibration.error().message);
+        applyOptions.calibration = calibration->dataset;
+        applyOptions.calibrationName = calibration->name;
+    }
+
     TerminalProgress terminal;
-    auto compressed = applyRecipe(*graph, *recipe, terminal.callback());
+    auto compressed = applyRecipe(*graph, *recipe, applyOptions, terminal.callback());
     terminal.clear();
     if (!compressed) return fail(parsed.recipe + ": " + compressed.error().message);
 
@@ -317,6 +344,7 @@ int runApplyCommand(const std::vector<std::string>& args) {
     j["params"] = report.at("params");
     j["original_params"] = report.at("original_params");
     if (report.contains("global_threshold")) j["global_threshold"] = report.at("global_threshold");
+    if (report.contains("correction")) j["correction"] = report.at("correction");
     j["activations"] = activationRangesToJson(*ranges);
     if (!written->notes.empty()) j["notes"] = written->notes;
     if (!compressed->warnings.empty()) j["warnings"] = compressed->warnings;

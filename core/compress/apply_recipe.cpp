@@ -1,13 +1,16 @@
 #include "core/compress/apply_recipe.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "core/compress/compressible_layer.h"
 #include "core/compress/lowrank/svd_decompose.h"
 #include "core/compress/prune/magnitude_filter_prune.h"
 #include "core/compress/prune/magnitude_prune.h"
+#include "core/compress/prune/prune_reconstruction.h"
 
 namespace lathe {
 
@@ -62,8 +65,8 @@ Tensor expand(const Tensor& t, const std::vector<int64_t>& shape, const std::vec
 
 class Compressor {
 public:
-    Compressor(const Graph& graph, const Recipe& recipe, const ProgressFn& progress)
-        : m_source(graph), m_recipe(recipe), m_progress(progress) {}
+    Compressor(const Graph& graph, const Recipe& recipe, const ApplyOptions& options, const ProgressFn& progress)
+        : m_source(graph), m_recipe(recipe), m_options(options), m_progress(progress) {}
 
     Result<CompressedModel> run() {
         if (auto st = validateRecipe(m_recipe, m_source); !st) return st.error();
@@ -202,7 +205,7 @@ private:
         std::vector<std::span<float>> pool;
         std::vector<Track*> pooled;
         for (size_t i = 0; i < m_tracks.size(); ++i) {
-            if (auto st = progress(0.5f, 0.7f, i, "pruning"); !st) return st;
+            if (auto st = progress(0.5f, 0.55f, i, "pruning"); !st) return st;
             Track& t = m_tracks[i];
             if (t.shared) continue;
             const LayerSettings& s = t.settings;
@@ -222,10 +225,67 @@ private:
             }
         }
         if (m_recipe.globalPruneSparsity && !pool.empty()) {
+            const bool correct = wantsCorrection();
+            std::optional<Graph> unpruned;
+            if (correct) unpruned = g;
             auto stats = pruneGlobal(pool, *m_recipe.globalPruneSparsity);
             m_model.globalThreshold = stats.front().threshold;
             for (Track* t : pooled) t->report.threshold = m_model.globalThreshold;
+            if (correct) return correctionStage(*unpruned, pooled);
         }
+        return Ok{};
+    }
+
+    // Whether global_prune's least-squares correction runs; sets the report's reason when it does not.
+    bool wantsCorrection() {
+        CorrectionReport& c = m_model.correction;
+        const auto asked = m_recipe.globalPruneCorrection;
+        if (asked == PruneCorrection::None) {
+            c.reason = "global_prune.correction is none";
+            return false;
+        }
+        if (!m_options.calibration) {
+            c.reason = "no calibration data";
+            if (asked)
+                m_model.warnings.push_back("global_prune.correction: least_squares needs calibration data and none "
+                                           "was given; the pruned weights are left as cut");
+            return false;
+        }
+        if (*m_recipe.globalPruneSparsity <= 0) {
+            c.reason = "global_prune.sparsity is 0";
+            return false;
+        }
+        return true;
+    }
+
+    Status correctionStage(const Graph& unpruned, const std::vector<Track*>& pooled) {
+        std::vector<std::string> nodes;
+        for (const Track* t : pooled) nodes.insert(nodes.end(), t->nodes.begin(), t->nodes.end());
+        ReconstructionOptions options;
+        options.samples = m_recipe.globalPruneSamples.value_or(options.samples);
+        options.seed = m_options.seed;
+        options.threads = m_options.threads;
+        const ProgressFn scaled = [this](float f, std::string_view stage) {
+            return reportProgress(m_progress, 0.55f + 0.15f * f, stage);
+        };
+        auto r = reconstructPrunedLayers(m_model.graph, unpruned, nodes, m_options.calibration, options, scaled);
+        if (!r) return makeError(r.error().code, "global_prune.correction: " + r.error().message);
+        CorrectionReport& c = m_model.correction;
+        c.method = PruneCorrection::LeastSquares;
+        c.samples = r->samples;
+        c.seed = m_options.seed;
+        c.data = m_options.calibrationName;
+        for (Track* t : pooled)
+            for (const auto& layer : r->layers) {
+                if (std::find(t->nodes.begin(), t->nodes.end(), layer.node) == t->nodes.end()) continue;
+                if (!layer.applied) {
+                    t->report.notes.push_back(layer.note);
+                    continue;
+                }
+                t->report.corrected = true;
+                t->report.prunedOutputError = layer.relErrorBefore;  // the last node: the layer's output
+                t->report.correctedOutputError = layer.relErrorAfter;
+            }
         return Ok{};
     }
 
@@ -312,6 +372,7 @@ private:
 
     const Graph& m_source;
     const Recipe& m_recipe;
+    const ApplyOptions& m_options;
     const ProgressFn& m_progress;
     CompressedModel m_model;
     std::vector<Track> m_tracks;
@@ -320,8 +381,13 @@ private:
 
 }  // namespace
 
+Result<CompressedModel> applyRecipe(const Graph& graph, const Recipe& recipe, const ApplyOptions& options,
+                                    const ProgressFn& progress) {
+    return Compressor(graph, recipe, options, progress).run();
+}
+
 Result<CompressedModel> applyRecipe(const Graph& graph, const Recipe& recipe, const ProgressFn& progress) {
-    return Compressor(graph, recipe, progress).run();
+    return applyRecipe(graph, recipe, ApplyOptions{}, progress);
 }
 
 nlohmann::json reportToJson(const CompressedModel& model) {
@@ -359,6 +425,10 @@ nlohmann::json reportToJson(const CompressedModel& model) {
             l["channels"] = r.channels;
             l["kept_channels"] = r.keptChannels;
         }
+        if (r.corrected) {
+            l["pruned_output_error"] = r.prunedOutputError;
+            l["corrected_output_error"] = r.correctedOutputError;
+        }
         if (!r.notes.empty()) l["notes"] = r.notes;
         layers.push_back(std::move(l));
     }
@@ -368,6 +438,13 @@ nlohmann::json reportToJson(const CompressedModel& model) {
               {"original_params", model.originalParams},
               {"original_bytes", model.originalBytes}};
     if (model.globalThreshold > 0) j["global_threshold"] = model.globalThreshold;
+    if (model.correction.method != PruneCorrection::None)
+        j["correction"] = {{"method", toString(model.correction.method)},
+                           {"samples", model.correction.samples},
+                           {"seed", model.correction.seed},
+                           {"data", model.correction.data}};
+    else if (!model.correction.reason.empty())
+        j["correction"] = {{"method", "none"}, {"reason", model.correction.reason}};
     if (!model.warnings.empty()) j["warnings"] = model.warnings;
     return j;
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "core/model/graph.h"
 
 namespace lathe {
+
+class Dataset;
 
 // What happened to one compressible layer of the source model. Errors and sizes cover its weight (the two factors
 // when decomposed); params and bytes also count its bias (4 bytes per value).
@@ -42,7 +45,28 @@ struct LayerReport {
     int64_t bytes = 0;  // bits/8 per quantized weight + scales/zero points or codebook; 4 per float
     int64_t originalParams = 0;
     int64_t originalBytes = 0;
+    bool corrected = false;              // its kept weights were refit by global_prune's least-squares correction
+    double prunedOutputError = 0;        // relative output error on the calibration data, pruned (last node)
+    double correctedOutputError = 0;     // the same after the refit
     std::vector<std::string> notes;  // settings that did not apply and why
+};
+
+// What global_prune's correction did.
+struct CorrectionReport {
+    PruneCorrection method = PruneCorrection::None;
+    int64_t samples = 0;  // calibration samples used
+    uint64_t seed = 0;
+    std::string data;     // the calibration data as ApplyOptions named it
+    std::string reason;   // why none, when global_prune is set but nothing was corrected
+};
+
+// Data for the passes that calibrate (global_prune's least-squares correction).
+struct ApplyOptions {
+    std::shared_ptr<const Dataset> calibration;  // none: corrections that need data are skipped (with a warning
+                                                 // when the recipe asks for one explicitly)
+    std::string calibrationName;                 // for reports: "idx:DIR (train split)"
+    uint64_t seed = 0;                           // of the calibration subset
+    int threads = 0;                             // executor threads; 0 = all cores
 };
 
 struct CompressedModel {
@@ -51,6 +75,7 @@ struct CompressedModel {
     std::map<std::string, QuantizedTensor> quantized;  // integer codes per quantized initializer (exporters)
     std::map<std::string, CodebookTensor> codebooks;   // k-means codebook + indices per shared initializer
     double globalThreshold = 0;                        // the global_prune magnitude cut (0: none)
+    CorrectionReport correction;
     int64_t params = 0;                                // all initializer elements of the compressed model
     int64_t bytes = 0;                                 // their storage, quantized weights at their bit-width
     int64_t originalParams = 0;
@@ -61,7 +86,12 @@ struct CompressedModel {
 // Validates the recipe against the graph, then compresses a copy in the order structured prune → low-rank →
 // unstructured prune (of the factors when decomposed) → quantize, and reports every layer. Settings that come
 // from "defaults" and do not fit a layer are skipped with a note; a layer's own settings that cannot be applied
-// fail the call naming the layer. Cancellable through `progress`.
+// fail the call naming the layer. global_prune's least-squares correction (when the recipe asks for it or leaves it
+// unset and options.calibration is given) refits the kept weights right after the magnitude cut, before
+// quantization; the zeros stay. Cancellable through `progress`.
+Result<CompressedModel> applyRecipe(const Graph& graph, const Recipe& recipe, const ApplyOptions& options,
+                                    const ProgressFn& progress = {});
+// The same without calibration data.
 Result<CompressedModel> applyRecipe(const Graph& graph, const Recipe& recipe, const ProgressFn& progress = {});
 
 // Reports as JSON (sqnr_db null when exact), for the CLI and the GUI's tables.

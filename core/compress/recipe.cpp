@@ -51,6 +51,8 @@ std::string_view toString(Calibration c) {
     return "minmax";
 }
 
+std::string_view toString(PruneCorrection c) { return c == PruneCorrection::LeastSquares ? "least_squares" : "none"; }
+
 namespace {
 
 std::string formatNumber(double v) {
@@ -244,6 +246,9 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
     if (r.globalPruneSparsity) {
         const double s = *r.globalPruneSparsity;
         if (!(s >= 0 && s < 1)) errors.push_back("global_prune.sparsity: " + formatNumber(s) + " is outside [0, 1)");
+        if (r.globalPruneSamples && *r.globalPruneSamples < 1)
+            errors.push_back("global_prune.samples: " + std::to_string(*r.globalPruneSamples) +
+                             " must be >= 1 (calibration samples of the least-squares correction)");
         if (r.defaults.prune && (r.defaults.prune->sparsity || r.defaults.prune->threshold))
             errors.push_back(std::string("global_prune: conflicts with defaults.prune.") +
                              (r.defaults.prune->sparsity ? "sparsity" : "threshold") +
@@ -323,9 +328,13 @@ Result<Recipe> recipeFromJson(const json& j) {
     if (j.contains("layers") && p.object(j.at("layers"), "layers"))
         for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
     if (j.contains("global_prune") && p.object(j.at("global_prune"), "global_prune")) {
-        p.keys(j.at("global_prune"), "global_prune", {"sparsity"});
-        r.globalPruneSparsity = p.number(j.at("global_prune"), "sparsity", "global_prune");
+        const json& gp = j.at("global_prune");
+        p.keys(gp, "global_prune", {"sparsity", "correction", "samples"});
+        r.globalPruneSparsity = p.number(gp, "sparsity", "global_prune");
         if (!r.globalPruneSparsity) p.fail("global_prune.sparsity", "missing");
+        r.globalPruneCorrection =
+            p.choice(gp, "correction", "global_prune", {PruneCorrection::None, PruneCorrection::LeastSquares});
+        r.globalPruneSamples = p.integer(gp, "samples", "global_prune");
     }
     if (j.contains("activations")) r.activations = p.activations(j.at("activations"));
     checkIntrinsic(r, p.errors);
@@ -352,7 +361,12 @@ json recipeToJson(const Recipe& r) {
         for (const auto& [name, e] : r.layers) layers[name] = entryToJson(e);
         j["layers"] = layers;
     }
-    if (r.globalPruneSparsity) j["global_prune"] = {{"sparsity", *r.globalPruneSparsity}};
+    if (r.globalPruneSparsity) {
+        json gp = {{"sparsity", *r.globalPruneSparsity}};
+        if (r.globalPruneCorrection) gp["correction"] = toString(*r.globalPruneCorrection);
+        if (r.globalPruneSamples) gp["samples"] = *r.globalPruneSamples;
+        j["global_prune"] = gp;
+    }
     if (r.activations) {
         const ActivationSettings& a = *r.activations;
         json act = {{"mode", toString(a.mode)},

@@ -16,6 +16,8 @@ enum class Granularity { PerTensor, PerChannel };
 enum class Rounding { Nearest, Stochastic, KMeans };
 enum class ActivationMode { None, Dynamic, Static };
 enum class Calibration { MinMax, Percentile, Entropy };
+// What global_prune does to the weights it keeps: nothing, or a least-squares refit on calibration data.
+enum class PruneCorrection { None, LeastSquares };
 
 // One recipe entry ("defaults" or "layers.<name>"): every field optional, an unset field inherits.
 struct PruneEntry {
@@ -56,6 +58,10 @@ struct Recipe {
     LayerEntry defaults;
     std::map<std::string, LayerEntry> layers;   // key: ONNX node name or weight initializer name
     std::optional<double> globalPruneSparsity;  // "global_prune": {"sparsity": s}
+    // "global_prune": {"correction": "least_squares" | "none"}; unset: least_squares when applyRecipe is given
+    // calibration data, none otherwise. The mask is the magnitude cut either way.
+    std::optional<PruneCorrection> globalPruneCorrection;
+    std::optional<int64_t> globalPruneSamples;  // "global_prune": {"samples": n}, calibration samples (default 512)
     std::optional<ActivationSettings> activations;
 };
 
@@ -100,5 +106,6 @@ std::string_view toString(Granularity g);
 std::string_view toString(Rounding r);
 std::string_view toString(ActivationMode m);
 std::string_view toString(Calibration c);
+std::string_view toString(PruneCorrection c);
 
 }  // namespace lathe

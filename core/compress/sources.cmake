@@ -6,6 +6,7 @@ set(LATHE_COMPRESS_SOURCES
     compress/layer_preview.cpp
     compress/prune/magnitude_prune.cpp
     compress/prune/magnitude_filter_prune.cpp
+    compress/prune/prune_reconstruction.cpp
     compress/quantize/uniform_quantize.cpp
     compress/quantize/kmeans_share.cpp
     compress/lowrank/svd_decompose.cpp

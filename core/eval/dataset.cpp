@@ -108,6 +108,23 @@ Result<std::shared_ptr<const Dataset>> openDataset(const DatasetSpec& spec, cons
     return makeError(ErrorCode::Internal, "unknown data set kind");
 }
 
+Result<CalibrationData> openCalibrationData(const DatasetSpec& spec, const DatasetOptions& options,
+                                            std::shared_ptr<const Dataset> evaluation) {
+    if (spec.kind != DatasetKind::Idx) {
+        if (!evaluation) {
+            auto opened = openDataset(spec, options);
+            if (!opened) return opened.error();
+            evaluation = *opened;
+        }
+        return CalibrationData{std::move(evaluation), "the evaluation data (" + spec.path + ")"};
+    }
+    DatasetOptions train = options;
+    train.split = Split::Train;
+    auto opened = openDataset(spec, train);
+    if (!opened) return opened.error();
+    return CalibrationData{*opened, "idx:" + spec.path + " (train split)"};
+}
+
 std::vector<int64_t> shuffledIndices(int64_t n, uint64_t seed) {
     std::vector<int64_t> indices(size_t(std::max<int64_t>(n, 0)));
     std::iota(indices.begin(), indices.end(), int64_t(0));

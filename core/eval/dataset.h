@@ -67,6 +67,15 @@ Status validateDatasetOptions(const DatasetSpec& spec, const DatasetOptions& opt
 // Opens (and for IDX/.npy reads into memory) the data set; errors name the missing or broken file.
 Result<std::shared_ptr<const Dataset>> openDataset(const DatasetSpec& spec, const DatasetOptions& options);
 
+// Data to calibrate compression passes on, kept apart from the evaluation data where the data set allows it.
+struct CalibrationData {
+    std::shared_ptr<const Dataset> dataset;
+    std::string name;  // "idx:DIR (train split)", for reports
+};
+// IDX: the train split (same preprocessing); other kinds have no split, so `evaluation` (opened when null) is used.
+Result<CalibrationData> openCalibrationData(const DatasetSpec& spec, const DatasetOptions& options,
+                                            std::shared_ptr<const Dataset> evaluation = nullptr);
+
 // 0..n-1 in a seeded Fisher-Yates order; the same (n, seed) gives the same order on every platform.
 std::vector<int64_t> shuffledIndices(int64_t n, uint64_t seed);
 // A view of `parent` holding the samples parent[indices[0]], parent[indices[1]], …

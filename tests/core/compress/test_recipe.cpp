@@ -109,6 +109,21 @@ private slots:
         QVERIFY(!fc2.pruned());
     }
 
+    void globalPruneCorrectionRoundTrips() {
+        auto r = parseRecipe(R"({"global_prune": {"sparsity": 0.7, "correction": "least_squares", "samples": 256}})");
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QVERIFY(r->globalPruneCorrection == PruneCorrection::LeastSquares);
+        QCOMPARE(r->globalPruneSamples.value(), int64_t(256));
+        auto again = parseRecipe(writeRecipe(*r));
+        QVERIFY(again.ok());
+        QVERIFY(again->globalPruneCorrection == PruneCorrection::LeastSquares);
+        QCOMPARE(again->globalPruneSamples.value(), int64_t(256));
+        auto plain = parseRecipe(R"({"global_prune": {"sparsity": 0.7}})");
+        QVERIFY(plain.ok() && !plain->globalPruneCorrection && !plain->globalPruneSamples);
+        QVERIFY(parseRecipe(R"({"global_prune": {"sparsity": 0.7, "correction": "none"}})")->globalPruneCorrection ==
+                PruneCorrection::None);
+    }
+
     void rejectsInvalidRecipes_data() {
         QTest::addColumn<QString>("json");
         QTest::addColumn<QString>("graph");  // "lenet" or "residual"
@@ -131,6 +146,14 @@ private slots:
         row("sparsity and threshold", R"({"layers": {"fc1": {"prune": {"sparsity": 0.5, "threshold": 0.1}}}})",
             "layers.fc1.prune: set either sparsity or threshold");
         row("global sparsity 1", R"({"global_prune": {"sparsity": 1}})", "global_prune.sparsity: 1 is outside [0, 1)");
+        row("global correction", R"({"global_prune": {"sparsity": 0.7, "correction": "bias"}})",
+            "global_prune.correction: \"bias\" is not one of none, least_squares");
+        row("global samples 0", R"({"global_prune": {"sparsity": 0.7, "samples": 0}})",
+            "global_prune.samples: 0 must be >= 1");
+        row("global unknown key", R"({"global_prune": {"sparsity": 0.7, "normalize": true}})",
+            "global_prune.normalize: unknown key (expected one of sparsity, correction, samples)");
+        row("global correction without sparsity", R"({"global_prune": {"correction": "none"}})",
+            "global_prune.sparsity: missing");
         row("global with default", R"({"global_prune": {"sparsity": 0.5}, "defaults": {"prune": {"sparsity": 0.2}}})",
             "global_prune: conflicts with defaults.prune.sparsity");
         row("rank above full", R"({"layers": {"fc1": {"lowrank": {"rank": 600}}}})",
