@@ -128,10 +128,17 @@ struct PendingScene {
     int nodeOfBox(int box) const { return box < int(nodes.size()) ? box : -1; }
 };
 
+struct PreparedGraph {
+    PendingScene scene;
+    GraphLayout layout;
+    QString error;  // the layout failed
+};
+
 namespace {
 
-std::unique_ptr<PendingScene> buildPendingScene(const Graph& graph) {
-    auto pending = std::make_unique<PendingScene>();
+std::shared_ptr<PreparedGraph> buildPendingScene(const Graph& graph) {
+    auto prepared = std::make_shared<PreparedGraph>();
+    PendingScene* pending = &prepared->scene;
     std::unordered_map<std::string, int> producer;
     std::set<QString> usedCategories;
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -164,7 +171,7 @@ std::unique_ptr<PendingScene> buildPendingScene(const Graph& graph) {
     }
     for (const auto& category : OpMetadata::builtin().categories())
         if (usedCategories.count(category.name)) pending->categories.push_back(category);
-    return pending;
+    return prepared;
 }
 
 LayoutRequest layoutRequestFor(const PendingScene& pending) {
@@ -228,32 +235,50 @@ GraphView::GraphView(QWidget* parent)
                    tr("Fit the whole graph into the window"), &GraphView::fitToWindow);
     for (QAction* action : {m_zoomInAction, m_zoomOutAction, m_resetZoomAction, m_fitAction}) action->setEnabled(false);
 
-    connect(&m_watcher, &QFutureWatcher<LayoutOutcome>::finished, this, &GraphView::onLayoutDone);
+    connect(&m_watcher, &QFutureWatcher<std::shared_ptr<const PreparedGraph>>::finished, this,
+            &GraphView::onLayoutDone);
 }
 
 GraphView::~GraphView() = default;
 
+std::shared_ptr<const PreparedGraph> GraphView::prepare(const Graph& graph) {
+    std::shared_ptr<PreparedGraph> prepared = buildPendingScene(graph);
+    Result<GraphLayout> layout = layoutGraph(layoutRequestFor(prepared->scene));
+    if (layout)
+        prepared->layout = std::move(layout).value();
+    else
+        prepared->error = QString::fromStdString(layout.error().message);
+    return prepared;
+}
+
 void GraphView::setGraph(std::shared_ptr<const Graph> graph) {
     clearItems();
     m_graph = std::move(graph);
-    m_pending.reset();
     m_legend->setCategories({});
     if (!m_graph) {
+        m_layingOut = false;
+        m_watcher.setFuture(QFuture<std::shared_ptr<const PreparedGraph>>());
         setPlaceholder(tr("Open an ONNX model (Ctrl+O) or drop a .onnx file here"));
         return;
     }
-    m_pending = buildPendingScene(*m_graph);
-    LayoutRequest request = layoutRequestFor(*m_pending);
     setPlaceholder(tr("Laying out %1 nodes…").arg(m_graph->nodes.size()));
-    m_watcher.setFuture(QtConcurrent::run([request = std::move(request)] {
-        Result<GraphLayout> layout = layoutGraph(request);
-        if (!layout) return LayoutOutcome{{}, QString::fromStdString(layout.error().message)};
-        return LayoutOutcome{std::move(layout).value(), {}};
-    }));
+    m_layingOut = true;
+    m_watcher.setFuture(QtConcurrent::run([graph = m_graph] { return prepare(*graph); }));
     emit layoutStarted();
 }
 
-bool GraphView::isLayingOut() const { return m_pending != nullptr; }
+void GraphView::setGraph(std::shared_ptr<const Graph> graph, std::shared_ptr<const PreparedGraph> prepared) {
+    if (!graph || !prepared) {
+        setGraph(std::move(graph));
+        return;
+    }
+    clearItems();
+    m_graph = std::move(graph);
+    m_layingOut = false;
+    m_watcher.setFuture(QFuture<std::shared_ptr<const PreparedGraph>>());
+    m_legend->setCategories({});
+    showPrepared(*prepared);
+}
 
 int GraphView::nodeItemCount() const {
     return int(std::count_if(m_nodeItems.begin(), m_nodeItems.end(), [](const NodeItem* item) { return item; }));
@@ -268,15 +293,20 @@ NodeItem* GraphView::nodeItemAt(int nodeIndex) const {
 }
 
 void GraphView::onLayoutDone() {
-    if (!m_pending || m_watcher.future().resultCount() == 0) return;
-    const LayoutOutcome outcome = m_watcher.result();
-    const std::unique_ptr<PendingScene> pending = std::move(m_pending);
-    if (!outcome.error.isEmpty()) {
-        setPlaceholder(tr("The graph could not be laid out:\n%1").arg(outcome.error));
-        emit layoutFailed(outcome.error);
+    if (!m_layingOut || m_watcher.future().resultCount() == 0) return;
+    m_layingOut = false;
+    const std::shared_ptr<const PreparedGraph> prepared = m_watcher.result();
+    showPrepared(*prepared);
+}
+
+void GraphView::showPrepared(const PreparedGraph& prepared) {
+    if (!prepared.error.isEmpty()) {
+        setPlaceholder(tr("The graph could not be laid out:\n%1").arg(prepared.error));
+        emit layoutFailed(prepared.error);
         return;
     }
-    const GraphLayout& layout = outcome.layout;
+    const PendingScene* pending = &prepared.scene;
+    const GraphLayout& layout = prepared.layout;
     m_nodeItems.assign(pending->nodes.size(), nullptr);
     for (size_t i = 0; i < pending->nodes.size(); ++i) {
         auto* item = new NodeItem(int(i), pending->nodes[i]);

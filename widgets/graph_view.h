@@ -18,6 +18,7 @@ class EdgeItem;
 class GraphLegend;
 class NodeItem;
 struct PendingScene;
+struct PreparedGraph;
 
 // Netron-like view of a model graph: one box per ONNX node, edges labelled with tensor shapes, graph inputs and
 // outputs as pills. Layout runs off the UI thread (Graphviz "dot"); zoom with Ctrl+wheel / actions, pan by dragging.
@@ -28,9 +29,14 @@ public:
     explicit GraphView(QWidget* parent = nullptr);
     ~GraphView() override;
 
+    // Scene content and Graphviz layout of `graph` for setGraph(graph, prepared): slow, thread-safe, no widgets.
+    static std::shared_ptr<const PreparedGraph> prepare(const Graph& graph);
+
     // Shows `graph` (null clears the view). Items appear when the layout finishes (layoutFinished/layoutFailed).
     void setGraph(std::shared_ptr<const Graph> graph);
-    bool isLayingOut() const;
+    // Shows `graph` laid out by prepare() at once (emits layoutFinished or layoutFailed before returning).
+    void setGraph(std::shared_ptr<const Graph> graph, std::shared_ptr<const PreparedGraph> prepared);
+    bool isLayingOut() const { return m_layingOut; }
 
     // Number of items standing for ONNX nodes (edges and graph input/output pills are not counted).
     int nodeItemCount() const;
@@ -70,10 +76,6 @@ protected:
     void drawBackground(QPainter* painter, const QRectF& rect) override;
 
 private:
-    struct LayoutOutcome {
-        GraphLayout layout;
-        QString error;
-    };
     struct EdgeLink {
         EdgeItem* item = nullptr;
         int fromNode = -1;  // -1 for a graph input pill
@@ -82,6 +84,7 @@ private:
 
     NodeItem* nodeItemAt(int nodeIndex) const;
     void onLayoutDone();
+    void showPrepared(const PreparedGraph& prepared);
     void clearItems();
     void setZoom(double zoom);
     double fitScale() const;
@@ -90,8 +93,8 @@ private:
     void positionOverlays();
 
     std::shared_ptr<const Graph> m_graph;
-    std::unique_ptr<PendingScene> m_pending;
-    QFutureWatcher<LayoutOutcome> m_watcher;
+    bool m_layingOut = false;
+    QFutureWatcher<std::shared_ptr<const PreparedGraph>> m_watcher;
     std::vector<NodeItem*> m_nodeItems;  // by node index
     std::vector<EdgeLink> m_edges;
     int m_selectedNode = -1;

@@ -16,6 +16,7 @@
 #include <numeric>
 
 #include "widgets/display_format.h"
+#include "widgets/plot_export.h"
 
 namespace lathe {
 
@@ -42,6 +43,7 @@ QLabel* makeStatValue(QWidget* parent) {
 
 HistogramView::HistogramView(QWidget* parent)
     : QWidget(parent),
+      m_tensorLabel(new QLabel(tr("Tensor"), this)),
       m_tensorCombo(new QComboBox(this)),
       m_binSpin(new QSpinBox(this)),
       m_logCheck(new QCheckBox(tr("Log count"), this)),
@@ -63,13 +65,14 @@ HistogramView::HistogramView(QWidget* parent)
 
     auto* controls = new QHBoxLayout;
     controls->setSpacing(6);
-    controls->addWidget(new QLabel(tr("Tensor"), this));
+    controls->addWidget(m_tensorLabel);
     controls->addWidget(m_tensorCombo, 1);
     controls->addSpacing(8);
     controls->addWidget(new QLabel(tr("Bins"), this));
     controls->addWidget(m_binSpin);
     controls->addSpacing(8);
     controls->addWidget(m_logCheck);
+    controls->addStretch(0);
 
     QFont tickFont = font();
     tickFont.setPointSizeF(8);
@@ -104,6 +107,12 @@ HistogramView::HistogramView(QWidget* parent)
     m_title->setTextColor(QColor(0x3c4043));
     m_plot->plotLayout()->insertRow(0);
     m_plot->plotLayout()->addElement(0, 0, m_title);
+    m_plot->setObjectName(QStringLiteral("histogram"));
+    installPlotContextMenu(m_plot, [this] {
+        return m_values ? QStringLiteral("activations_%1").arg(m_valuesTitle.section(QLatin1Char(' '), 0, 0))
+                        : QStringLiteral("weights_%1").arg(tensorName());
+    });
+    m_plot->setToolTip(tr("Drag to pan, wheel to zoom; right-click to save the plot"));
 
     auto* statsBox = new QFrame(this);
     statsBox->setObjectName(QStringLiteral("statsBox"));
@@ -169,6 +178,10 @@ HistogramView::HistogramView(QWidget* parent)
 HistogramView::~HistogramView() = default;
 
 void HistogramView::setLayer(std::shared_ptr<const Graph> graph, const LayerInfo* layer) {
+    m_values.reset();
+    m_tensorLabel->show();
+    m_tensorCombo->show();
+    m_plot->xAxis->setLabel(tr("weight value"));
     m_graph = layer ? std::move(graph) : nullptr;
     m_weights = m_graph ? layer->weights : std::vector<WeightInfo>{};
     m_layerName = layer ? QString::fromStdString(layer->name) : QString();
@@ -181,6 +194,26 @@ void HistogramView::setLayer(std::shared_ptr<const Graph> graph, const LayerInfo
     m_stack->setCurrentIndex(m_weights.empty() ? 0 : 1);
     recompute();
 }
+
+void HistogramView::setValues(std::shared_ptr<const std::vector<float>> values, const QString& title,
+                              const QString& valueLabel) {
+    m_graph.reset();
+    m_weights.clear();
+    m_layerName.clear();
+    {
+        const QSignalBlocker block(m_tensorCombo);
+        m_tensorCombo->clear();
+    }
+    m_tensorLabel->hide();
+    m_tensorCombo->hide();
+    m_values = values && !values->empty() ? std::move(values) : nullptr;
+    m_valuesTitle = title;
+    m_plot->xAxis->setLabel(valueLabel);
+    m_stack->setCurrentIndex(m_values ? 1 : 0);
+    recompute();
+}
+
+void HistogramView::setPlaceholderText(const QString& text) { m_placeholder->setText(text); }
 
 int HistogramView::binCount() const { return m_binSpin->value(); }
 
@@ -211,11 +244,12 @@ QString HistogramView::statText(const QString& key) const {
 }
 
 void HistogramView::recompute() {
+    const int generation = ++m_generation;
     const int index = tensorIndex();
     const Tensor* tensor = m_graph && index >= 0 && size_t(index) < m_weights.size()
                                ? m_graph->initializer(m_weights[size_t(index)].name)
                                : nullptr;
-    if (!tensor) {
+    if (!tensor && !m_values) {
         m_busy = false;
         m_stats = {};
         m_histogram = {};
@@ -224,17 +258,20 @@ void HistogramView::recompute() {
         return;
     }
     m_busy = true;
-    m_watcher.setFuture(QtConcurrent::run([graph = m_graph, tensor, bins = binCount()] {
+    // The graph or the values vector is captured so the span stays valid while the worker runs.
+    const std::span<const float> data =
+        tensor ? std::span<const float>(tensor->data) : std::span<const float>(*m_values);
+    m_watcher.setFuture(QtConcurrent::run([graph = m_graph, values = m_values, data, generation, bins = binCount()] {
         Computed c;
-        c.tensorName = tensor->name;
-        c.stats = computeWeightStats(tensor->data);
+        c.generation = generation;
+        c.stats = computeWeightStats(data);
         double lo = c.stats.min, hi = c.stats.max;
         if (!std::isfinite(lo) || !std::isfinite(hi)) lo = hi = 0;
         if (hi <= lo) {
             lo -= 0.5;
             hi += 0.5;
         }
-        c.histogram = computeHistogram(tensor->data, bins, lo, hi);
+        c.histogram = computeHistogram(data, bins, lo, hi);
         return c;
     }));
 }
@@ -242,7 +279,7 @@ void HistogramView::recompute() {
 void HistogramView::onComputed() {
     if (m_watcher.future().resultCount() == 0) return;
     Computed c = m_watcher.result();
-    if (QString::fromStdString(c.tensorName) != tensorName()) return;
+    if (c.generation != m_generation) return;
     m_busy = false;
     m_stats = c.stats;
     m_histogram = std::move(c.histogram);
@@ -267,7 +304,9 @@ void HistogramView::redraw() {
     }
     m_bars->setData(keys, values, true);
     const int index = tensorIndex();
-    if (index >= 0 && size_t(index) < m_weights.size()) {
+    if (m_values) {
+        m_title->setText(m_valuesTitle);
+    } else if (index >= 0 && size_t(index) < m_weights.size()) {
         const WeightInfo& w = m_weights[size_t(index)];
         m_title->setText(
             QStringLiteral("%1   %2   %3 values")

@@ -23,8 +23,9 @@ class QStackedLayout;
 
 namespace lathe {
 
-// Weight histogram of one layer (QCustomPlot) with bin count, log-y and tensor choice, plus a statistics box.
-// Statistics and binning run off the UI thread; histogramUpdated() fires when the shown data is current.
+// Histogram (QCustomPlot) with bin count, log-y and a statistics box, of one layer's weights (with a tensor choice) or
+// of any values (activations). Statistics and binning run off the UI thread; histogramUpdated() fires when the shown
+// data is current. The plot's context menu saves it as PNG/PDF/SVG.
 class HistogramView : public QWidget {
     Q_OBJECT
 
@@ -34,6 +35,11 @@ public:
 
     // Shows the weights of `layer` from `graph`, starting with its first weight tensor; null layer clears the view.
     void setLayer(std::shared_ptr<const Graph> graph, const LayerInfo* layer);
+    // Shows the histogram of `values` (no tensor choice); `title` heads the plot, `valueLabel` names the x axis.
+    // Null values clear the view.
+    void setValues(std::shared_ptr<const std::vector<float>> values, const QString& title, const QString& valueLabel);
+    // Text shown while there is nothing to plot.
+    void setPlaceholderText(const QString& text);
 
     int binCount() const;
     void setBinCount(int bins);
@@ -58,7 +64,7 @@ signals:
 
 private:
     struct Computed {
-        std::string tensorName;
+        int generation = 0;
         WeightStats stats;
         Histogram histogram;
     };
@@ -72,11 +78,15 @@ private:
     std::shared_ptr<const Graph> m_graph;
     std::vector<WeightInfo> m_weights;
     QString m_layerName;
+    std::shared_ptr<const std::vector<float>> m_values;
+    QString m_valuesTitle;
+    int m_generation = 0;
     WeightStats m_stats;
     Histogram m_histogram;
     bool m_busy = false;
     QFutureWatcher<Computed> m_watcher;
 
+    QLabel* m_tensorLabel;
     QComboBox* m_tensorCombo;
     QSpinBox* m_binSpin;
     QCheckBox* m_logCheck;

@@ -77,7 +77,7 @@ LayerTable::LayerTable(QWidget* parent)
     m_view->setSortingEnabled(true);
     m_view->sortByColumn(LayerTableModel::Order, Qt::AscendingOrder);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_view->setAlternatingRowColors(true);
     m_view->setShowGrid(false);
     m_view->setWordWrap(false);
@@ -114,13 +114,27 @@ void LayerTable::setSummary(ModelSummary summary) {
 QString LayerTable::footerText() const { return m_footer->text(); }
 
 int LayerTable::selectedNode() const {
+    const QModelIndex current = m_view->selectionModel()->currentIndex();
+    if (current.isValid() && m_view->selectionModel()->isRowSelected(current.row(), current.parent()))
+        return current.siblingAtColumn(0).data(LayerTableModel::NodeIndexRole).toInt();
     const QModelIndexList rows = m_view->selectionModel()->selectedRows();
     return rows.isEmpty() ? -1 : rows.front().data(LayerTableModel::NodeIndexRole).toInt();
 }
 
+QList<int> LayerTable::selectedNodes() const {
+    QList<int> nodes;
+    for (const QModelIndex& row : m_view->selectionModel()->selectedRows())
+        nodes << row.data(LayerTableModel::NodeIndexRole).toInt();
+    std::sort(nodes.begin(), nodes.end());
+    return nodes;
+}
+
+void LayerTable::setCompressionText(const QMap<int, QString>& textByNode) { m_model->setCompressionText(textByNode); }
+
 void LayerTable::selectNode(int nodeIndex) {
     const int row = m_model->rowOfNode(nodeIndex);
     const QModelIndex index = row < 0 ? QModelIndex() : m_proxy->mapFromSource(m_model->index(row, 0));
+    if (index.isValid() && selectedNode() == nodeIndex) return;  // keeps a multi-row selection around the current row
     m_syncing = true;
     if (index.isValid()) {
         m_view->selectionModel()->setCurrentIndex(index,
@@ -134,6 +148,7 @@ void LayerTable::selectNode(int nodeIndex) {
 
 void LayerTable::onSelectionChanged() {
     if (m_syncing) return;
+    emit selectionNodesChanged(selectedNodes());
     const int node = selectedNode();
     if (node >= 0) emit layerSelected(node);
 }

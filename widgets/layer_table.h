@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QList>
+#include <QMap>
 #include <QWidget>
 
 #include "core/model/model_summary.h"
@@ -27,8 +29,12 @@ public:
     QTableView* view() const { return m_view; }
     QLineEdit* filterEdit() const { return m_filter; }
     QString footerText() const;
-    // Node index of the selected row, or -1.
+    // Node index of the current selected row (the one the other views show), or -1.
     int selectedNode() const;
+    // Node indices of every selected row (Ctrl/Shift-click selects several), ascending.
+    QList<int> selectedNodes() const;
+    // Fills the Compression column: the recipe's summary per node index (absent: float, unchanged).
+    void setCompressionText(const QMap<int, QString>& textByNode);
 
 public slots:
     // Selects the row of node `nodeIndex` (clears the selection when it is not a listed layer); does not emit
@@ -38,6 +44,8 @@ public slots:
 signals:
     // The user selected the row of the layer whose node index is `nodeIndex`.
     void layerSelected(int nodeIndex);
+    // The set of selected rows changed (node indices, ascending).
+    void selectionNodesChanged(const QList<int>& nodeIndices);
 
 private:
     void updateFooter();

@@ -1,5 +1,6 @@
 #include "widgets/layer_table_model.h"
 
+#include <QColor>
 #include <QStringList>
 
 #include "widgets/display_format.h"
@@ -13,6 +14,12 @@ void LayerTableModel::setSummary(ModelSummary summary) {
     beginResetModel();
     m_summary = std::move(summary);
     endResetModel();
+}
+
+void LayerTableModel::setCompressionText(const QMap<int, QString>& textByNode) {
+    if (textByNode == m_compression) return;
+    m_compression = textByNode;
+    if (rowCount() > 0) emit dataChanged(index(0, Compression), index(rowCount() - 1, Compression));
 }
 
 int LayerTableModel::rowOfNode(int nodeIndex) const {
@@ -55,6 +62,8 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
                     return formatCount(layer.macs);
                 case Share:
                     return formatPercent(shareOf(layer));
+                case Compression:
+                    return m_compression.value(layer.nodeIndex, tr("float"));
                 case ColumnCount:
                     break;
             }
@@ -77,6 +86,8 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
                     return qlonglong(layer.macs);
                 case Share:
                     return shareOf(layer);
+                case Compression:
+                    return m_compression.value(layer.nodeIndex);
                 case ColumnCount:
                     break;
             }
@@ -85,6 +96,9 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
             return layer.nodeIndex;
         case ShareRole:
             return shareOf(layer);
+        case Qt::ForegroundRole:
+            if (column == Compression && !m_compression.contains(layer.nodeIndex)) return QColor(0x80, 0x86, 0x8b);
+            break;
         case Qt::TextAlignmentRole:
             if (column == Order || column >= Params) return int(Qt::AlignRight | Qt::AlignVCenter);
             return int(Qt::AlignLeft | Qt::AlignVCenter);
@@ -108,11 +122,14 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
 
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal) return {};
-    static const char* const titles[ColumnCount] = {"#", "Layer", "Op", "Shape", "Params", "Bytes", "MACs", "Share"};
+    static const char* const titles[ColumnCount] = {"#",     "Layer", "Op",   "Compression", "Shape",
+                                                    "Params", "Bytes", "MACs", "Share"};
     static const char* const tips[ColumnCount] = {
         "Position of the layer in the model file (sort by this column to restore file order)",
         "Node name in the ONNX graph",
         "ONNX op type; the swatch shows the op category colour used in the graph",
+        "The layer's settings in the recipe being edited (pruning, bits, rank); select several rows to edit them "
+        "together in the Compress panel",
         "Shape of the layer's first weight tensor (usually the kernel); hover a row for all its tensors",
         "Number of weight values (all float initializers the node uses)",
         "Storage size of the layer's weights in the model file",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QMap>
 
 #include "core/model/model_summary.h"
 
@@ -12,13 +13,15 @@ class LayerTableModel : public QAbstractTableModel {
     Q_OBJECT
 
 public:
-    enum Column { Order, Name, Op, WeightShape, Params, Bytes, Macs, Share, ColumnCount };
+    enum Column { Order, Name, Op, Compression, WeightShape, Params, Bytes, Macs, Share, ColumnCount };
     enum Role { SortRole = Qt::UserRole, NodeIndexRole, ShareRole };
 
     explicit LayerTableModel(QObject* parent = nullptr);
 
     void setSummary(ModelSummary summary);
     const ModelSummary& summary() const { return m_summary; }
+    // Text of the Compression column per node index; nodes without text show "float".
+    void setCompressionText(const QMap<int, QString>& textByNode);
     // Row of the layer whose node index is `nodeIndex`, or -1 when that node has no weights.
     int rowOfNode(int nodeIndex) const;
 
@@ -31,6 +34,7 @@ private:
     double shareOf(const LayerInfo& layer) const;
 
     ModelSummary m_summary;
+    QMap<int, QString> m_compression;
 };
 
 }  // namespace lathe

@@ -8,6 +8,8 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/screenshot_task.h"
+#include "app/gui/workbench_controller.h"
+#include "widgets/dataset_panel.h"
 
 namespace {
 
@@ -47,13 +49,28 @@ int main(int argc, char* argv[]) {
     parser.setApplicationDescription(QStringLiteral("Lathe: a workbench for compressing ONNX neural networks."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("ONNX model to open."),
-                                 QStringLiteral("[MODEL]"));
+    parser.addPositionalArgument(QStringLiteral("model"),
+                                 QStringLiteral("ONNX model or Lathe project (.latheproj) to open."),
+                                 QStringLiteral("[MODEL|PROJECT]"));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         QStringLiteral("Open MODEL, select its second weighted layer, save the window "
                                                        "as a PNG to <file> and exit."),
                                         QStringLiteral("file"));
     parser.addOption(screenshot);
+    const QCommandLineOption activations(QStringLiteral("activations"),
+                                         QStringLiteral("With --screenshot: capture the selected layer's activations "
+                                                        "on the data set and show them."));
+    parser.addOption(activations);
+    const QCommandLineOption evaluate(QStringLiteral("evaluate"),
+                                      QStringLiteral("With --screenshot: evaluate the model on the default data set "
+                                                     "(Fashion-MNIST test split) and show the results."));
+    parser.addOption(evaluate);
+    const QCommandLineOption data(QStringLiteral("data"),
+                                  QStringLiteral("Data set for evaluation and activations, as in lathe-cli: idx:DIR, "
+                                                 "folder:DIR or npy:IMAGES.npy,LABELS.npy (default: the last one "
+                                                 "used, else the Fashion-MNIST test split)."),
+                                  QStringLiteral("spec"));
+    parser.addOption(data);
     parser.process(app);
     const QStringList models = parser.positionalArguments();
     if (models.size() > 1) {
@@ -64,14 +81,22 @@ int main(int argc, char* argv[]) {
     lathe::MainWindow window;
     if (!parser.isSet(screenshot)) {
         window.restoreWindowState();
+        if (parser.isSet(data)) window.datasetPanel()->setSpecText(parser.value(data));
         window.show();
-        if (!models.isEmpty()) window.openFile(models.front());
+        if (!models.isEmpty())
+            window.openFile(models.front());
+        else
+            window.workbench()->offerRecovery();
         return app.exec();
     }
 
     window.setDialogsEnabled(false);
+    if (parser.isSet(data)) window.datasetPanel()->setSpecText(parser.value(data));
     window.show();
-    lathe::ScreenshotTask task(&window, parser.value(screenshot));
+    lathe::ScreenshotTask::Options options;
+    options.activations = parser.isSet(activations);
+    options.evaluate = parser.isSet(evaluate);
+    lathe::ScreenshotTask task(&window, parser.value(screenshot), options);
     QObject::connect(&task, &lathe::ScreenshotTask::finished, &app, [](int exitCode, const QString& message) {
         if (exitCode != 0) std::fprintf(stderr, "lathe: screenshot failed: %s\n", qPrintable(message));
         QCoreApplication::exit(exitCode);

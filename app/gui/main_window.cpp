@@ -12,20 +12,31 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
 #include <QToolBar>
+#include <QToolButton>
 #include <QVBoxLayout>
 
+#include "app/gui/evaluation_session.h"
 #include "app/gui/model_document.h"
+#include "app/gui/workbench_controller.h"
+#include "app/gui/workbench_document.h"
+#include "widgets/activation_view.h"
+#include "widgets/compare_view.h"
+#include "widgets/layer_inspector.h"
+#include "widgets/tradeoff_plot.h"
+#include "widgets/variants_panel.h"
+#include "widgets/dataset_panel.h"
 #include "widgets/display_format.h"
+#include "widgets/evaluation_view.h"
 #include "widgets/graph_view.h"
 #include "widgets/histogram_view.h"
 #include "widgets/lathe_resources.h"
 #include "widgets/layer_table.h"
 #include "widgets/message_banner.h"
 #include "widgets/properties_view.h"
+#include "widgets/task_progress.h"
 
 namespace lathe {
 
@@ -35,11 +46,14 @@ const QString kRecentFilesKey = QStringLiteral("recentFiles");
 const QString kLastDirKey = QStringLiteral("lastOpenDir");
 const QString kGeometryKey = QStringLiteral("window/geometry");
 const QString kStateKey = QStringLiteral("window/state");
+// Bumped when the dock layout changes, so an older saved layout is ignored.
+constexpr int kStateVersion = 3;
 
 QString droppedModelPath(const QMimeData* mime) {
     if (!mime || !mime->hasUrls()) return {};
     for (const QUrl& url : mime->urls())
-        if (url.isLocalFile() && url.toLocalFile().endsWith(QStringLiteral(".onnx"), Qt::CaseInsensitive))
+        if (url.isLocalFile() && (url.toLocalFile().endsWith(QStringLiteral(".onnx"), Qt::CaseInsensitive) ||
+                                  url.toLocalFile().endsWith(QStringLiteral(".latheproj"), Qt::CaseInsensitive)))
             return url.toLocalFile();
     return {};
 }
@@ -49,16 +63,24 @@ QString droppedModelPath(const QMimeData* mime) {
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent),
       m_document(new ModelDocument(this)),
+      m_session(new EvaluationSession(m_document, this)),
       m_graphView(new GraphView),
       m_layerTable(new LayerTable),
       m_propertiesView(new PropertiesView),
       m_histogramView(new HistogramView),
-      m_banner(new MessageBanner) {
+      m_activationView(new ActivationView),
+      m_evaluationView(new EvaluationView),
+      m_datasetPanel(new DatasetPanel),
+      m_banner(new MessageBanner),
+      m_workbench(new WorkbenchController(m_document, m_layerTable, m_datasetPanel, this)) {
     initLatheResources();
     setWindowTitle(QStringLiteral("Lathe"));
     setWindowIcon(QIcon(QStringLiteral(":/lathe/icons/lathe.svg")));
     setAcceptDrops(true);
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowNestedDocks | QMainWindow::AllowTabbedDocks);
+    setTabPosition(Qt::AllDockWidgetAreas, QTabWidget::North);
+    m_document->setViewPreparer(
+        [](const Graph& graph) { return std::static_pointer_cast<const void>(GraphView::prepare(graph)); });
 
     auto* centre = new QWidget(this);
     auto* centreLayout = new QVBoxLayout(centre);
@@ -73,24 +95,60 @@ MainWindow::MainWindow(QWidget* parent)
     createStatusBar();
 
     connect(m_document, &ModelDocument::loadingStarted, this, &MainWindow::onLoadingStarted);
+    connect(m_document, &ModelDocument::loadingCancelled, this, &MainWindow::onLoadingCancelled);
     connect(m_document, &ModelDocument::modelChanged, this, &MainWindow::onModelChanged);
     connect(m_document, &ModelDocument::selectionChanged, this, &MainWindow::onSelectionChanged);
     connect(m_document, &ModelDocument::errorOccurred, this, &MainWindow::onError);
     connect(m_document, &ModelDocument::warningsReported, this, &MainWindow::onWarnings);
     connect(m_graphView, &GraphView::selectionRequested, m_document, &ModelDocument::selectNode);
     connect(m_layerTable, &LayerTable::layerSelected, m_document, &ModelDocument::selectNode);
-    connect(m_graphView, &GraphView::layoutStarted, this, &MainWindow::updateBusyIndicator);
-    connect(m_graphView, &GraphView::layoutFinished, this, &MainWindow::updateBusyIndicator);
     connect(m_graphView, &GraphView::layoutFailed, this, [this](const QString& message) {
-        updateBusyIndicator();
         statusBar()->showMessage(tr("Graph layout failed: %1").arg(message), 10000);
+    });
+    connect(m_session, &EvaluationSession::evaluationStarted, this, &MainWindow::onEvaluationStarted);
+    connect(m_session, &EvaluationSession::evaluationFinished, this, &MainWindow::onEvaluationFinished);
+    connect(m_session, &EvaluationSession::evaluationFailed, this, &MainWindow::onEvaluationFailed);
+    connect(m_session, &EvaluationSession::evaluationCancelled, this, &MainWindow::onEvaluationCancelled);
+    connect(m_session, &EvaluationSession::activationsCaptured, this, &MainWindow::onActivationsCaptured);
+    connect(m_session, &EvaluationSession::activationsFailed, this, &MainWindow::onActivationsFailed);
+    connect(m_session->captureJob(), &Job::started, this, [this] { m_activationView->setBusy(true); });
+    connect(m_session->captureJob(), &Job::finished, this, [this] { m_activationView->setBusy(false); });
+    connect(m_session->captureJob(), &Job::cancelled, this, [this] {
+        m_activationView->setBusy(false);
+        m_activationView->showMessage(tr("Capture cancelled."), false);
+    });
+    connect(m_session->captureJob(), &Job::failed, this, [this](const QString&, const QString& message) {
+        m_activationView->setBusy(false);
+        m_activationView->showMessage(message, true);
+    });
+    connect(m_session->evaluationJob(), &Job::failed, this,
+            [this](const QString&, const QString& message) { onEvaluationFailed(message); });
+    connect(m_activationView, &ActivationView::captureRequested, this, &MainWindow::captureActivations);
+    connect(m_activationsDock, &QDockWidget::visibilityChanged, this, [this](bool visible) {
+        if (visible && m_document->selectedNode() >= 0 &&
+            m_activationView->capturedNode() != m_activationView->nodeName() && !m_session->isCapturing())
+            captureActivations();
+    });
+    connect(m_workbench, &WorkbenchController::statusMessage, this,
+            [this](const QString& text, int timeoutMs) { statusBar()->showMessage(text, timeoutMs); });
+    connect(m_workbench, &WorkbenchController::titleChanged, this, &MainWindow::updateTitle);
+    connect(m_workbench->document(), &WorkbenchDocument::dirtyChanged, this, &MainWindow::updateTitle);
+    connect(m_workbench, &WorkbenchController::compareShown, this, [this] {
+        m_compareDock->show();
+        m_compareDock->raise();
+    });
+    connect(m_workbench->document(), &WorkbenchDocument::variantsChanged, this, [this] {
+        if (!m_workbench->document()->variants().empty() && m_tradeoffDock->isHidden()) m_tradeoffDock->show();
     });
     connect(m_graphView, &GraphView::zoomChanged, this,
             [this](double zoom) { m_zoomLabel->setText(QStringLiteral("%1 %").arg(qRound(zoom * 100))); });
 
-    resize(1600, 1000);
-    resizeDocks({m_layersDock, m_propertiesDock}, {680, 400}, Qt::Horizontal);
-    resizeDocks({m_layersDock, m_histogramDock}, {400, 520}, Qt::Vertical);
+    resize(1680, 1050);
+    resizeDocks({m_layersDock, m_variantsDock}, {560, 560}, Qt::Horizontal);
+    resizeDocks({m_layersDock, m_histogramDock}, {260, 330}, Qt::Vertical);
+    resizeDocks({m_variantsDock, m_tradeoffDock}, {420, 500}, Qt::Vertical);
+    resizeDocks({m_compressDock}, {430}, Qt::Vertical);
+    updateActions();
 }
 
 void MainWindow::createDocks() {
@@ -104,11 +162,41 @@ void MainWindow::createDocks() {
         return dock;
     };
     m_layersDock = makeDock(tr("Layers"), QStringLiteral("layersDock"), m_layerTable, Qt::LeftDockWidgetArea);
-    m_histogramDock =
-        makeDock(tr("Weight Histogram"), QStringLiteral("histogramDock"), m_histogramView, Qt::LeftDockWidgetArea);
+    m_histogramDock = makeDock(tr("Weights"), QStringLiteral("histogramDock"), m_histogramView, Qt::LeftDockWidgetArea);
+    m_activationsDock =
+        makeDock(tr("Activations"), QStringLiteral("activationsDock"), m_activationView, Qt::LeftDockWidgetArea);
+    m_evaluationDock =
+        makeDock(tr("Evaluation"), QStringLiteral("evaluationDock"), m_evaluationView, Qt::LeftDockWidgetArea);
     m_propertiesDock =
         makeDock(tr("Properties"), QStringLiteral("propertiesDock"), m_propertiesView, Qt::RightDockWidgetArea);
+    m_datasetDock = makeDock(tr("Data Set"), QStringLiteral("datasetDock"), m_datasetPanel, Qt::RightDockWidgetArea);
+    m_variantsDock = makeDock(tr("Variants"), QStringLiteral("variantsDock"), m_workbench->variantsPanel(),
+                              Qt::RightDockWidgetArea);
+    m_tradeoffDock = makeDock(tr("Accuracy vs Size"), QStringLiteral("tradeoffDock"), m_workbench->tradeoffPlot(),
+                              Qt::RightDockWidgetArea);
+    m_compressDock =
+        makeDock(tr("Compress"), QStringLiteral("compressDock"), m_workbench->inspector(), Qt::BottomDockWidgetArea);
+    m_compareDock =
+        makeDock(tr("Compare"), QStringLiteral("compareDock"), m_workbench->compareView(), Qt::BottomDockWidgetArea);
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
     splitDockWidget(m_layersDock, m_histogramDock, Qt::Vertical);
+    tabifyDockWidget(m_histogramDock, m_activationsDock);
+    tabifyDockWidget(m_activationsDock, m_evaluationDock);
+    m_histogramDock->raise();
+    splitDockWidget(m_propertiesDock, m_tradeoffDock, Qt::Vertical);
+    tabifyDockWidget(m_propertiesDock, m_datasetDock);
+    tabifyDockWidget(m_datasetDock, m_variantsDock);
+    m_variantsDock->raise();
+    tabifyDockWidget(m_compressDock, m_compareDock);
+    m_compressDock->raise();
+    m_compressDock->setToolTip(tr("Pruning, bits and rank of the selected layers, with a live preview"));
+    m_variantsDock->setToolTip(tr("Evaluated settings: rename, annotate, duplicate, delete, compare, export"));
+    m_tradeoffDock->setToolTip(tr("Accuracy against file size of every evaluated variant; click a point to load it"));
+    m_compareDock->setToolTip(tr("Two or more variants side by side"));
+    m_histogramDock->setToolTip(tr("Histogram of the selected layer's weights"));
+    m_activationsDock->setToolTip(tr("Histogram of the selected node's output over images of the data set"));
+    m_evaluationDock->setToolTip(tr("Accuracy, F1, confusion matrix and speed of the model on the data set"));
 }
 
 void MainWindow::createActions() {
@@ -126,8 +214,52 @@ void MainWindow::createActions() {
     fileMenu->addAction(openAction);
     m_recentMenu = fileMenu->addMenu(tr("Open &Recent"));
     fileMenu->addSeparator();
+    fileMenu->addAction(m_workbench->newProjectAction());
+    fileMenu->addAction(m_workbench->openProjectAction());
+    fileMenu->addAction(m_workbench->saveProjectAction());
+    fileMenu->addAction(m_workbench->saveProjectAsAction());
+    fileMenu->addSeparator();
+    fileMenu->addAction(m_workbench->exportAction());
+    fileMenu->addSeparator();
     fileMenu->addAction(quitAction);
     updateRecentMenu();
+    QMenu* editMenu = menuBar()->addMenu(tr("&Edit"));
+    editMenu->addAction(m_workbench->undoAction());
+    editMenu->addAction(m_workbench->redoAction());
+
+    m_evaluateAction = new QAction(QIcon(QStringLiteral(":/lathe/icons/evaluate.svg")), tr("&Evaluate"), this);
+    m_evaluateAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_evaluateAction->setToolTip(tr("Run the model on the data set: accuracy, F1, confusion matrix, speed (%1)")
+                                     .arg(m_evaluateAction->shortcut().toString(QKeySequence::NativeText)));
+    m_evaluateAction->setStatusTip(m_evaluateAction->toolTip());
+    connect(m_evaluateAction, &QAction::triggered, this, &MainWindow::evaluate);
+    m_captureAction = new QAction(tr("Capture &Activations"), this);
+    m_captureAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    m_captureAction->setToolTip(tr("Histogram the selected node's output over images of the data set (%1)")
+                                    .arg(m_captureAction->shortcut().toString(QKeySequence::NativeText)));
+    connect(m_captureAction, &QAction::triggered, this, [this] {
+        m_activationsDock->show();
+        m_activationsDock->raise();
+        captureActivations();
+    });
+    QMenu* modelMenu = menuBar()->addMenu(tr("&Model"));
+    modelMenu->addAction(m_evaluateAction);
+    modelMenu->addAction(m_captureAction);
+    QMenu* compressMenu = menuBar()->addMenu(tr("&Compress"));
+    compressMenu->addAction(m_workbench->evaluateVariantAction());
+    compressMenu->addAction(m_workbench->compareAction());
+    compressMenu->addAction(m_workbench->exportAction());
+    compressMenu->addSeparator();
+    QMenu* activationsMenu = compressMenu->addMenu(tr("&Activations"));
+    activationsMenu->setToolTipsVisible(true);
+    activationsMenu->addActions(m_workbench->activationActions());
+
+    auto* evaluateButton = new QToolButton;
+    evaluateButton->setDefaultAction(m_evaluateAction);
+    evaluateButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    evaluateButton->setIconSize(QSize(18, 18));
+    evaluateButton->setMinimumWidth(110);
+    m_datasetPanel->addActionButton(evaluateButton);
 
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
     viewMenu->addAction(m_graphView->zoomInAction());
@@ -135,9 +267,12 @@ void MainWindow::createActions() {
     viewMenu->addAction(m_graphView->resetZoomAction());
     viewMenu->addAction(m_graphView->fitAction());
     viewMenu->addSeparator();
-    const QList<std::pair<QDockWidget*, QKeySequence>> docks = {{m_layersDock, QKeySequence(Qt::ALT | Qt::Key_1)},
-                                                                {m_propertiesDock, QKeySequence(Qt::ALT | Qt::Key_2)},
-                                                                {m_histogramDock, QKeySequence(Qt::ALT | Qt::Key_3)}};
+    const QList<std::pair<QDockWidget*, QKeySequence>> docks = {
+        {m_layersDock, QKeySequence(Qt::ALT | Qt::Key_1)},     {m_propertiesDock, QKeySequence(Qt::ALT | Qt::Key_2)},
+        {m_histogramDock, QKeySequence(Qt::ALT | Qt::Key_3)},  {m_activationsDock, QKeySequence(Qt::ALT | Qt::Key_4)},
+        {m_evaluationDock, QKeySequence(Qt::ALT | Qt::Key_5)}, {m_datasetDock, QKeySequence(Qt::ALT | Qt::Key_6)},
+        {m_compressDock, QKeySequence(Qt::ALT | Qt::Key_7)},   {m_variantsDock, QKeySequence(Qt::ALT | Qt::Key_8)},
+        {m_tradeoffDock, QKeySequence(Qt::ALT | Qt::Key_9)},   {m_compareDock, QKeySequence(Qt::ALT | Qt::Key_0)}};
     for (const auto& [dock, key] : docks) {
         QAction* toggle = dock->toggleViewAction();
         toggle->setShortcut(key);
@@ -157,20 +292,32 @@ void MainWindow::createActions() {
     toolbar->setIconSize(QSize(20, 20));
     toolbar->setToolButtonStyle(Qt::ToolButtonIconOnly);
     toolbar->addAction(openAction);
+    toolbar->addAction(m_workbench->saveProjectAction());
     toolbar->addSeparator();
     toolbar->addAction(m_graphView->zoomInAction());
     toolbar->addAction(m_graphView->zoomOutAction());
     toolbar->addAction(m_graphView->resetZoomAction());
     toolbar->addAction(m_graphView->fitAction());
+    toolbar->addSeparator();
+    toolbar->addAction(m_evaluateAction);
+    toolbar->addAction(m_workbench->evaluateVariantAction());
+    toolbar->addAction(m_workbench->exportAction());
+    for (QAction* action : {m_evaluateAction, m_workbench->evaluateVariantAction(), m_workbench->exportAction()})
+        if (auto* button = qobject_cast<QToolButton*>(toolbar->widgetForAction(action)))
+            button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
 }
 
 void MainWindow::createStatusBar() {
-    m_busyLabel = new QLabel(this);
-    m_busyBar = new QProgressBar(this);
-    m_busyBar->setRange(0, 0);
-    m_busyBar->setFixedWidth(120);
-    m_busyBar->setMaximumHeight(14);
-    m_busyBar->setTextVisible(false);
+    m_loadProgress = new TaskProgress(this);
+    m_evalProgress = new TaskProgress(this);
+    m_captureProgress = new TaskProgress(this);
+    m_loadProgress->setObjectName(QStringLiteral("loadProgress"));
+    m_evalProgress->setObjectName(QStringLiteral("evaluationProgress"));
+    m_captureProgress->setObjectName(QStringLiteral("captureProgress"));
+    m_variantProgress = new TaskProgress(this);
+    m_variantProgress->setObjectName(QStringLiteral("variantProgress"));
+    m_exportProgress = new TaskProgress(this);
+    m_exportProgress->setObjectName(QStringLiteral("exportProgress"));
     m_modelLabel = new QLabel(tr("No model"), this);
     m_modelLabel->setTextFormat(Qt::RichText);
     m_modelLabel->setToolTip(tr("Open model: file, producer, opset, nodes, parameters and multiply-accumulates"));
@@ -178,20 +325,59 @@ void MainWindow::createStatusBar() {
     m_zoomLabel->setToolTip(tr("Graph zoom (Ctrl+wheel, +/−, F to fit)"));
     m_zoomLabel->setMinimumWidth(48);
     m_zoomLabel->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    statusBar()->addPermanentWidget(m_busyLabel);
-    statusBar()->addPermanentWidget(m_busyBar);
+    statusBar()->addPermanentWidget(m_loadProgress);
+    statusBar()->addPermanentWidget(m_evalProgress);
+    statusBar()->addPermanentWidget(m_captureProgress);
+    statusBar()->addPermanentWidget(m_variantProgress);
+    statusBar()->addPermanentWidget(m_exportProgress);
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_zoomLabel);
-    updateBusyIndicator();
+    bindJob(m_document->loadJob(), m_loadProgress, [this] { m_document->cancelLoading(); });
+    bindJob(m_session->evaluationJob(), m_evalProgress, [this] { m_session->cancelEvaluation(); });
+    bindJob(m_session->captureJob(), m_captureProgress, [this] { m_session->cancelCapture(); });
+    WorkbenchDocument* workbench = m_workbench->document();
+    bindJob(workbench->evaluationJob(), m_variantProgress, [workbench] { workbench->cancelEvaluation(); });
+    bindJob(workbench->exportJob(), m_exportProgress, [workbench] { workbench->cancelExport(); });
 }
 
-void MainWindow::openFile(const QString& path) { m_document->open(path); }
+void MainWindow::bindJob(Job* job, TaskProgress* progress, const std::function<void()>& cancel) {
+    connect(job, &Job::started, progress, &TaskProgress::begin);
+    connect(job, &Job::progressChanged, progress, &TaskProgress::setProgress);
+    connect(job, &Job::finished, progress, &TaskProgress::end);
+    connect(job, &Job::cancelled, progress, &TaskProgress::end);
+    connect(job, &Job::failed, progress, &TaskProgress::end);
+    connect(progress, &TaskProgress::cancelRequested, this, cancel);
+}
+
+void MainWindow::setDialogsEnabled(bool enabled) {
+    m_dialogsEnabled = enabled;
+    m_workbench->setDialogsEnabled(enabled);
+}
+
+void MainWindow::openFile(const QString& path) {
+    if (path.endsWith(QStringLiteral(".latheproj"), Qt::CaseInsensitive)) {
+        if (m_workbench->confirmDiscard()) m_workbench->openProject(path);
+        return;
+    }
+    if (QFileInfo(path).absoluteFilePath() != QFileInfo(m_document->path()).absoluteFilePath() &&
+        !m_workbench->confirmDiscard())
+        return;
+    m_document->open(path);
+}
+
+void MainWindow::updateTitle() {
+    const QString file = QFileInfo(m_document->path()).fileName();
+    const QString project = m_workbench->titleText();
+    setWindowTitle(file.isEmpty() ? tr("%1 — Lathe").arg(project) : tr("%1 — %2 — Lathe").arg(file, project));
+    setWindowModified(m_workbench->document()->isDirty());
+}
 
 void MainWindow::chooseFile() {
     QSettings settings;
     const QString dir = settings.value(kLastDirKey, QFileInfo(m_document->path()).absolutePath()).toString();
-    const QString path =
-        QFileDialog::getOpenFileName(this, tr("Open ONNX Model"), dir, tr("ONNX models (*.onnx);;All files (*)"));
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open ONNX Model or Project"), dir,
+        tr("ONNX models (*.onnx);;Lathe projects (*.latheproj);;All files (*)"));
     if (path.isEmpty()) return;
     settings.setValue(kLastDirKey, QFileInfo(path).absolutePath());
     openFile(path);
@@ -208,20 +394,29 @@ void MainWindow::showAbout() {
 
 void MainWindow::onLoadingStarted(const QString& path) {
     statusBar()->showMessage(tr("Opening %1…").arg(QFileInfo(path).fileName()));
-    updateBusyIndicator();
+}
+
+void MainWindow::onLoadingCancelled(const QString& path) {
+    statusBar()->showMessage(tr("Opening %1 cancelled").arg(QFileInfo(path).fileName()), 10000);
 }
 
 void MainWindow::onModelChanged() {
     const auto graph = m_document->graph();
     const QString file = QFileInfo(m_document->path()).fileName();
-    setWindowTitle(tr("%1 — Lathe").arg(file));
+    updateTitle();
     m_banner->showMessages({}, {});
-    m_graphView->setGraph(graph);
     m_layerTable->setSummary(m_document->summary());
     m_modelLabel->setText(modelStatusText());
+    m_evaluationView->clearReport(
+        tr("Press Evaluate (Ctrl+E) to measure %1 on the data set chosen in the Data Set panel.").arg(file));
+    m_datasetPanel->setRunError({});
+    m_activationView->setValues(nullptr, {});
+    m_activationView->showMessage({}, false);
     addRecentFile(m_document->path());
     statusBar()->showMessage(tr("Opened %1").arg(file), 5000);
-    updateBusyIndicator();
+    updateActions();
+    // Last: layoutFinished() may make a listener select a node of the new model right away.
+    m_graphView->setGraph(graph, std::static_pointer_cast<const PreparedGraph>(m_document->preparedView()));
 }
 
 QString MainWindow::modelStatusText() const {
@@ -244,11 +439,16 @@ void MainWindow::onSelectionChanged(int nodeIndex) {
     m_layerTable->selectNode(nodeIndex);
     m_propertiesView->showNode(graph, m_document->summary(), nodeIndex);
     m_histogramView->setLayer(graph, m_document->layerOfNode(nodeIndex));
+    const Node* node = graph && nodeIndex >= 0 ? &graph->nodes[size_t(nodeIndex)] : nullptr;
+    m_activationView->setNode(
+        node ? QString::fromStdString(node->name) : QString(),
+        node && !node->outputs.empty() ? QString::fromStdString(node->outputs.front()) : QString());
+    updateActions();
+    if (node && activationsVisible()) captureActivations();
 }
 
 void MainWindow::onError(const QString& path, const QString& message) {
     const QString file = QFileInfo(path).fileName();
-    updateBusyIndicator();
     statusBar()->showMessage(tr("Could not open %1: %2").arg(file, message), 15000);
     if (!QFileInfo::exists(path)) removeRecentFile(path);
     if (!m_dialogsEnabled) return;
@@ -267,15 +467,93 @@ void MainWindow::onWarnings(const QStringList& warnings) {
     statusBar()->showMessage(tr("Opened %1 with %2").arg(file, count), 10000);
 }
 
-void MainWindow::updateBusyIndicator() {
-    QString text;
-    if (m_document->isLoading())
-        text = tr("Loading %1…").arg(QFileInfo(m_document->loadingPath()).fileName());
-    else if (m_graphView->isLayingOut())
-        text = tr("Laying out graph…");
-    m_busyLabel->setText(text);
-    m_busyLabel->setVisible(!text.isEmpty());
-    m_busyBar->setVisible(!text.isEmpty());
+void MainWindow::updateActions() {
+    m_evaluateAction->setEnabled(m_document->hasModel() && !m_session->isEvaluating());
+    m_captureAction->setEnabled(m_document->hasModel() && m_document->selectedNode() >= 0);
+}
+
+void MainWindow::evaluate() {
+    if (!m_document->hasModel() || m_session->isEvaluating()) return;
+    const std::optional<EvaluationSettings> settings = m_datasetPanel->validate();
+    m_datasetPanel->setRunError({});
+    if (!settings) {
+        m_datasetDock->show();
+        m_datasetDock->raise();
+        m_evaluationView->showError(m_datasetPanel->firstError());
+        statusBar()->showMessage(tr("Cannot evaluate: %1").arg(m_datasetPanel->firstError()), 15000);
+        return;
+    }
+    m_session->evaluate(*settings);
+}
+
+void MainWindow::onEvaluationStarted() {
+    updateActions();
+    m_evaluationDock->show();
+    m_evaluationDock->raise();
+    m_evaluationView->clearReport(tr("Evaluating %1 on %2…")
+                                      .arg(QFileInfo(m_document->path()).fileName(),
+                                           m_session->evaluationJob()->title().section(QLatin1String(" on "), 1)));
+    statusBar()->clearMessage();
+}
+
+void MainWindow::onEvaluationFinished() {
+    updateActions();
+    const EvalReport& r = *m_session->report();
+    const EvaluationSettings& s = m_session->reportSettings();
+    const QString model = QFileInfo(m_document->path()).fileName();
+    QStringList details{s.specText};
+    details << (s.eval.limit > 0 ? (s.eval.shuffle ? tr("random %1 images").arg(formatCount(r.n))
+                                                   : tr("first %1 images").arg(formatCount(r.n)))
+                                 : tr("all %1 images").arg(formatCount(r.n)))
+            << tr("batch %1").arg(s.eval.batchSize) << tr("%1 s").arg(r.seconds, 0, 'f', 2);
+    m_evaluationView->setReport(r, m_session->classNames(), tr("%1 on %2").arg(model, s.displayName()),
+                                details.join(QStringLiteral("  ·  ")));
+    statusBar()->showMessage(tr("Evaluated %1 on %2: top-1 %3 %, macro-F1 %4 %")
+                                 .arg(model, s.displayName())
+                                 .arg(r.top1, 0, 'f', 2)
+                                 .arg(r.macroF1, 0, 'f', 2),
+                             15000);
+}
+
+void MainWindow::onEvaluationFailed(const QString& message) {
+    updateActions();
+    m_evaluationView->showError(tr("Evaluation failed\n\n%1").arg(message));
+    m_datasetPanel->setRunError(message);
+    statusBar()->showMessage(tr("Evaluation failed: %1").arg(message), 15000);
+}
+
+void MainWindow::onEvaluationCancelled() {
+    updateActions();
+    m_evaluationView->clearReport(tr("Evaluation cancelled. Press Evaluate (Ctrl+E) to run it again."));
+    statusBar()->showMessage(tr("Evaluation cancelled"), 10000);
+}
+
+bool MainWindow::activationsVisible() const {
+    return m_activationsDock->isVisible() && !m_activationsDock->visibleRegion().isEmpty();
+}
+
+void MainWindow::captureActivations() {
+    const int node = m_document->selectedNode();
+    if (node < 0) return;
+    const std::optional<EvaluationSettings> settings = m_datasetPanel->validate();
+    if (!settings) {
+        m_activationView->showMessage(
+            tr("%1 — fix it in the Data Set panel to capture activations.").arg(m_datasetPanel->firstError()), true);
+        return;
+    }
+    m_activationView->showMessage({}, false);
+    m_session->captureActivations(node, *settings, m_activationView->sampleCount());
+}
+
+void MainWindow::onActivationsCaptured(int nodeIndex, std::shared_ptr<const std::vector<float>> values,
+                                       const std::vector<int64_t>& shape) {
+    if (nodeIndex != m_document->selectedNode()) return;
+    m_activationView->setValues(std::move(values), formatShape(shape));
+}
+
+void MainWindow::onActivationsFailed(int nodeIndex, const QString& message) {
+    if (nodeIndex != m_document->selectedNode()) return;
+    m_activationView->showMessage(message, true);
 }
 
 QStringList MainWindow::recentFiles() const { return QSettings().value(kRecentFilesKey).toStringList(); }
@@ -319,13 +597,19 @@ void MainWindow::updateRecentMenu() {
 void MainWindow::restoreWindowState() {
     QSettings settings;
     restoreGeometry(settings.value(kGeometryKey).toByteArray());
-    restoreState(settings.value(kStateKey).toByteArray());
+    restoreState(settings.value(kStateKey).toByteArray(), kStateVersion);
+    m_datasetPanel->restoreSettings(settings);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (!m_workbench->confirmDiscard()) {
+        event->ignore();
+        return;
+    }
     QSettings settings;
     settings.setValue(kGeometryKey, saveGeometry());
-    settings.setValue(kStateKey, saveState());
+    settings.setValue(kStateKey, saveState(kStateVersion));
+    m_datasetPanel->saveSettings(settings);
     QMainWindow::closeEvent(event);
 }
 

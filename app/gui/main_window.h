@@ -2,23 +2,36 @@
 
 #include <QMainWindow>
 #include <QStringList>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
 
+class QAction;
 class QDockWidget;
 class QLabel;
 class QMenu;
-class QProgressBar;
 
 namespace lathe {
 
+class ActivationView;
+class DatasetPanel;
+class EvaluationSession;
+class EvaluationView;
 class GraphView;
 class HistogramView;
+class Job;
 class LayerTable;
 class MessageBanner;
 class ModelDocument;
 class PropertiesView;
+class TaskProgress;
+class WorkbenchController;
 
-// Lathe's main window: graph in the centre, docks for layers, properties and the weight histogram. All views are
-// wired through the ModelDocument, never to each other.
+// Lathe's main window: graph in the centre; layers above the Weights / Activations / Evaluation tabs on the left;
+// variants above the accuracy-vs-size plot on the right, properties and data set beside them; the layer inspector
+// (Compress) and the Compare view below; background tasks with progress and Cancel in the status bar. All views are
+// wired through the ModelDocument, the EvaluationSession and the WorkbenchController, never to each other.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
@@ -27,21 +40,40 @@ public:
 
     explicit MainWindow(QWidget* parent = nullptr);
 
-    // Opens `path` asynchronously (same as File > Open).
+    // Opens `path` asynchronously (same as File > Open): an ONNX model, or a project (.latheproj).
     void openFile(const QString& path);
     // With dialogs disabled, errors and warnings go only to the status bar, the banner and the document's signals
     // (tests, --screenshot).
-    void setDialogsEnabled(bool enabled) { m_dialogsEnabled = enabled; }
-    // Restores the window geometry and dock layout saved at the last close.
+    void setDialogsEnabled(bool enabled);
+    // Restores the window geometry, dock layout and data set settings saved at the last close.
     void restoreWindowState();
     QStringList recentFiles() const;
 
+    // Model > Evaluate: checks the data set panel and evaluates the model in the background.
+    void evaluate();
+    // Runs the selected node on the data set and shows its activation histogram.
+    void captureActivations();
+
     ModelDocument* document() const { return m_document; }
+    EvaluationSession* evaluationSession() const { return m_session; }
+    WorkbenchController* workbench() const { return m_workbench; }
+    QDockWidget* compressDock() const { return m_compressDock; }
+    QDockWidget* compareDock() const { return m_compareDock; }
+    QDockWidget* variantsDock() const { return m_variantsDock; }
+    QDockWidget* tradeoffDock() const { return m_tradeoffDock; }
     GraphView* graphView() const { return m_graphView; }
     LayerTable* layerTable() const { return m_layerTable; }
     PropertiesView* propertiesView() const { return m_propertiesView; }
     HistogramView* histogramView() const { return m_histogramView; }
+    ActivationView* activationView() const { return m_activationView; }
+    EvaluationView* evaluationView() const { return m_evaluationView; }
+    DatasetPanel* datasetPanel() const { return m_datasetPanel; }
     MessageBanner* warningBanner() const { return m_banner; }
+    QAction* evaluateAction() const { return m_evaluateAction; }
+    TaskProgress* loadProgress() const { return m_loadProgress; }
+    TaskProgress* evaluationProgress() const { return m_evalProgress; }
+    QDockWidget* evaluationDock() const { return m_evaluationDock; }
+    QDockWidget* activationsDock() const { return m_activationsDock; }
     QString modelStatusText() const;
 
 protected:
@@ -53,30 +85,58 @@ private:
     void createDocks();
     void createActions();
     void createStatusBar();
+    void bindJob(Job* job, TaskProgress* progress, const std::function<void()>& cancel);
     void chooseFile();
     void showAbout();
     void onLoadingStarted(const QString& path);
+    void onLoadingCancelled(const QString& path);
     void onModelChanged();
     void onSelectionChanged(int nodeIndex);
     void onError(const QString& path, const QString& message);
     void onWarnings(const QStringList& warnings);
-    void updateBusyIndicator();
+    void onEvaluationStarted();
+    void onEvaluationFinished();
+    void onEvaluationFailed(const QString& message);
+    void onEvaluationCancelled();
+    void onActivationsCaptured(int nodeIndex, std::shared_ptr<const std::vector<float>> values,
+                               const std::vector<int64_t>& shape);
+    void onActivationsFailed(int nodeIndex, const QString& message);
+    bool activationsVisible() const;
+    void updateActions();
     void addRecentFile(const QString& path);
     void removeRecentFile(const QString& path);
     void updateRecentMenu();
+    void updateTitle();
 
     ModelDocument* m_document;
+    EvaluationSession* m_session;
     GraphView* m_graphView;
     LayerTable* m_layerTable;
     PropertiesView* m_propertiesView;
     HistogramView* m_histogramView;
+    ActivationView* m_activationView;
+    EvaluationView* m_evaluationView;
+    DatasetPanel* m_datasetPanel;
     MessageBanner* m_banner;
+    WorkbenchController* m_workbench;
     QDockWidget* m_layersDock = nullptr;
     QDockWidget* m_propertiesDock = nullptr;
     QDockWidget* m_histogramDock = nullptr;
+    QDockWidget* m_activationsDock = nullptr;
+    QDockWidget* m_evaluationDock = nullptr;
+    QDockWidget* m_datasetDock = nullptr;
+    QDockWidget* m_compressDock = nullptr;
+    QDockWidget* m_compareDock = nullptr;
+    QDockWidget* m_variantsDock = nullptr;
+    QDockWidget* m_tradeoffDock = nullptr;
+    QAction* m_evaluateAction = nullptr;
+    QAction* m_captureAction = nullptr;
     QMenu* m_recentMenu = nullptr;
-    QLabel* m_busyLabel = nullptr;
-    QProgressBar* m_busyBar = nullptr;
+    TaskProgress* m_loadProgress = nullptr;
+    TaskProgress* m_evalProgress = nullptr;
+    TaskProgress* m_captureProgress = nullptr;
+    TaskProgress* m_variantProgress = nullptr;
+    TaskProgress* m_exportProgress = nullptr;
     QLabel* m_modelLabel = nullptr;
     QLabel* m_zoomLabel = nullptr;
     bool m_dialogsEnabled = true;

@@ -1,14 +1,22 @@
 #include "app/gui/model_document.h"
 
 #include <QFileInfo>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include "core/model/onnx_reader.h"
 
 namespace lathe {
 
+namespace {
+// Share of the progress bar taken by reading when a preparer (graph layout) follows.
+constexpr float kReadShare = 0.8f;
+}  // namespace
+
 ModelDocument::ModelDocument(QObject* parent) : QObject(parent) {
-    connect(&m_watcher, &QFutureWatcher<Loaded>::finished, this, &ModelDocument::onLoaded);
+    connect(&m_loadJob, &Job::failed, this, [this](const QString&, const QString& message) {
+        const QString path = m_loadingPath;
+        m_loadingPath.clear();
+        emit errorOccurred(path, tr("%1: %2").arg(QFileInfo(path).fileName(), message));
+    });
 }
 
 ModelDocument::~ModelDocument() = default;
@@ -16,24 +24,38 @@ ModelDocument::~ModelDocument() = default;
 void ModelDocument::open(const QString& path) {
     const QString absolute = QFileInfo(path).absoluteFilePath();
     m_loadingPath = absolute;
-    emit loadingStarted(absolute);
-    m_watcher.setFuture(QtConcurrent::run([absolute] {
-        Loaded loaded;
-        loaded.path = absolute;
-        Result<Graph> graph = readOnnxModel(absolute.toStdString());
-        if (!graph) {
-            loaded.error = QString::fromStdString(graph.error().message);
+    m_loadJob.start<Loaded>(
+        tr("Opening %1").arg(QFileInfo(absolute).fileName()),
+        [absolute, preparer = m_preparer](const ProgressFn& progress) {
+            Loaded loaded;
+            loaded.path = absolute;
+            const float readShare = preparer ? kReadShare : 1.f;
+            Result<Graph> graph = readOnnxModel(absolute.toStdString(), [&](float fraction, std::string_view stage) {
+                return progress(fraction * readShare, stage);
+            });
+            if (!graph) {
+                loaded.error = QString::fromStdString(graph.error().message);
+                return loaded;
+            }
+            loaded.summary = summarizeModel(*graph);
+            loaded.graph = std::make_shared<const Graph>(std::move(graph).value());
+            if (preparer && progress(readShare, "laying out graph")) loaded.preparedView = preparer(*loaded.graph);
+            progress(1.f, "done");
             return loaded;
-        }
-        loaded.summary = summarizeModel(*graph);
-        loaded.graph = std::make_shared<const Graph>(std::move(graph).value());
-        return loaded;
-    }));
+        },
+        [this](Loaded loaded) { onLoaded(std::move(loaded)); });
+    emit loadingStarted(absolute);
 }
 
-void ModelDocument::onLoaded() {
-    if (m_watcher.future().resultCount() == 0) return;
-    Loaded loaded = m_watcher.result();
+void ModelDocument::cancelLoading() {
+    if (!isLoading()) return;
+    const QString path = m_loadingPath;
+    m_loadingPath.clear();
+    m_loadJob.cancel();
+    emit loadingCancelled(path);
+}
+
+void ModelDocument::onLoaded(Loaded loaded) {
     m_loadingPath.clear();
     if (!loaded.graph) {
         emit errorOccurred(loaded.path, loaded.error);
@@ -41,12 +63,14 @@ void ModelDocument::onLoaded() {
     }
     m_path = loaded.path;
     m_graph = std::move(loaded.graph);
+    m_preparedView = std::move(loaded.preparedView);
     m_summary = std::move(loaded.summary);
     m_layerOfNode.assign(m_graph->nodes.size(), -1);
     for (size_t i = 0; i < m_summary.layers.size(); ++i) m_layerOfNode[size_t(m_summary.layers[i].nodeIndex)] = int(i);
     m_selectedNode = -1;
     emit modelChanged();
-    emit selectionChanged(-1);
+    // A listener may already have selected a node of the new model (the screenshot task does).
+    if (m_selectedNode == -1) emit selectionChanged(-1);
     if (!m_graph->warnings.empty()) {
         QStringList warnings;
         for (const auto& w : m_graph->warnings) warnings << QString::fromStdString(w);

@@ -1,30 +1,44 @@
 #pragma once
 
-#include <QFutureWatcher>
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "app/gui/job.h"
 #include "core/model/graph.h"
 #include "core/model/model_summary.h"
 
 namespace lathe {
 
 // The open model and the current selection: views read from it and ask it to change; it emits what changed.
-// Loading runs off the UI thread; a failed load keeps the previous model.
+// Loading runs off the UI thread with progress and cancel; a failed or cancelled load keeps the previous model.
 class ModelDocument : public QObject {
     Q_OBJECT
 
 public:
+    // Extra work done off the UI thread on a freshly read graph before it becomes current (the graph layout); its
+    // result is handed back through preparedView(). Must be thread-safe.
+    using ViewPreparer = std::function<std::shared_ptr<const void>(const Graph&)>;
+
     explicit ModelDocument(QObject* parent = nullptr);
     ~ModelDocument() override;
 
-    // Starts reading `path` off the UI thread; ends with modelChanged() or errorOccurred(). A newer open() wins.
+    void setViewPreparer(ViewPreparer preparer) { m_preparer = std::move(preparer); }
+    // What the preparer made for the current graph (null without a preparer).
+    std::shared_ptr<const void> preparedView() const { return m_preparedView; }
+
+    // Starts reading `path` off the UI thread; ends with modelChanged(), errorOccurred() or (after cancelLoading())
+    // loadingCancelled(). A newer open() wins.
     void open(const QString& path);
-    bool isLoading() const { return !m_loadingPath.isEmpty(); }
+    // Stops the running open at once: the previous model stays, loadingCancelled() fires.
+    void cancelLoading();
+    bool isLoading() const { return m_loadJob.isRunning(); }
     QString loadingPath() const { return m_loadingPath; }
+    // The job that reads (and prepares) a model: progress for the status bar.
+    Job* loadJob() { return &m_loadJob; }
 
     bool hasModel() const { return m_graph != nullptr; }
     std::shared_ptr<const Graph> graph() const { return m_graph; }
@@ -42,6 +56,7 @@ public slots:
 
 signals:
     void loadingStarted(const QString& path);
+    void loadingCancelled(const QString& path);
     void modelChanged();
     void selectionChanged(int nodeIndex);
     // Loading `path` failed; `message` is core's error text (it names the file and the problem).
@@ -54,15 +69,18 @@ private:
         QString path;
         std::shared_ptr<const Graph> graph;
         ModelSummary summary;
+        std::shared_ptr<const void> preparedView;
         QString error;
     };
 
-    void onLoaded();
+    void onLoaded(Loaded loaded);
 
-    QFutureWatcher<Loaded> m_watcher;
+    Job m_loadJob;
+    ViewPreparer m_preparer;
     QString m_loadingPath;
     QString m_path;
     std::shared_ptr<const Graph> m_graph;
+    std::shared_ptr<const void> m_preparedView;
     ModelSummary m_summary;
     std::vector<int> m_layerOfNode;  // node index -> index into m_summary.layers, or -1
     int m_selectedNode = -1;

@@ -1,24 +1,32 @@
 #include "app/gui/screenshot_task.h"
 
+#include <QDockWidget>
 #include <QPixmap>
+#include <QStatusBar>
 
+#include "app/gui/evaluation_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "widgets/activation_view.h"
 #include "widgets/graph_view.h"
 #include "widgets/histogram_view.h"
 
 namespace lathe {
 
 namespace {
-constexpr int kTimeoutMs = 180000;
-}
+constexpr int kTimeoutMs = 300000;
+constexpr int kSettleMs = 50;
+}  // namespace
 
 ScreenshotTask::ScreenshotTask(MainWindow* window, QString outputPath, QObject* parent)
-    : QObject(parent), m_window(window), m_outputPath(std::move(outputPath)) {
+    : ScreenshotTask(window, std::move(outputPath), Options{}, parent) {}
+
+ScreenshotTask::ScreenshotTask(MainWindow* window, QString outputPath, Options options, QObject* parent)
+    : QObject(parent), m_window(window), m_outputPath(std::move(outputPath)), m_options(options) {
     m_timeout.setSingleShot(true);
     m_timeout.setInterval(kTimeoutMs);
     connect(&m_timeout, &QTimer::timeout, this,
-            [this] { fail(tr("timed out after %1 s waiting for the model and its layout").arg(kTimeoutMs / 1000)); });
+            [this] { fail(tr("timed out after %1 s waiting for the model and its views").arg(kTimeoutMs / 1000)); });
 }
 
 void ScreenshotTask::start(bool expectModel) {
@@ -32,35 +40,86 @@ void ScreenshotTask::start(bool expectModel) {
             [this](const QString& message) { fail(tr("graph layout failed: %1").arg(message)); });
     connect(m_window->graphView(), &GraphView::layoutFinished, this, &ScreenshotTask::onLayoutFinished);
     connect(m_window->histogramView(), &HistogramView::histogramUpdated, this, [this] {
-        if (m_waitingForHistogram) capture();
+        if (m_stage == Stage::Histogram) onHistogramReady();
+    });
+    connect(m_window->activationView()->histogramView(), &HistogramView::histogramUpdated, this, [this] {
+        if (m_stage == Stage::Activations && m_window->activationView()->histogramView()->valueCount() > 0)
+            QTimer::singleShot(kSettleMs, this, &ScreenshotTask::startEvaluation);
+    });
+    connect(m_window->evaluationSession(), &EvaluationSession::activationsFailed, this,
+            [this](int, const QString& message) {
+                if (m_stage == Stage::Activations) fail(tr("activation capture failed: %1").arg(message));
+            });
+    // Captured a moment later, once the finished job's progress strip has left the status bar.
+    connect(m_window->evaluationSession(), &EvaluationSession::evaluationFinished, this, [this] {
+        if (m_stage == Stage::Evaluation) QTimer::singleShot(kSettleMs, this, &ScreenshotTask::capture);
+    });
+    // A failed evaluation is still captured (the window shows the error), but the task reports the failure.
+    connect(m_window->evaluationSession(), &EvaluationSession::evaluationFailed, this, [this](const QString& message) {
+        if (m_stage != Stage::Evaluation) return;
+        m_failure = tr("evaluation failed: %1").arg(message);
+        QTimer::singleShot(kSettleMs, this, &ScreenshotTask::capture);
     });
     m_timeout.start();
 }
 
 void ScreenshotTask::onLayoutFinished() {
+    if (m_stage != Stage::Loading) return;
     const auto& layers = m_window->document()->summary().layers;
     if (layers.empty()) {
-        capture();
+        onHistogramReady();
         return;
     }
-    m_waitingForHistogram = true;
+    m_stage = Stage::Histogram;
     m_window->document()->selectNode(layers[layers.size() > 1 ? 1 : 0].nodeIndex);
 }
 
+void ScreenshotTask::onHistogramReady() {
+    if (m_options.activations && m_window->document()->selectedNode() >= 0)
+        startActivations();
+    else
+        startEvaluation();
+}
+
+void ScreenshotTask::startActivations() {
+    m_stage = Stage::Activations;
+    m_window->activationsDock()->show();
+    m_window->activationsDock()->raise();
+    if (!m_window->evaluationSession()->isCapturing()) m_window->captureActivations();
+}
+
+void ScreenshotTask::startEvaluation() {
+    if (m_stage == Stage::Evaluation || m_stage == Stage::Done) return;
+    if (!m_options.evaluate) {
+        capture();
+        return;
+    }
+    m_stage = Stage::Evaluation;
+    m_window->evaluate();
+    if (!m_window->evaluationSession()->isEvaluating() && m_stage == Stage::Evaluation) {
+        m_failure = tr("evaluation did not start: %1").arg(m_window->statusBar()->currentMessage());
+        QTimer::singleShot(kSettleMs, this, &ScreenshotTask::capture);
+    }
+}
+
 void ScreenshotTask::capture() {
-    if (m_done) return;
-    m_done = true;
+    if (m_stage == Stage::Done) return;
+    m_stage = Stage::Done;
     m_timeout.stop();
     if (!m_window->grab().save(m_outputPath, "PNG")) {
         emit finished(1, tr("cannot write the screenshot to %1").arg(m_outputPath));
+        return;
+    }
+    if (!m_failure.isEmpty()) {
+        emit finished(1, m_failure);
         return;
     }
     emit finished(0, {});
 }
 
 void ScreenshotTask::fail(const QString& message) {
-    if (m_done) return;
-    m_done = true;
+    if (m_stage == Stage::Done) return;
+    m_stage = Stage::Done;
     m_timeout.stop();
     emit finished(1, message);
 }

@@ -8,13 +8,21 @@ namespace lathe {
 
 class MainWindow;
 
-// `lathe MODEL --screenshot FILE.png`: waits until the model is loaded and laid out, selects the second weighted
-// layer (so the histogram has data), saves QWidget::grab() of the window and reports finished(exitCode, message).
+// `lathe MODEL --screenshot FILE.png [--activations] [--evaluate]`: waits until the model is loaded and laid out,
+// selects the second weighted layer (so the histogram has data), optionally captures its activations and/or
+// evaluates the model on the data set panel's data set, saves QWidget::grab() of the window and reports
+// finished(exitCode, message). A failed evaluation is captured too, with a non-zero exit code.
 class ScreenshotTask : public QObject {
     Q_OBJECT
 
 public:
+    struct Options {
+        bool activations = false;  // show the Activations tab with the selected layer's output histogram
+        bool evaluate = false;     // run Model > Evaluate and show the results
+    };
+
     ScreenshotTask(MainWindow* window, QString outputPath, QObject* parent = nullptr);
+    ScreenshotTask(MainWindow* window, QString outputPath, Options options, QObject* parent = nullptr);
 
     // Starts waiting; with expectModel == false the window is captured as soon as the event loop runs.
     void start(bool expectModel);
@@ -23,15 +31,21 @@ signals:
     void finished(int exitCode, const QString& message);
 
 private:
+    enum class Stage { Loading, Histogram, Activations, Evaluation, Done };
+
     void onLayoutFinished();
+    void onHistogramReady();
+    void startActivations();
+    void startEvaluation();
     void capture();
     void fail(const QString& message);
 
     MainWindow* m_window;
     QString m_outputPath;
+    Options m_options;
+    QString m_failure;  // reported after capturing (a failed evaluation is still worth a picture)
     QTimer m_timeout;
-    bool m_waitingForHistogram = false;
-    bool m_done = false;
+    Stage m_stage = Stage::Loading;
 };
 
 }  // namespace lathe

@@ -1,11 +1,13 @@
 #include <qcustomplot.h>
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "core/model/model_summary.h"
 #include "core/model/weight_stats.h"
 #include "widget_test_support.h"
 #include "widgets/histogram_view.h"
+#include "widgets/plot_export.h"
 
 using namespace lathe;
 using namespace lathe::test;
@@ -143,6 +145,45 @@ private slots:
         }));
         QCOMPARE(view.tensorName(), QStringLiteral("conv2.weight"));
         QCOMPARE(view.valueCount(), int64_t(25000));
+    }
+
+    void arbitraryValuesHideTheTensorChoice() {
+        HistogramView view;
+        view.show();
+        auto values = std::make_shared<const std::vector<float>>(std::vector<float>{-1.f, 0.f, 0.f, 1.f, 2.f, 3.f});
+        QVERIFY(settle(view, [&] { view.setValues(values, "relu1_out   2×3", "activation value"); }));
+        QCOMPARE(view.valueCount(), int64_t(6));
+        QCOMPARE(view.stats().count, int64_t(6));
+        QCOMPARE(view.stats().zeroFraction, 2.0 / 6.0);
+        QCOMPARE(view.tensorIndex(), -1);
+        QCOMPARE(view.plot()->xAxis->label(), QStringLiteral("activation value"));
+        QVERIFY(settle(view, [&] { view.setLayer(m_graph, layer("conv2")); }));  // back to weights
+        QCOMPARE(view.valueCount(), int64_t(25000));
+        QCOMPARE(view.plot()->xAxis->label(), QStringLiteral("weight value"));
+        QVERIFY(settle(view, [&] { view.setValues(nullptr, {}, {}); }));
+        QCOMPARE(view.valueCount(), int64_t(0));
+    }
+
+    void plotSavesThroughItsContextMenu_data() {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("png") << "weights.png";
+        QTest::newRow("pdf") << "weights.pdf";
+        QTest::newRow("svg") << "weights.svg";
+    }
+    void plotSavesThroughItsContextMenu() {
+        QFETCH(QString, file);
+        HistogramView view;
+        view.resize(600, 400);
+        view.show();
+        QVERIFY(settle(view, [&] { view.setLayer(m_graph, layer("conv2")); }));
+        QCOMPARE(view.plot()->contextMenuPolicy(), Qt::CustomContextMenu);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QString error;
+        QVERIFY2(savePlot(view.plot(), dir.filePath(file), &error), qPrintable(error));
+        QVERIFY(QFileInfo(dir.filePath(file)).size() > 1000);
+        QVERIFY(!savePlot(view.plot(), dir.filePath("weights.bmp"), &error));
+        QVERIFY(error.contains("weights.bmp"));
     }
 };
 

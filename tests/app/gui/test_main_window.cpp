@@ -7,6 +7,8 @@
 #include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QThreadPool>
+#include <QToolButton>
 #include <QtTest>
 
 #include "app/gui/main_window.h"
@@ -19,6 +21,7 @@
 #include "widgets/layer_table_model.h"
 #include "widgets/message_banner.h"
 #include "widgets/properties_view.h"
+#include "widgets/task_progress.h"
 
 using namespace lathe;
 using namespace lathe::test;
@@ -139,6 +142,37 @@ private slots:
         QVERIFY(!window.graphView()->isLayingOut());
         QVERIFY(window.windowTitle().contains("lenet5_fashion.onnx"));
         QVERIFY(window.findChildren<QMessageBox*>().isEmpty());
+    }
+
+    void openShowsProgressAndCancelKeepsPreviousModel() {
+        MainWindow window;
+        window.setDialogsEnabled(false);
+        window.show();
+        QVERIFY(openAndLayOut(window, demoModelPath()));
+        QVERIFY(!window.loadProgress()->isVisible());
+        const auto before = window.document()->graph();
+
+        QSignalSpy changed(window.document(), &ModelDocument::modelChanged);
+        window.openFile(fixturePath("residual.onnx"));
+        QVERIFY(window.loadProgress()->isVisible());
+        QVERIFY2(window.loadProgress()->text().startsWith("Opening residual.onnx"),
+                 qPrintable(window.loadProgress()->text()));
+        QTest::mouseClick(window.loadProgress()->cancelButton(), Qt::LeftButton);
+        QCOMPARE(window.statusBar()->currentMessage(), QStringLiteral("Opening residual.onnx cancelled"));
+        QVERIFY(!window.loadProgress()->isVisible());
+        QVERIFY(!window.document()->isLoading());
+        QVERIFY(QThreadPool::globalInstance()->waitForDone(60000));
+        QCoreApplication::processEvents();
+        QCOMPARE(changed.count(), 0);
+        QCOMPARE(window.document()->graph(), before);
+        QCOMPARE(window.graphView()->nodeItemCount(), int(before->nodes.size()));
+        QVERIFY(window.windowTitle().contains("lenet5_fashion.onnx"));
+        QVERIFY(window.findChildren<QMessageBox*>().isEmpty());
+
+        // The next open goes through and hides the strip again.
+        QVERIFY(openAndLayOut(window, fixturePath("residual.onnx")));
+        QVERIFY(!window.loadProgress()->isVisible());
+        QVERIFY(window.windowTitle().contains("residual.onnx"));
     }
 
     void errorDialogNamesFileAndProblem() {

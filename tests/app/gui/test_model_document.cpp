@@ -1,5 +1,8 @@
 #include <QTemporaryDir>
+#include <QThreadPool>
 #include <QtTest>
+#include <atomic>
+#include <thread>
 
 #include "app/gui/model_document.h"
 #include "widget_test_support.h"
@@ -119,6 +122,69 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!document.isLoading(), 60000);
         QCOMPARE(changed.count(), 1);
         QCOMPARE(document.path(), QFileInfo(fixturePath("residual.onnx")).absoluteFilePath());
+    }
+
+    void progressEndsAtDone() {
+        ModelDocument document;
+        QSignalSpy progress(document.loadJob(), &Job::progressChanged);
+        QVERIFY(openAndWait(document, demoModelPath()));
+        QVERIFY(progress.count() >= 1);
+        QCOMPARE(progress.back().at(0).toFloat(), 1.f);
+        QCOMPARE(progress.back().at(1).toString(), QStringLiteral("done"));
+        QCOMPARE(document.loadJob()->title(), QStringLiteral("Opening lenet5_fashion.onnx"));
+    }
+
+    void cancelWhileReadingKeepsPreviousModel() {
+        ModelDocument document;
+        QVERIFY(openAndWait(document, demoModelPath()));
+        const auto before = document.graph();
+        QSignalSpy cancelled(&document, &ModelDocument::loadingCancelled);
+        QSignalSpy changed(&document, &ModelDocument::modelChanged);
+        QSignalSpy failed(&document, &ModelDocument::errorOccurred);
+        document.open(fixturePath("residual.onnx"));
+        QVERIFY(document.isLoading());
+        document.cancelLoading();
+        QCOMPARE(cancelled.count(), 1);
+        QCOMPARE(cancelled.front().front().toString(), QFileInfo(fixturePath("residual.onnx")).absoluteFilePath());
+        QVERIFY(!document.isLoading());
+        QVERIFY(QThreadPool::globalInstance()->waitForDone(60000));
+        QCoreApplication::processEvents();
+        QCOMPARE(changed.count(), 0);
+        QCOMPARE(failed.count(), 0);
+        QCOMPARE(document.graph(), before);
+        QCOMPARE(document.path(), QFileInfo(demoModelPath()).absoluteFilePath());
+    }
+
+    // The preparer (the graph layout in the app) cannot be interrupted: Cancel drops what it made.
+    void cancelDuringPreparationDiscardsTheResult() {
+        ModelDocument document;
+        std::atomic<bool> gateOpen{true};
+        std::atomic<int> entered{0};
+        document.setViewPreparer([&](const Graph& graph) {
+            ++entered;
+            while (!gateOpen) std::this_thread::yield();
+            return std::static_pointer_cast<const void>(std::make_shared<const size_t>(graph.nodes.size()));
+        });
+        QVERIFY(openAndWait(document, demoModelPath()));
+        QCOMPARE(entered.load(), 1);
+        QCOMPARE(*std::static_pointer_cast<const size_t>(document.preparedView()), size_t(8));
+        const auto before = document.graph();
+        const auto preparedBefore = document.preparedView();
+
+        gateOpen = false;
+        QSignalSpy changed(&document, &ModelDocument::modelChanged);
+        QSignalSpy cancelled(&document, &ModelDocument::loadingCancelled);
+        document.open(fixturePath("residual.onnx"));
+        QTRY_COMPARE_WITH_TIMEOUT(entered.load(), 2, 60000);
+        QTRY_COMPARE_WITH_TIMEOUT(document.loadJob()->stage(), QStringLiteral("laying out graph"), 10000);
+        document.cancelLoading();
+        QCOMPARE(cancelled.count(), 1);
+        gateOpen = true;
+        QVERIFY(QThreadPool::globalInstance()->waitForDone(60000));
+        QCoreApplication::processEvents();
+        QCOMPARE(changed.count(), 0);
+        QCOMPARE(document.graph(), before);
+        QCOMPARE(document.preparedView(), preparedBefore);
     }
 };
 

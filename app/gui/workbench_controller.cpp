@@ -1,0 +1,485 @@
+#include "app/gui/workbench_controller.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QDir>
+#include <QFileDialog>
+#include <QFile>
+#include <QFileInfo>
+#include <QLocale>
+#include <QMessageBox>
+#include <QRegularExpression>
+#include <QUndoStack>
+
+#include "app/gui/model_document.h"
+#include "app/gui/workbench_document.h"
+#include "widgets/compare_view.h"
+#include "widgets/dataset_panel.h"
+#include "widgets/display_format.h"
+#include "widgets/layer_inspector.h"
+#include "widgets/layer_table.h"
+#include "widgets/tradeoff_plot.h"
+#include "widgets/variants_panel.h"
+
+namespace lathe {
+
+namespace {
+
+const QString kProjectFilter = QStringLiteral("Lathe projects (*.latheproj);;All files (*)");
+
+QString formatName(ExportFormat format) {
+    switch (format) {
+        case ExportFormat::Float: return QObject::tr("float ONNX");
+        case ExportFormat::Qdq: return QObject::tr("QDQ int8 ONNX (ONNX Runtime, TensorRT)");
+        case ExportFormat::QOperator: return QObject::tr("QOperator int8 ONNX (OpenCV DNN, ONNX Runtime)");
+    }
+    return {};
+}
+
+}  // namespace
+
+WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layerTable, DatasetPanel* datasetPanel,
+                                         QWidget* window)
+    : QObject(window),
+      m_model(model),
+      m_layerTable(layerTable),
+      m_datasetPanel(datasetPanel),
+      m_window(window),
+      m_doc(new WorkbenchDocument(this)),
+      m_inspector(new LayerInspector),
+      m_plot(new TradeoffPlot),
+      m_variants(new VariantsPanel),
+      m_compare(new CompareView) {
+    createActions();
+
+    connect(m_model, &ModelDocument::modelChanged, this, &WorkbenchController::onModelChanged);
+    connect(m_model, &ModelDocument::selectionChanged, this, &WorkbenchController::showLayer);
+    connect(m_layerTable, &LayerTable::selectionNodesChanged, this, &WorkbenchController::updateTargets);
+
+    connect(m_inspector, &LayerInspector::layerEdited, m_doc, &WorkbenchDocument::editLayers);
+    connect(m_inspector, &LayerInspector::editFinished, m_doc, &WorkbenchDocument::sealEdit);
+    connect(m_inspector, &LayerInspector::resetRequested, m_doc, &WorkbenchDocument::resetLayers);
+    connect(m_inspector, &LayerInspector::globalSparsityEdited, m_doc, &WorkbenchDocument::setGlobalSparsity);
+    connect(m_inspector, &LayerInspector::presetRequested, m_doc, &WorkbenchDocument::applyPreset);
+
+    connect(m_doc, &WorkbenchDocument::recipeChanged, this, [this] {
+        m_inspector->setGlobalThreshold(m_doc->globalThreshold());
+        m_inspector->setRecipe(m_doc->recipe());
+        QMap<int, QString> text;
+        for (const QString& layer : m_doc->layerNames()) {
+            const QString summary = m_doc->layerSummary(m_doc->recipe(), layer);
+            if (!summary.isEmpty()) text.insert(m_doc->nodeOfLayer(layer), summary);
+        }
+        m_layerTable->setCompressionText(text);
+        const auto& a = m_doc->recipe().activations;
+        const int mode = !a || a->mode == ActivationMode::None ? 0
+                         : a->mode == ActivationMode::Dynamic  ? 1
+                                                               : 2 + int(a->calibration);
+        m_activationGroup->actions()[mode]->setChecked(true);
+        updateActions();
+    });
+    connect(m_doc, &WorkbenchDocument::variantsChanged, this, [this] {
+        m_plot->setPoints(m_doc->tradeoffPoints());
+        m_variants->setVariants(m_doc->variantRows());
+        QStringList still;
+        for (const QString& id : m_compared)
+            if (m_doc->variant(id)) still << id;
+        if (still != m_compared || !m_compared.isEmpty()) {
+            m_compared = still;
+            if (m_compared.size() >= 2)
+                m_compare->setColumns(m_doc->compareColumns(m_compared), m_doc->classNames(),
+                                      [doc = m_doc, ids = m_compared](const QString& layer) {
+                                          return doc->layerValues(ids, layer);
+                                      });
+            else
+                m_compare->clear();
+        }
+        updateActions();
+    });
+    connect(m_doc, &WorkbenchDocument::variantEvaluated, this, [this](const QString& id) {
+        if (const Variant* v = m_doc->variant(id); v && v->metrics)
+            emit statusMessage(tr("%1: top-1 %2 %, %3 (%4 after zlib)")
+                                   .arg(v->name)
+                                   .arg(v->metrics->top1, 0, 'f', 2)
+                                   .arg(formatBytes(v->metrics->onnxBytes), formatBytes(v->metrics->zlibBytes)),
+                               15000);
+    });
+    connect(m_doc, &WorkbenchDocument::variantFailed, this, [this](const QString& id, const QString& message) {
+        const Variant* v = m_doc->variant(id);
+        emit statusMessage(tr("%1 failed: %2").arg(v ? v->name : id, message), 20000);
+    });
+    connect(m_doc, &WorkbenchDocument::dirtyChanged, this, &WorkbenchController::titleChanged);
+    connect(m_doc, &WorkbenchDocument::projectPathChanged, this, &WorkbenchController::titleChanged);
+    connect(m_doc, &WorkbenchDocument::projectOpened, this, &WorkbenchController::onProjectOpened);
+    connect(m_doc, &WorkbenchDocument::modelMismatch, this,
+            [this](const QString& message) { error(tr("Model Changed"), message); });
+    connect(m_doc, &WorkbenchDocument::errorOccurred, this,
+            [this](const QString& message) { error(tr("Cannot Do That"), message); });
+    connect(m_doc, &WorkbenchDocument::exportFinished, this, &WorkbenchController::onExportFinished);
+    connect(m_doc, &WorkbenchDocument::exportFailed, this,
+            [this](const QString& message) { error(tr("Export Failed"), message); });
+    connect(m_doc, &WorkbenchDocument::autosaved, this, [this](const QString& path) {
+        emit statusMessage(tr("Autosaved to %1").arg(QFileInfo(path).fileName()), 4000);
+    });
+
+    connect(m_plot, &TradeoffPlot::pointClicked, this, [this](const QString& id) {
+        m_doc->loadVariant(id);
+        m_variants->setCurrentId(id);
+        if (const Variant* v = m_doc->variant(id)) emit statusMessage(tr("Loaded the settings of %1").arg(v->name), 5000);
+    });
+    connect(m_variants, &VariantsPanel::currentChanged, m_plot, &TradeoffPlot::setCurrent);
+    connect(m_variants, &VariantsPanel::renameRequested, m_doc, &WorkbenchDocument::renameVariant);
+    connect(m_variants, &VariantsPanel::noteEdited, m_doc, &WorkbenchDocument::setVariantNote);
+    connect(m_variants, &VariantsPanel::duplicateRequested, m_doc, &WorkbenchDocument::duplicateVariant);
+    connect(m_variants, &VariantsPanel::deleteRequested, m_doc, &WorkbenchDocument::removeVariants);
+    connect(m_variants, &VariantsPanel::loadRequested, m_doc, &WorkbenchDocument::loadVariant);
+    connect(m_variants, &VariantsPanel::evaluateRequested, m_doc, &WorkbenchDocument::reevaluate);
+    connect(m_variants, &VariantsPanel::compareRequested, this, &WorkbenchController::compare);
+    connect(m_variants, &VariantsPanel::exportRequested, this, [this](const QString& id) { exportVariant(id); });
+    connect(m_variants, &VariantsPanel::selectionChanged, this, [this] { updateActions(); });
+    updateActions();
+}
+
+void WorkbenchController::createActions() {
+    m_newProject = new QAction(tr("&New Project"), this);
+    m_newProject->setShortcut(QKeySequence::New);
+    m_newProject->setToolTip(tr("Forget the variants and settings; keep the open model (Ctrl+N)"));
+    connect(m_newProject, &QAction::triggered, this, [this] {
+        if (confirmDiscard()) m_doc->newProject();
+    });
+    m_openProject = new QAction(tr("Open &Project…"), this);
+    m_openProject->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    m_openProject->setToolTip(tr("Open a Lathe project: its model, data set, settings and variants (Ctrl+Shift+O)"));
+    connect(m_openProject, &QAction::triggered, this, [this] {
+        if (!confirmDiscard()) return;
+        const QString path =
+            QFileDialog::getOpenFileName(m_window, tr("Open Project"), QFileInfo(m_doc->projectPath()).absolutePath(),
+                                         kProjectFilter);
+        if (!path.isEmpty()) openProject(path);
+    });
+    m_saveProject = new QAction(QIcon(QStringLiteral(":/lathe/icons/save.svg")), tr("&Save Project"), this);
+    m_saveProject->setShortcut(QKeySequence::Save);
+    m_saveProject->setToolTip(tr("Save the model path, data set, settings and variants (Ctrl+S)"));
+    connect(m_saveProject, &QAction::triggered, this, &WorkbenchController::saveProject);
+    m_saveProjectAs = new QAction(tr("Save Project &As…"), this);
+    m_saveProjectAs->setShortcut(QKeySequence::SaveAs);
+    connect(m_saveProjectAs, &QAction::triggered, this, [this] { saveProjectAs(); });
+
+    m_export = new QAction(QIcon(QStringLiteral(":/lathe/icons/export.svg")), tr("E&xport Variant…"), this);
+    m_export->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_X));
+    m_export->setToolTip(tr("Write the current variant as float, QDQ or QOperator ONNX and check the file (Ctrl+Shift+X)"));
+    connect(m_export, &QAction::triggered, this, [this] { exportVariant(); });
+
+    m_undo = m_doc->undoStack()->createUndoAction(this, tr("&Undo"));
+    m_undo->setShortcut(QKeySequence::Undo);
+    m_redo = m_doc->undoStack()->createRedoAction(this, tr("&Redo"));
+    m_redo->setShortcut(QKeySequence::Redo);
+
+    m_evaluateVariant =
+        new QAction(QIcon(QStringLiteral(":/lathe/icons/variant.svg")), tr("Evaluate &Variant"), this);
+    m_evaluateVariant->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_evaluateVariant->setToolTip(
+        tr("Turn the current settings into a named variant and measure its accuracy and size in the background "
+           "(Ctrl+R)"));
+    m_evaluateVariant->setStatusTip(m_evaluateVariant->toolTip());
+    connect(m_evaluateVariant, &QAction::triggered, this, &WorkbenchController::evaluateVariant);
+
+    // Activations: one checkable choice for the whole model, stored in the recipe (undoable).
+    m_activationGroup = new QActionGroup(this);
+    const QList<std::pair<QString, std::optional<Calibration>>> modes = {
+        {tr("Float Activations"), std::nullopt},
+        {tr("Dynamic 8-bit (ranges at run time)"), std::nullopt},
+        {tr("Static 8-bit, Min-Max Calibration"), Calibration::MinMax},
+        {tr("Static 8-bit, Percentile Calibration"), Calibration::Percentile},
+        {tr("Static 8-bit, Entropy Calibration"), Calibration::Entropy}};
+    for (int i = 0; i < modes.size(); ++i) {
+        QAction* a = m_activationGroup->addAction(modes[i].first);
+        a->setCheckable(true);
+        a->setData(i);
+        connect(a, &QAction::triggered, this, [this, i, calibration = modes[i].second] {
+            Recipe r = m_doc->recipe();
+            if (i == 0) {
+                r.activations.reset();
+            } else {
+                ActivationSettings settings = r.activations.value_or(ActivationSettings{});
+                settings.mode = i == 1 ? ActivationMode::Dynamic : ActivationMode::Static;
+                if (calibration) settings.calibration = *calibration;
+                r.activations = settings;
+            }
+            m_doc->setRecipe(r, tr("activations: %1").arg(m_activationGroup->actions()[i]->text()));
+        });
+    }
+    m_activationGroup->actions().front()->setChecked(true);
+
+    m_compareAction = new QAction(tr("&Compare Selected Variants"), this);
+    m_compareAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    m_compareAction->setToolTip(tr("Show the variants selected in the list side by side (Ctrl+D)"));
+    connect(m_compareAction, &QAction::triggered, this, [this] { compare(m_variants->selectedIds()); });
+}
+
+QList<QAction*> WorkbenchController::activationActions() const { return m_activationGroup->actions(); }
+
+void WorkbenchController::onModelChanged() {
+    m_doc->setModel(m_model->graph(), m_model->path());
+    m_inspector->clearLayer();
+    m_compared.clear();
+    m_compare->clear();
+    updateActions();
+    emit titleChanged();
+}
+
+void WorkbenchController::showLayer(int nodeIndex) {
+    const QString layer = m_doc->layerOfNode(nodeIndex);
+    if (layer.isEmpty()) {
+        m_inspector->clearLayer();
+        return;
+    }
+    m_inspector->setLayer(m_doc->inspectorLayer(layer), m_doc->recipe());
+    m_inspector->setGlobalThreshold(m_doc->globalThreshold());
+    updateTargets();
+}
+
+void WorkbenchController::updateTargets() {
+    QStringList targets;
+    for (int node : m_layerTable->selectedNodes()) {
+        const QString layer = m_doc->layerOfNode(node);
+        if (!layer.isEmpty()) targets << layer;
+    }
+    m_inspector->setTargetLayers(targets);
+}
+
+void WorkbenchController::updateActions() {
+    const bool hasModel = m_doc->graph() != nullptr;
+    m_evaluateVariant->setEnabled(hasModel);
+    m_export->setEnabled(hasModel && !m_doc->variants().empty());
+    m_compareAction->setEnabled(m_variants->selectedIds().size() >= 2);
+    m_saveProject->setEnabled(hasModel);
+    m_saveProjectAs->setEnabled(hasModel);
+}
+
+QString WorkbenchController::titleText() const {
+    const QString project =
+        m_doc->projectPath().isEmpty() ? tr("Untitled project") : QFileInfo(m_doc->projectPath()).fileName();
+    return project + QStringLiteral("[*]");
+}
+
+void WorkbenchController::error(const QString& title, const QString& message) {
+    emit statusMessage(message, 20000);
+    if (!m_dialogsEnabled) return;
+    auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, m_window);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void WorkbenchController::evaluateVariant() {
+    if (!m_doc->graph()) return;
+    const std::optional<EvaluationSettings> settings = m_datasetPanel->validate();
+    if (!settings) {
+        error(tr("Cannot Evaluate"), tr("Cannot evaluate a variant: %1").arg(m_datasetPanel->firstError()));
+        return;
+    }
+    m_doc->setEvaluationSettings(*settings);
+    const QString id = m_doc->evaluateCurrent();
+    if (!id.isEmpty()) m_variants->setCurrentId(id);
+}
+
+void WorkbenchController::compare(const QStringList& ids) {
+    QStringList evaluated;
+    for (const QString& id : ids)
+        if (const Variant* v = m_doc->variant(id); v && v->metrics) evaluated << id;
+    if (evaluated.size() < 2) {
+        error(tr("Compare Variants"), tr("Select two or more evaluated variants in the Variants list to compare them."));
+        return;
+    }
+    m_compared = evaluated;
+    m_compare->setColumns(m_doc->compareColumns(evaluated), m_doc->classNames(),
+                          [doc = m_doc, evaluated](const QString& layer) { return doc->layerValues(evaluated, layer); });
+    const QString layer = m_doc->layerOfNode(m_model->selectedNode());
+    if (!layer.isEmpty()) m_compare->setHistogramLayer(layer);
+    emit compareShown();
+}
+
+void WorkbenchController::exportVariant(const QString& requestedId, const QString& requestedPath,
+                                        const QString& requestedFormat) {
+    QString id = requestedId.isEmpty() ? m_variants->currentId() : requestedId;
+    if (id.isEmpty() && !m_doc->variants().empty()) id = m_doc->variants().back().id;
+    const Variant* v = m_doc->variant(id);
+    if (!v) {
+        error(tr("Export"), tr("Evaluate a variant first (Ctrl+R), then choose it in the Variants list to export it."));
+        return;
+    }
+    const bool quantized = v->metrics ? v->metrics->format == QStringLiteral("qdq") : false;
+    const bool staticActivations =
+        v->recipe.activations && v->recipe.activations->mode == ActivationMode::Static;
+    QString path = requestedPath;
+    ExportFormat format = quantized ? ExportFormat::Qdq : ExportFormat::Float;
+    if (!requestedFormat.isEmpty()) {
+        if (auto parsed = parseExportFormat(requestedFormat.toStdString())) format = *parsed;
+    }
+    if (path.isEmpty()) {
+        const QStringList filters{tr("Float ONNX (*.onnx)"), tr("QDQ int8 ONNX — ONNX Runtime, TensorRT (*.onnx)"),
+                                  tr("QOperator int8 ONNX — OpenCV DNN (*.onnx)")};
+        QString selected = filters[format == ExportFormat::Qdq ? 1 : 0];
+        if (staticActivations) selected = filters[1];
+        const QFileInfo model(m_doc->modelPath());
+        QString stem = v->name;
+        stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
+        const QString suggestion = model.absoluteDir().filePath(model.completeBaseName() + '_' + stem + ".onnx");
+        path = QFileDialog::getSaveFileName(m_window, tr("Export %1").arg(v->name), suggestion, filters.join(";;"),
+                                            &selected);
+        if (path.isEmpty()) return;
+        if (!path.endsWith(QStringLiteral(".onnx"), Qt::CaseInsensitive)) path += QStringLiteral(".onnx");
+        format = selected == filters[2] ? ExportFormat::QOperator
+                 : selected == filters[1] ? ExportFormat::Qdq
+                                          : ExportFormat::Float;
+    }
+    if (QFileInfo(path).absoluteFilePath() == QFileInfo(m_doc->modelPath()).absoluteFilePath()) {
+        error(tr("Export"), tr("%1 is the model you opened; Lathe never overwrites it. Choose another file name.")
+                                .arg(path));
+        return;
+    }
+    if (const std::optional<EvaluationSettings> settings = m_datasetPanel->validate())
+        m_doc->setEvaluationSettings(*settings);
+    emit statusMessage(tr("Exporting %1 as %2…").arg(v->name, formatName(format)), 0);
+    m_doc->exportVariant(id, format, path);
+}
+
+void WorkbenchController::onExportFinished(const ExportSummary& s) {
+    const Variant* v = m_doc->variant(s.variantId);
+    QStringList lines;
+    lines << tr("Wrote %1").arg(QDir::toNativeSeparators(s.path));
+    lines << tr("Format: %1").arg(formatName(s.format));
+    const auto pct = [](int64_t a, int64_t b) { return b > 0 ? 100.0 * double(a) / double(b) : 0.0; };
+    lines << tr("File: %1 (%2 % of the original %3)")
+                 .arg(formatBytes(s.size.onnxBytes))
+                 .arg(pct(s.size.onnxBytes, s.originalSize.onnxBytes), 0, 'f', 1)
+                 .arg(formatBytes(s.originalSize.onnxBytes));
+    lines << tr("After zlib -9: %1 (%2 % of the original's %3)")
+                 .arg(formatBytes(s.size.zlibBytes))
+                 .arg(pct(s.size.zlibBytes, s.originalSize.zlibBytes), 0, 'f', 1)
+                 .arg(formatBytes(s.originalSize.zlibBytes));
+    if (s.reloadedTop1) {
+        QString line = tr("Read back and evaluated: top-1 %1 % on %2 images").arg(*s.reloadedTop1, 0, 'f', 2)
+                           .arg(formatCount(s.reloadedSamples));
+        if (v && v->metrics) line += tr(" (the variant measured %1 %)").arg(v->metrics->top1, 0, 'f', 2);
+        lines << line;
+    } else {
+        lines << tr("Not evaluated after writing: no data set.");
+    }
+    for (const QString& note : s.notes) lines << QStringLiteral("• ") + note;
+    const QString text = lines.join('\n');
+    emit exportSummaryReady(text);
+    emit statusMessage(tr("Exported %1 to %2").arg(v ? v->name : QString(), QFileInfo(s.path).fileName()), 15000);
+    if (!m_dialogsEnabled) return;
+    auto* box = new QMessageBox(QMessageBox::Information, tr("Export Finished"),
+                                tr("Exported %1.").arg(v ? v->name : QFileInfo(s.path).fileName()), QMessageBox::Ok,
+                                m_window);
+    box->setInformativeText(text);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+bool WorkbenchController::openProject(const QString& path) {
+    QString why;
+    if (m_dialogsEnabled && QFileInfo::exists(path) && WorkbenchDocument::hasRecoverableAutosave(path) &&
+        QMessageBox::question(m_window, tr("Recover Unsaved Work"),
+                              tr("%1 has autosaved changes newer than the file. Open those instead?")
+                                  .arg(QFileInfo(path).fileName()),
+                              QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes) == QMessageBox::Yes) {
+        if (m_doc->recoverAutosave(path, &why)) {
+            emit statusMessage(tr("Recovered the autosaved changes of %1").arg(QFileInfo(path).fileName()), 8000);
+            return true;
+        }
+        error(tr("Cannot Recover"), why);
+    }
+    if (!m_doc->openProject(path, &why)) {
+        error(tr("Cannot Open Project"), why);
+        return false;
+    }
+    emit statusMessage(tr("Opened project %1").arg(QFileInfo(path).fileName()), 8000);
+    return true;
+}
+
+void WorkbenchController::onProjectOpened(const QString& modelPath) {
+    pushDatasetToPanel();
+    if (!modelPath.isEmpty() && QFileInfo(modelPath).absoluteFilePath() != QFileInfo(m_model->path()).absoluteFilePath())
+        m_model->open(modelPath);
+    else if (m_model->selectedNode() >= 0)
+        showLayer(m_model->selectedNode());
+    emit titleChanged();
+}
+
+void WorkbenchController::pushDatasetToPanel() {
+    const EvaluationSettings& s = m_doc->evaluationSettings();
+    if (s.specText.isEmpty()) return;
+    m_datasetPanel->setSpecText(s.specText);
+    if (s.dataset.split) m_datasetPanel->setSplit(*s.dataset.split);
+    m_datasetPanel->setLimit(int(s.eval.limit));
+    m_datasetPanel->setBatchSize(int(s.eval.batchSize));
+    m_datasetPanel->setBackend(s.eval.backend);
+    m_datasetPanel->setFolds(int(s.eval.folds));
+}
+
+bool WorkbenchController::saveProject() {
+    if (m_doc->projectPath().isEmpty()) return saveProjectAs();
+    QString why;
+    if (!m_doc->saveProject(m_doc->projectPath(), &why)) {
+        error(tr("Cannot Save Project"), why);
+        return false;
+    }
+    emit statusMessage(tr("Saved %1").arg(QFileInfo(m_doc->projectPath()).fileName()), 5000);
+    return true;
+}
+
+bool WorkbenchController::saveProjectAs(const QString& requestedPath) {
+    QString path = requestedPath;
+    if (path.isEmpty()) {
+        const QFileInfo model(m_doc->modelPath());
+        const QString suggestion = m_doc->projectPath().isEmpty()
+                                       ? model.absoluteDir().filePath(model.completeBaseName() + ".latheproj")
+                                       : m_doc->projectPath();
+        path = QFileDialog::getSaveFileName(m_window, tr("Save Project"), suggestion, kProjectFilter);
+        if (path.isEmpty()) return false;
+        if (!path.endsWith(QStringLiteral(".latheproj"))) path += QStringLiteral(".latheproj");
+    }
+    if (const std::optional<EvaluationSettings> settings = m_datasetPanel->validate())
+        m_doc->setEvaluationSettings(*settings);
+    QString why;
+    if (!m_doc->saveProject(path, &why)) {
+        error(tr("Cannot Save Project"), why);
+        return false;
+    }
+    emit statusMessage(tr("Saved %1").arg(QFileInfo(path).fileName()), 5000);
+    return true;
+}
+
+void WorkbenchController::offerRecovery() {
+    if (!m_dialogsEnabled || !WorkbenchDocument::hasRecoverableAutosave({})) return;
+    const QFileInfo file(WorkbenchDocument::autosavePathFor({}));
+    const auto answer = QMessageBox::question(
+        m_window, tr("Recover Unsaved Work"),
+        tr("Lathe found settings and variants autosaved at %1 that were never saved to a project. Recover them?")
+            .arg(QLocale().toString(file.lastModified(), QLocale::ShortFormat)),
+        QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    if (answer != QMessageBox::Yes) {
+        QFile::remove(file.absoluteFilePath());
+        return;
+    }
+    QString why;
+    if (!m_doc->recoverAutosave({}, &why)) error(tr("Cannot Recover"), why);
+}
+
+bool WorkbenchController::confirmDiscard() {
+    if (!m_doc->isDirty()) return true;
+    if (!m_dialogsEnabled) return true;
+    const auto answer = QMessageBox::question(
+        m_window, tr("Unsaved Changes"),
+        tr("The project has unsaved settings or variants. Save them first?"),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    if (answer == QMessageBox::Cancel) return false;
+    if (answer == QMessageBox::Save) return saveProject();
+    m_doc->discardAutosave();
+    return true;
+}
+
+}  // namespace lathe

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QList>
+#include <QStringList>
+
+class QAction;
+class QActionGroup;
+class QWidget;
+
+namespace lathe {
+
+class CompareView;
+class DatasetPanel;
+class LayerInspector;
+class LayerTable;
+class ModelDocument;
+class TradeoffPlot;
+class VariantsPanel;
+class WorkbenchDocument;
+struct ExportSummary;
+
+// The compression loop in the main window: owns the WorkbenchDocument and its views (layer inspector, trade-off plot,
+// variants list, compare view) and wires them to the ModelDocument (model, selection), the layer table (multi-layer
+// edits) and the data set panel; provides the project, undo/redo, evaluate-variant, compare and export actions and
+// the dialogs behind them. The main window only places the views and actions.
+class WorkbenchController : public QObject {
+    Q_OBJECT
+
+public:
+    WorkbenchController(ModelDocument* model, LayerTable* layerTable, DatasetPanel* datasetPanel, QWidget* window);
+
+    WorkbenchDocument* document() const { return m_doc; }
+    LayerInspector* inspector() const { return m_inspector; }
+    TradeoffPlot* tradeoffPlot() const { return m_plot; }
+    VariantsPanel* variantsPanel() const { return m_variants; }
+    CompareView* compareView() const { return m_compare; }
+
+    QAction* newProjectAction() const { return m_newProject; }
+    QAction* openProjectAction() const { return m_openProject; }
+    QAction* saveProjectAction() const { return m_saveProject; }
+    QAction* saveProjectAsAction() const { return m_saveProjectAs; }
+    QAction* exportAction() const { return m_export; }
+    QAction* undoAction() const { return m_undo; }
+    QAction* redoAction() const { return m_redo; }
+    QAction* evaluateVariantAction() const { return m_evaluateVariant; }
+    QAction* compareAction() const { return m_compareAction; }
+    // Float / dynamic / static (min-max, percentile, entropy) activations for the whole model: checkable, exclusive.
+    QList<QAction*> activationActions() const;
+
+    // With dialogs disabled, questions take their default answer and errors go to statusMessage() only (tests).
+    void setDialogsEnabled(bool enabled) { m_dialogsEnabled = enabled; }
+    // Opens a project file: its model (through the ModelDocument), data set, recipe and variants.
+    bool openProject(const QString& path);
+    // Saves to the project's file, or asks for one; false when the user cancelled or the write failed.
+    bool saveProject();
+    bool saveProjectAs(const QString& path = {});
+    // At start-up: when an autosave of an untitled project is left from a session that did not end cleanly, asks
+    // whether to recover it (its model is opened too).
+    void offerRecovery();
+    // Unsaved changes: asks Save / Discard / Cancel. True when it is fine to go on.
+    bool confirmDiscard();
+    // Validates the data set panel, then turns the current settings into a variant and evaluates it.
+    void evaluateVariant();
+    // Exports variant `id` (the current one when empty) to `path` in `format` ("float", "qdq", "qop"); asks for both
+    // when `path` is empty.
+    void exportVariant(const QString& id = {}, const QString& path = {}, const QString& format = {});
+    // Shows the variants among `ids` side by side (the compare view's dock is raised by the window).
+    void compare(const QStringList& ids);
+    // The window title's document part: project name (or "Untitled") and [*] for the modified marker.
+    QString titleText() const;
+
+signals:
+    void statusMessage(const QString& text, int timeoutMs);
+    void compareShown();
+    void titleChanged();
+    void exportSummaryReady(const QString& text);
+
+private:
+    void createActions();
+    void showLayer(int nodeIndex);
+    void updateTargets();
+    void onModelChanged();
+    void onProjectOpened(const QString& modelPath);
+    void onExportFinished(const ExportSummary& summary);
+    void pushDatasetToPanel();
+    void updateActions();
+    void error(const QString& title, const QString& message);
+
+    ModelDocument* m_model;
+    LayerTable* m_layerTable;
+    DatasetPanel* m_datasetPanel;
+    QWidget* m_window;
+    WorkbenchDocument* m_doc;
+    LayerInspector* m_inspector;
+    TradeoffPlot* m_plot;
+    VariantsPanel* m_variants;
+    CompareView* m_compare;
+    QStringList m_compared;
+    bool m_dialogsEnabled = true;
+
+    QAction* m_newProject = nullptr;
+    QAction* m_openProject = nullptr;
+    QAction* m_saveProject = nullptr;
+    QAction* m_saveProjectAs = nullptr;
+    QAction* m_export = nullptr;
+    QAction* m_undo = nullptr;
+    QAction* m_redo = nullptr;
+    QAction* m_evaluateVariant = nullptr;
+    QAction* m_compareAction = nullptr;
+    QActionGroup* m_activationGroup = nullptr;
+};
+
+}  // namespace lathe

@@ -1,0 +1,368 @@
+#include <qcustomplot.h>
+
+#include <QFile>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QUndoStack>
+#include <QtTest>
+#include <nlohmann/json.hpp>
+
+#include "app/gui/workbench_document.h"
+#include "core/model/onnx_reader.h"
+#include "widget_test_support.h"
+#include "widgets/tradeoff_plot.h"
+#include "widgets/variants_panel.h"
+
+using namespace lathe;
+
+namespace {
+
+constexpr int kEvalTimeoutMs = 240000;
+
+EvaluationSettings fashionMnist(int64_t limit) {
+    EvaluationSettings s;
+    s.specText = "idx:/usr/share/datasets/fashion-mnist";
+    s.spec = *parseDatasetSpec(s.specText.toStdString());
+    s.dataset.split = Split::Test;
+    s.eval.limit = limit;
+    s.eval.latencySamples = 5;
+    s.eval.folds = 2;
+    return s;
+}
+
+LayerEdit sparsityEdit(double sparsity) {
+    LayerEdit e;
+    e.description = QStringLiteral("fc1: sparsity %1").arg(sparsity);
+    e.mergeKey = QStringLiteral("prune:fc1");
+    e.apply = [sparsity](LayerEntry& entry) {
+        if (!entry.prune) entry.prune.emplace();
+        entry.prune->sparsity = sparsity;
+    };
+    return e;
+}
+
+LayerEdit bitsEdit(int bits) {
+    LayerEdit e;
+    e.description = QStringLiteral("%1 bits").arg(bits);
+    e.apply = [bits](LayerEntry& entry) {
+        if (!entry.quant) entry.quant.emplace();
+        entry.quant->bits = bits;
+    };
+    return e;
+}
+
+bool allSettled(const WorkbenchDocument& doc) {
+    for (const Variant& v : doc.variants())
+        if (v.state == Variant::State::Queued || v.state == Variant::State::Running) return false;
+    return true;
+}
+
+}  // namespace
+
+class TestWorkbenchDocument : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QString error;
+        m_graph = test::loadGraph(test::demoModelPath(), &error);
+        QVERIFY2(m_graph, qPrintable(error));
+    }
+
+    void layersOfTheModel() {
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        QCOMPARE(doc.layerNames(), (QStringList{"conv1", "conv2", "fc1", "fc2"}));
+        const InspectorLayer fc1 = doc.inspectorLayer("fc1");
+        QVERIFY(fc1.weight);
+        QCOMPARE(fc1.fullRank, int64_t(500));
+        QCOMPARE(fc1.channels, int64_t(500));
+        QVERIFY(!fc1.structuredApplies);
+        const InspectorLayer conv1 = doc.inspectorLayer("conv1");
+        QVERIFY(conv1.structuredApplies);
+        QCOMPARE(conv1.channels, int64_t(20));
+        QCOMPARE(doc.layerOfNode(doc.nodeOfLayer("conv2")), QStringLiteral("conv2"));
+        QVERIFY(!doc.inspectorLayer("pool1").weight);
+        QTRY_COMPARE(doc.modelSha256().size(), 64);
+    }
+
+    // A slider drag is one undo step; undo restores the settings before it, redo the ones after.
+    void undoRestoresSettings() {
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        QSignalSpy changed(&doc, &WorkbenchDocument::recipeChanged);
+        QSignalSpy dirty(&doc, &WorkbenchDocument::dirtyChanged);
+        doc.editLayers({"fc1"}, bitsEdit(4));
+        doc.sealEdit();
+        for (double s : {0.1, 0.3, 0.5, 0.7}) doc.editLayers({"fc1"}, sparsityEdit(s));
+        doc.sealEdit();
+        QCOMPARE(doc.undoStack()->count(), 2);
+        QCOMPARE(*doc.recipe().layers.at("fc1").prune->sparsity, 0.7);
+        QCOMPARE(doc.settingsOf("fc1").bits, 4);
+        QVERIFY(doc.isDirty());
+        QCOMPARE(dirty.count(), 1);
+
+        doc.undoStack()->undo();
+        QVERIFY(!doc.recipe().layers.at("fc1").prune);
+        QCOMPARE(doc.settingsOf("fc1").bits, 4);
+        doc.undoStack()->undo();
+        QVERIFY(doc.recipe().layers.empty());
+        QCOMPARE(doc.settingsOf("fc1").bits, 32);
+        doc.undoStack()->redo();
+        doc.undoStack()->redo();
+        QCOMPARE(*doc.recipe().layers.at("fc1").prune->sparsity, 0.7);
+        QVERIFY(changed.count() >= 8);
+
+        // A drag started after sealing is a new step; a drag back to where it began leaves no step at all.
+        doc.editLayers({"fc1"}, sparsityEdit(0.2));
+        doc.editLayers({"fc1"}, sparsityEdit(0.7));
+        QCOMPARE(doc.undoStack()->count(), 2);
+
+        // Global sparsity, presets and reset are steps too.
+        doc.setGlobalSparsity(0.5);
+        QVERIFY(doc.globalThreshold().has_value());
+        doc.applyPreset(RecipePreset::Int8);
+        QCOMPARE(doc.settingsOf("conv1").bits, 8);
+        QVERIFY(!doc.globalThreshold());
+        doc.undoStack()->undo();
+        QCOMPARE(*doc.recipe().globalPruneSparsity, 0.5);
+        doc.resetLayers({"fc1"});
+        QVERIFY(!doc.recipe().layers.count("fc1"));
+        doc.undoStack()->undo();
+        QVERIFY(doc.recipe().layers.count("fc1"));
+    }
+
+    // Two evaluated recipes become two points (beside the baseline) and the plotted front is the true front.
+    void evaluatedVariantsOnThePlot() {
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        doc.setEvaluationSettings(fashionMnist(1000));
+        TradeoffPlot plot;
+        VariantsPanel panel;
+        connect(&doc, &WorkbenchDocument::variantsChanged, &plot, [&] { plot.setPoints(doc.tradeoffPoints()); });
+        connect(&doc, &WorkbenchDocument::variantsChanged, &panel, [&] { panel.setVariants(doc.variantRows()); });
+        QSignalSpy evaluated(&doc, &WorkbenchDocument::variantEvaluated);
+        QSignalSpy failed(&doc, &WorkbenchDocument::variantFailed);
+
+        doc.applyPreset(RecipePreset::Int8);
+        const QString int8 = doc.evaluateCurrent("int8");
+        doc.applyPreset(RecipePreset::DeepCompression);
+        const QString deep = doc.evaluateCurrent("deep");
+        QCOMPARE(doc.variants().size(), size_t(3));
+        QVERIFY(doc.variants().front().baseline);
+        QVERIFY(doc.isEvaluating());
+        QTRY_VERIFY_WITH_TIMEOUT(allSettled(doc), kEvalTimeoutMs);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(1).toString()));
+        QCOMPARE(evaluated.count(), 3);
+
+        QCOMPARE(plot.points().size(), size_t(3));
+        const Variant* base = doc.variant(doc.baselineId());
+        const Variant* a = doc.variant(int8);
+        const Variant* b = doc.variant(deep);
+        QCOMPARE(base->metrics->samples, int64_t(1000));
+        QVERIFY(base->metrics->top1 > 80);
+        QVERIFY(a->metrics->onnxBytes < base->metrics->onnxBytes / 3);  // int8 QDQ weights
+        QCOMPARE(a->metrics->format, QStringLiteral("qdq"));
+        QCOMPARE(b->metrics->format, QStringLiteral("float"));               // k-means stays float in ONNX
+        QVERIFY(b->metrics->zlibBytes < base->metrics->zlibBytes / 3);       // ... but zlib sees the zeros
+        QCOMPARE(b->metrics->confusion.total(), int64_t(1000));
+        QCOMPARE(int(b->metrics->layers.size()), 4);
+        QVERIFY(panel.cellText(int8, 1).endsWith(QLatin1String("%")));
+
+        // The true front by brute force on both size metrics.
+        for (auto metric : {TradeoffPlot::SizeMetric::Onnx, TradeoffPlot::SizeMetric::Zlib}) {
+            plot.setSizeMetric(metric);
+            QStringList expected;
+            std::vector<const Variant*> all = {base, a, b};
+            auto size = [&](const Variant* v) {
+                return metric == TradeoffPlot::SizeMetric::Onnx ? v->metrics->onnxBytes : v->metrics->zlibBytes;
+            };
+            std::vector<const Variant*> front;
+            for (const Variant* p : all) {
+                bool dominated = false;
+                for (const Variant* q : all)
+                    dominated |= q != p && size(q) <= size(p) && q->metrics->top1 >= p->metrics->top1 &&
+                                 (size(q) < size(p) || q->metrics->top1 > p->metrics->top1);
+                if (!dominated) front.push_back(p);
+            }
+            std::sort(front.begin(), front.end(), [&](auto* x, auto* y) { return size(x) < size(y); });
+            for (const Variant* v : front) expected << v->id;
+            QCOMPARE(plot.frontIds(), expected);
+        }
+
+        // Clicking a point loads its settings.
+        doc.loadVariant(int8);
+        QCOMPARE(doc.settingsOf("fc1").bits, 8);
+        QCOMPARE(doc.undoStack()->undoText(), QStringLiteral("load settings of int8"));
+
+        // Comparing them.
+        const auto columns = doc.compareColumns({doc.baselineId(), int8, deep});
+        QCOMPARE(columns.size(), size_t(3));
+        QCOMPARE(columns[2].layers[2].quant, QStringLiteral("5-bit k-means"));
+        QCOMPARE(columns[2].layers[2].pruning, QStringLiteral("80.0 % by sparsity"));
+        const auto values = doc.layerValues({doc.baselineId(), deep}, "fc1");
+        QCOMPARE(values.size(), size_t(2));
+        QCOMPARE(values[1]->size(), size_t(500 * 800));
+        QVERIFY(std::count(values[1]->begin(), values[1]->end(), 0.f) >= 500 * 800 * 8 / 10);
+    }
+
+    void cancelLeavesVariantsUnevaluated() {
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        doc.setEvaluationSettings(fashionMnist(10000));
+        const QString id = doc.evaluateCurrent();
+        QVERIFY(doc.isEvaluating());
+        doc.cancelEvaluation();
+        QVERIFY(!doc.isEvaluating());
+        QCOMPARE(doc.variant(id)->state, Variant::State::NotEvaluated);
+        QCOMPARE(doc.variant(doc.baselineId())->state, Variant::State::NotEvaluated);
+    }
+
+    void projectRoundTrip() {
+        QTemporaryDir dir;
+        const QString project = dir.filePath("demo.latheproj");
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        doc.setEvaluationSettings(fashionMnist(500));
+        doc.editLayers({"fc1", "fc2"}, bitsEdit(6));
+        doc.setGlobalSparsity(0.4);
+        const QString id = doc.evaluateCurrent("six bits");
+        QTRY_VERIFY_WITH_TIMEOUT(allSettled(doc), kEvalTimeoutMs);
+        doc.setVariantNote(id, "fc layers at 6 bits\nglobal 40 %");
+        doc.renameVariant(id, "6-bit fc");
+        const QString copy = doc.duplicateVariant(id);
+        QVERIFY(doc.isDirty());
+
+        QString error;
+        QVERIFY2(doc.saveProject(project, &error), qPrintable(error));
+        QVERIFY(!doc.isDirty());
+        QCOMPARE(doc.projectPath(), project);
+        QVERIFY(!QFile::exists(project + ".tmp"));
+
+        WorkbenchDocument reopened;
+        QSignalSpy opened(&reopened, &WorkbenchDocument::projectOpened);
+        QVERIFY2(reopened.openProject(project, &error), qPrintable(error));
+        QCOMPARE(opened.count(), 1);
+        QCOMPARE(opened.first().first().toString(), QFileInfo(test::demoModelPath()).absoluteFilePath());
+        QSignalSpy mismatch(&reopened, &WorkbenchDocument::modelMismatch);
+        reopened.setModel(m_graph, test::demoModelPath());  // what the window does after opening the model
+        QVERIFY(!reopened.isDirty());
+        QCOMPARE(writeRecipe(reopened.recipe()), writeRecipe(doc.recipe()));
+        QCOMPARE(reopened.evaluationSettings().specText, doc.evaluationSettings().specText);
+        QCOMPARE(reopened.evaluationSettings().eval.limit, int64_t(500));
+        QCOMPARE(reopened.variants().size(), doc.variants().size());
+        for (size_t i = 0; i < doc.variants().size(); ++i) {
+            const Variant& x = doc.variants()[i];
+            const Variant& y = reopened.variants()[i];
+            QCOMPARE(y.id, x.id);
+            QCOMPARE(y.name, x.name);
+            QCOMPARE(y.note, x.note);
+            QCOMPARE(y.baseline, x.baseline);
+            QCOMPARE(y.state, x.state);
+            QCOMPARE(writeRecipe(y.recipe), writeRecipe(x.recipe));
+            QVERIFY(x.metrics && y.metrics);
+            QCOMPARE(y.metrics->top1, x.metrics->top1);
+            QCOMPARE(y.metrics->macroF1, x.metrics->macroF1);
+            QCOMPARE(y.metrics->onnxBytes, x.metrics->onnxBytes);
+            QCOMPARE(y.metrics->zlibBytes, x.metrics->zlibBytes);
+            QCOMPARE(y.metrics->macs, x.metrics->macs);
+            QCOMPARE(y.metrics->confusion.total(), x.metrics->confusion.total());
+            QCOMPARE(y.metrics->confusion.count(6, 0), x.metrics->confusion.count(6, 0));
+            QCOMPARE(y.metrics->layers.size(), x.metrics->layers.size());
+            QCOMPARE(y.metrics->layers[2].relError, x.metrics->layers[2].relError);
+        }
+        QCOMPARE(reopened.variant(copy)->name, QStringLiteral("6-bit fc copy"));
+        QCOMPARE(reopened.tradeoffPoints().size(), doc.tradeoffPoints().size());
+        QCOMPARE(reopened.classNames(), doc.classNames());
+        QTRY_COMPARE(reopened.modelSha256(), doc.modelSha256());
+        QCOMPARE(mismatch.count(), 0);
+        // New ids continue after the saved ones.
+        QVERIFY(!reopened.variant(reopened.duplicateVariant(copy))->baseline);
+        QCOMPARE(reopened.variants().size(), doc.variants().size() + 1);
+
+        // A different model starts a fresh project.
+        reopened.setModel(m_graph, test::fixturePath("bn_conv.onnx"));
+        QVERIFY(reopened.variants().empty());
+        QVERIFY(reopened.projectPath().isEmpty());
+    }
+
+    void openRejectsBadFiles() {
+        QTemporaryDir dir;
+        WorkbenchDocument doc;
+        QString error;
+        QVERIFY(!doc.openProject(dir.filePath("missing.latheproj"), &error));
+        QVERIFY(error.contains("missing.latheproj"));
+        QFile bad(dir.filePath("bad.latheproj"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("{\"lathe_project\": 1, \"recipe\": {\"defaults\": {\"quant\": {\"bits\": 0}}}}");
+        bad.close();
+        QVERIFY(!doc.openProject(bad.fileName(), &error));
+        QVERIFY2(error.contains("bits"), qPrintable(error));
+        QFile notJson(dir.filePath("x.latheproj"));
+        QVERIFY(notJson.open(QIODevice::WriteOnly));
+        notJson.write("not json");
+        notJson.close();
+        QVERIFY(!doc.openProject(notJson.fileName(), &error));
+        QVERIFY(error.contains("JSON"));
+    }
+
+    void autosaveAndRecover() {
+        QTemporaryDir dir;
+        const QString project = dir.filePath("auto.latheproj");
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        QString error;
+        QVERIFY(doc.saveProject(project, &error));
+        doc.editLayers({"conv1"}, bitsEdit(5));
+        QSignalSpy autosaved(&doc, &WorkbenchDocument::autosaved);
+        doc.setAutosaveInterval(20);
+        QTRY_VERIFY(autosaved.count() >= 1);
+        doc.setAutosaveInterval(0);
+        QCOMPARE(autosaved.first().first().toString(), project + ".autosave");
+        QVERIFY(WorkbenchDocument::hasRecoverableAutosave(project));
+
+        WorkbenchDocument recovered;
+        QVERIFY2(recovered.recoverAutosave(project, &error), qPrintable(error));
+        QCOMPARE(recovered.projectPath(), project);
+        QVERIFY(recovered.isDirty());
+        QCOMPARE(*recovered.recipe().layers.at("conv1").quant->bits, 5);
+        QVERIFY(recovered.saveProject(project, &error));
+        QVERIFY(!QFile::exists(project + ".autosave"));
+        QVERIFY(!WorkbenchDocument::hasRecoverableAutosave(project));
+    }
+
+    void exportVariant() {
+        QTemporaryDir dir;
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        doc.setEvaluationSettings(fashionMnist(500));
+        doc.applyPreset(RecipePreset::Int8);
+        const QString id = doc.evaluateCurrent("int8");
+        QTRY_VERIFY_WITH_TIMEOUT(allSettled(doc), kEvalTimeoutMs);
+        QSignalSpy finished(&doc, &WorkbenchDocument::exportFinished);
+        QSignalSpy failed(&doc, &WorkbenchDocument::exportFailed);
+        const QString out = dir.filePath("int8.onnx");
+        doc.exportVariant(id, ExportFormat::Qdq, out);
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kEvalTimeoutMs);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+        const auto summary = finished.first().first().value<ExportSummary>();
+        QCOMPARE(summary.path, out);
+        QVERIFY(QFile::exists(out));
+        QCOMPARE(summary.size.onnxBytes, doc.variant(id)->metrics->onnxBytes);
+        QVERIFY(summary.reloadedTop1.has_value());
+        QCOMPARE(*summary.reloadedTop1, doc.variant(id)->metrics->top1);
+
+        // QOperator needs static activations.
+        doc.exportVariant(id, ExportFormat::QOperator, dir.filePath("qop.onnx"));
+        QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), kEvalTimeoutMs);
+        QVERIFY(failed.first().first().toString().contains("static"));
+    }
+
+private:
+    std::shared_ptr<const Graph> m_graph;
+};
+
+QTEST_MAIN(TestWorkbenchDocument)
+#include "test_workbench_document.moc"

@@ -1,0 +1,109 @@
+#include <qcustomplot.h>
+
+#include <QSignalSpy>
+#include <QtTest>
+
+#include "widgets/tradeoff_plot.h"
+
+using namespace lathe;
+
+namespace {
+
+TradeoffPoint point(const QString& id, double accuracy, int64_t onnx, int64_t zlib, bool baseline = false) {
+    TradeoffPoint p;
+    p.id = id;
+    p.name = id.toUpper();
+    p.accuracy = accuracy;
+    p.onnxBytes = onnx;
+    p.zlibBytes = zlib;
+    p.baseline = baseline;
+    p.summary = QStringLiteral("fc1  %1").arg(id);
+    return p;
+}
+
+}  // namespace
+
+class TestTradeoffPlot : public QObject {
+    Q_OBJECT
+
+private slots:
+    void paretoFront_data() {
+        QTest::addColumn<QList<QPointF>>("points");
+        QTest::addColumn<QList<int>>("front");
+        QTest::newRow("empty") << QList<QPointF>{} << QList<int>{};
+        QTest::newRow("one") << QList<QPointF>{{10, 50}} << QList<int>{0};
+        // Staircase: 3 is beaten by 1 (smaller and better), 4 by 2.
+        QTest::newRow("staircase") << QList<QPointF>{{100, 90}, {20, 85}, {50, 89}, {40, 80}, {60, 88}}
+                                   << QList<int>{1, 2, 0};
+        // Equal size: only the more accurate survives; equal accuracy: only the smaller one.
+        QTest::newRow("ties") << QList<QPointF>{{10, 70}, {10, 75}, {20, 75}, {5, 60}} << QList<int>{3, 1};
+        // Identical points dominate nobody: both stay.
+        QTest::newRow("duplicates") << QList<QPointF>{{10, 70}, {10, 70}, {30, 69}} << QList<int>{0, 1};
+        QTest::newRow("all on front") << QList<QPointF>{{1, 1}, {2, 2}, {3, 3}} << QList<int>{0, 1, 2};
+        QTest::newRow("one dominates all") << QList<QPointF>{{5, 99}, {6, 90}, {50, 98}, {7, 10}} << QList<int>{0};
+    }
+
+    void paretoFront() {
+        QFETCH(QList<QPointF>, points);
+        QFETCH(QList<int>, front);
+        const std::vector<int> got = lathe::paretoFront(std::vector<QPointF>(points.begin(), points.end()));
+        QCOMPARE(QList<int>(got.begin(), got.end()), front);
+    }
+
+    // A front that changes with the size metric: zlib rewards the pruned variant.
+    void frontFollowsSizeMetric() {
+        TradeoffPlot plot;
+        plot.resize(640, 420);
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        plot.setPoints({point("base", 91.0, 1700000, 1580000, true), point("int8", 90.8, 440000, 400000),
+                        point("pruned", 90.5, 1700000, 300000), point("int4", 88.0, 230000, 210000),
+                        point("bad", 80.0, 900000, 800000)});
+        QCOMPARE(plot.frontIds(), (QStringList{"int4", "int8", "base"}));
+        QCOMPARE(plot.plot()->graph(0)->dataCount(), 4);  // the staircase through the front, on to the right edge
+
+        QSignalSpy metric(&plot, &TradeoffPlot::sizeMetricChanged);
+        plot.setSizeMetric(TradeoffPlot::SizeMetric::Zlib);
+        QCOMPARE(metric.count(), 1);
+        QCOMPARE(plot.frontIds(), (QStringList{"int4", "pruned", "int8", "base"}));
+        QVERIFY(plot.plot()->xAxis->label().contains(QLatin1String("zlib")));
+    }
+
+    void clickAndTooltip() {
+        TradeoffPlot plot;
+        plot.resize(640, 420);
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        plot.setPoints({point("base", 91.0, 1700000, 1580000, true), point("int8", 90.8, 440000, 400000)});
+        plot.plot()->replot();
+        const QPoint at = plot.pointPosition("int8");
+        QVERIFY(plot.plot()->rect().contains(at));
+        QCOMPARE(plot.pointAt(at + QPoint(3, -2)), QStringLiteral("int8"));
+        QVERIFY(plot.pointAt(at + QPoint(40, 40)).isEmpty());
+
+        QSignalSpy clicked(&plot, &TradeoffPlot::pointClicked);
+        QTest::mouseClick(plot.plot(), Qt::LeftButton, {}, at);
+        QCOMPARE(clicked.count(), 1);
+        QCOMPARE(clicked.first().first().toString(), QStringLiteral("int8"));
+        QCOMPARE(plot.current(), QStringLiteral("int8"));
+
+        const QString tip = plot.toolTipFor("int8");
+        QVERIFY(tip.contains(QLatin1String("INT8")));
+        QVERIFY(tip.contains(QStringLiteral("−0.2 pp vs float")));
+        QVERIFY(tip.contains(QLatin1String("fc1  int8")));
+        QVERIFY(tip.contains(QStringLiteral("3.9× smaller")));
+    }
+
+    void baselineIsMarked() {
+        TradeoffPlot plot;
+        plot.setPoints({point("base", 91.0, 1700000, 1580000, true), point("a", 90.0, 400000, 300000)});
+        // Graph 4 is the baseline marker; the dashed reference line sits at its accuracy.
+        QCOMPARE(plot.plot()->graph(3)->dataCount(), 1);
+        QCOMPARE(plot.plot()->graph(3)->data()->begin()->value, 91.0);
+        plot.setPoints({});
+        QCOMPARE(plot.frontIds(), QStringList{});
+    }
+};
+
+QTEST_MAIN(TestTradeoffPlot)
+#include "test_tradeoff_plot.moc"

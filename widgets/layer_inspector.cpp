@@ -1,0 +1,1295 @@
+#include "widgets/layer_inspector.h"
+
+#include <qcustomplot.h>
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFrame>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QSlider>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStandardItemModel>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/compress/lowrank/svd_decompose.h"
+#include "widgets/display_format.h"
+#include "widgets/plot_export.h"
+#include "widgets/workbench_style.h"
+
+namespace lathe {
+
+namespace {
+
+constexpr int kBins = 120;
+constexpr int kSparsitySliderMax = 990;  // 99.0 %
+constexpr int kThresholdSliderMax = 1000;
+constexpr int kEnergySliderMin = 100;  // 10 %
+constexpr int kEnergySliderMax = 1000;
+constexpr int kFullHeightLevels = 64;  // more levels are drawn as a rug along the axis
+
+enum PruneMode { PruneOff = 0, PruneSparsity, PruneThreshold, PruneGlobal };
+enum RankMode { RankOff = 0, RankByRank, RankByEnergy };
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+QString percent(double fraction, int decimals = 1) {
+    return QStringLiteral("%1 %").arg(fraction * 100.0, 0, 'f', decimals);
+}
+
+QString quantText(const LayerSettings& s) {
+    if (!s.quantized()) return QObject::tr("float32");
+    if (s.rounding == Rounding::KMeans) return QObject::tr("%1-bit k-means (%2 clusters)").arg(s.bits).arg(1 << s.bits);
+    return QObject::tr("int%1 %2 %3%4")
+        .arg(s.bits)
+        .arg(s.symmetric ? QObject::tr("sym") : QObject::tr("asym"))
+        .arg(s.granularity == Granularity::PerChannel ? QObject::tr("per-channel") : QObject::tr("per-tensor"))
+        .arg(s.rounding == Rounding::Stochastic ? QObject::tr(", stochastic") : QString());
+}
+
+QFrame* makeTile(const QString& caption, QLabel** value, QWidget* parent) {
+    auto* tile = new QFrame(parent);
+    tile->setObjectName(QStringLiteral("readoutTile"));
+    tile->setStyleSheet(QStringLiteral("#readoutTile { background:#f6f7f9; border:1px solid #e0e3e7; border-radius:4px; }"));
+    auto* layout = new QVBoxLayout(tile);
+    layout->setContentsMargins(8, 4, 8, 5);
+    layout->setSpacing(0);
+    auto* name = new QLabel(caption, tile);
+    name->setStyleSheet(QStringLiteral("color:#80868b; font-size:8pt;"));
+    *value = new QLabel(QStringLiteral("–"), tile);
+    (*value)->setStyleSheet(QStringLiteral("color:#202124; font-weight:600;"));
+    (*value)->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(name);
+    layout->addWidget(*value);
+    return tile;
+}
+
+QLabel* noteLabel(QWidget* parent) {
+    auto* label = new QLabel(parent);
+    label->setWordWrap(true);
+    label->setStyleSheet(QStringLiteral("color:#80868b; font-size:8pt;"));
+    return label;
+}
+
+void setItemEnabled(QComboBox* combo, int index, bool enabled) {
+    auto* model = qobject_cast<QStandardItemModel*>(combo->model());
+    if (!model) return;
+    if (QStandardItem* item = model->item(index)) item->setEnabled(enabled);
+}
+
+}  // namespace
+
+LayerEntry& recipeEntry(Recipe& recipe, const QString& nodeName, const QString& weightName) {
+    const std::string node = nodeName.toStdString();
+    if (!recipe.layers.count(node) && !weightName.isEmpty()) {
+        auto it = recipe.layers.find(weightName.toStdString());
+        if (it != recipe.layers.end()) return it->second;
+    }
+    return recipe.layers[node];
+}
+
+void normalizeRecipe(Recipe& recipe) {
+    for (auto it = recipe.layers.begin(); it != recipe.layers.end();) {
+        LayerEntry& e = it->second;
+        if (e.prune && !e.prune->sparsity && !e.prune->threshold && !e.prune->keep && !e.prune->keepFraction)
+            e.prune.reset();
+        if (e.lowrank && !e.lowrank->rank && !e.lowrank->energy) e.lowrank.reset();
+        if (e.quant && !e.quant->bits && !e.quant->granularity && !e.quant->symmetric && !e.quant->rounding &&
+            !e.quant->seed)
+            e.quant.reset();
+        if (!e.prune && !e.lowrank && !e.quant)
+            it = recipe.layers.erase(it);
+        else
+            ++it;
+    }
+}
+
+struct LayerInspector::PreviewResult {
+    int generation = 0;
+    std::shared_ptr<const Tensor> weight;  // the layer it was computed for
+    LayerPreview preview;
+    std::shared_ptr<const std::vector<int64_t>> beforeCounts;  // set when computed by this job
+    double lo = 0, hi = 0;
+    std::vector<int64_t> afterCounts;
+    int64_t afterZeros = 0;
+    double ms = 0;
+};
+
+LayerInspector::LayerInspector(QWidget* parent) : QWidget(parent) {
+    qRegisterMetaType<lathe::LayerEdit>();
+    buildUi();
+    connectControls();
+    connect(&m_previewWatcher, &QFutureWatcher<std::shared_ptr<PreviewResult>>::finished, this,
+            &LayerInspector::onPreviewFinished);
+    connect(&m_spectrumWatcher, &QFutureWatcher<std::shared_ptr<const std::vector<double>>>::finished, this, [this] {
+        const QString name = m_spectrumPendingFor;
+        m_spectrumPendingFor.clear();
+        m_spectra[name] = m_spectrumWatcher.result();
+        if (name != m_layer.name) return;
+        drawSpectrum();
+        schedulePreview();
+        emit spectrumUpdated();
+    });
+}
+
+LayerInspector::~LayerInspector() {
+    m_previewWatcher.waitForFinished();
+    m_spectrumWatcher.waitForFinished();
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// UI
+
+void LayerInspector::buildUi() {
+    m_stack = new QStackedWidget(this);
+    m_placeholder = new QLabel(tr("Select a Conv, Gemm or MatMul layer to set how it is pruned, quantized and "
+                                  "decomposed, with a live preview of the effect on its weights."),
+                               this);
+    m_placeholder->setAlignment(Qt::AlignCenter);
+    m_placeholder->setWordWrap(true);
+    m_placeholder->setStyleSheet(QStringLiteral("color:#80868b; padding:24px;"));
+    m_stack->addWidget(m_placeholder);
+
+    auto* content = new QWidget(this);
+    auto* contentLayout = new QVBoxLayout(content);
+    contentLayout->setContentsMargins(0, 0, 0, 0);
+    contentLayout->setSpacing(6);
+
+    auto* header = new QHBoxLayout;
+    m_title = new QLabel(content);
+    QFont titleFont = m_title->font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.2);
+    titleFont.setBold(true);
+    m_title->setFont(titleFont);
+    m_subtitle = new QLabel(content);
+    m_subtitle->setStyleSheet(QStringLiteral("color:#5f6368;"));
+    m_targetsNote = new QLabel(content);
+    m_targetsNote->setStyleSheet(
+        QStringLiteral("color:#1a4d8f; background:#e8f0fa; border-radius:3px; padding:1px 6px; font-size:8pt;"));
+    m_reset = new QPushButton(tr("Reset layer"), content);
+    m_reset->setToolTip(tr("Remove this layer's own settings so that it follows the model defaults again"));
+    m_timing = new QLabel(content);
+    m_timing->setStyleSheet(QStringLiteral("color:#9aa0a6; font-size:8pt;"));
+    m_timing->setToolTip(tr("Time of the last preview (previewLayer and the after histogram)"));
+    header->addWidget(m_title);
+    header->addSpacing(8);
+    header->addWidget(m_subtitle);
+    header->addSpacing(8);
+    header->addWidget(m_targetsNote);
+    header->addStretch(1);
+    header->addWidget(m_timing);
+    header->addSpacing(8);
+    header->addWidget(m_reset);
+    contentLayout->addLayout(header);
+
+    auto* splitter = new QSplitter(Qt::Horizontal, content);
+    splitter->setChildrenCollapsible(false);
+    auto* scroll = new QScrollArea(splitter);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    QWidget* controls = buildControls();
+    scroll->setWidget(controls);
+    scroll->setMinimumWidth(controls->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+    splitter->addWidget(scroll);
+    splitter->addWidget(buildPlots());
+    splitter->setStretchFactor(0, 0);
+    splitter->setStretchFactor(1, 1);
+    splitter->setSizes({330, 800});
+    contentLayout->addWidget(splitter, 1);
+    m_stack->addWidget(content);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(6, 6, 6, 6);
+    layout->addWidget(m_stack);
+    m_stack->setCurrentIndex(0);
+}
+
+QWidget* LayerInspector::buildControls() {
+    auto* panel = new QWidget(this);
+    auto* v = new QVBoxLayout(panel);
+    v->setContentsMargins(0, 0, 8, 0);
+    v->setSpacing(4);
+    auto grid = [panel] {
+        auto* g = new QGridLayout;
+        g->setHorizontalSpacing(6);
+        g->setVerticalSpacing(4);
+        g->setColumnStretch(1, 1);
+        return g;
+    };
+    auto caption = [panel](const QString& text) {
+        auto* l = new QLabel(text, panel);
+        l->setStyleSheet(QStringLiteral("color:#3c4043;"));
+        return l;
+    };
+
+    // Pruning.
+    v->addWidget(style::sectionLabel(tr("Pruning"), panel));
+    auto* prune = grid();
+    m_pruneMode = new QComboBox(panel);
+    m_pruneMode->addItems({tr("Off"), tr("By sparsity"), tr("By threshold"), tr("Global (whole model)")});
+    m_pruneMode->setToolTip(tr("Unstructured magnitude pruning: set a target fraction of zero weights, or a magnitude "
+                               "below which weights become zero; Global joins the whole-model sparsity"));
+    m_pruneSlider = new QSlider(Qt::Horizontal, panel);
+    m_pruneSlider->setObjectName(QStringLiteral("pruneSlider"));
+    m_pruneSpin = new QDoubleSpinBox(panel);
+    m_pruneSpin->setObjectName(QStringLiteral("pruneSpin"));
+    m_pruneSpin->setKeyboardTracking(false);
+    m_pruneSpin->setMinimumWidth(86);
+    m_pruneNote = noteLabel(panel);
+    prune->addWidget(caption(tr("Weights")), 0, 0);
+    prune->addWidget(m_pruneMode, 0, 1, 1, 2);
+    prune->addWidget(m_pruneSlider, 1, 0, 1, 2);
+    prune->addWidget(m_pruneSpin, 1, 2);
+    prune->addWidget(m_pruneNote, 2, 0, 1, 3);
+    m_channelsCheck = new QCheckBox(tr("Remove output channels"), panel);
+    m_channelsCheck->setToolTip(tr("Structured pruning: keeps the channels whose filters have the largest L1 norm and "
+                                   "physically removes the others through the following layers"));
+    m_channelsSlider = new QSlider(Qt::Horizontal, panel);
+    m_channelsSlider->setObjectName(QStringLiteral("channelsSlider"));
+    m_channelsSpin = new QSpinBox(panel);
+    m_channelsSpin->setKeyboardTracking(false);
+    m_channelsSpin->setMinimumWidth(86);
+    m_channelsNote = noteLabel(panel);
+    prune->addWidget(m_channelsCheck, 3, 0, 1, 3);
+    prune->addWidget(m_channelsSlider, 4, 0, 1, 2);
+    prune->addWidget(m_channelsSpin, 4, 2);
+    prune->addWidget(m_channelsNote, 5, 0, 1, 3);
+    v->addLayout(prune);
+
+    // Quantization.
+    v->addSpacing(6);
+    v->addWidget(style::sectionLabel(tr("Quantization"), panel));
+    auto* quant = grid();
+    m_bits = new QComboBox(panel);
+    m_bits->addItem(tr("Float 32"), 32);
+    for (int b = 8; b >= 2; --b) m_bits->addItem(tr("%1 bits").arg(b), b);
+    m_bits->setToolTip(tr("Bits per weight; with k-means, 2^bits shared values"));
+    m_symmetry = new QComboBox(panel);
+    m_symmetry->addItems({tr("Symmetric"), tr("Asymmetric")});
+    m_symmetry->setToolTip(tr("Symmetric: range ±max|w|, zero point 0; asymmetric: [min, max] with an integer zero "
+                              "point"));
+    m_granularity = new QComboBox(panel);
+    m_granularity->addItems({tr("Per tensor"), tr("Per channel")});
+    m_granularity->setToolTip(tr("One scale for the whole weight, or one per output channel"));
+    m_rounding = new QComboBox(panel);
+    m_rounding->addItems({tr("Nearest"), tr("Stochastic"), tr("K-means (shared)")});
+    m_rounding->setToolTip(tr("Round to the nearest level, round stochastically inside the range, or share 2^bits "
+                              "values found by k-means (Deep Compression)"));
+    m_quantNote = noteLabel(panel);
+    quant->addWidget(caption(tr("Bits")), 0, 0);
+    quant->addWidget(m_bits, 0, 1);
+    quant->addWidget(caption(tr("Rounding")), 1, 0);
+    quant->addWidget(m_rounding, 1, 1);
+    quant->addWidget(caption(tr("Range")), 2, 0);
+    quant->addWidget(m_symmetry, 2, 1);
+    quant->addWidget(caption(tr("Scales")), 3, 0);
+    quant->addWidget(m_granularity, 3, 1);
+    quant->addWidget(m_quantNote, 4, 0, 1, 2);
+    v->addLayout(quant);
+
+    // Decomposition.
+    v->addSpacing(6);
+    v->addWidget(style::sectionLabel(tr("Low-rank decomposition"), panel));
+    auto* rank = grid();
+    m_rankMode = new QComboBox(panel);
+    m_rankMode->addItems({tr("Off"), tr("By rank"), tr("By energy kept")});
+    m_rankMode->setToolTip(tr("Truncated SVD into two smaller layers: choose the rank, or the fraction of spectral "
+                              "energy to keep"));
+    m_rankSlider = new QSlider(Qt::Horizontal, panel);
+    m_rankSlider->setObjectName(QStringLiteral("rankSlider"));
+    m_rankSpin = new QDoubleSpinBox(panel);
+    m_rankSpin->setKeyboardTracking(false);
+    m_rankSpin->setMinimumWidth(86);
+    m_rankNote = noteLabel(panel);
+    rank->addWidget(caption(tr("Mode")), 0, 0);
+    rank->addWidget(m_rankMode, 0, 1, 1, 2);
+    rank->addWidget(m_rankSlider, 1, 0, 1, 2);
+    rank->addWidget(m_rankSpin, 1, 2);
+    rank->addWidget(m_rankNote, 2, 0, 1, 3);
+    v->addLayout(rank);
+
+    // Whole model.
+    v->addSpacing(10);
+    auto* line = new QFrame(panel);
+    line->setFrameShape(QFrame::HLine);
+    line->setStyleSheet(QStringLiteral("color:#e0e3e7;"));
+    v->addWidget(line);
+    v->addWidget(style::sectionLabel(tr("Whole model"), panel));
+    auto* model = grid();
+    m_globalCheck = new QCheckBox(tr("Global sparsity"), panel);
+    m_globalCheck->setToolTip(tr("One magnitude threshold over all layers that have no pruning of their own, chosen "
+                                 "so that this fraction of their weights becomes zero"));
+    m_globalSpin = new QDoubleSpinBox(panel);
+    m_globalSpin->setObjectName(QStringLiteral("globalSpin"));
+    m_globalSpin->setRange(0, 99);
+    m_globalSpin->setDecimals(1);
+    m_globalSpin->setSingleStep(5);
+    m_globalSpin->setSuffix(QStringLiteral(" %"));
+    m_globalSpin->setValue(50);
+    m_globalSpin->setKeyboardTracking(false);
+    m_globalSpin->setEnabled(false);
+    m_preset = new QComboBox(panel);
+    m_preset->addItem(tr("Float (no compression)"), int(RecipePreset::Float));
+    m_preset->addItem(tr("int8 weights, per channel"), int(RecipePreset::Int8));
+    m_preset->addItem(tr("4-bit weights, per channel"), int(RecipePreset::Int4Weights));
+    m_preset->addItem(tr("Deep Compression: prune, then share"), int(RecipePreset::DeepCompression));
+    m_preset->setToolTip(tr("Replaces the whole recipe (undoable)"));
+    m_applyPreset = new QPushButton(tr("Apply"), panel);
+    m_applyPreset->setToolTip(tr("Replace the recipe of every layer by the preset (Edit ▸ Undo brings it back)"));
+    model->addWidget(m_globalCheck, 0, 0);
+    model->addWidget(m_globalSpin, 0, 1, 1, 2);
+    model->addWidget(caption(tr("Preset")), 1, 0);
+    model->addWidget(m_preset, 1, 1);
+    model->addWidget(m_applyPreset, 1, 2);
+    v->addLayout(model);
+    v->addStretch(1);
+    for (QComboBox* combo : panel->findChildren<QComboBox*>()) {
+        combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        combo->setMinimumContentsLength(9);
+    }
+    return panel;
+}
+
+QWidget* LayerInspector::buildPlots() {
+    auto* panel = new QWidget(this);
+    auto* v = new QVBoxLayout(panel);
+    v->setContentsMargins(4, 0, 0, 0);
+    v->setSpacing(6);
+
+    auto* tiles = new QHBoxLayout;
+    tiles->setSpacing(6);
+    const QList<QPair<QString, QString>> shown = {{"error", tr("Relative error")},
+                                                  {"sqnr", tr("SQNR")},
+                                                  {"sparsity", tr("Zeros")},
+                                                  {"bytes", tr("Weight bytes")},
+                                                  {"ratio", tr("Compression")}};
+    for (const auto& [key, caption] : shown) {
+        QLabel* value = nullptr;
+        tiles->addWidget(makeTile(caption, &value, panel), 1);
+        m_readouts[key] = value;
+    }
+    v->addLayout(tiles);
+
+    m_histPlot = new QCustomPlot(panel);
+    m_histPlot->setObjectName(QStringLiteral("inspectorHistogram"));
+    m_histPlot->setMinimumHeight(240);
+    setupHistogramPlot();
+    v->addWidget(m_histPlot, 3);
+
+    m_spectrumStack = new QStackedWidget(panel);
+    m_spectrumNote = new QLabel(panel);
+    m_spectrumNote->setAlignment(Qt::AlignCenter);
+    m_spectrumNote->setWordWrap(true);
+    m_spectrumNote->setStyleSheet(
+        QStringLiteral("color:#80868b; background:#f6f7f9; border:1px dashed #d5d9de; border-radius:4px;"));
+    m_spectrumPlot = new QCustomPlot(panel);
+    m_spectrumPlot->setObjectName(QStringLiteral("inspectorSpectrum"));
+    m_spectrumPlot->setMinimumHeight(150);
+    setupSpectrumPlot();
+    m_spectrumStack->addWidget(m_spectrumNote);
+    m_spectrumStack->addWidget(m_spectrumPlot);
+    v->addWidget(m_spectrumStack, 2);
+    return panel;
+}
+
+void LayerInspector::setupHistogramPlot() {
+    QCustomPlot* p = m_histPlot;
+    p->setBackground(QBrush(Qt::white));
+    p->plotLayout()->clear();
+    m_beforeRect = new QCPAxisRect(p);
+    m_afterRect = new QCPAxisRect(p);
+    p->plotLayout()->addElement(0, 0, m_beforeRect);
+    p->plotLayout()->addElement(1, 0, m_afterRect);
+    p->plotLayout()->setRowSpacing(2);
+    auto* margins = new QCPMarginGroup(p);
+    for (QCPAxisRect* rect : {m_beforeRect, m_afterRect}) {
+        rect->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
+        for (QCPAxis* axis : rect->axes()) style::styleAxis(axis, font());
+        rect->axis(QCPAxis::atLeft)->setLabel(tr("count"));
+        rect->axis(QCPAxis::atLeft)->setNumberFormat(QStringLiteral("gb"));
+        rect->setRangeDrag(Qt::Horizontal);
+        rect->setRangeZoom(Qt::Horizontal);
+    }
+    m_beforeRect->axis(QCPAxis::atBottom)->setTickLabels(false);
+    m_afterRect->axis(QCPAxis::atBottom)->setLabel(tr("weight value"));
+    connect(m_beforeRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+            m_afterRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
+    connect(m_afterRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+            m_beforeRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
+    p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+
+    auto bars = [&](QCPAxisRect* rect, QColor color, int alpha) {
+        auto* g = p->addGraph(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
+        g->setLineStyle(QCPGraph::lsStepCenter);
+        g->setPen(QPen(color, 1.1));
+        g->setBrush(style::withAlpha(color, alpha));
+        return g;
+    };
+    m_beforeBars = bars(m_beforeRect, QColor(0x5f6b7a), 90);
+    m_afterBars = bars(m_afterRect, style::kBlue, 110);
+
+    QCPAxis* bx = m_beforeRect->axis(QCPAxis::atBottom);
+    QCPAxis* by = m_beforeRect->axis(QCPAxis::atLeft);
+    m_shade = new QCPItemRect(p);
+    m_shade->setClipAxisRect(m_beforeRect);
+    for (QCPItemPosition* pos : {m_shade->topLeft, m_shade->bottomRight}) {
+        pos->setAxes(bx, by);
+        pos->setAxisRect(m_beforeRect);
+        pos->setTypeX(QCPItemPosition::ptPlotCoords);
+        pos->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    }
+    m_shade->setPen(Qt::NoPen);
+    m_shade->setBrush(style::withAlpha(style::kRed, 38));
+    m_shade->setSelectable(false);
+    auto cutLine = [&] {
+        auto* line = new QCPItemStraightLine(p);
+        line->setClipAxisRect(m_beforeRect);
+        line->point1->setAxes(bx, by);
+        line->point2->setAxes(bx, by);
+        line->setPen(QPen(style::kRed, 1, Qt::DashLine));
+        line->setSelectable(false);
+        return line;
+    };
+    m_cutLo = cutLine();
+    m_cutHi = cutLine();
+    m_levels = p->addGraph(bx, by);
+    m_levels->setLineStyle(QCPGraph::lsImpulse);
+    m_levels->setPen(QPen(style::withAlpha(style::kOrange, 200), 1));
+    m_levels->setName(tr("levels"));
+
+    auto text = [&](QCPAxisRect* rect, Qt::Alignment align, double x, double y) {
+        auto* t = new QCPItemText(p);
+        t->setClipToAxisRect(false);
+        t->position->setAxisRect(rect);
+        t->position->setType(QCPItemPosition::ptAxisRectRatio);
+        t->position->setCoords(x, y);
+        t->setPositionAlignment(align);
+        QFont f = font();
+        f.setPointSizeF(8);
+        t->setFont(f);
+        t->setColor(style::kAxisText);
+        t->setPadding(QMargins(4, 2, 4, 2));
+        t->setBrush(QBrush(style::withAlpha(Qt::white, 215)));
+        t->setSelectable(false);
+        return t;
+    };
+    m_shadeLabel = text(m_beforeRect, Qt::AlignLeft | Qt::AlignTop, 0.005, 0.02);
+    m_levelsLabel = text(m_beforeRect, Qt::AlignRight | Qt::AlignTop, 0.995, 0.02);
+    m_levelsLabel->setColor(QColor(0xb05a00));
+    m_zerosLabel = text(m_afterRect, Qt::AlignLeft | Qt::AlignTop, 0.005, 0.02);
+    installPlotContextMenu(p, [this] { return QStringLiteral("preview_%1").arg(m_layer.name); });
+}
+
+void LayerInspector::setupSpectrumPlot() {
+    QCustomPlot* p = m_spectrumPlot;
+    style::stylePlot(p);
+    p->yAxis->setScaleType(QCPAxis::stLogarithmic);
+    p->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    p->yAxis->setNumberFormat(QStringLiteral("gb"));
+    p->yAxis->setLabel(tr("singular value"));
+    p->xAxis->setLabel(tr("index"));
+    p->yAxis2->setVisible(true);
+    style::styleAxis(p->yAxis2, font());
+    p->yAxis2->setRange(0, 100);
+    p->yAxis2->setLabel(tr("energy kept %"));
+    p->yAxis2->grid()->setVisible(false);
+    m_svKept = p->addGraph();
+    m_svKept->setLineStyle(QCPGraph::lsImpulse);
+    m_svKept->setPen(QPen(style::kBlue, 2));
+    m_svDropped = p->addGraph();
+    m_svDropped->setLineStyle(QCPGraph::lsImpulse);
+    m_svDropped->setPen(QPen(QColor(0xc4c9cf), 2));
+    m_energy = p->addGraph(p->xAxis, p->yAxis2);
+    m_energy->setPen(QPen(style::kOrange, 1.6));
+    m_rankLine = new QCPItemStraightLine(p);
+    m_rankLine->setPen(QPen(style::kRed, 1.2, Qt::DashLine));
+    m_rankLabel = new QCPTextElement(p);
+    QFont f = font();
+    f.setPointSizeF(8);
+    m_rankLabel->setFont(f);
+    m_rankLabel->setTextColor(style::kAxisText);
+    m_rankLabel->setMargins(QMargins(0, 4, 0, 0));
+    p->plotLayout()->insertRow(0);
+    p->plotLayout()->addElement(0, 0, m_rankLabel);
+    installPlotContextMenu(p, [this] { return QStringLiteral("spectrum_%1").arg(m_layer.name); });
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Edits
+
+void LayerInspector::connectControls() {
+    // A finished drag or typed value closes the undo step.
+    for (QSlider* s : {m_pruneSlider, m_channelsSlider, m_rankSlider})
+        connect(s, &QSlider::sliderReleased, this, &LayerInspector::editFinished);
+    for (QAbstractSpinBox* s : std::initializer_list<QAbstractSpinBox*>{m_pruneSpin, m_channelsSpin, m_rankSpin})
+        connect(s, &QAbstractSpinBox::editingFinished, this, &LayerInspector::editFinished);
+
+    connect(m_pruneMode, &QComboBox::activated, this, [this](int mode) {
+        const LayerSettings s = settings();
+        const double sparsityNow = m_preview.sparsity > 0 ? std::min(m_preview.sparsity, 0.99) : 0.5;
+        const double thresholdNow = m_preview.threshold > 0 ? m_preview.threshold : 0.25 * maxMagnitude();
+        switch (mode) {
+            case PruneOff:
+                edit(tr("no pruning"), {}, [](LayerEntry& e) {
+                    if (!e.prune) e.prune.emplace();
+                    e.prune->sparsity = 0.0;
+                    e.prune->threshold.reset();
+                });
+                break;
+            case PruneSparsity:
+                edit(tr("prune by sparsity"), {}, [v = s.sparsity.value_or(sparsityNow)](LayerEntry& e) {
+                    if (!e.prune) e.prune.emplace();
+                    e.prune->sparsity = v > 0 ? v : 0.5;
+                    e.prune->threshold.reset();
+                });
+                break;
+            case PruneThreshold:
+                edit(tr("prune by threshold"), {}, [thresholdNow](LayerEntry& e) {
+                    if (!e.prune) e.prune.emplace();
+                    e.prune->threshold = thresholdNow;
+                    e.prune->sparsity.reset();
+                });
+                break;
+            case PruneGlobal:
+                edit(tr("join global pruning"), {}, [](LayerEntry& e) {
+                    if (!e.prune) return;
+                    e.prune->sparsity.reset();
+                    e.prune->threshold.reset();
+                });
+                break;
+        }
+    });
+    auto setPrune = [this](double value, const QString& key) {
+        const int mode = m_pruneMode->currentIndex();
+        if (mode == PruneSparsity) {
+            edit(tr("sparsity %1").arg(percent(value)), key, [value](LayerEntry& e) {
+                if (!e.prune) e.prune.emplace();
+                e.prune->sparsity = value;
+                e.prune->threshold.reset();
+            });
+        } else if (mode == PruneThreshold) {
+            edit(tr("threshold %1").arg(formatReal(value)), key, [value](LayerEntry& e) {
+                if (!e.prune) e.prune.emplace();
+                e.prune->threshold = value;
+                e.prune->sparsity.reset();
+            });
+        }
+    };
+    connect(m_pruneSlider, &QSlider::valueChanged, this, [this, setPrune](int v) {
+        if (!m_syncing) setPrune(sliderToPrune(v), QStringLiteral("prune"));
+    });
+    connect(m_pruneSpin, &QDoubleSpinBox::valueChanged, this, [this, setPrune](double v) {
+        if (m_syncing) return;
+        setPrune(m_pruneMode->currentIndex() == PruneSparsity ? v / 100.0 : v, QStringLiteral("prune"));
+    });
+
+    connect(m_channelsCheck, &QCheckBox::toggled, this, [this](bool on) {
+        if (m_syncing) return;
+        if (on) {
+            const int64_t keep = std::max<int64_t>(1, std::llround(0.75 * double(m_layer.channels)));
+            edit(tr("keep %1 channels").arg(keep), {}, [keep](LayerEntry& e) {
+                if (!e.prune) e.prune.emplace();
+                e.prune->keep = keep;
+                e.prune->keepFraction.reset();
+            });
+        } else {
+            edit(tr("keep all channels"), {}, [](LayerEntry& e) {
+                if (!e.prune) return;
+                e.prune->keep.reset();
+                e.prune->keepFraction.reset();
+            });
+        }
+    });
+    auto setKeep = [this](int keep) {
+        if (m_syncing) return;
+        edit(tr("keep %1 channels").arg(keep), QStringLiteral("keep"), [keep](LayerEntry& e) {
+            if (!e.prune) e.prune.emplace();
+            e.prune->keep = keep;
+            e.prune->keepFraction.reset();
+        });
+    };
+    connect(m_channelsSlider, &QSlider::valueChanged, this, setKeep);
+    connect(m_channelsSpin, &QSpinBox::valueChanged, this, setKeep);
+
+    connect(m_bits, &QComboBox::activated, this, [this](int index) {
+        const int bits = m_bits->itemData(index).toInt();
+        edit(bits == 32 ? tr("float weights") : tr("%1-bit weights").arg(bits), {}, [bits](LayerEntry& e) {
+            if (!e.quant) e.quant.emplace();
+            e.quant->bits = bits;
+        });
+    });
+    connect(m_symmetry, &QComboBox::activated, this, [this](int index) {
+        const bool symmetric = index == 0;
+        edit(symmetric ? tr("symmetric range") : tr("asymmetric range"), {}, [symmetric](LayerEntry& e) {
+            if (!e.quant) e.quant.emplace();
+            e.quant->symmetric = symmetric;
+        });
+    });
+    connect(m_granularity, &QComboBox::activated, this, [this](int index) {
+        const Granularity g = index == 0 ? Granularity::PerTensor : Granularity::PerChannel;
+        edit(index == 0 ? tr("per-tensor scale") : tr("per-channel scales"), {}, [g](LayerEntry& e) {
+            if (!e.quant) e.quant.emplace();
+            e.quant->granularity = g;
+        });
+    });
+    connect(m_rounding, &QComboBox::activated, this, [this](int index) {
+        const Rounding r = index == 0 ? Rounding::Nearest : index == 1 ? Rounding::Stochastic : Rounding::KMeans;
+        edit(tr("%1 rounding").arg(qs(std::string(toString(r)))), {}, [r](LayerEntry& e) {
+            if (!e.quant) e.quant.emplace();
+            e.quant->rounding = r;
+        });
+    });
+
+    connect(m_rankMode, &QComboBox::activated, this, [this](int mode) {
+        const auto& sv = singularValues();
+        if (mode == RankOff) {
+            edit(tr("no decomposition"), {}, [](LayerEntry& e) { e.lowrank.reset(); });
+        } else if (mode == RankByRank) {
+            const int64_t rank = m_preview.rank > 0 ? m_preview.rank
+                                 : sv.empty()     ? std::max<int64_t>(1, m_layer.fullRank / 4)
+                                                  : rankForEnergy(sv, 0.9);
+            edit(tr("rank %1").arg(rank), {}, [rank](LayerEntry& e) {
+                e.lowrank.emplace();
+                e.lowrank->rank = rank;
+            });
+        } else {
+            edit(tr("energy 90 %"), {}, [](LayerEntry& e) {
+                e.lowrank.emplace();
+                e.lowrank->energy = 0.9;
+            });
+        }
+    });
+    auto setRank = [this](double value) {
+        if (m_rankMode->currentIndex() == RankByRank) {
+            const auto rank = int64_t(std::llround(value));
+            edit(tr("rank %1").arg(rank), QStringLiteral("rank"), [rank](LayerEntry& e) {
+                e.lowrank.emplace();
+                e.lowrank->rank = rank;
+            });
+        } else if (m_rankMode->currentIndex() == RankByEnergy) {
+            const double energy = std::clamp(value, 0.001, 1.0);
+            edit(tr("energy %1").arg(percent(energy)), QStringLiteral("rank"), [energy](LayerEntry& e) {
+                e.lowrank.emplace();
+                e.lowrank->energy = energy;
+            });
+        }
+    };
+    connect(m_rankSlider, &QSlider::valueChanged, this, [this, setRank](int v) {
+        if (m_syncing) return;
+        setRank(m_rankMode->currentIndex() == RankByEnergy ? v / 1000.0 : double(v));
+    });
+    connect(m_rankSpin, &QDoubleSpinBox::valueChanged, this, [this, setRank](double v) {
+        if (m_syncing) return;
+        setRank(m_rankMode->currentIndex() == RankByEnergy ? v / 100.0 : v);
+    });
+
+    connect(m_reset, &QPushButton::clicked, this, [this] {
+        const QStringList targets = targetLayers();
+        for (const QString& t : targets) {
+            m_recipe.layers.erase(t.toStdString());
+            if (t == m_layer.name && m_layer.weight) m_recipe.layers.erase(m_layer.weight->name);
+        }
+        syncControls();
+        schedulePreview();
+        emit resetRequested(targets);
+    });
+
+    auto emitGlobal = [this] {
+        if (m_syncing) return;
+        std::optional<double> sparsity;
+        if (m_globalCheck->isChecked()) sparsity = m_globalSpin->value() / 100.0;
+        m_globalSpin->setEnabled(m_globalCheck->isChecked());
+        m_recipe.globalPruneSparsity = sparsity;
+        emit globalSparsityEdited(sparsity);
+    };
+    connect(m_globalCheck, &QCheckBox::toggled, this, emitGlobal);
+    connect(m_globalSpin, &QDoubleSpinBox::valueChanged, this, emitGlobal);
+    connect(m_applyPreset, &QPushButton::clicked, this,
+            [this] { emit presetRequested(RecipePreset(m_preset->currentData().toInt())); });
+}
+
+void LayerInspector::edit(const QString& what, const QString& key, std::function<void(LayerEntry&)> apply) {
+    if (m_syncing || !hasLayer()) return;
+    const QStringList targets = targetLayers();
+    for (const QString& t : targets)
+        apply(recipeEntry(m_recipe, t, t == m_layer.name ? QString::fromStdString(m_layer.weight->name) : QString()));
+    normalizeRecipe(m_recipe);
+    LayerEdit e;
+    e.description = targets.size() == 1 ? QStringLiteral("%1: %2").arg(targets.front(), what)
+                                        : tr("%1 layers: %2").arg(targets.size()).arg(what);
+    e.mergeKey = key.isEmpty() ? QString() : key + QLatin1Char(':') + targets.join(QLatin1Char(','));
+    e.apply = std::move(apply);
+    syncControls();
+    schedulePreview();
+    emit layerEdited(targets, e);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// State
+
+void LayerInspector::setLayer(const InspectorLayer& layer, const Recipe& recipe) {
+    const bool sameLayer = hasLayer() && layer.weight == m_layer.weight && layer.name == m_layer.name;
+    m_layer = layer;
+    m_recipe = recipe;
+    m_globalThreshold.reset();
+    if (!sameLayer) {
+        m_targets.clear();
+        m_beforeCounts.reset();
+        m_preview = LayerPreview{};
+        m_afterCounts.clear();
+        ++m_generation;
+    }
+    if (!m_layer.weight) {
+        clearLayer();
+        return;
+    }
+    m_stack->setCurrentIndex(1);
+    const Tensor& w = *m_layer.weight;
+    m_title->setText(m_layer.name);
+    m_subtitle->setText(tr("%1 · %2 · %3 weights").arg(m_layer.opType, formatShape(w.shape), formatCount(w.numel())));
+    requestSpectrum();
+    syncControls();
+    drawSpectrum();
+    schedulePreview();
+}
+
+void LayerInspector::clearLayer() {
+    m_layer = InspectorLayer{};
+    m_targets.clear();
+    m_beforeCounts.reset();
+    m_preview = LayerPreview{};
+    ++m_generation;
+    m_stack->setCurrentIndex(0);
+}
+
+void LayerInspector::setRecipe(const Recipe& recipe) {
+    if (writeRecipe(recipe) == writeRecipe(m_recipe)) return;  // the inspector's own edit coming back
+    m_recipe = recipe;
+    if (!hasLayer()) return;
+    syncControls();
+    schedulePreview();
+}
+
+void LayerInspector::setTargetLayers(const QStringList& layers) {
+    m_targets = layers;
+    syncControls();
+}
+
+void LayerInspector::setGlobalThreshold(std::optional<double> threshold) {
+    if (threshold == m_globalThreshold) return;
+    m_globalThreshold = threshold;
+    if (hasLayer() && settings().globalPrune) schedulePreview();
+    if (hasLayer()) syncControls();
+}
+
+QStringList LayerInspector::targetLayers() const {
+    QStringList out;
+    if (hasLayer()) out << m_layer.name;
+    for (const QString& t : m_targets)
+        if (!out.contains(t)) out << t;
+    return out;
+}
+
+LayerSettings LayerInspector::settings() const {
+    if (!hasLayer()) return {};
+    return resolveLayerSettings(m_recipe, m_layer.name.toStdString(), m_layer.weight->name);
+}
+
+const std::vector<double>& LayerInspector::singularValues() const {
+    static const std::vector<double> none;
+    auto it = m_spectra.find(m_layer.name);
+    return it != m_spectra.end() && it->second ? *it->second : none;
+}
+
+double LayerInspector::maxMagnitude() const {
+    return std::max(std::abs(m_histLo), std::abs(m_histHi));
+}
+
+double LayerInspector::sliderToPrune(int value) const {
+    if (m_pruneMode->currentIndex() == PruneThreshold) {
+        const double r = double(value) / kThresholdSliderMax;
+        return r * r * maxMagnitude();  // quadratic: fine steps where most weights are
+    }
+    return double(value) / 1000.0;
+}
+
+int LayerInspector::pruneToSlider(double value) const {
+    if (m_pruneMode->currentIndex() == PruneThreshold) {
+        const double m = maxMagnitude();
+        return m > 0 ? int(std::lround(std::sqrt(std::clamp(value / m, 0.0, 1.0)) * kThresholdSliderMax)) : 0;
+    }
+    return int(std::lround(value * 1000.0));
+}
+
+std::optional<double> LayerInspector::currentPruneValue(const LayerSettings& s) const {
+    if (s.globalPrune) return m_globalThreshold;
+    if (s.sparsity && *s.sparsity > 0) return s.sparsity;
+    if (s.threshold && *s.threshold > 0) return s.threshold;
+    return std::nullopt;
+}
+
+void LayerInspector::syncControls() {
+    if (!hasLayer()) return;
+    const QSignalBlocker b1(m_pruneSlider), b2(m_pruneSpin), b3(m_channelsSlider), b4(m_channelsSpin),
+        b5(m_rankSlider), b6(m_rankSpin), b7(m_channelsCheck), b8(m_globalCheck), b9(m_globalSpin);
+    m_syncing = true;
+    const LayerSettings s = settings();
+    const QStringList targets = targetLayers();
+    m_targetsNote->setVisible(targets.size() > 1);
+    m_targetsNote->setText(tr("Edits apply to %1 selected layers").arg(targets.size()));
+    m_targetsNote->setToolTip(targets.join(QStringLiteral(", ")));
+    const auto own = m_recipe.layers.find(m_layer.name.toStdString());
+    const bool hasOwn = own != m_recipe.layers.end() ||
+                        (m_layer.weight && m_recipe.layers.count(m_layer.weight->name));
+    m_reset->setEnabled(hasOwn || targets.size() > 1);
+
+    updatePruneControls(s);
+
+    // Channels.
+    const bool structured = m_layer.structuredApplies && m_layer.channels > 1;
+    const bool channelsOn = structured && (s.keep || s.keepFraction);
+    const int64_t keep = s.keep ? *s.keep
+                         : s.keepFraction ? std::max<int64_t>(1, std::llround(*s.keepFraction * double(m_layer.channels)))
+                                          : m_layer.channels;
+    m_channelsCheck->setEnabled(structured);
+    m_channelsCheck->setChecked(channelsOn);
+    m_channelsSlider->setRange(1, int(std::max<int64_t>(1, m_layer.channels)));
+    m_channelsSpin->setRange(1, int(std::max<int64_t>(1, m_layer.channels)));
+    m_channelsSpin->setSuffix(QStringLiteral(" / %1").arg(m_layer.channels));
+    m_channelsSlider->setValue(int(keep));
+    m_channelsSpin->setValue(int(keep));
+    m_channelsSlider->setEnabled(channelsOn);
+    m_channelsSpin->setEnabled(channelsOn);
+    m_channelsSlider->setVisible(structured);
+    m_channelsSpin->setVisible(structured);
+    m_channelsNote->setText(structured ? QString()
+                                       : m_layer.opType == QLatin1String("Conv")
+                                           ? tr("Channels cannot be removed here: the graph after this layer cannot "
+                                                "follow a change of its channel count.")
+                                           : tr("Channel removal applies to Conv layers."));
+    m_channelsNote->setVisible(!structured);
+
+    // Quantization.
+    m_bits->setCurrentIndex(std::max(0, m_bits->findData(s.bits)));
+    m_symmetry->setCurrentIndex(s.symmetric ? 0 : 1);
+    m_granularity->setCurrentIndex(s.granularity == Granularity::PerChannel ? 1 : 0);
+    m_rounding->setCurrentIndex(s.rounding == Rounding::Nearest ? 0 : s.rounding == Rounding::Stochastic ? 1 : 2);
+    const bool quantized = s.quantized();
+    const bool kmeans = s.rounding == Rounding::KMeans;
+    m_rounding->setEnabled(quantized);
+    m_symmetry->setEnabled(quantized && !kmeans);
+    m_granularity->setEnabled(quantized && !kmeans);
+    m_quantNote->setText(!quantized ? tr("Weights stay 32-bit floats.")
+                         : kmeans   ? tr("%1 shared values fitted by k-means; zeros stay exact.").arg(1 << s.bits)
+                                    : tr("%1 levels per %2.")
+                                        .arg(s.symmetric ? (1 << s.bits) - 1 : (1 << s.bits))
+                                        .arg(s.granularity == Granularity::PerChannel ? tr("channel") : tr("tensor")));
+
+    // Low rank.
+    const bool decomposable = m_layer.fullRank > 0;
+    const int rankMode = !decomposable ? RankOff : s.rank ? RankByRank : s.energy ? RankByEnergy : RankOff;
+    m_rankMode->setEnabled(decomposable);
+    m_rankMode->setCurrentIndex(rankMode);
+    if (rankMode == RankByEnergy) {
+        m_rankSlider->setRange(kEnergySliderMin, kEnergySliderMax);
+        m_rankSlider->setValue(int(std::lround(*s.energy * 1000)));
+        m_rankSpin->setRange(kEnergySliderMin / 10.0, 100.0);
+        m_rankSpin->setDecimals(1);
+        m_rankSpin->setSingleStep(0.5);
+        m_rankSpin->setSuffix(QStringLiteral(" %"));
+        m_rankSpin->setValue(*s.energy * 100.0);
+    } else {
+        const int full = int(std::max<int64_t>(1, m_layer.fullRank));
+        m_rankSlider->setRange(1, full);
+        m_rankSpin->setRange(1, full);
+        m_rankSpin->setDecimals(0);
+        m_rankSpin->setSingleStep(1);
+        m_rankSpin->setSuffix(QStringLiteral(" / %1").arg(full));
+        const int64_t r = s.rank ? *s.rank : full;
+        m_rankSlider->setValue(int(r));
+        m_rankSpin->setValue(double(r));
+    }
+    m_rankSlider->setEnabled(rankMode != RankOff);
+    m_rankSpin->setEnabled(rankMode != RankOff);
+    m_rankSlider->setVisible(decomposable);
+    m_rankSpin->setVisible(decomposable);
+    m_rankNote->setText(decomposable ? QString() : tr("Decomposition applies to Gemm, MatMul and Conv (group 1)."));
+    m_rankNote->setVisible(!decomposable);
+
+    // Whole model.
+    m_globalCheck->setChecked(m_recipe.globalPruneSparsity.has_value());
+    m_globalSpin->setEnabled(m_recipe.globalPruneSparsity.has_value());
+    if (m_recipe.globalPruneSparsity) m_globalSpin->setValue(*m_recipe.globalPruneSparsity * 100.0);
+    m_syncing = false;
+}
+
+void LayerInspector::updatePruneControls(const LayerSettings& s) {
+    const int mode = s.globalPrune                           ? PruneGlobal
+                     : s.sparsity && *s.sparsity > 0         ? PruneSparsity
+                     : s.threshold && *s.threshold > 0       ? PruneThreshold
+                     : m_pruneMode->currentIndex() == PruneSparsity && s.sparsity ? PruneSparsity
+                                                                                  : PruneOff;
+    setItemEnabled(m_pruneMode, PruneGlobal, m_recipe.globalPruneSparsity.has_value());
+    m_pruneMode->setCurrentIndex(mode);
+    m_pruneSlider->setEnabled(mode == PruneSparsity || mode == PruneThreshold);
+    m_pruneSpin->setEnabled(mode == PruneSparsity || mode == PruneThreshold);
+    if (mode == PruneThreshold) {
+        const double m = maxMagnitude();
+        m_pruneSlider->setRange(0, kThresholdSliderMax);
+        m_pruneSpin->setSuffix(QString());
+        m_pruneSpin->setDecimals(m > 0 && m < 0.1 ? 5 : 4);
+        m_pruneSpin->setRange(0, m > 0 ? m : 1.0);
+        m_pruneSpin->setSingleStep(m > 0 ? m / 200.0 : 0.001);
+        m_pruneSpin->setValue(s.threshold.value_or(0));
+        m_pruneSlider->setValue(pruneToSlider(s.threshold.value_or(0)));
+    } else {
+        m_pruneSlider->setRange(0, kSparsitySliderMax);
+        m_pruneSpin->setSuffix(QStringLiteral(" %"));
+        m_pruneSpin->setDecimals(1);
+        m_pruneSpin->setRange(0, kSparsitySliderMax / 10.0);
+        m_pruneSpin->setSingleStep(1);
+        const double sparsity = mode == PruneSparsity ? s.sparsity.value_or(0)
+                                : mode == PruneGlobal  ? m_recipe.globalPruneSparsity.value_or(0)
+                                                       : 0.0;
+        m_pruneSpin->setValue(sparsity * 100.0);
+        m_pruneSlider->setValue(pruneToSlider(sparsity));
+    }
+    QString note;
+    if (mode == PruneGlobal)
+        note = m_globalThreshold ? tr("Follows the whole-model sparsity of %1: |w| < %2 over all layers.")
+                                       .arg(percent(m_recipe.globalPruneSparsity.value_or(0)), formatReal(*m_globalThreshold))
+                                 : tr("Follows the whole-model sparsity of %1.")
+                                       .arg(percent(m_recipe.globalPruneSparsity.value_or(0)));
+    else if (mode == PruneThreshold)
+        note = tr("Weights with |w| below the threshold become zero.");
+    else if (mode == PruneSparsity)
+        note = tr("The smallest-magnitude weights become zero until this fraction is reached.");
+    m_pruneNote->setText(note);
+    m_pruneNote->setVisible(!note.isEmpty());
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Preview
+
+void LayerInspector::schedulePreview() {
+    if (!hasLayer()) return;
+    ++m_generation;
+    if (m_running) {
+        m_pending = true;
+        return;
+    }
+    startPreview();
+}
+
+void LayerInspector::startPreview() {
+    m_running = true;
+    m_pending = false;
+    const LayerSettings s = settings();
+    auto weight = m_layer.weight;
+    auto spectrum = m_spectra.count(m_layer.name) ? m_spectra[m_layer.name] : nullptr;
+    auto before = m_beforeCounts;
+    const double lo = m_histLo, hi = m_histHi;
+    PreviewOptions options;
+    options.channelAxis = m_layer.channelAxis;
+    options.structured = m_layer.structuredApplies;
+    if (s.globalPrune) options.globalThreshold = m_globalThreshold;
+    options.keepValues = true;
+    const int generation = m_generation;
+    m_previewWatcher.setFuture(QtConcurrent::run([=]() mutable {
+        auto r = std::make_shared<PreviewResult>();
+        r->generation = generation;
+        r->weight = weight;
+        const std::span<const float> w(weight->data);
+        r->lo = lo;
+        r->hi = hi;
+        if (!before) {
+            auto [mn, mx] = std::minmax_element(w.begin(), w.end());
+            r->lo = w.empty() ? -1.0 : double(*mn);
+            r->hi = w.empty() ? 1.0 : double(*mx);
+            if (r->hi <= r->lo) r->hi = r->lo + 1e-6;
+            auto counts = std::make_shared<std::vector<int64_t>>(size_t(kBins), 0);
+            const double scale = kBins / (r->hi - r->lo);
+            for (float x : w) ++(*counts)[size_t(std::clamp(int((double(x) - r->lo) * scale), 0, kBins - 1))];
+            r->beforeCounts = counts;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        if (spectrum) options.singularValues = *spectrum;
+        r->preview = previewLayer(*weight, s, options);
+        // After histogram, zeros counted apart; parallel like previewLayer itself.
+        std::vector<int64_t> counts(size_t(kBins), 0);
+        int64_t* c = counts.data();
+        int64_t zeros = 0;
+        const float* v = r->preview.values.data();
+        const auto n = int64_t(r->preview.values.size());
+        const double scale = kBins / (r->hi - r->lo), lo0 = r->lo;
+#pragma omp parallel for reduction(+ : c[:kBins], zeros) schedule(static) if (n > (1 << 16))
+        for (int64_t i = 0; i < n; ++i) {
+            if (v[i] == 0.f) {
+                ++zeros;
+                continue;
+            }
+            ++c[std::clamp(int((double(v[i]) - lo0) * scale), 0, kBins - 1)];
+        }
+        r->afterCounts = std::move(counts);
+        r->afterZeros = zeros;
+        r->preview.values.clear();
+        r->preview.values.shrink_to_fit();
+        r->ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        return r;
+    }));
+}
+
+void LayerInspector::onPreviewFinished() {
+    m_running = false;
+    std::shared_ptr<PreviewResult> result = m_previewWatcher.result();
+    // A result of the layer shown before (the layer changed while it ran) is dropped whole.
+    const bool sameLayer = result && hasLayer() && result->weight == m_layer.weight;
+    const bool newHistogram = sameLayer && result->beforeCounts;
+    if (newHistogram) {
+        m_beforeCounts = result->beforeCounts;
+        m_histLo = result->lo;
+        m_histHi = result->hi;
+    }
+    if (m_pending) {
+        // Show the intermediate result too: the plot follows the slider instead of waiting for it to stop.
+        if (sameLayer) showPreview(*result);
+        startPreview();
+        return;
+    }
+    if (!sameLayer || result->generation != m_generation) {
+        if (hasLayer()) startPreview();
+        return;
+    }
+    showPreview(*result);
+    if (newHistogram) syncControls();  // the threshold range follows the weights' range
+    emit previewUpdated();
+}
+
+void LayerInspector::showPreview(const PreviewResult& result) {
+    m_preview = result.preview;
+    m_afterCounts = result.afterCounts;
+    m_afterZeros = result.afterZeros;
+    m_lastPreviewMs = result.ms;
+    m_timing->setText(tr("preview %1 ms").arg(result.ms, 0, 'f', result.ms < 10 ? 1 : 0));
+    updateReadouts();
+    drawHistograms(result);
+    drawSpectrum();
+}
+
+int64_t LayerInspector::afterHistogramCount() const {
+    int64_t n = 0;
+    for (int64_t c : m_afterCounts) n += c;
+    return n;
+}
+
+std::optional<std::pair<double, double>> LayerInspector::shadedRange() const {
+    if (!m_shade->visible()) return std::nullopt;
+    return std::make_pair(m_shade->topLeft->coords().x(), m_shade->bottomRight->coords().x());
+}
+
+void LayerInspector::drawHistograms(const PreviewResult& result) {
+    if (!m_beforeCounts) return;
+    const LayerSettings s = settings();
+    const double lo = m_histLo, hi = m_histHi;
+    const double width = (hi - lo) / kBins;
+    QVector<double> keys(kBins), before(kBins), after(kBins);
+    double top = 1, afterTop = 1;
+    for (int i = 0; i < kBins; ++i) {
+        keys[i] = lo + (i + 0.5) * width;
+        before[i] = double((*m_beforeCounts)[size_t(i)]);
+        after[i] = double(m_afterCounts[size_t(i)]);
+        top = std::max(top, before[i]);
+        afterTop = std::max(afterTop, after[i]);
+    }
+    m_beforeBars->setData(keys, before, true);
+    m_afterBars->setData(keys, after, true);
+    const double pad = (hi - lo) * 0.03;
+    m_beforeRect->axis(QCPAxis::atBottom)->setRange(lo - pad, hi + pad);
+    m_beforeRect->axis(QCPAxis::atLeft)->setRange(0, top * 1.18);
+    m_afterRect->axis(QCPAxis::atLeft)->setRange(0, afterTop * 1.18);
+
+    // Pruned region: |w| < threshold (magnitude pruning), shaded on the original weights.
+    const double t = m_preview.threshold;
+    const bool shaded = t > 0;
+    m_shade->setVisible(shaded);
+    m_cutLo->setVisible(shaded);
+    m_cutHi->setVisible(shaded);
+    if (shaded) {
+        m_shade->topLeft->setCoords(-t, 0);
+        m_shade->bottomRight->setCoords(t, 1);
+        m_cutLo->point1->setCoords(-t, 0);
+        m_cutLo->point2->setCoords(-t, 1);
+        m_cutHi->point1->setCoords(t, 0);
+        m_cutHi->point2->setCoords(t, 1);
+    }
+    QString beforeText = tr("Before · %1 weights").arg(formatCount(m_layer.weight->numel()));
+    if (shaded) beforeText += tr("  ·  pruned |w| < %1").arg(formatReal(t));
+    if (m_preview.keptChannels > 0)
+        beforeText += tr("  ·  %1 of %2 channels kept").arg(m_preview.keptChannels).arg(m_layer.channels);
+    m_shadeLabel->setText(beforeText);
+
+    // Quantization levels over the weights: full-height lines when few, a rug along the axis when many.
+    QVector<double> levelKeys, levelValues;
+    const bool fullHeight = int(m_preview.levels.size()) <= kFullHeightLevels;
+    for (float level : m_preview.levels) {
+        levelKeys << double(level);
+        levelValues << (fullHeight ? top * 1.18 : top * 0.07);
+    }
+    m_levels->setData(levelKeys, levelValues, true);
+    m_levels->setPen(QPen(style::withAlpha(style::kOrange, fullHeight ? 170 : 230), 1));
+    m_drawnLevels = int(levelKeys.size());
+    m_levelsLabel->setVisible(!m_preview.levels.empty());
+    m_levelsLabel->setText(s.rounding == Rounding::KMeans && s.quantized()
+                               ? tr("%1 shared values (k-means)").arg(m_preview.levels.size())
+                               : tr("%1 levels%2")
+                                     .arg(m_preview.levels.size())
+                                     .arg(s.granularity == Granularity::PerChannel ? tr(" (widest channel)")
+                                                                                   : QString()));
+
+    const int64_t n = m_layer.weight->numel();
+    m_zerosLabel->setText(
+        tr("After · %1  ·  %2 zeros (%3) not drawn")
+            .arg(quantText(s), formatCount(result.afterZeros), percent(n ? double(result.afterZeros) / double(n) : 0)));
+    m_histPlot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LayerInspector::requestSpectrum() {
+    if (!hasLayer() || m_layer.fullRank <= 0 || m_spectra.count(m_layer.name)) return;
+    if (m_spectrumWatcher.isRunning()) {
+        // One computation at a time; a newer layer asks again when this one ends.
+        if (m_spectrumPendingFor == m_layer.name) return;
+        connect(
+            &m_spectrumWatcher, &QFutureWatcher<std::shared_ptr<const std::vector<double>>>::finished, this,
+            [this] { QMetaObject::invokeMethod(this, [this] { requestSpectrum(); }, Qt::QueuedConnection); },
+            Qt::SingleShotConnection);
+        return;
+    }
+    m_spectrumPendingFor = m_layer.name;
+    auto weight = m_layer.weight;
+    m_spectrumWatcher.setFuture(QtConcurrent::run([weight]() -> std::shared_ptr<const std::vector<double>> {
+        return std::make_shared<const std::vector<double>>(weightSingularValues(*weight));
+    }));
+}
+
+void LayerInspector::drawSpectrum() {
+    if (!hasLayer()) return;
+    if (m_layer.fullRank <= 0) {
+        m_spectrumNote->setText(tr("Low-rank decomposition does not apply to this layer, so it has no spectrum to cut."));
+        m_spectrumStack->setCurrentIndex(0);
+        return;
+    }
+    const std::vector<double>& sv = singularValues();
+    if (sv.empty()) {
+        m_spectrumNote->setText(tr("Computing the singular values of %1…").arg(m_layer.name));
+        m_spectrumStack->setCurrentIndex(0);
+        return;
+    }
+    m_spectrumStack->setCurrentIndex(1);
+    const LayerSettings s = settings();
+    const auto full = int64_t(sv.size());
+    int64_t rank = 0;
+    if (s.rank) rank = std::clamp<int64_t>(*s.rank, 1, full);
+    else if (s.energy) rank = rankForEnergy(sv, *s.energy);
+    double total = 0;
+    for (double x : sv) total += x * x;
+    QVector<double> keptX, keptY, dropX, dropY, eX, eY;
+    double cumulative = 0;
+    const double floor = std::max(sv.front() * 1e-7, 1e-30);
+    for (int64_t i = 0; i < full; ++i) {
+        const double x = double(i + 1), y = std::max(sv[size_t(i)], floor);
+        cumulative += sv[size_t(i)] * sv[size_t(i)];
+        if (rank == 0 || i < rank) {
+            keptX << x;
+            keptY << y;
+        } else {
+            dropX << x;
+            dropY << y;
+        }
+        eX << x;
+        eY << (total > 0 ? 100.0 * cumulative / total : 100.0);
+    }
+    m_svKept->setData(keptX, keptY, true);
+    m_svDropped->setData(dropX, dropY, true);
+    m_svKept->setPen(QPen(rank ? style::kBlue : QColor(0x7d8ea3), full > 200 ? 1 : 2));
+    m_svDropped->setPen(QPen(QColor(0xc4c9cf), full > 200 ? 1 : 2));
+    m_energy->setData(eX, eY, true);
+    // lsImpulse draws from value 0, which a log axis cannot show: lift the base to the lower range bound.
+    const double yMin = std::max(floor, *std::min_element(sv.begin(), sv.end()) * 0.5);
+    m_spectrumPlot->yAxis->setRange(yMin, sv.front() * 2.0);
+    m_spectrumPlot->xAxis->setRange(0, double(full) + 1);
+    m_rankLine->setVisible(rank > 0);
+    if (rank > 0) {
+        m_rankLine->point1->setCoords(double(rank) + 0.5, yMin);
+        m_rankLine->point2->setCoords(double(rank) + 0.5, sv.front());
+        const int64_t rows = m_layer.weight->shape.empty() ? 0 : m_layer.weight->shape[0];
+        const int64_t cols = rows ? m_layer.weight->numel() / rows : 0;
+        const int64_t params = lowRankParams(rows, cols, rank);
+        const double energy = total > 0 ? eY[int(rank - 1)] / 100.0 : 1.0;
+        m_rankLabel->setText(tr("rank %1 of %2  ·  %3 energy kept  ·  error %4  ·  %5 weights (%6 of the layer)")
+                                 .arg(rank)
+                                 .arg(full)
+                                 .arg(percent(energy))
+                                 .arg(percent(truncationError(sv, rank), 2))
+                                 .arg(formatCount(params))
+                                 .arg(percent(double(params) / double(std::max<int64_t>(1, rows * cols)), 0)));
+        m_readoutTextRank = QString::number(rank);
+        m_readoutTextEnergy = percent(energy);
+    } else {
+        m_rankLabel->setText(tr("%1 singular values  ·  not decomposed: choose a rank or an energy to cut").arg(full));
+        m_readoutTextRank.clear();
+        m_readoutTextEnergy.clear();
+    }
+    m_spectrumPlot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LayerInspector::setReadout(const QString& key, const QString& text, const QString& tone) {
+    m_readoutText[key] = text;
+    auto it = m_readouts.find(key);
+    if (it == m_readouts.end()) return;
+    it->second->setText(text);
+    const QString color = tone == QLatin1String("bad")    ? QStringLiteral("#c5221f")
+                          : tone == QLatin1String("good") ? QStringLiteral("#188038")
+                                                          : QStringLiteral("#202124");
+    it->second->setStyleSheet(QStringLiteral("color:%1; font-weight:600;").arg(color));
+}
+
+void LayerInspector::updateReadouts() {
+    const LayerPreview& p = m_preview;
+    const int64_t originalBytes = 4 * m_layer.weight->numel();
+    const QString tone = p.relError > 0.2 ? QStringLiteral("bad") : QString();
+    setReadout(QStringLiteral("error"), percent(p.relError, 2), tone);
+    setReadout(QStringLiteral("sqnr"),
+               std::isinf(p.sqnrDb) ? tr("exact") : QStringLiteral("%1 dB").arg(p.sqnrDb, 0, 'f', 1), tone);
+    setReadout(QStringLiteral("sparsity"), percent(p.sparsity));
+    setReadout(QStringLiteral("bytes"), tr("%1 → %2").arg(formatBytes(originalBytes), formatBytes(p.bytes)));
+    setReadout(QStringLiteral("ratio"),
+               p.bytes > 0 ? tr("%1× smaller").arg(double(originalBytes) / double(p.bytes), 0, 'f', 1) : QString(),
+               p.bytes < originalBytes ? QStringLiteral("good") : QString());
+    setReadout(QStringLiteral("params"), formatCount(p.params));
+    setReadout(QStringLiteral("threshold"), p.threshold > 0 ? formatReal(p.threshold) : QString());
+    m_readouts[QStringLiteral("error")]->setToolTip(
+        p.rank ? tr("Pruning and quantization error on the weight; the rank cut adds %1 (see the spectrum)")
+                     .arg(percent(p.lowRankError, 2))
+               : tr("‖W − Ŵ‖ / ‖W‖ over the layer's weight"));
+}
+
+QString LayerInspector::readoutText(const QString& key) const {
+    if (key == QLatin1String("rank")) return m_readoutTextRank;
+    if (key == QLatin1String("energy")) return m_readoutTextEnergy;
+    auto it = m_readoutText.find(key);
+    return it != m_readoutText.end() ? it->second : QString();
+}
+
+}  // namespace lathe
