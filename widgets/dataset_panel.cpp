@@ -102,6 +102,16 @@ QLabel* sectionHeader(const QString& text, QWidget* parent) {
 
 }  // namespace
 
+QStringList classNamesOf(const Dataset& dataset, const EvaluationSettings& settings) {
+    QStringList names;
+    for (const auto& name : dataset.classNames()) names << QString::fromStdString(name);
+    if (!names.isEmpty()) return names;
+    if (settings.spec.kind == DatasetKind::Idx && dataset.numClasses() <= 10 &&
+        settings.displayName().startsWith(QLatin1String("Fashion-MNIST")))
+        return fashionMnistClassNames();
+    return {};
+}
+
 QStringList fashionMnistClassNames() {
     return {QStringLiteral("T-shirt/top"), QStringLiteral("Trouser"), QStringLiteral("Pullover"),
             QStringLiteral("Dress"),       QStringLiteral("Coat"),    QStringLiteral("Sandal"),

@@ -36,6 +36,8 @@ struct EvaluationSettings {
 
 // Names of the Fashion-MNIST classes, by label.
 QStringList fashionMnistClassNames();
+// Class names of an opened data set: its folder names, Fashion-MNIST's names for its IDX files, else empty (numbers).
+QStringList classNamesOf(const Dataset& dataset, const EvaluationSettings& settings);
 
 // The data set panel: SPEC (idx:DIR, folder:DIR, npy:IMAGES,LABELS) with a kind selector and Browse, split, limit,
 // batch size, backend, folds, and preprocessing (size/crop/BGR/gray for image folders; scale/mean/std for all).

@@ -3,6 +3,7 @@
 #include <QFrame>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QResizeEvent>
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
@@ -18,6 +19,9 @@
 namespace lathe {
 
 namespace {
+
+// Below this width the results stack vertically.
+constexpr int kSideBySideWidth = 640;
 
 const QString kPlaceholderStyle = QStringLiteral("color:#80868b; padding:20px;");
 const QString kErrorStyle = QStringLiteral(
@@ -231,6 +235,15 @@ QString EvaluationView::errorText() const { return m_showsError ? m_placeholder-
 QString EvaluationView::metricText(const QString& key) const {
     auto it = m_metricLabels.find(key);
     return it == m_metricLabels.end() ? QString() : it->second->text();
+}
+
+void EvaluationView::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    const Qt::Orientation wanted = width() < kSideBySideWidth ? Qt::Vertical : Qt::Horizontal;
+    if (m_splitter->orientation() == wanted) return;
+    m_splitter->setOrientation(wanted);
+    // Stacked: the numbers keep their full height; the table and the heat map share the rest.
+    m_metrics->setMinimumHeight(wanted == Qt::Vertical ? m_metrics->sizeHint().height() : 0);
 }
 
 }  // namespace lathe

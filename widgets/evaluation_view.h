@@ -38,6 +38,10 @@ public:
     QTableWidget* classTable() const { return m_table; }
     ConfusionMatrixPlot* confusionPlot() const { return m_confusion; }
 
+protected:
+    // Narrow (a side dock): the confusion matrix goes below the numbers instead of beside them.
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     QLabel* addMetric(const QString& key, const QString& caption, const QString& toolTip, int row, int column);
 

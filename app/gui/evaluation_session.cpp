@@ -20,16 +20,6 @@ Result<std::shared_ptr<const Dataset>> openOrReuse(std::shared_ptr<const Dataset
     return openDataset(settings.spec, settings.dataset);
 }
 
-QStringList classNamesFor(const Dataset& dataset, const EvaluationSettings& settings) {
-    QStringList names;
-    for (const auto& name : dataset.classNames()) names << qs(name);
-    if (!names.isEmpty()) return names;
-    if (settings.spec.kind == DatasetKind::Idx && dataset.numClasses() <= 10 &&
-        settings.displayName().startsWith(QLatin1String("Fashion-MNIST")))
-        return fashionMnistClassNames();
-    return {};
-}
-
 }  // namespace
 
 struct EvaluationSession::Evaluated {
@@ -100,7 +90,7 @@ void EvaluationSession::evaluate(const EvaluationSettings& settings) {
             }
             m_report = std::move(out.report);
             m_reportSettings = settings;
-            m_classNames = classNamesFor(*out.dataset, settings);
+            m_classNames = classNamesOf(*out.dataset, settings);
             emit evaluationFinished();
         });
     emit evaluationStarted();

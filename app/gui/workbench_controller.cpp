@@ -279,7 +279,15 @@ void WorkbenchController::evaluateVariant() {
         return;
     }
     m_doc->setEvaluationSettings(*settings);
-    const QString id = m_doc->evaluateCurrent();
+    // A recipe that is exactly a preset is named after it; others get "Variant N" (rename in the list).
+    QString name;
+    const std::string current = writeRecipe(m_doc->recipe());
+    const QList<std::pair<RecipePreset, QString>> presets = {{RecipePreset::Int8, tr("int8 per-channel")},
+                                                             {RecipePreset::Int4Weights, tr("4-bit weights")},
+                                                             {RecipePreset::DeepCompression, tr("Deep Compression")}};
+    for (const auto& [preset, presetName] : presets)
+        if (writeRecipe(m_doc->presetRecipe(preset)) == current) name = presetName;
+    const QString id = m_doc->evaluateCurrent(name);
     if (!id.isEmpty()) m_variants->setCurrentId(id);
 }
 

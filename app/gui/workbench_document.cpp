@@ -42,16 +42,6 @@ ProgressFn scaled(const ProgressFn& outer, float lo, float hi) {
     return [outer, lo, hi](float f, std::string_view stage) { return outer(lo + (hi - lo) * f, stage); };
 }
 
-QStringList classNamesFor(const Dataset& dataset, const EvaluationSettings& settings) {
-    QStringList names;
-    for (const auto& name : dataset.classNames()) names << qs(name);
-    if (!names.isEmpty()) return names;
-    if (settings.spec.kind == DatasetKind::Idx && dataset.numClasses() <= 10 &&
-        settings.displayName().startsWith(QLatin1String("Fashion-MNIST")))
-        return fashionMnistClassNames();
-    return {};
-}
-
 QString absolute(const QString& path) { return path.isEmpty() ? path : QFileInfo(path).absoluteFilePath(); }
 
 QString sha256Of(const QString& path) {
@@ -666,7 +656,7 @@ void WorkbenchDocument::startNext() {
                 dataset = *opened;
             }
             out.dataset = dataset;
-            out.classNames = classNamesFor(*dataset, settings);
+            out.classNames = classNamesOf(*dataset, settings);
             auto options = applyOptionsFor(baseline ? Recipe{} : recipe, settings, dataset);
             if (!options) {
                 out.error = qs(options.error().message);

@@ -173,6 +173,9 @@ private slots:
         const Variant& custom = doc->variants()[1];
         const Variant& int8 = doc->variants()[2];
         QVERIFY(base.baseline);
+        QCOMPARE(custom.name, QStringLiteral("Variant 1"));
+        QCOMPARE(int8.name, QStringLiteral("int8 per-channel"));  // a preset's recipe is named after it
+        QCOMPARE(doc->variants()[3].name, QStringLiteral("4-bit weights"));
         QVERIFY(base.metrics->top1 > 85.0);
         QVERIFY(std::abs(int8.metrics->top1 - base.metrics->top1) <= 0.5);
         QVERIFY(int8.metrics->onnxBytes < base.metrics->onnxBytes / 2);
