@@ -1,19 +1,16 @@
 #include "app/cli/apply_command.h"
 
-#include <unistd.h>
-
-#include <charconv>
 #include <cmath>
 #include <fstream>
-#include <functional>
 #include <iomanip>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
+#include "app/cli/dataset_arguments.h"
 #include "app/cli/eval_command.h"
+#include "app/cli/terminal_output.h"
 #include "core/compress/apply_recipe.h"
 #include "core/compress/calibrate/calibrate_activations.h"
 #include "core/eval/evaluator.h"
@@ -23,6 +20,11 @@
 namespace lathe {
 
 namespace {
+
+using cli::fail;
+using cli::parseInteger;
+using cli::TerminalProgress;
+using cli::UsageError;
 
 constexpr const char* kApplyUsage =
     "usage: lathe-cli apply MODEL --recipe R.json -o OUT.onnx [options]\n"
@@ -43,55 +45,20 @@ constexpr const char* kApplyUsage =
     "  --scale F, --mean M[,M,M], --std S[,S,S]   preprocessing, as in lathe-cli eval\n"
     "  --json               machine-readable output\n";
 
-struct UsageError {
-    std::string message;
-};
-
-struct ApplyArgs {
+struct ApplyArgs : cli::DatasetArguments {
     std::string model;
     std::string recipe;
     std::string output;
     ExportFormat format = ExportFormat::Float;
-    std::string data;
-    DatasetOptions datasetOptions;
-    EvalOptions evalOptions;
     uint64_t seed = 0;
     bool json = false;
 };
 
-template <class T>
-T parseInteger(const std::string& option, const std::string& text, T min) {
-    T value{};
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min)
-        throw UsageError{option + " needs an integer >= " + std::to_string(min) + ", got '" + text + "'"};
-    return value;
-}
-
-float parseFloat(const std::string& option, const std::string& text) {
-    char* end = nullptr;
-    const float value = std::strtof(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value))
-        throw UsageError{option + " needs a number, got '" + text + "'"};
-    return value;
-}
-
-std::vector<float> parseFloats(const std::string& option, const std::string& text) {
-    std::vector<float> values;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) values.push_back(parseFloat(option, item));
-    if (values.size() != 1 && values.size() != 3)
-        throw UsageError{option + " needs 1 or 3 comma-separated numbers, got '" + text + "'"};
-    return values;
-}
-
 ApplyArgs parseArgs(const std::vector<std::string>& args) {
     ApplyArgs out;
-    Preprocessing& pre = out.datasetOptions.preprocessing;
-    EvalOptions& eval = out.evalOptions;
-    using Setter = std::function<void(const std::string& option, const std::string& value)>;
-    const std::map<std::string, Setter> withValue = {
+    const cli::OptionSwitches switches = {{"--json", [&] { out.json = true; }}};
+    cli::OptionSetters withValue = cli::datasetOptionSetters(out);
+    withValue.insert({
         {"--recipe", [&](auto&, auto& v) { out.recipe = v; }},
         {"-o", [&](auto&, auto& v) { out.output = v; }},
         {"--output", [&](auto&, auto& v) { out.output = v; }},
@@ -101,60 +68,13 @@ ApplyArgs parseArgs(const std::vector<std::string>& args) {
              if (!f) throw UsageError{"--format is float, qdq or qop, got '" + v + "'"};
              out.format = *f;
          }},
-        {"--data", [&](auto&, auto& v) { out.data = v; }},
-        {"--split",
-         [&](auto&, auto& v) {
-             if (v != "test" && v != "train") throw UsageError{"--split is test or train, got '" + v + "'"};
-             out.datasetOptions.split = v == "train" ? Split::Train : Split::Test;
-         }},
-        {"--limit", [&](auto& o, auto& v) { eval.limit = parseInteger<int64_t>(o, v, 1); }},
-        {"--backend",
-         [&](auto&, auto& v) {
-             for (BackendKind kind : {BackendKind::Auto, BackendKind::Builtin, BackendKind::OpenCv})
-                 if (v == backendName(kind)) {
-                     eval.backend = kind;
-                     return;
-                 }
-             throw UsageError{"--backend is auto, builtin or opencv, got '" + v + "'"};
-         }},
         {"--seed", [&](auto& o, auto& v) { out.seed = parseInteger<uint64_t>(o, v, 0); }},
-        {"--batch", [&](auto& o, auto& v) { eval.batchSize = parseInteger<int>(o, v, 1); }},
-        {"--threads", [&](auto& o, auto& v) { eval.threads = parseInteger<int>(o, v, 1); }},
-        {"--scale", [&](auto& o, auto& v) { pre.scale = parseFloat(o, v); }},
-        {"--mean", [&](auto& o, auto& v) { pre.mean = parseFloats(o, v); }},
-        {"--std", [&](auto& o, auto& v) { pre.stddev = parseFloats(o, v); }},
-    };
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--json") {
-            out.json = true;
-        } else if (auto v = withValue.find(a); v != withValue.end()) {
-            if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
-            v->second(a, args[++i]);
-        } else if (!a.empty() && a[0] == '-') {
-            throw UsageError{"unknown option '" + a + "'"};
-        } else if (out.model.empty()) {
-            out.model = a;
-        } else {
-            throw UsageError{"more than one model given ('" + out.model + "', '" + a + "')"};
-        }
-    }
-    if (out.model.empty()) throw UsageError{"no model given"};
+    });
+    out.model = cli::parseCommandLine(args, switches, withValue);
     if (out.recipe.empty()) throw UsageError{"no recipe given (--recipe R.json)"};
     if (out.output.empty()) throw UsageError{"no output file given (-o OUT.onnx)"};
+    out.spec = cli::datasetSpec(out);
     return out;
-}
-
-std::string oneLine(std::string text) {
-    for (char& c : text)
-        if (c == '\n' || c == '\r') c = ' ';
-    while (!text.empty() && text.back() == ' ') text.pop_back();
-    return text;
-}
-
-int fail(const std::string& message) {
-    std::cerr << "error: " << oneLine(message) << '\n';
-    return 1;
 }
 
 Result<Recipe> readRecipeFile(const std::string& path) {
@@ -166,32 +86,6 @@ Result<Recipe> readRecipeFile(const std::string& path) {
     if (!recipe) return makeError(recipe.error().code, path + ": " + recipe.error().message);
     return recipe;
 }
-
-// "\r<stage> 42%" on a terminal, redrawn when the whole percentage changes.
-class TerminalProgress {
-public:
-    ProgressFn callback() {
-        if (!isatty(STDERR_FILENO)) return {};
-        return [this](float fraction, std::string_view stage) {
-            const int percent = int(fraction * 100.f);
-            if (percent == m_percent && stage == m_stage) return true;
-            m_percent = percent;
-            m_stage = stage;
-            std::cerr << "\r\033[K" << stage << ' ' << percent << '%' << std::flush;
-            m_drawn = true;
-            return true;
-        };
-    }
-    void clear() {
-        if (m_drawn) std::cerr << "\r\033[K" << std::flush;
-        m_drawn = false;
-    }
-
-private:
-    int m_percent = -1;
-    std::string m_stage;
-    bool m_drawn = false;
-};
 
 double percentOf(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * double(part) / double(whole) : 0.0; }
 
@@ -245,27 +139,10 @@ void printText(std::ostream& out, const ApplyArgs& args, const CompressedModel& 
 }  // namespace
 
 int runApplyCommand(const std::vector<std::string>& args) {
-    if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help")) {
-        std::cout << kApplyUsage;
-        return 0;
-    }
     ApplyArgs parsed;
-    std::optional<DatasetSpec> spec;
-    try {
-        parsed = parseArgs(args);
-        if (!parsed.data.empty()) {
-            auto parsedSpec = parseDatasetSpec(parsed.data);
-            if (!parsedSpec) throw UsageError{parsedSpec.error().message};
-            if (auto valid = validateDatasetOptions(*parsedSpec, parsed.datasetOptions); !valid)
-                throw UsageError{valid.error().message};
-            spec = *parsedSpec;
-        } else if (parsed.datasetOptions.split || parsed.evalOptions.limit) {
-            throw UsageError{"--split and --limit need --data"};
-        }
-    } catch (const UsageError& e) {
-        std::cerr << "lathe-cli apply: " << e.message << '\n' << kApplyUsage;
-        return 2;
-    }
+    if (auto exitCode = cli::parseCommand("apply", kApplyUsage, args, [&] { parsed = parseArgs(args); }))
+        return *exitCode;
+    const std::optional<DatasetSpec>& spec = parsed.spec;
 
     auto graph = readOnnxModel(parsed.model);
     if (!graph) return fail(graph.error().message);

@@ -1,23 +1,19 @@
 #include "app/cli/eval_command.h"
 
-#include <unistd.h>
-
-#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <functional>
 #include <iomanip>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
+#include "app/cli/dataset_arguments.h"
+#include "app/cli/terminal_output.h"
 #include "core/model/onnx_reader.h"
 
 namespace lathe {
 
 namespace {
+
 constexpr const char* kEvalUsage =
     "usage: lathe-cli eval MODEL --data SPEC [options]\n"
     "accuracy, F1, k-fold spread, throughput and latency of MODEL on a labelled data set\n"
@@ -37,112 +33,32 @@ constexpr const char* kEvalUsage =
     "  --std S[,S,S]        per-channel divisor after the mean\n"
     "  folder data only:    --size N (shorter side), --crop N (centre square), --bgr, --gray\n";
 
-struct UsageError {
-    std::string message;
-};
-
-struct EvalArgs {
+struct EvalArgs : cli::DatasetArguments {
     std::string model;
-    std::string data;
-    DatasetOptions datasetOptions;
-    EvalOptions evalOptions;
     bool json = false;
 };
-
-template <class T>
-T parseNumber(const std::string& option, const std::string& text, T min) {
-    T value{};
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min)
-        throw UsageError{option + " needs an integer >= " + std::to_string(min) + ", got '" + text + "'"};
-    return value;
-}
-
-float parseFloat(const std::string& option, const std::string& text) {
-    char* end = nullptr;
-    float value = std::strtof(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value))
-        throw UsageError{option + " needs a number, got '" + text + "'"};
-    return value;
-}
-
-std::vector<float> parseFloats(const std::string& option, const std::string& text) {
-    std::vector<float> values;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) values.push_back(parseFloat(option, item));
-    if (values.size() != 1 && values.size() != 3)
-        throw UsageError{option + " needs 1 or 3 comma-separated numbers, got '" + text + "'"};
-    return values;
-}
-
-BackendKind parseBackend(const std::string& text) {
-    for (BackendKind kind : {BackendKind::Auto, BackendKind::Builtin, BackendKind::OpenCv})
-        if (text == backendName(kind)) return kind;
-    throw UsageError{"--backend is auto, builtin or opencv, got '" + text + "'"};
-}
-
-Split parseSplit(const std::string& text) {
-    if (text != "test" && text != "train") throw UsageError{"--split is test or train, got '" + text + "'"};
-    return text == "train" ? Split::Train : Split::Test;
-}
 
 EvalArgs parseArgs(const std::vector<std::string>& args) {
     EvalArgs out;
     Preprocessing& pre = out.datasetOptions.preprocessing;
     EvalOptions& eval = out.evalOptions;
-    const std::map<std::string, std::function<void()>> switches = {
+    const cli::OptionSwitches switches = {
         {"--json", [&] { out.json = true; }},
         {"--shuffle", [&] { eval.shuffle = true; }},
         {"--bgr", [&] { pre.bgr = true; }},
         {"--gray", [&] { pre.gray = true; }},
     };
-    using Setter = std::function<void(const std::string& option, const std::string& value)>;
-    const std::map<std::string, Setter> withValue = {
-        {"--data", [&](auto&, auto& v) { out.data = v; }},
-        {"--split", [&](auto&, auto& v) { out.datasetOptions.split = parseSplit(v); }},
-        {"--backend", [&](auto&, auto& v) { eval.backend = parseBackend(v); }},
-        {"--limit", [&](auto& o, auto& v) { eval.limit = parseNumber<int64_t>(o, v, 1); }},
-        {"--folds", [&](auto& o, auto& v) { eval.folds = parseNumber<int>(o, v, 1); }},
-        {"--batch", [&](auto& o, auto& v) { eval.batchSize = parseNumber<int>(o, v, 1); }},
-        {"--seed", [&](auto& o, auto& v) { eval.seed = parseNumber<uint64_t>(o, v, 0); }},
-        {"--threads", [&](auto& o, auto& v) { eval.threads = parseNumber<int>(o, v, 1); }},
-        {"--size", [&](auto& o, auto& v) { pre.resize = parseNumber<int>(o, v, 1); }},
-        {"--crop", [&](auto& o, auto& v) { pre.crop = parseNumber<int>(o, v, 1); }},
-        {"--scale", [&](auto& o, auto& v) { pre.scale = parseFloat(o, v); }},
-        {"--mean", [&](auto& o, auto& v) { pre.mean = parseFloats(o, v); }},
-        {"--std", [&](auto& o, auto& v) { pre.stddev = parseFloats(o, v); }},
-    };
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (auto s = switches.find(a); s != switches.end()) {
-            s->second();
-        } else if (auto v = withValue.find(a); v != withValue.end()) {
-            if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
-            v->second(a, args[++i]);
-        } else if (!a.empty() && a[0] == '-') {
-            throw UsageError{"unknown option '" + a + "'"};
-        } else if (out.model.empty()) {
-            out.model = a;
-        } else {
-            throw UsageError{"more than one model given ('" + out.model + "', '" + a + "')"};
-        }
-    }
-    if (out.model.empty()) throw UsageError{"no model given"};
-    if (out.data.empty()) throw UsageError{"no data set given (--data SPEC)"};
+    cli::OptionSetters withValue = cli::datasetOptionSetters(out);
+    withValue.insert({
+        {"--folds", [&](auto& o, auto& v) { eval.folds = cli::parseInteger<int>(o, v, 1); }},
+        {"--seed", [&](auto& o, auto& v) { eval.seed = cli::parseInteger<uint64_t>(o, v, 0); }},
+        {"--size", [&](auto& o, auto& v) { pre.resize = cli::parseInteger<int>(o, v, 1); }},
+        {"--crop", [&](auto& o, auto& v) { pre.crop = cli::parseInteger<int>(o, v, 1); }},
+    });
+    out.model = cli::parseCommandLine(args, switches, withValue);
+    if (out.data.empty()) throw cli::UsageError{"no data set given (--data SPEC)"};
+    out.spec = cli::datasetSpec(out);
     return out;
-}
-
-std::string oneLine(std::string text) {
-    for (char& c : text)
-        if (c == '\n' || c == '\r') c = ' ';
-    while (!text.empty() && text.back() == ' ') text.pop_back();
-    return text;
-}
-
-int fail(const std::string& message) {
-    std::cerr << "error: " << oneLine(message) << '\n';
-    return 1;
 }
 
 double rounded(double value, int decimals) {
@@ -150,28 +66,6 @@ double rounded(double value, int decimals) {
     return std::round(value * scale) / scale;
 }
 
-// "\r<stage> 42%" on a terminal, redrawn when the whole percentage changes.
-class TerminalProgress {
-public:
-    void clear() {
-        if (m_drawn) std::cerr << "\r\033[K" << std::flush;
-        m_drawn = false;
-    }
-    bool update(float fraction, std::string_view stage) {
-        int percent = int(fraction * 100.f);
-        if (percent == m_percent && stage == m_stage) return true;
-        m_percent = percent;
-        m_stage = stage;
-        std::cerr << "\r\033[K" << stage << ' ' << percent << '%' << std::flush;
-        m_drawn = true;
-        return true;
-    }
-
-private:
-    int m_percent = -1;
-    std::string m_stage;
-    bool m_drawn = false;
-};
 }  // namespace
 
 std::string evalJson(const EvalReport& r) {
@@ -228,36 +122,19 @@ void printEvalReport(std::ostream& out, const EvalReport& r, const std::vector<s
 }
 
 int runEvalCommand(const std::vector<std::string>& args) {
-    if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help")) {
-        std::cout << kEvalUsage;
-        return 0;
-    }
     EvalArgs parsed;
-    std::optional<DatasetSpec> spec;
-    try {
-        parsed = parseArgs(args);
-        auto parsedSpec = parseDatasetSpec(parsed.data);
-        if (!parsedSpec) throw UsageError{parsedSpec.error().message};
-        if (auto valid = validateDatasetOptions(*parsedSpec, parsed.datasetOptions); !valid)
-            throw UsageError{valid.error().message};
-        spec = *parsedSpec;
-    } catch (const UsageError& e) {
-        std::cerr << "lathe-cli eval: " << e.message << '\n' << kEvalUsage;
-        return 2;
-    }
+    if (auto exitCode = cli::parseCommand("eval", kEvalUsage, args, [&] { parsed = parseArgs(args); }))
+        return *exitCode;
 
     auto graph = readOnnxModel(parsed.model);
-    if (!graph) return fail(graph.error().message);
-    auto dataset = openDataset(*spec, parsed.datasetOptions);
-    if (!dataset) return fail(dataset.error().message);
+    if (!graph) return cli::fail(graph.error().message);
+    auto dataset = openDataset(*parsed.spec, parsed.datasetOptions);
+    if (!dataset) return cli::fail(dataset.error().message);
 
-    TerminalProgress terminal;
-    ProgressFn progress;
-    if (isatty(STDERR_FILENO))
-        progress = [&terminal](float fraction, std::string_view stage) { return terminal.update(fraction, stage); };
-    auto report = evaluate(*graph, **dataset, parsed.evalOptions, progress);
+    cli::TerminalProgress terminal;
+    auto report = evaluate(*graph, **dataset, parsed.evalOptions, terminal.callback());
     terminal.clear();
-    if (!report) return fail(report.error().message);
+    if (!report) return cli::fail(report.error().message);
 
     if (parsed.json)
         std::cout << evalJson(*report) << '\n';

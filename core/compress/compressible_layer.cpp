@@ -97,6 +97,26 @@ std::string uniqueName(const Graph& graph, const std::string& base) {
     }
 }
 
+std::string uniqueValueName(const Graph& graph, const std::string& base) {
+    auto taken = [&](const std::string& s) {
+        if (graph.values.count(s) || graph.initializers.count(s) || graph.nodeIndex(s) >= 0) return true;
+        return std::any_of(graph.nodes.begin(), graph.nodes.end(), [&](const Node& n) {
+            return std::find(n.outputs.begin(), n.outputs.end(), s) != n.outputs.end();
+        });
+    };
+    std::string name = base;
+    for (int i = 2; taken(name); ++i) name = base + "_" + std::to_string(i);
+    return name;
+}
+
+void declareValue(Graph& graph, const std::string& name, const std::string& like, DType dtype) {
+    ValueInfo v;
+    if (const ValueInfo* src = graph.value(like)) v = *src;
+    v.name = name;
+    v.dtype = dtype;
+    graph.values[name] = v;
+}
+
 int64_t innerSize(std::span<const int64_t> shape, int axis) {
     int64_t n = 1;
     for (size_t i = size_t(axis) + 1; i < shape.size(); ++i) n *= shape[i];

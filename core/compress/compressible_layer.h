@@ -37,6 +37,10 @@ void putInitializer(Graph& graph, Tensor tensor);
 void eraseInitializerIfUnused(Graph& graph, const std::string& name);
 // `base` when no value, initializer or node uses that name yet, else base_2, base_3, ...
 std::string uniqueName(const Graph& graph, const std::string& base);
+// `base`, or base_2, base_3, ... when a value, initializer, node or node output already has that name.
+std::string uniqueValueName(const Graph& graph, const std::string& base);
+// Declares `name` in graph.values with `like`'s shape and the given element type.
+void declareValue(Graph& graph, const std::string& name, const std::string& like, DType dtype);
 // The sub-tensor keeping only indices `keep` (ascending, in range) along `axis`.
 Tensor sliceAxis(const Tensor& tensor, int axis, std::span<const int64_t> keep);
 // Elements after `axis` in a row-major tensor of `shape` (stride of axis).

@@ -1,20 +1,6 @@
 #include "core/export/export_util.h"
 
-#include <algorithm>
-
 namespace lathe {
-
-std::string uniqueValueName(const Graph& graph, const std::string& base) {
-    auto taken = [&](const std::string& s) {
-        if (graph.values.count(s) || graph.initializers.count(s) || graph.nodeIndex(s) >= 0) return true;
-        return std::any_of(graph.nodes.begin(), graph.nodes.end(), [&](const Node& n) {
-            return std::find(n.outputs.begin(), n.outputs.end(), s) != n.outputs.end();
-        });
-    };
-    std::string name = base;
-    for (int i = 2; taken(name); ++i) name = base + "_" + std::to_string(i);
-    return name;
-}
 
 Node makeNode(const Graph& graph, const std::string& name, const std::string& op, std::vector<std::string> inputs,
               std::vector<std::string> outputs) {
@@ -49,14 +35,6 @@ Tensor makeTensor(const std::string& name, DType dtype, std::vector<int64_t> sha
     if (isIntegerType(dtype))
         for (float v : values) t.ints.push_back(int64_t(v));
     return t;
-}
-
-void declareValue(Graph& graph, const std::string& name, const std::string& like, DType dtype) {
-    ValueInfo v;
-    if (const ValueInfo* src = graph.value(like)) v = *src;
-    v.name = name;
-    v.dtype = dtype;
-    graph.values[name] = v;
 }
 
 QuantizedInitializers quantizedInitializers(const Graph& graph, const QuantizedTensor& q) {

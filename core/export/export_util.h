@@ -4,14 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "core/compress/compressible_layer.h"
 #include "core/compress/quantize/uniform_quantize.h"
 #include "core/model/graph.h"
 
 // Graph-building helpers shared by the exporters.
 namespace lathe {
 
-// `base`, or base_2, base_3, ... when a value, initializer, node or node output already has that name.
-std::string uniqueValueName(const Graph& graph, const std::string& base);
 // A node with a name not yet used in `graph`.
 Node makeNode(const Graph& graph, const std::string& name, const std::string& op, std::vector<std::string> inputs,
               std::vector<std::string> outputs);
@@ -19,8 +18,6 @@ Attribute intAttribute(int64_t value);
 Attribute intsAttribute(std::vector<int64_t> values);
 // A tensor of `dtype` (integer types also filled in `ints`); shape {} for a scalar.
 Tensor makeTensor(const std::string& name, DType dtype, std::vector<int64_t> shape, const std::vector<float>& values);
-// Declares `name` in graph.values with `like`'s shape and the given element type.
-void declareValue(Graph& graph, const std::string& name, const std::string& like, DType dtype);
 
 // A quantized weight as ONNX initializers: <W>_quantized (int8 when symmetric, else uint8), <W>_scale (float) and
 // <W>_zero_point (code type); scalars per tensor, 1-D along q.axis per channel.

@@ -47,19 +47,6 @@ Tensor scalarTensor(const std::string& name, DType dtype, float value) {
     return t;
 }
 
-// `base`, or base_2, base_3, ... when a value, initializer, node or node output already has that name.
-std::string uniqueValueName(const Graph& graph, const std::string& base) {
-    auto taken = [&](const std::string& s) {
-        if (graph.values.count(s) || graph.initializers.count(s) || graph.nodeIndex(s) >= 0) return true;
-        return std::any_of(graph.nodes.begin(), graph.nodes.end(), [&](const Node& n) {
-            return std::find(n.outputs.begin(), n.outputs.end(), s) != n.outputs.end();
-        });
-    };
-    std::string name = base;
-    for (int i = 2; taken(name); ++i) name = base + "_" + std::to_string(i);
-    return name;
-}
-
 Node makeNode(const Graph& graph, const std::string& name, const std::string& op, std::vector<std::string> inputs,
               std::vector<std::string> outputs) {
     Node n;
@@ -68,15 +55,6 @@ Node makeNode(const Graph& graph, const std::string& name, const std::string& op
     n.inputs = std::move(inputs);
     n.outputs = std::move(outputs);
     return n;
-}
-
-// ValueInfo of `name` shaped like `like`, with another element type.
-void declareValue(Graph& graph, const std::string& name, const std::string& like, DType dtype) {
-    ValueInfo v;
-    if (const ValueInfo* src = graph.value(like)) v = *src;
-    v.name = name;
-    v.dtype = dtype;
-    graph.values[name] = v;
 }
 
 // Inserts the nodes queued per producer index (-1: before every node) right after their producer.

@@ -2,26 +2,15 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "cli_test_support.h"
+
+using namespace lathe::testing;
+
 namespace {
 const QString kFashion = "idx:/usr/share/datasets/fashion-mnist";
-
-struct CliRun {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CliRun runCli(const QStringList& args) {
-    QProcess p;
-    p.start(LATHE_CLI, args);
-    p.waitForFinished(300000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-            p.readAllStandardError()};
-}
 
 // A version 1.0 .npy file of `descr` and `shape` with `data` bytes.
 void writeNpy(const QString& path, const QString& descr, const QString& shape, const QByteArray& data) {

@@ -4,23 +4,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
+
+#include "cli_test_support.h"
+
+using namespace lathe::testing;
 
 namespace {
-struct CliRun {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CliRun runCli(const QStringList& args) {
-    QProcess p;
-    p.start(LATHE_CLI, args);
-    p.waitForFinished(60000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-            p.readAllStandardError()};
-}
-
 QString fixture(const char* name) { return QString(LATHE_FIXTURES_DIR) + "/" + name; }
 }  // namespace
 

@@ -185,6 +185,21 @@ inline Graph makeLeNet(uint32_t seed = 7, int64_t batch = 1) {
     return b.graph;
 }
 
+// Conv → Relu → Conv → Add(skip) → Relu → GAP → Flatten → Gemm, as tests/fixtures/residual.onnx.
+inline Graph makeResidual() {
+    GraphBuilder b(3);
+    std::string x = b.input("input", {1, 4, 8, 8});
+    std::string y = b.conv("conv1", x, 4, 3, 1, 1);
+    y = b.unary("Relu", "relu1", y);
+    y = b.conv("conv2", y, 4, 3, 1, 1);
+    y = b.binary("Add", "add", y, x);
+    y = b.unary("Relu", "relu2", y);
+    y = b.globalAveragePool("pool", y);
+    y = b.flatten("flatten", y);
+    b.output(b.gemm("fc", y, 3));
+    return b.graph;
+}
+
 inline Array randomInput(std::vector<int64_t> shape, uint32_t seed = 3) {
     Array a;
     a.shape = std::move(shape);

@@ -171,17 +171,7 @@ private slots:
     }
 
     void defaultsThatDoNotFitAreSkipped() {
-        GraphBuilder b(3);
-        std::string x = b.input("input", {1, 4, 8, 8});
-        std::string y = b.conv("conv1", x, 4, 3, 1, 1);
-        y = b.unary("Relu", "relu1", y);
-        y = b.conv("conv2", y, 4, 3, 1, 1);
-        y = b.binary("Add", "add", y, x);
-        y = b.unary("Relu", "relu2", y);
-        y = b.globalAveragePool("pool", y);
-        y = b.flatten("flatten", y);
-        b.output(b.gemm("fc", y, 3));
-        const Graph g = b.graph;
+        const Graph g = makeResidual();
         auto m = applyRecipe(g, recipe(R"({"defaults": {"prune": {"structured": {"keep_fraction": 0.5}},
                                                       "lowrank": {"rank": 8}}})"));
         QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());

@@ -19,21 +19,6 @@ const char* kExample = R"({
   "activations": {"mode": "static", "bits": 8, "calibration": "percentile", "samples": 512}
 })";
 
-// Conv → Relu → Conv → Add(skip) → Relu → GAP → Flatten → Gemm, as tests/fixtures/residual.onnx.
-Graph makeResidual() {
-    GraphBuilder b(3);
-    std::string x = b.input("input", {1, 4, 8, 8});
-    std::string y = b.conv("conv1", x, 4, 3, 1, 1);
-    y = b.unary("Relu", "relu1", y);
-    y = b.conv("conv2", y, 4, 3, 1, 1);
-    y = b.binary("Add", "add", y, x);
-    y = b.unary("Relu", "relu2", y);
-    y = b.globalAveragePool("pool", y);
-    y = b.flatten("flatten", y);
-    b.output(b.gemm("fc", y, 3));
-    return b.graph;
-}
-
 }  // namespace
 
 class TestRecipe : public QObject {
