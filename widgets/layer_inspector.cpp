@@ -464,6 +464,9 @@ void LayerInspector::setupHistogramPlot() {
     };
     m_cutLo = cutLine();
     m_cutHi = cutLine();
+    // Nothing drawn over the histograms until the first preview says what.
+    for (QCPAbstractItem* item : std::initializer_list<QCPAbstractItem*>{m_shade, m_cutLo, m_cutHi})
+        item->setVisible(false);
     m_levels = p->addGraph(bx, by);
     m_levels->setLineStyle(QCPGraph::lsImpulse);
     m_levels->setPen(QPen(style::withAlpha(style::kOrange, 200), 1));
@@ -483,6 +486,7 @@ void LayerInspector::setupHistogramPlot() {
         t->setPadding(QMargins(4, 2, 4, 2));
         t->setBrush(QBrush(style::withAlpha(Qt::white, 215)));
         t->setSelectable(false);
+        t->setText(QString());
         return t;
     };
     m_shadeLabel = text(m_beforeRect, Qt::AlignLeft | Qt::AlignTop, 0.005, 0.02);
@@ -515,6 +519,7 @@ void LayerInspector::setupSpectrumPlot() {
     m_energy->setPen(QPen(style::kOrange, 1.6));
     m_rankLine = new QCPItemStraightLine(p);
     m_rankLine->setPen(QPen(style::kRed, 1.2, Qt::DashLine));
+    m_rankLine->setVisible(false);
     m_rankLabel = new QCPTextElement(p);
     QFont f = font();
     f.setPointSizeF(8);

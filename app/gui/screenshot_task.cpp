@@ -7,8 +7,10 @@
 #include "app/gui/evaluation_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "app/gui/workbench_controller.h"
 #include "widgets/activation_view.h"
 #include "widgets/graph_view.h"
+#include "widgets/layer_inspector.h"
 #include "widgets/histogram_view.h"
 
 namespace lathe {
@@ -104,6 +106,15 @@ void ScreenshotTask::startEvaluation() {
 
 void ScreenshotTask::capture() {
     if (m_stage == Stage::Done) return;
+    // The Compress panel's preview and spectrum run off the UI thread: wait for them (until the task times out).
+    const LayerInspector* inspector = m_window->workbench()->inspector();
+    const bool previewPending =
+        inspector->hasLayer() && (inspector->isPreviewBusy() || inspector->readoutText("bytes").isEmpty() ||
+                                  (inspector->layer().fullRank > 0 && inspector->singularValues().empty()));
+    if (previewPending && m_timeout.isActive()) {
+        QTimer::singleShot(kSettleMs, this, &ScreenshotTask::capture);
+        return;
+    }
     m_stage = Stage::Done;
     m_timeout.stop();
     if (!m_window->grab().save(m_outputPath, "PNG")) {

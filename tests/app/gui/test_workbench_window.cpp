@@ -241,6 +241,10 @@ private slots:
         QVERIFY(!doc->isDirty());
         QVERIFY(!window->isWindowModified());
         QVERIFY(window->windowTitle().contains("demo.latheproj"));
+        if (const QString shots = qEnvironmentVariable("LATHE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            QFile::remove(shots + "/demo.latheproj");
+            QVERIFY(QFile::copy(project, shots + "/demo.latheproj"));  // for `lathe demo.latheproj` by hand
+        }
         const Recipe saved = doc->recipe();
         const int variantCount = int(doc->variants().size());
         const double int8Top1 = int8.metrics->top1;
