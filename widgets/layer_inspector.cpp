@@ -23,7 +23,6 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/compress/lowrank/svd_decompose.h"
 #include "widgets/display_format.h"
 #include "widgets/plot_export.h"
 #include "widgets/workbench_style.h"
@@ -1003,6 +1002,7 @@ void LayerInspector::startPreview() {
     m_pending = false;
     const LayerSettings s = settings();
     auto weight = m_layer.weight;
+    auto preview = m_layer.preview;
     auto spectrum = m_spectra.count(m_layer.name) ? m_spectra[m_layer.name] : nullptr;
     auto before = m_beforeCounts;
     const double lo = m_histLo, hi = m_histHi;
@@ -1031,7 +1031,7 @@ void LayerInspector::startPreview() {
         }
         const auto start = std::chrono::steady_clock::now();
         if (spectrum) options.singularValues = *spectrum;
-        r->preview = previewLayer(*weight, s, options);
+        r->preview = preview(*weight, s, options);
         // After histogram, zeros counted apart; parallel like previewLayer itself.
         std::vector<int64_t> counts(size_t(kBins), 0);
         int64_t* c = counts.data();
@@ -1183,8 +1183,9 @@ void LayerInspector::requestSpectrum() {
     }
     m_spectrumPendingFor = m_layer.name;
     auto weight = m_layer.weight;
-    m_spectrumWatcher.setFuture(QtConcurrent::run([weight]() -> std::shared_ptr<const std::vector<double>> {
-        return std::make_shared<const std::vector<double>>(weightSingularValues(*weight));
+    auto spectrum = m_layer.spectrum;
+    m_spectrumWatcher.setFuture(QtConcurrent::run([weight, spectrum]() -> std::shared_ptr<const std::vector<double>> {
+        return std::make_shared<const std::vector<double>>(spectrum(*weight));
     }));
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/compress/layer_preview.h"
+#include "core/compress/lowrank/svd_decompose.h"  // spectrum arithmetic only: rankForEnergy, truncationError
 #include "core/compress/recipe.h"
 #include "core/model/tensor.h"
 
@@ -42,6 +43,10 @@ struct InspectorLayer {
     bool structuredApplies = false;        // channels can be removed through the graph (checkFilterPrune)
     int64_t channels = 0;                  // output channels
     int64_t fullRank = 0;                  // min(m, n) of the decomposed matrix; 0 when decomposition does not apply
+    // The computations behind the preview, run off the UI thread, so must be thread-safe. The document supplies
+    // core's previewLayer and weightSingularValues: the widget runs no compression pass itself.
+    std::function<LayerPreview(const Tensor&, const LayerSettings&, const PreviewOptions&)> preview;
+    std::function<std::vector<double>(const Tensor&)> spectrum;
 };
 
 // One control's change, applied to the own recipe entry of every target layer.

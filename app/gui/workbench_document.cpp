@@ -378,6 +378,10 @@ InspectorLayer WorkbenchDocument::inspectorLayer(const QString& layer) const {
     out.channels = size_t(lw->channelAxis) < w->shape.size() ? w->shape[size_t(lw->channelAxis)] : 0;
     out.structuredApplies = filterPruneApplies(*m_graph, node) && checkFilterPrune(*m_graph, node).ok();
     out.fullRank = svdDecomposeApplies(*m_graph, node) ? decompositionFullRank(*m_graph, node) : 0;
+    out.preview = [](const Tensor& weight, const LayerSettings& settings, const PreviewOptions& options) {
+        return previewLayer(weight, settings, options);
+    };
+    out.spectrum = [](const Tensor& weight) { return weightSingularValues(weight); };
     return out;
 }
 

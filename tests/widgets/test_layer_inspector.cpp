@@ -19,6 +19,12 @@ using namespace lathe;
 
 namespace {
 
+// The computations WorkbenchDocument::inspectorLayer supplies: core's preview and singular values.
+void withCoreComputations(InspectorLayer& layer) {
+    layer.preview = [](const Tensor& w, const LayerSettings& s, const PreviewOptions& o) { return previewLayer(w, s, o); };
+    layer.spectrum = [](const Tensor& w) { return weightSingularValues(w); };
+}
+
 InspectorLayer layerOf(const std::shared_ptr<const Graph>& graph, const QString& name) {
     InspectorLayer out;
     const int node = findLayerNode(*graph, name.toStdString());
@@ -31,6 +37,7 @@ InspectorLayer layerOf(const std::shared_ptr<const Graph>& graph, const QString&
     out.channels = w->shape[size_t(lw->channelAxis)];
     out.structuredApplies = filterPruneApplies(*graph, node) && checkFilterPrune(*graph, node).ok();
     out.fullRank = decompositionFullRank(*graph, node);
+    withCoreComputations(out);
     return out;
 }
 
@@ -229,6 +236,7 @@ private slots:
         layer.opType = "Gemm";
         layer.weight = tensor;
         layer.channels = 2048;
+        withCoreComputations(layer);
         LayerInspector inspector;
         QSignalSpy updated(&inspector, &LayerInspector::previewUpdated);
         inspector.setLayer(layer, Recipe{});
