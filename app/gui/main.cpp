@@ -83,10 +83,9 @@ int main(int argc, char* argv[]) {
         window.restoreWindowState();
         if (parser.isSet(data)) window.datasetPanel()->setSpecText(parser.value(data));
         window.show();
-        if (!models.isEmpty())
-            window.openFile(models.front());
-        else
-            window.workbench()->offerRecovery();
+        // Unsaved work from a session that did not end cleanly comes first (it opens its own model).
+        const bool recovered = window.workbench()->offerRecovery();
+        if (!recovered && !models.isEmpty()) window.openFile(models.front());
         return app.exec();
     }
 

@@ -461,8 +461,8 @@ bool WorkbenchController::saveProjectAs(const QString& requestedPath) {
     return true;
 }
 
-void WorkbenchController::offerRecovery() {
-    if (!m_dialogsEnabled || !WorkbenchDocument::hasRecoverableAutosave({})) return;
+bool WorkbenchController::offerRecovery() {
+    if (!m_dialogsEnabled || !WorkbenchDocument::hasRecoverableAutosave({})) return false;
     const QFileInfo file(WorkbenchDocument::autosavePathFor({}));
     const auto answer = QMessageBox::question(
         m_window, tr("Recover Unsaved Work"),
@@ -471,10 +471,12 @@ void WorkbenchController::offerRecovery() {
         QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
     if (answer != QMessageBox::Yes) {
         QFile::remove(file.absoluteFilePath());
-        return;
+        return false;
     }
     QString why;
-    if (!m_doc->recoverAutosave({}, &why)) error(tr("Cannot Recover"), why);
+    if (m_doc->recoverAutosave({}, &why)) return true;
+    error(tr("Cannot Recover"), why);
+    return false;
 }
 
 bool WorkbenchController::confirmDiscard() {

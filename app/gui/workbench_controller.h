@@ -57,8 +57,8 @@ public:
     bool saveProject();
     bool saveProjectAs(const QString& path = {});
     // At start-up: when an autosave of an untitled project is left from a session that did not end cleanly, asks
-    // whether to recover it (its model is opened too).
-    void offerRecovery();
+    // whether to recover it (its model is opened too). True when it was recovered.
+    bool offerRecovery();
     // Unsaved changes: asks Save / Discard / Cancel. True when it is fine to go on.
     bool confirmDiscard();
     // Validates the data set panel, then turns the current settings into a variant and evaluates it.
