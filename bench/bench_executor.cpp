@@ -113,8 +113,9 @@ void benchModel(const std::string& path, const Options& options) {
             maxDiff = std::max(maxDiff, std::abs(ours.data[i] - reference[i]));
         const double oursRate = double(batch) / median(oursTimes);
         const double theirsRate = double(batch) / median(theirsTimes);
-        std::printf("%-18s %5lld %12.1f %12.1f %8.2f %10.1e %6zu\n", name.c_str(), static_cast<long long>(batch),
-                    oursRate, theirsRate, oursRate / theirsRate, double(maxDiff), oursTimes.size());
+        std::printf("%-18s %5lld %12.1f %12.1f %8.2f %10.1e %6zu %6lld\n", name.c_str(), static_cast<long long>(batch),
+                    oursRate, theirsRate, oursRate / theirsRate, double(maxDiff), oursTimes.size(),
+                    static_cast<long long>(executor->microBatch()));
         if (options.profile && batch == 64) {
             std::map<std::string, double> byOp;
             std::vector<NodeTiming> timings;
@@ -168,8 +169,8 @@ int main(int argc, char** argv) {
     std::printf(
         "threads: %d (executor OpenMP team and cv::setNumThreads), OMP_WAIT_POLICY=%s, %.1f s per measurement\n",
         options.threads, std::getenv("OMP_WAIT_POLICY"), options.seconds);
-    std::printf("%-18s %5s %12s %12s %8s %10s %6s\n", "model", "batch", "ours img/s", "opencv img/s", "ratio",
-                "max|diff|", "runs");
+    std::printf("%-18s %5s %12s %12s %8s %10s %6s %6s\n", "model", "batch", "ours img/s", "opencv img/s", "ratio",
+                "max|diff|", "runs", "slice");
     for (const std::string& model : options.models) benchModel(model, options);
     return 0;
 }

@@ -1,8 +1,10 @@
 #include "core/runtime/executor.h"
 
+#include <algorithm>
 #include <map>
 
 #include "core/runtime/execution_plan.h"
+#include "core/runtime/micro_batch.h"
 #include "core/runtime/op_registry.h"
 
 namespace lathe {
@@ -17,7 +19,7 @@ Result<Executor> Executor::compile(const Graph& graph, const ExecutorOptions& op
     }
     auto plan = ExecutionPlan::compile(graph, options);
     if (!plan) return plan.error();
-    return Executor(std::move(plan.value()));
+    return Executor(std::move(plan.value()), microBatchSize(graph, options.microBatchBytes));
 }
 
 std::vector<std::string> Executor::unsupportedOps(const Graph& graph) {
@@ -41,14 +43,46 @@ std::vector<std::string> Executor::unsupportedOps(const Graph& graph) {
 Result<std::map<std::string, NDArray>> Executor::run(const std::map<std::string, NDArray>& inputs,
                                                      const std::vector<std::string>& capture,
                                                      std::vector<NodeTiming>* timings) const {
-    return m_plan->run(inputs, capture, timings);
+    const int64_t batch = inputs.size() == 1 && !inputs.begin()->second.shape.empty()
+                              ? inputs.begin()->second.shape[0]
+                              : 0;
+    if (m_microBatch <= 0 || batch <= m_microBatch || !capture.empty() || timings)
+        return m_plan->run(inputs, capture, timings);
+    const auto& [inputName, whole] = *inputs.begin();
+    const int64_t perSample = whole.numel() / batch;
+    if (whole.data.size() != size_t(whole.numel())) return m_plan->run(inputs, capture, timings);  // reports it
+    std::map<std::string, NDArray> outputs;
+    for (int64_t first = 0; first < batch; first += m_microBatch) {
+        const int64_t count = std::min(m_microBatch, batch - first);
+        std::vector<int64_t> shape = whole.shape;
+        shape[0] = count;
+        std::map<std::string, NDArray> slice;
+        slice.emplace(inputName, NDArray(std::move(shape), std::vector<float>(whole.data.begin() + first * perSample,
+                                                                            whole.data.begin() +
+                                                                                (first + count) * perSample)));
+        auto part = m_plan->run(slice, capture, timings);
+        if (!part) return part.error();
+        for (auto& [name, array] : *part) {
+            if (array.shape.empty() || array.shape[0] != count)  // not split along the batch after all: run whole
+                return m_plan->run(inputs, capture, timings);
+            NDArray& out = outputs[name];
+            if (first == 0) {
+                out.shape = array.shape;
+                out.shape[0] = batch;
+                out.data.reserve(size_t(out.numel()));
+            }
+            out.data.insert(out.data.end(), array.data.begin(), array.data.end());
+        }
+    }
+    return outputs;
 }
 
 const std::vector<std::string>& Executor::inputNames() const { return m_plan->inputNames(); }
 const std::vector<std::string>& Executor::outputNames() const { return m_plan->outputNames(); }
 int Executor::threads() const { return m_plan->threads(); }
 
-Executor::Executor(std::unique_ptr<ExecutionPlan> plan) : m_plan(std::move(plan)) {}
+Executor::Executor(std::unique_ptr<ExecutionPlan> plan, int64_t microBatch)
+    : m_plan(std::move(plan)), m_microBatch(microBatch) {}
 Executor::Executor(Executor&&) noexcept = default;
 Executor& Executor::operator=(Executor&&) noexcept = default;
 Executor::~Executor() = default;

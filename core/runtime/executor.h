@@ -7,6 +7,7 @@
 
 #include "core/common/result.h"
 #include "core/model/graph.h"
+#include "core/runtime/micro_batch.h"
 #include "core/runtime/ndarray.h"
 
 namespace lathe {
@@ -15,6 +16,8 @@ class ExecutionPlan;
 
 struct ExecutorOptions {
     int threads = 0;  // OpenMP threads used by one run(); 0 means omp_get_max_threads() at compile time
+    // Bytes of intermediates per value one slice of a large batch may hold (micro_batch.h); 0 never splits.
+    int64_t microBatchBytes = kMicroBatchBytes;
 };
 
 // Wall time of one node during a run(), reported in execution order.
@@ -38,7 +41,8 @@ public:
     // every intermediate value named in `capture`. Other intermediates are freed after their last consumer ran.
     // When `timings` is given it receives one entry per executed step: a node, or a Conv/Gemm with the
     // BatchNormalization/Relu/Clip it absorbed ("conv1+bn1+relu1"; fusion is skipped when a capture needs the values
-    // in between).
+    // in between). A batch larger than microBatch() of a batch-separable graph runs slice by slice (same results);
+    // runs with captures or timings run whole.
     Result<std::map<std::string, NDArray>> run(const std::map<std::string, NDArray>& inputs,
                                                const std::vector<std::string>& capture = {},
                                                std::vector<NodeTiming>* timings = nullptr) const;
@@ -46,14 +50,17 @@ public:
     const std::vector<std::string>& inputNames() const;
     const std::vector<std::string>& outputNames() const;
     int threads() const;
+    // Samples per slice of a split batch; 0 when batches are never split.
+    int64_t microBatch() const { return m_microBatch; }
 
     Executor(Executor&&) noexcept;
     Executor& operator=(Executor&&) noexcept;
     ~Executor();
 
 private:
-    explicit Executor(std::unique_ptr<ExecutionPlan> plan);
+    explicit Executor(std::unique_ptr<ExecutionPlan> plan, int64_t microBatch);
     std::unique_ptr<ExecutionPlan> m_plan;
+    int64_t m_microBatch = 0;
 };
 
 }  // namespace lathe
