@@ -9,11 +9,6 @@ namespace lathe {
 
 namespace {
 
-int64_t intAttribute(const Node& node, const std::string& name, int64_t fallback) {
-    const Attribute* a = node.attribute(name);
-    return a ? a->i : fallback;
-}
-
 // Rank of a value from the inferred shapes; -1 when unknown.
 int rankOf(const Graph& graph, const std::string& name) {
     if (const ValueInfo* v = graph.value(name); v && !v->shape.empty()) return int(v->shape.size());
@@ -46,7 +41,7 @@ bool nodeKeepsSamplesApart(const Graph& graph, const Node& node, const std::set<
         // Only the first input carries samples; the rest (weights, ranges, scales) are constants.
         for (size_t i = 1; i < node.inputs.size(); ++i)
             if (carries(i)) return false;
-        if ((op == "QuantizeLinear" || op == "DequantizeLinear") && !axisOffBatch(intAttribute(node, "axis", 1), rank))
+        if ((op == "QuantizeLinear" || op == "DequantizeLinear") && !axisOffBatch(node.attrInt("axis", 1), rank))
             return false;
         return true;
     }
@@ -57,30 +52,30 @@ bool nodeKeepsSamplesApart(const Graph& graph, const Node& node, const std::set<
         return activationRank > 0 && broadcastsPerSample(graph, node.inputs[constant], activationRank);
     }
     if (op == "Gemm")
-        return carries(0) && !carries(1) && !carries(2) && intAttribute(node, "transA", 0) == 0 &&
+        return carries(0) && !carries(1) && !carries(2) && node.attrInt("transA", 0) == 0 &&
                (node.inputs.size() < 3 || node.inputs[2].empty() || broadcastsPerSample(graph, node.inputs[2], 2));
     if (op == "MatMul") return carries(0) && !carries(1) && rank >= 2 && graph.initializer(node.inputs[1]) != nullptr;
-    if (op == "Flatten") return axisOffBatch(intAttribute(node, "axis", 1), rank) && intAttribute(node, "axis", 1) > 0;
-    if (op == "Softmax" || op == "LogSoftmax") return axisOffBatch(intAttribute(node, "axis", -1), rank);
+    if (op == "Flatten") return node.attrInt("axis", 1) > 0;
+    if (op == "Softmax" || op == "LogSoftmax") return axisOffBatch(node.attrInt("axis", -1), rank);
     if (op == "Concat") {
         for (size_t i = 0; i < node.inputs.size(); ++i)
             if (!carries(i)) return false;
-        return axisOffBatch(intAttribute(node, "axis", 0), rank);
+        return axisOffBatch(node.attrInt("axis", 0), rank);
     }
     if (op == "Transpose") {
-        const Attribute* perm = node.attribute("perm");
-        return perm && !perm->ints.empty() && perm->ints[0] == 0;
+        const std::vector<int64_t> perm = node.attrInts("perm");
+        return !perm.empty() && perm[0] == 0;
     }
     if (op == "ReduceMean") {
-        const Attribute* axes = node.attribute("axes");
-        if (!axes || axes->ints.empty() || node.inputs.size() > 1) return false;
-        return std::all_of(axes->ints.begin(), axes->ints.end(), [&](int64_t a) { return axisOffBatch(a, rank); });
+        const std::vector<int64_t> axes = node.attrInts("axes");
+        if (axes.empty() || node.inputs.size() > 1) return false;
+        return std::all_of(axes.begin(), axes.end(), [&](int64_t a) { return axisOffBatch(a, rank); });
     }
     if (op == "Reshape") {
         // A constant target shape that keeps dimension 0: 0 copies it; -1 does when the other dimensions hold
         // exactly one sample.
         const Tensor* shape = node.inputs.size() > 1 ? graph.initializer(node.inputs[1]) : nullptr;
-        if (!shape || shape->ints.empty() || intAttribute(node, "allowzero", 0) != 0) return false;
+        if (!shape || shape->ints.empty() || node.attrInt("allowzero", 0) != 0) return false;
         if (shape->ints[0] == 0) return true;
         const ValueInfo* in = graph.value(node.inputs[0]);
         if (shape->ints[0] != -1 || !in || in->shape.size() < 2) return false;
