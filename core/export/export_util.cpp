@@ -12,20 +12,6 @@ Node makeNode(const Graph& graph, const std::string& name, const std::string& op
     return n;
 }
 
-Attribute intAttribute(int64_t value) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = value;
-    return a;
-}
-
-Attribute intsAttribute(std::vector<int64_t> values) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(values);
-    return a;
-}
-
 Tensor makeTensor(const std::string& name, DType dtype, std::vector<int64_t> shape, const std::vector<float>& values) {
     Tensor t;
     t.name = name;

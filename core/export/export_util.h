@@ -14,8 +14,6 @@ namespace lathe {
 // A node with a name not yet used in `graph`.
 Node makeNode(const Graph& graph, const std::string& name, const std::string& op, std::vector<std::string> inputs,
               std::vector<std::string> outputs);
-Attribute intAttribute(int64_t value);
-Attribute intsAttribute(std::vector<int64_t> values);
 // A tensor of `dtype` (integer types also filled in `ints`); shape {} for a scalar.
 Tensor makeTensor(const std::string& name, DType dtype, std::vector<int64_t> shape, const std::vector<float>& values);
 

@@ -33,6 +33,34 @@ std::string joinList(const std::vector<T>& items) {
 }
 }  // namespace
 
+Attribute intAttribute(int64_t value) {
+    Attribute a;
+    a.kind = Attribute::Kind::Int;
+    a.i = value;
+    return a;
+}
+
+Attribute intsAttribute(std::vector<int64_t> values) {
+    Attribute a;
+    a.kind = Attribute::Kind::Ints;
+    a.ints = std::move(values);
+    return a;
+}
+
+Attribute floatAttribute(float value) {
+    Attribute a;
+    a.kind = Attribute::Kind::Float;
+    a.f = value;
+    return a;
+}
+
+Attribute stringAttribute(std::string value) {
+    Attribute a;
+    a.kind = Attribute::Kind::String;
+    a.s = std::move(value);
+    return a;
+}
+
 std::string Attribute::toString() const {
     switch (kind) {
         case Kind::Float: { std::ostringstream o; o << f; return o.str(); }

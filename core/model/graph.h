@@ -36,6 +36,12 @@ struct Attribute {
     std::string toString() const;
 };
 
+// Attributes of one kind, for code that builds nodes.
+Attribute intAttribute(int64_t value);
+Attribute intsAttribute(std::vector<int64_t> values);
+Attribute floatAttribute(float value);
+Attribute stringAttribute(std::string value);
+
 struct Node {
     std::string name;  // ONNX node name; "<op>_<index>" when the file leaves it empty
     std::string opType;

@@ -177,10 +177,7 @@ Result<LowRankResult> svdDecompose(Graph& graph, int nodeIndex, const LowRankSet
         n2.attributes.erase("alpha");
     } else if (node.opType == "Conv") {
         n2.attributes.clear();
-        Attribute k;
-        k.kind = Attribute::Kind::Ints;
-        k.ints.assign(w.shape.size() - 2, 1);
-        n2.attributes["kernel_shape"] = k;
+        n2.attributes["kernel_shape"] = intsAttribute(std::vector<int64_t>(w.shape.size() - 2, 1));
     }
 
     ValueInfo hv;

@@ -348,12 +348,7 @@ Result<FilterPruneResult> removeFilters(Graph& graph, int nodeIndex, std::vector
             if (it->second.dimParams.size() > 1) it->second.dimParams[1].clear();
         }
     }
-    for (const auto& [idx, group] : plan->groups) {
-        Attribute a;
-        a.kind = Attribute::Kind::Int;
-        a.i = group;
-        graph.nodes[size_t(idx)].attributes["group"] = a;
-    }
+    for (const auto& [idx, group] : plan->groups) graph.nodes[size_t(idx)].attributes["group"] = intAttribute(group);
     for (const auto& [name, size] : plan->reshapeDims) {
         Tensor& t = graph.initializers.at(name);
         t.ints[1] = size;

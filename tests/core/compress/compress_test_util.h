@@ -53,10 +53,10 @@ public:
             tensor(name + ".bias", {cout}, 0.1f);
             n.inputs.push_back(name + ".bias");
         }
-        n.attributes["kernel_shape"] = ints({k, k});
-        n.attributes["pads"] = ints({pad, pad, pad, pad});
-        n.attributes["strides"] = ints({1, 1});
-        n.attributes["group"] = integer(group);
+        n.attributes["kernel_shape"] = intsAttribute({k, k});
+        n.attributes["pads"] = intsAttribute({pad, pad, pad, pad});
+        n.attributes["strides"] = intsAttribute({1, 1});
+        n.attributes["group"] = intAttribute(group);
         return add(n, {in[0], cout, in[2] + 2 * pad - k + 1, in[3] + 2 * pad - k + 1});
     }
 
@@ -80,8 +80,8 @@ public:
     std::string maxPool(const std::string& name, const std::string& x, int64_t k) {
         auto s = shapeOf(x);
         Node n = node(name, "MaxPool", {x});
-        n.attributes["kernel_shape"] = ints({k, k});
-        n.attributes["strides"] = ints({k, k});
+        n.attributes["kernel_shape"] = intsAttribute({k, k});
+        n.attributes["strides"] = intsAttribute({k, k});
         return add(n, {s[0], s[1], s[2] / k, s[3] / k});
     }
 
@@ -102,7 +102,7 @@ public:
         tensor(name + ".weight", transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}, 0.2f);
         tensor(name + ".bias", {n}, 0.1f);
         Node g = node(name, "Gemm", {x, name + ".weight", name + ".bias"});
-        g.attributes["transB"] = integer(transB ? 1 : 0);
+        g.attributes["transB"] = intAttribute(transB ? 1 : 0);
         return add(g, {shapeOf(x)[0], n});
     }
 
@@ -121,7 +121,7 @@ public:
         s[1] = 0;
         for (const auto& x : xs) s[1] += shapeOf(x)[1];
         Node n = node(name, "Concat", xs);
-        n.attributes["axis"] = integer(1);
+        n.attributes["axis"] = intAttribute(1);
         return add(n, s);
     }
 
@@ -130,18 +130,6 @@ public:
     const std::vector<int64_t>& shapeOf(const std::string& v) const { return graph.values.at(v).shape; }
 
 private:
-    static Attribute ints(std::vector<int64_t> v) {
-        Attribute a;
-        a.kind = Attribute::Kind::Ints;
-        a.ints = std::move(v);
-        return a;
-    }
-    static Attribute integer(int64_t v) {
-        Attribute a;
-        a.kind = Attribute::Kind::Int;
-        a.i = v;
-        return a;
-    }
     static Node node(const std::string& name, const std::string& op, std::vector<std::string> inputs) {
         Node n;
         n.name = name;

@@ -72,13 +72,6 @@ std::vector<fs::path> filesWithPrefix(const fs::path& dir, const std::string& pr
     return files;
 }
 
-Attribute intAttr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-
 void addInitializer(Graph& g, const std::string& name, DType dtype, std::vector<int64_t> shape,
                     std::vector<float> values) {
     Tensor t;
@@ -204,13 +197,13 @@ private slots:
                 zeros.push_back(float(rng() % 256));
             }
             Graph q = singleNode("QuantizeLinear", {"x", "s", "z"}, shape);
-            q.nodes[0].attributes["axis"] = intAttr(axis);
+            q.nodes[0].attributes["axis"] = intAttribute(axis);
             addInitializer(q, "s", DType::Float, {channels}, scales);
             addInitializer(q, "z", DType::UInt8, {channels}, zeros);
             const NDArray x = randomArray(shape, rng, -20.f, 20.f);
             const NDArray codes = run(q, x);
             Graph d = singleNode("DequantizeLinear", {"x", "s", "z"}, shape, DType::UInt8);
-            d.nodes[0].attributes["axis"] = intAttr(axis);
+            d.nodes[0].attributes["axis"] = intAttribute(axis);
             addInitializer(d, "s", DType::Float, {channels}, scales);
             addInitializer(d, "z", DType::UInt8, {channels}, zeros);
             const NDArray back = run(d, codes);
@@ -236,10 +229,7 @@ private slots:
         const std::vector<float> ws = {0.001f, 0.002f, 0.0015f, 0.003f};
         Graph g = singleNode("QLinearConv", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"}, {n, cin, h, w},
                              DType::UInt8);
-        Attribute pads;
-        pads.kind = Attribute::Kind::Ints;
-        pads.ints = {1, 1, 1, 1};
-        g.nodes[0].attributes["pads"] = pads;
+        g.nodes[0].attributes["pads"] = intsAttribute({1, 1, 1, 1});
         addInitializer(g, "xs", DType::Float, {}, {xs});
         addInitializer(g, "xz", DType::UInt8, {}, {xz});
         addInitializer(g, "w", DType::Int8, wq.shape, wq.data);
@@ -314,7 +304,7 @@ private slots:
 
     void badParametersAreErrors() {
         Graph g = singleNode("QuantizeLinear", {"x", "s"}, {2, 3});
-        g.nodes[0].attributes["axis"] = intAttr(1);
+        g.nodes[0].attributes["axis"] = intAttribute(1);
         addInitializer(g, "s", DType::Float, {2}, {1.f, 2.f});  // axis 1 has 3 entries
         auto executor = Executor::compile(g);
         QVERIFY(executor.ok());

@@ -20,30 +20,6 @@ inline NDArray randomArray(std::vector<int64_t> shape, unsigned seed, float low 
     return a;
 }
 
-inline Attribute intsAttr(std::vector<int64_t> values) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(values);
-    return a;
-}
-inline Attribute intAttr(int64_t value) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = value;
-    return a;
-}
-inline Attribute floatAttr(float value) {
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = value;
-    return a;
-}
-inline Attribute stringAttr(std::string value) {
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = std::move(value);
-    return a;
-}
 
 // Builds graphs node by node; values named in `constant` become initializers, the others graph inputs.
 class GraphBuilder {

@@ -178,7 +178,7 @@ private slots:
         g.node("Shape", {"x"}, {"shape"}, {}, DType::Int64);
         g.node("Gather", {"shape", "zero"}, {"batch"}, {}, DType::Int64);
         g.node("Unsqueeze", {"batch", "axes"}, {"batch1"}, {}, DType::Int64);
-        g.node("Concat", {"batch1", "rest"}, {"target"}, {{"axis", intAttr(0)}}, DType::Int64);
+        g.node("Concat", {"batch1", "rest"}, {"target"}, {{"axis", intAttribute(0)}}, DType::Int64);
         g.node("Reshape", {"x", "target"}, {"y"});
         g.output("y");
         auto executor = Executor::compile(g.graph());

@@ -182,14 +182,14 @@ NDArray naivePool2d(const NDArray& x, const Pool2dParams& p, bool isMax) {
 }
 
 std::map<std::string, Attribute> poolAttributes(const Pool2dParams& p, bool isMax) {
-    std::map<std::string, Attribute> a{{"kernel_shape", intsAttr({p.kh, p.kw})},
-                                       {"strides", intsAttr({p.sh, p.sw})},
-                                       {"pads", intsAttr({p.padTop, p.padLeft, p.padBottom, p.padRight})},
-                                       {"ceil_mode", intAttr(p.ceil)}};
+    std::map<std::string, Attribute> a{{"kernel_shape", intsAttribute({p.kh, p.kw})},
+                                       {"strides", intsAttribute({p.sh, p.sw})},
+                                       {"pads", intsAttribute({p.padTop, p.padLeft, p.padBottom, p.padRight})},
+                                       {"ceil_mode", intAttribute(p.ceil)}};
     if (isMax)
-        a["dilations"] = intsAttr({p.dh, p.dw});
+        a["dilations"] = intsAttribute({p.dh, p.dw});
     else
-        a["count_include_pad"] = intAttr(p.countIncludePad);
+        a["count_include_pad"] = intAttribute(p.countIncludePad);
     return a;
 }
 
@@ -316,14 +316,14 @@ private slots:
             addOperand(g, feeds, "b", b, constantWeights);
             inputs.push_back("b");
         }
-        std::map<std::string, Attribute> attributes{{"kernel_shape", intsAttr({p.kh, p.kw})},
-                                                    {"strides", intsAttr({p.sh, p.sw})},
-                                                    {"dilations", intsAttr({p.dh, p.dw})},
-                                                    {"group", intAttr(p.group)}};
+        std::map<std::string, Attribute> attributes{{"kernel_shape", intsAttribute({p.kh, p.kw})},
+                                                    {"strides", intsAttribute({p.sh, p.sw})},
+                                                    {"dilations", intsAttribute({p.dh, p.dw})},
+                                                    {"group", intAttribute(p.group)}};
         if (autoPad.isEmpty())
-            attributes["pads"] = intsAttr({p.padTop, p.padLeft, p.padBottom, p.padRight});
+            attributes["pads"] = intsAttribute({p.padTop, p.padLeft, p.padBottom, p.padRight});
         else
-            attributes["auto_pad"] = stringAttr(autoPad.toStdString());
+            attributes["auto_pad"] = stringAttribute(autoPad.toStdString());
         g.node("Conv", inputs, {"y"}, attributes);
         g.output("y");
         const NDArray got = runGraph(g.graph(), feeds);
@@ -355,7 +355,7 @@ private slots:
         for (const auto& [name, value] : std::map<std::string, NDArray>{
                  {"w", w}, {"b", b}, {"scale", scale}, {"shift", shift}, {"mean", mean}, {"var", var}})
             g.constant(name, value);
-        g.node("Conv", {"x", "w", "b"}, {"conv"}, {{"pads", intsAttr({1, 1, 1, 1})}, {"group", intAttr(p.group)}});
+        g.node("Conv", {"x", "w", "b"}, {"conv"}, {{"pads", intsAttribute({1, 1, 1, 1})}, {"group", intAttribute(p.group)}});
         g.node("BatchNormalization", {"conv", "scale", "shift", "mean", "var"}, {"bn"});
         g.node("Relu", {"bn"}, {"y"});
         g.output("y");
@@ -382,7 +382,7 @@ private slots:
         GraphBuilder g;
         g.input("x");
         g.constant("w", w);
-        g.node("Conv", {"x", "w"}, {"y"}, {{"strides", intsAttr({2})}, {"pads", intsAttr({1, 2})}});
+        g.node("Conv", {"x", "w"}, {"y"}, {{"strides", intsAttribute({2})}, {"pads", intsAttribute({1, 2})}});
         g.output("y");
         const NDArray got = runGraph(g.graph(), {{"x", x}});
         NDArray x2 = x, w2 = w;
@@ -439,10 +439,10 @@ private slots:
             inputs.push_back("c");
         }
         g.node("Gemm", inputs, {"y"},
-               {{"transA", intAttr(transA)},
-                {"transB", intAttr(transB)},
-                {"alpha", floatAttr(alpha)},
-                {"beta", floatAttr(beta)}});
+               {{"transA", intAttribute(transA)},
+                {"transB", intAttribute(transB)},
+                {"alpha", floatAttribute(alpha)},
+                {"beta", floatAttribute(beta)}});
         g.output("y");
         const NDArray got = runGraph(g.graph(), feeds);
         const QString miss =
@@ -566,7 +566,7 @@ private slots:
         const NDArray x = randomArray({2, 3, 4, 5}, 13, -5.f, 5.f);
         GraphBuilder g(opset);
         g.input("x");
-        g.node(op.toStdString(), {"x"}, {"y"}, {{"axis", intAttr(axis)}});
+        g.node(op.toStdString(), {"x"}, {"y"}, {{"axis", intAttribute(axis)}});
         g.output("y");
         // Reference: normalise over the elements sharing every coordinate outside the reduced axes.
         const int64_t a = axis < 0 ? axis + 4 : axis;
@@ -607,7 +607,7 @@ private slots:
         addOperand(g, feeds, "bias", bias, constantParameters);
         addOperand(g, feeds, "mean", mean, constantParameters);
         addOperand(g, feeds, "var", var, constantParameters);
-        g.node("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y"}, {{"epsilon", floatAttr(1e-3f)}});
+        g.node("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y"}, {{"epsilon", floatAttribute(1e-3f)}});
         g.output("y");
         NDArray want(x.shape);
         for (size_t i = 0; i < x.data.size(); ++i) {
@@ -677,9 +677,9 @@ private slots:
         g.input("x");
         std::vector<std::string> inputs{"x"};
         std::map<std::string, Attribute> attributes;
-        if (op == "LeakyRelu") attributes["alpha"] = floatAttr(0.1f);
-        if (op == "HardSigmoid") attributes = {{"alpha", floatAttr(0.25f)}, {"beta", floatAttr(0.4f)}};
-        if (op == "Clip" && opset < 11) attributes = {{"min", floatAttr(-1.5f)}, {"max", floatAttr(2.f)}};
+        if (op == "LeakyRelu") attributes["alpha"] = floatAttribute(0.1f);
+        if (op == "HardSigmoid") attributes = {{"alpha", floatAttribute(0.25f)}, {"beta", floatAttribute(0.4f)}};
+        if (op == "Clip" && opset < 11) attributes = {{"min", floatAttribute(-1.5f)}, {"max", floatAttribute(2.f)}};
         if (op == "Clip" && opset >= 11) {
             g.constant("low", NDArray({}, {-1.5f}));
             g.constant("high", NDArray({}, {2.f}));

@@ -27,13 +27,13 @@ Graph gemmGraph(const std::string& mix) {
     b.constant("w", randomArray({4, 3}, 1));
     b.node("Gemm", {"x", "w"}, {"h"});
     if (mix == "reduce_batch")
-        b.node("ReduceMean", {"h"}, {"y"}, {{"axes", intsAttr({0})}});
+        b.node("ReduceMean", {"h"}, {"y"}, {{"axes", intsAttribute({0})}});
     else if (mix == "transpose")
-        b.node("Transpose", {"h"}, {"y"}, {{"perm", intsAttr({1, 0})}});
+        b.node("Transpose", {"h"}, {"y"}, {{"perm", intsAttribute({1, 0})}});
     else if (mix == "softmax_batch")
-        b.node("Softmax", {"h"}, {"y"}, {{"axis", intAttr(0)}});
+        b.node("Softmax", {"h"}, {"y"}, {{"axis", intAttribute(0)}});
     else if (mix == "gemm_activation_weight")
-        b.node("Gemm", {"h", "x"}, {"y"}, {{"transB", intAttr(0)}});
+        b.node("Gemm", {"h", "x"}, {"y"}, {{"transB", intAttribute(0)}});
     else
         b.node("Relu", {"h"}, {"y"});
     b.output("y");
