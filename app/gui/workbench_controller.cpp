@@ -81,19 +81,9 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
     connect(m_doc, &WorkbenchDocument::variantsChanged, this, [this] {
         m_plot->setPoints(m_doc->tradeoffPoints());
         m_variants->setVariants(m_doc->variantRows());
-        QStringList still;
-        for (const QString& id : m_compared)
-            if (m_doc->variant(id)) still << id;
-        if (still != m_compared || !m_compared.isEmpty()) {
-            m_compared = still;
-            if (m_compared.size() >= 2)
-                m_compare->setColumns(m_doc->compareColumns(m_compared), m_doc->classNames(),
-                                      [doc = m_doc, ids = m_compared](const QString& layer) {
-                                          return doc->layerValues(ids, layer);
-                                      });
-            else
-                m_compare->clear();
-        }
+        // Variants change on every progress tick of an evaluation; the comparison (whose weight overlay runs
+        // previewLayer per variant) is redrawn only when what it shows changed.
+        if (!m_compared.isEmpty() && comparedState() != m_comparedState) showCompared();
         updateActions();
     });
     connect(m_doc, &WorkbenchDocument::variantEvaluated, this, [this](const QString& id) {
@@ -223,6 +213,7 @@ void WorkbenchController::onModelChanged() {
     m_doc->setModel(m_model->graph(), m_model->path());
     m_inspector->clearLayer();
     m_compared.clear();
+    m_comparedState.clear();
     m_compare->clear();
     updateActions();
     emit titleChanged();
@@ -291,6 +282,32 @@ void WorkbenchController::evaluateVariant() {
     if (!id.isEmpty()) m_variants->setCurrentId(id);
 }
 
+QStringList WorkbenchController::comparedState() const {
+    QStringList state;
+    for (const QString& id : m_compared)
+        if (const Variant* v = m_doc->variant(id); v && v->metrics)
+            state << id + '\t' + v->name + '\t' + QString::number(v->metrics->top1, 'g', 17) + '\t' +
+                         QString::number(v->metrics->onnxBytes);
+    return state;
+}
+
+void WorkbenchController::showCompared() {
+    // Deleted or re-queued variants leave the comparison.
+    QStringList still;
+    for (const QString& id : m_compared)
+        if (const Variant* v = m_doc->variant(id); v && v->metrics) still << id;
+    m_compared = still;
+    m_comparedState = comparedState();
+    if (m_compared.size() < 2) {
+        m_compared.clear();
+        m_comparedState.clear();
+        m_compare->clear();
+        return;
+    }
+    m_compare->setColumns(m_doc->compareColumns(m_compared), m_doc->classNames(),
+                          [doc = m_doc, ids = m_compared](const QString& layer) { return doc->layerValues(ids, layer); });
+}
+
 void WorkbenchController::compare(const QStringList& ids) {
     QStringList evaluated;
     for (const QString& id : ids)
@@ -300,8 +317,7 @@ void WorkbenchController::compare(const QStringList& ids) {
         return;
     }
     m_compared = evaluated;
-    m_compare->setColumns(m_doc->compareColumns(evaluated), m_doc->classNames(),
-                          [doc = m_doc, evaluated](const QString& layer) { return doc->layerValues(evaluated, layer); });
+    showCompared();
     const QString layer = m_doc->layerOfNode(m_model->selectedNode());
     if (!layer.isEmpty()) m_compare->setHistogramLayer(layer);
     emit compareShown();

@@ -85,6 +85,10 @@ private:
     void onProjectOpened(const QString& modelPath);
     void onExportFinished(const ExportSummary& summary);
     void pushDatasetToPanel();
+    // The compared variants' ids, names and metrics, to tell whether the compare view is out of date.
+    QStringList comparedState() const;
+    // Redraws the compare view for m_compared (dropping variants deleted or no longer evaluated).
+    void showCompared();
     void updateActions();
     void error(const QString& title, const QString& message);
 
@@ -97,7 +101,8 @@ private:
     TradeoffPlot* m_plot;
     VariantsPanel* m_variants;
     CompareView* m_compare;
-    QStringList m_compared;
+    QStringList m_compared;       // ids shown in the compare view
+    QStringList m_comparedState;  // what the compare view shows of them (comparedState() when last drawn)
     bool m_dialogsEnabled = true;
 
     QAction* m_newProject = nullptr;

@@ -210,6 +210,9 @@ private slots:
         QTRY_VERIFY(window->compareDock()->isVisible());
         QCOMPARE(int(wb->compareView()->columns().size()), 2);
         QVERIFY(wb->compareView()->metricsTable()->rowCount() >= 6);
+        // A rename reaches the open comparison (progress ticks, which change nothing it shows, do not redraw it).
+        doc->renameVariant(int8.id, "int8 (renamed)");
+        QCOMPARE(wb->compareView()->columns()[1].name, QStringLiteral("int8 (renamed)"));
         screenshot(*window, "04_compare");
 
         // Export int8 as QDQ; the file reloads with the same accuracy on the same images.
