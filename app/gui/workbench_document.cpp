@@ -63,17 +63,21 @@ QString quantText(int bits, Rounding rounding, Granularity granularity, bool sym
 }
 
 // Calibration data for global_prune's least-squares refit (the IDX train split, else the evaluation data); none when
-// the recipe does not refit.
+// the recipe does not refit. `calibration` is the data set opened for these settings before (reused when set) and
+// receives the one opened now.
 Result<ApplyOptions> applyOptionsFor(const Recipe& recipe, const EvaluationSettings& settings,
-                                     const std::shared_ptr<const Dataset>& evaluation) {
+                                     const std::shared_ptr<const Dataset>& evaluation, CalibrationData& calibration) {
     ApplyOptions options;
     const bool refit = recipe.globalPruneSparsity && *recipe.globalPruneSparsity > 0 &&
                        recipe.globalPruneCorrection.value_or(PruneCorrection::LeastSquares) != PruneCorrection::None;
     if (!refit || settings.specText.isEmpty()) return options;
-    auto calibration = openCalibrationData(settings.spec, settings.dataset, evaluation);
-    if (!calibration) return calibration.error();
-    options.calibration = calibration->dataset;
-    options.calibrationName = calibration->name;
+    if (!calibration.dataset) {
+        auto opened = openCalibrationData(settings.spec, settings.dataset, evaluation);
+        if (!opened) return opened.error();
+        calibration = std::move(opened).value();
+    }
+    options.calibration = calibration.dataset;
+    options.calibrationName = calibration.name;
     return options;
 }
 
@@ -268,6 +272,7 @@ struct WorkbenchDocument::Evaluated {
     std::optional<VariantMetrics> metrics;
     QString error;
     std::shared_ptr<const Dataset> dataset;
+    CalibrationData calibration;  // opened for global_prune's refit, or the cached one passed in
     QString datasetKey;
     QStringList classNames;
 };
@@ -641,6 +646,7 @@ void WorkbenchDocument::startNext() {
     const EvaluationSettings settings = m_evalSettings;
     const QString key = settings.datasetKey();
     const std::shared_ptr<const Dataset> cached = key == m_datasetKey ? m_dataset : nullptr;
+    const CalibrationData cachedCalibration = key == m_datasetKey ? m_calibration : CalibrationData{};
     const QString modelPath = m_modelPath;
     const QString id = v->id;
     m_evalJob.start<Evaluated>(
@@ -661,7 +667,8 @@ void WorkbenchDocument::startNext() {
             }
             out.dataset = dataset;
             out.classNames = classNamesOf(*dataset, settings);
-            auto options = applyOptionsFor(baseline ? Recipe{} : recipe, settings, dataset);
+            out.calibration = cachedCalibration;
+            auto options = applyOptionsFor(baseline ? Recipe{} : recipe, settings, dataset, out.calibration);
             if (!options) {
                 out.error = qs(options.error().message);
                 return out;
@@ -744,6 +751,7 @@ void WorkbenchDocument::onEvaluated(Evaluated out) {
     if (out.dataset) {
         m_dataset = out.dataset;
         m_datasetKey = out.datasetKey;
+        m_calibration = out.calibration;
     }
     if (!out.classNames.isEmpty()) m_classNames = out.classNames;
     m_running.clear();
@@ -954,6 +962,7 @@ void WorkbenchDocument::exportVariant(const QString& id, ExportFormat format, co
     const EvaluationSettings settings = m_evalSettings;
     const QString key = settings.datasetKey();
     const std::shared_ptr<const Dataset> cached = key == m_datasetKey ? m_dataset : nullptr;
+    const CalibrationData cachedCalibration = key == m_datasetKey ? m_calibration : CalibrationData{};
     const QString modelPath = m_modelPath;
     m_exportJob.start<Exported>(
         tr("Exporting %1").arg(v->name),
@@ -974,7 +983,8 @@ void WorkbenchDocument::exportVariant(const QString& id, ExportFormat format, co
                 out.error = tr("Static activation quantization calibrates on data: set a data set first.");
                 return out;
             }
-            auto options = applyOptionsFor(recipe, settings, dataset);
+            CalibrationData calibration = cachedCalibration;
+            auto options = applyOptionsFor(recipe, settings, dataset, calibration);
             if (!options) {
                 out.error = qs(options.error().message);
                 return out;

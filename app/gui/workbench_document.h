@@ -274,6 +274,7 @@ private:
     Job m_exportJob;
     QString m_datasetKey;
     std::shared_ptr<const Dataset> m_dataset;
+    CalibrationData m_calibration;  // global_prune's refit data for m_datasetKey, opened once
     QStringList m_classNames;
 
     QString m_projectPath;
