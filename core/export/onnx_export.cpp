@@ -45,6 +45,12 @@ Status weightsToQdq(Graph& g, const CompressedModel& model, std::vector<std::str
     return Ok{};
 }
 
+bool holdsQuantization(const Graph& g) {
+    return std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) {
+        return n.opType == "DequantizeLinear" || n.opType == "QuantizeLinear" || n.opType == "DynamicQuantizeLinear";
+    });
+}
+
 bool isWeightConsumer(const std::string& op) {
     return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
 }
@@ -88,6 +94,10 @@ Result<ExportGraph> buildExportGraph(const CompressedModel& model, const Activat
     if (activations.mode == ActivationMode::Dynamic)
         out.notes.push_back("dynamic activations are written as DynamicQuantizeLinear → DequantizeLinear in front of "
                             "each Conv/Gemm/MatMul (ONNX Runtime runs them; not ConvInteger/MatMulInteger)");
+    if (!holdsQuantization(out.graph))
+        out.notes.push_back("nothing is quantized: no layer has integer weights (quant bits 2-8, nearest or "
+                            "stochastic rounding) and activations are float, so the QDQ file is a float model; set "
+                            "\"defaults\": {\"quant\": {\"bits\": 8}} or \"activations\" in the recipe");
     return out;
 }
 

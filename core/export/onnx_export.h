@@ -32,7 +32,7 @@ struct ExportGraph {
 // uint8) with W_scale / W_zero_point (per channel: 1-D, DequantizeLinear axis = the channel axis, opset 13);
 // k-means shared weights stay float (ONNX has no codebook dequantization); biases stay float. Errors name what
 // does not fit: opset too old for QuantizeLinear / per-axis DequantizeLinear, QOperator without static
-// activations.
+// activations. A Qdq graph with nothing quantized (float weights and activations) is the float graph with a note.
 Result<ExportGraph> buildExportGraph(const CompressedModel& model, const ActivationRanges& activations,
                                      ExportFormat format);
 // The QOperator graph (see ExportFormat). Anchors (ActivationPlan) with symmetric integer weights become

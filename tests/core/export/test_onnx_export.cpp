@@ -4,6 +4,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -262,8 +263,46 @@ private slots:
         CompressedModel m = compress(m_graph, R"({"layers": {"fc1": {"quant": {"bits": 4, "rounding": "kmeans"}}}})");
         auto built = buildExportGraph(m, ActivationRanges{}, ExportFormat::Qdq);
         QVERIFY(built.ok());
-        QCOMPARE(built->notes.size(), size_t(1));
+        QCOMPARE(built->notes.size(), size_t(2));  // and nothing else is quantized
+        QVERIFY(built->notes[0].find("fc1.weight") != std::string::npos);
         QCOMPARE(built->graph.initializer("fc1.weight")->dtype, DType::Float);
+    }
+
+    void qdqWithNothingQuantizedSaysSo_data() {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<bool>("floatModel");
+        QTest::newRow("pruning only") << R"({"global_prune": {"sparsity": 0.5, "correction": "none"}})" << true;
+        QTest::newRow("bits 32") << R"({"defaults": {"quant": {"bits": 32}}})" << true;
+        QTest::newRow("low rank only") << R"({"layers": {"fc1": {"lowrank": {"rank": 32}}}})" << true;
+        QTest::newRow("one int8 layer") << R"({"layers": {"fc2": {"quant": {"bits": 8}}}})" << false;
+        QTest::newRow("dynamic activations only") << R"({"activations": {"mode": "dynamic"}})" << false;
+    }
+
+    // `--format qdq` on a recipe that quantizes nothing writes a float model and says so, instead of silently.
+    void qdqWithNothingQuantizedSaysSo() {
+        QFETCH(QString, json);
+        QFETCH(bool, floatModel);
+        const Recipe r = recipe(json.toStdString());
+        CompressedModel m = compress(m_graph, json.toStdString());
+        const ActivationRanges ranges = calibrate(m, m_test, r.activations.value_or(ActivationSettings{}));
+        auto built = buildExportGraph(m, ranges, ExportFormat::Qdq);
+        QVERIFY(built.ok());
+        const auto note = std::find_if(built->notes.begin(), built->notes.end(), [](const std::string& n) {
+            return n.find("nothing is quantized") != std::string::npos;
+        });
+        QCOMPARE(note != built->notes.end(), floatModel);
+        const bool hasQdq = std::any_of(built->graph.nodes.begin(), built->graph.nodes.end(), [](const Node& n) {
+            return n.opType == "DequantizeLinear" || n.opType == "DynamicQuantizeLinear";
+        });
+        QCOMPARE(hasQdq, !floatModel);
+        if (floatModel) {
+            QVERIFY2(note->find("float model") != std::string::npos && note->find("bits") != std::string::npos,
+                     note->c_str());
+            // exportModel passes the note on (lathe-cli prints ExportResult::notes).
+            auto written = exportModel(m, ranges, ExportFormat::Qdq, m_dir.filePath("float_qdq.onnx").toStdString());
+            QVERIFY(written.ok());
+            QCOMPARE(written->notes, built->notes);
+        }
     }
 
     void zlibSizes() {
