@@ -6,13 +6,18 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <bit>
+#include <charconv>
 #include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
+#include <span>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -61,6 +66,13 @@ Error modelError(const std::string& path, ErrorCode code, const std::string& wha
     return makeError(code, path + ": " + what);
 }
 
+// Dims as stored, negative ones included (shapeToString shows those as '?').
+std::string dimsToString(std::span<const int64_t> dims) {
+    std::string s = "[";
+    for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
+
 // Converts a TensorProto whose data is inline (raw_data or typed fields) into a neutral Tensor.
 Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& path) {
     Tensor t;
@@ -71,7 +83,12 @@ Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& 
         if (d < 0)
             return modelError(path, ErrorCode::InvalidModel,
                               "tensor '" + t.name + "' has a negative dimension " + shapeToString(t.shape));
-    const int64_t n = t.numel();
+    const std::optional<int64_t> count = checkedNumel(t.shape);
+    if (!count || !checkedMul(*count, std::max(dtypeSize(t.dtype), 1)))
+        return modelError(path, ErrorCode::InvalidModel,
+                          "tensor '" + t.name + "' has dims " + dimsToString(t.shape) +
+                              " whose product overflows a 64-bit size; the file is corrupt");
+    const int64_t n = *count;
     const bool isInt = isIntegerType(t.dtype);
     auto sizeMismatch = [&](int64_t got) {
         return modelError(path, ErrorCode::InvalidModel,
@@ -159,37 +176,75 @@ Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& 
     return t;
 }
 
+// A non-negative decimal integer that fits int64 (the whole text), else nullopt.
+std::optional<int64_t> parseSize(const std::string& text) {
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty() || v < 0) return std::nullopt;
+    return v;
+}
+
 // Replaces an external-data reference by the bytes it points to, so the rest of the reader sees inline data.
 Status loadExternalData(onnx::TensorProto& proto, const fs::path& modelDir, const std::string& path) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const auto& entry : proto.external_data()) {
-        if (entry.key() == "location") location = entry.value();
-        else if (entry.key() == "offset") offset = std::stoll(entry.value());
-        else if (entry.key() == "length") length = std::stoll(entry.value());
-    }
     const std::string tensorName = "tensor '" + proto.name() + "'";
+    std::string location;
+    std::optional<int64_t> offset, length;
+    for (const auto& entry : proto.external_data()) {
+        if (entry.key() == "location") {
+            location = entry.value();
+        } else if (entry.key() == "offset" || entry.key() == "length") {
+            auto v = parseSize(entry.value());
+            if (!v)
+                return modelError(path, ErrorCode::InvalidModel,
+                                  tensorName + ": external data field '" + entry.key() + "' is \"" + entry.value() +
+                                      "\", not a byte count (a non-negative integer that fits 64 bits)");
+            (entry.key() == "offset" ? offset : length) = v;
+        }
+    }
     if (location.empty())
         return modelError(path, ErrorCode::InvalidModel, tensorName + " is marked external but names no location");
-    fs::path dataPath = modelDir / location;
+    const fs::path relative(location);
+    bool escapes = relative.is_absolute() || location.find('\0') != std::string::npos;
+    for (const auto& part : relative) escapes |= part == "..";
+    if (escapes)
+        return modelError(path, ErrorCode::InvalidModel,
+                          tensorName + ": external data location '" + location +
+                              "' is not a path inside the model's folder (ONNX requires a relative path without ..)");
+    fs::path dataPath = modelDir / relative;
     std::error_code ec;
-    if (!fs::exists(dataPath, ec))
+    if (!fs::is_regular_file(dataPath, ec))
         return modelError(path, ErrorCode::FileNotFound,
                           tensorName + " refers to external data file '" + location + "', which is missing (expected at " +
                               dataPath.string() + "); keep the data file next to the model");
-    int64_t fileSize = int64_t(fs::file_size(dataPath, ec));
-    int64_t elementBytes = dtypeSize(DType(proto.data_type()));
-    int64_t expected = elementBytes;
-    for (int64_t d : proto.dims()) expected *= d;
-    if (length < 0) length = expected;
-    if (offset < 0 || offset + length > fileSize)
+    const auto rawSize = fs::file_size(dataPath, ec);
+    if (ec) return modelError(path, ErrorCode::Io, tensorName + ": cannot read the size of '" + location + "'");
+    const int64_t fileSize = int64_t(rawSize);
+    const int64_t begin = offset.value_or(0);
+    if (!length) {
+        const int64_t elementBytes = dtypeSize(DType(proto.data_type()));
+        std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+        const std::optional<int64_t> count = checkedNumel(dims);
+        if (!count)
+            return modelError(path, ErrorCode::InvalidModel,
+                              tensorName + " has dims " + dimsToString(dims) +
+                                  (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; })
+                                       ? " with a negative dimension"
+                                       : " whose product overflows a 64-bit size") +
+                                  " and no external data 'length'");
+        length = checkedMul(*count, elementBytes);
+        if (!length)
+            return modelError(path, ErrorCode::InvalidModel,
+                              tensorName + " has dims " + dimsToString(dims) + " whose byte size overflows 64 bits");
+    }
+    if (begin > fileSize || *length > fileSize - begin)
         return modelError(path, ErrorCode::InvalidModel,
-                          tensorName + " reads bytes " + std::to_string(offset) + ".." + std::to_string(offset + length) +
-                              " of '" + location + "', which has only " + std::to_string(fileSize) + " bytes");
+                          tensorName + " reads " + std::to_string(*length) + " bytes at offset " +
+                              std::to_string(begin) + " of '" + location + "', which has only " +
+                              std::to_string(fileSize) + " bytes (external data 'offset'/'length')");
     std::ifstream in(dataPath, std::ios::binary);
-    std::string bytes(size_t(length), '\0');
-    in.seekg(offset);
-    in.read(bytes.data(), length);
+    std::string bytes(size_t(*length), '\0');
+    in.seekg(begin);
+    in.read(bytes.data(), *length);
     if (!in)
         return modelError(path, ErrorCode::Io, tensorName + ": could not read external data file '" + location + "'");
     proto.set_raw_data(std::move(bytes));
@@ -234,6 +289,120 @@ Result<Attribute> convertAttribute(const onnx::AttributeProto& proto, const std:
     }
     return a;
 }
+
+// Attributes that ONNX's shape inference divides by or sizes loops with, checked first: libonnx 1.12 trusts them
+// (a 0 stride is a SIGFPE). Subgraphs (If/Loop/Scan bodies) are checked too. Errors name the node and attribute.
+class AttributeChecker {
+public:
+    explicit AttributeChecker(const std::string& path) : m_path(path) {}
+
+    Status graph(const onnx::GraphProto& g) {
+        std::map<std::string, std::vector<int64_t>> weights;
+        for (const auto& init : g.initializer()) weights[init.name()].assign(init.dims().begin(), init.dims().end());
+        for (int i = 0; i < g.node_size(); ++i) {
+            const auto& node = g.node(i);
+            if (auto st = this->node(node, i, weights); !st) return st;
+            for (const auto& attr : node.attribute()) {
+                if (attr.has_g())
+                    if (auto st = graph(attr.g()); !st) return st;
+                for (const auto& sub : attr.graphs())
+                    if (auto st = graph(sub); !st) return st;
+            }
+        }
+        return Ok{};
+    }
+
+private:
+    static constexpr int64_t kMaxAttr = int64_t(1) << 31;
+
+    Status node(const onnx::NodeProto& node, int index, const std::map<std::string, std::vector<int64_t>>& weights) {
+        const std::string& op = node.op_type();
+        const bool onnxDomain = node.domain().empty() || node.domain() == "ai.onnx";
+        if (!onnxDomain) return Ok{};
+        const std::string who = "node '" + (node.name().empty() ? op + "_" + std::to_string(index) : node.name()) +
+                                "' (" + op + ")";
+        auto fail = [&](const std::string& attr, const std::string& what) {
+            return modelError(m_path, ErrorCode::InvalidModel, who + ": attribute '" + attr + "' " + what);
+        };
+        auto ints = [&](const char* name) -> const onnx::AttributeProto* {
+            for (const auto& a : node.attribute())
+                if (a.name() == name) return &a;
+            return nullptr;
+        };
+        auto listText = [](const onnx::AttributeProto& a) {
+            std::vector<int64_t> v(a.ints().begin(), a.ints().end());
+            return dimsToString(v);
+        };
+        static const std::set<std::string> kConvPool = {
+            "Conv",    "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool",
+            "LpPool",  "MaxUnpool",     "DeformConv",  "GlobalLpPool", "MaxRoiPool"};
+        if (kConvPool.count(op)) {
+            // Spatial rank: from kernel_shape, else from a weight initializer (Conv-like ops), when known.
+            std::optional<size_t> spatial;
+            if (const auto* k = ints("kernel_shape")) spatial = size_t(k->ints_size());
+            const bool hasWeight = op == "Conv" || op == "ConvTranspose" || op == "ConvInteger" || op == "DeformConv";
+            const int weightInput = op == "QLinearConv" ? 3 : 1;
+            const std::vector<int64_t>* w = nullptr;
+            if ((hasWeight || op == "QLinearConv") && node.input_size() > weightInput) {
+                auto it = weights.find(node.input(weightInput));
+                if (it != weights.end()) w = &it->second;
+            }
+            if (!spatial && w && w->size() >= 2) spatial = w->size() - 2;
+            for (const char* name : {"strides", "dilations", "kernel_shape"}) {
+                const auto* a = ints(name);
+                if (!a) continue;
+                for (int64_t v : a->ints())
+                    if (v <= 0 || v > kMaxAttr)
+                        return fail(name, "is " + listText(*a) + "; every value must be a positive integer");
+                if (spatial && size_t(a->ints_size()) != *spatial)
+                    return fail(name, "has " + std::to_string(a->ints_size()) + " values " + listText(*a) +
+                                          " but the node has " + std::to_string(*spatial) + " spatial axes");
+            }
+            if (const auto* a = ints("pads")) {
+                for (int64_t v : a->ints())
+                    if (v < 0 || v > kMaxAttr)
+                        return fail("pads", "is " + listText(*a) + "; every value must be an integer >= 0");
+                if (a->ints_size() % 2 != 0 || (spatial && size_t(a->ints_size()) != 2 * *spatial))
+                    return fail("pads", "has " + std::to_string(a->ints_size()) + " values " + listText(*a) +
+                                            "; it needs two per spatial axis (begin values, then end values)" +
+                                            (spatial ? ", " + std::to_string(2 * *spatial) + " here" : ""));
+            }
+            for (const char* name : {"output_padding", "output_shape"})
+                if (const auto* a = ints(name))
+                    for (int64_t v : a->ints())
+                        if (v < 0 || v > kMaxAttr)
+                            return fail(name, "is " + listText(*a) + "; every value must be an integer >= 0");
+            if (const auto* a = ints("group")) {
+                if (a->i() <= 0 || a->i() > kMaxAttr)
+                    return fail("group", "is " + std::to_string(a->i()) + "; it must be a positive integer");
+                if (w && !w->empty()) {
+                    // Conv: W is [M, C/group, k...] and M must divide by group; ConvTranspose: W is [C, M/group, k...].
+                    const int64_t channels = (*w)[0];
+                    if (channels % a->i() != 0)
+                        return fail("group", "is " + std::to_string(a->i()) + ", which does not divide the " +
+                                                 std::to_string(channels) + (op == "ConvTranspose" ? " input" : " output") +
+                                                 " channels of weight '" + node.input(weightInput) + "'");
+                }
+            }
+            if (const auto* a = ints("p"); a && op.find("LpPool") != std::string::npos && a->i() <= 0)
+                return fail("p", "is " + std::to_string(a->i()) + "; it must be a positive integer");
+        }
+        if (op == "SpaceToDepth" || op == "DepthToSpace")
+            if (const auto* a = ints("blocksize"); a && (a->i() <= 0 || a->i() > kMaxAttr))
+                return fail("blocksize", "is " + std::to_string(a->i()) + "; it must be a positive integer");
+        if (op == "LRN")
+            if (const auto* a = ints("size"); a && (a->i() <= 0 || a->i() > kMaxAttr))
+                return fail("size", "is " + std::to_string(a->i()) + "; it must be a positive integer");
+        if (op == "Split")
+            if (const auto* a = ints("split"))
+                for (int64_t v : a->ints())
+                    if (v < 0 || v > (int64_t(1) << 62))
+                        return fail("split", "is " + listText(*a) + "; every value must be an integer >= 0");
+        return Ok{};
+    }
+
+    const std::string& m_path;
+};
 
 Result<onnx::ModelProto> parseModelFile(const std::string& path) {
     std::error_code ec;
@@ -297,6 +466,7 @@ Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress)
     if (graph.opsetImports.count("")) graph.opset = graph.opsetImports[""];
 
     if (!reportProgress(progress, 0.4f, "inferring shapes")) return cancelled();
+    if (auto st = AttributeChecker(path).graph(*gp); !st) return st.error();
     try {
         onnx::ShapeInferenceOptions options(false, 0, true);
         onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);

@@ -53,8 +53,22 @@ bool isIntegerType(DType dtype) {
 
 int64_t shapeNumel(std::span<const int64_t> shape) {
     int64_t n = 1;
-    for (int64_t d : shape) n *= d;
+    for (int64_t d : shape)
+        if (__builtin_mul_overflow(n, d, &n)) return -1;
     return n;
+}
+
+std::optional<int64_t> checkedNumel(std::span<const int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+        if (d < 0 || __builtin_mul_overflow(n, d, &n)) return std::nullopt;
+    return n;
+}
+
+std::optional<int64_t> checkedMul(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) return std::nullopt;
+    return r;
 }
 
 std::string shapeToString(std::span<const int64_t> shape) {

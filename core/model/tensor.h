@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,7 +21,12 @@ int dtypeSize(DType dtype);
 bool isFloatingType(DType dtype);
 bool isIntegerType(DType dtype);
 
+// Product of the dims (negative when a dim is unknown, -1); -1 as well when the product overflows int64.
 int64_t shapeNumel(std::span<const int64_t> shape);
+// Product of the dims when every dim is >= 0 and the product fits int64; nullopt otherwise.
+std::optional<int64_t> checkedNumel(std::span<const int64_t> shape);
+// a * b, nullopt when it overflows int64.
+std::optional<int64_t> checkedMul(int64_t a, int64_t b);
 std::string shapeToString(std::span<const int64_t> shape);
 
 // A constant tensor (initializer or Constant attribute). Numeric contents are kept as float in `data`; integer

@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "core/model/model_summary.h"
@@ -17,6 +18,62 @@ const ValueInfo& valueOf(const Graph& g, const std::string& name) {
     const ValueInfo* v = g.value(name);
     if (!v) qFatal("value %s missing", name.c_str());
     return *v;
+}
+
+// A one-node model: `op` on input x [1, 4, 8, 8] with weight W [4, 4/group... as given] and the attributes `setup` adds.
+onnx::ModelProto oneNodeModel(const std::string& op, std::vector<int64_t> weightDims,
+                              const std::function<void(onnx::NodeProto&)>& setup) {
+    onnx::ModelProto model;
+    model.set_ir_version(8);
+    model.add_opset_import()->set_version(13);
+    auto* graph = model.mutable_graph();
+    graph->set_name("g");
+    auto* node = graph->add_node();
+    node->set_op_type(op);
+    node->set_name("n1");
+    node->add_input("x");
+    if (!weightDims.empty()) {
+        auto* w = graph->add_initializer();
+        w->set_name("W");
+        w->set_data_type(onnx::TensorProto_DataType_FLOAT);
+        int64_t n = 1;
+        for (int64_t d : weightDims) {
+            w->add_dims(d);
+            n *= d;
+        }
+        for (int64_t i = 0; i < n; ++i) w->add_float_data(0.5f);
+        node->add_input("W");
+    }
+    node->add_output("y");
+    setup(*node);
+    auto* x = graph->add_input();
+    x->set_name("x");
+    auto* t = x->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+    for (int64_t d : {1, 4, 8, 8}) t->mutable_shape()->add_dim()->set_dim_value(d);
+    graph->add_output()->set_name("y");
+    return model;
+}
+
+void setInts(onnx::NodeProto& node, const std::string& name, std::initializer_list<int64_t> values) {
+    auto* a = node.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t v : values) a->add_ints(v);
+}
+
+void setInt(onnx::NodeProto& node, const std::string& name, int64_t value) {
+    auto* a = node.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(value);
+}
+
+std::string saveModel(const onnx::ModelProto& model, const QTemporaryDir& dir, const char* name = "m.onnx") {
+    std::string path = dir.filePath(name).toStdString();
+    std::ofstream out(path, std::ios::binary);
+    model.SerializeToOstream(&out);
+    return path;
 }
 }  // namespace
 
@@ -138,6 +195,190 @@ private slots:
         QVERIFY2(msg.find(path) != std::string::npos, msg.c_str());
         QVERIFY2(msg.find(expected.toStdString()) != std::string::npos, msg.c_str());
         QCOMPARE(int(g.error().code), code);
+    }
+
+    // Issue 9: attributes libonnx's shape inference divides by are checked first (a 0 stride was a SIGFPE).
+    void refusesBadConvAndPoolAttributes_data() {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QString>("attribute");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("conv zero stride") << "Conv" << "strides=0,1" << "attribute 'strides' is [0, 1]";
+        QTest::newRow("conv zero dilation") << "Conv" << "dilations=1,0" << "attribute 'dilations'";
+        QTest::newRow("conv negative pad") << "Conv" << "pads=0,-1,0,0" << "attribute 'pads' is [0, -1, 0, 0]";
+        QTest::newRow("conv pads length") << "Conv" << "pads=1,1" << "'pads' has 2 values";
+        QTest::newRow("conv strides length") << "Conv" << "strides=1,1,1" << "'strides' has 3 values";
+        QTest::newRow("conv zero group") << "Conv" << "group=0" << "attribute 'group' is 0";
+        QTest::newRow("conv group not dividing") << "Conv" << "group=3" << "does not divide the 4 output channels";
+        QTest::newRow("conv zero kernel") << "Conv" << "kernel_shape=0,3" << "attribute 'kernel_shape'";
+        QTest::newRow("transpose zero stride") << "ConvTranspose" << "strides=0,0" << "attribute 'strides'";
+        QTest::newRow("transpose negative output padding")
+            << "ConvTranspose" << "output_padding=-1,0" << "attribute 'output_padding'";
+        QTest::newRow("maxpool zero stride") << "MaxPool" << "strides=0,2" << "attribute 'strides'";
+        QTest::newRow("averagepool zero kernel") << "AveragePool" << "kernel_shape=0,2" << "attribute 'kernel_shape'";
+        QTest::newRow("lppool zero stride") << "LpPool" << "strides=1,0" << "attribute 'strides'";
+        QTest::newRow("depth to space zero block") << "DepthToSpace" << "blocksize=0" << "attribute 'blocksize' is 0";
+        QTest::newRow("space to depth zero block") << "SpaceToDepth" << "blocksize=0" << "attribute 'blocksize' is 0";
+    }
+
+    void refusesBadConvAndPoolAttributes() {
+        QFETCH(QString, op);
+        QFETCH(QString, attribute);
+        QFETCH(QString, expected);
+        const bool conv = op.startsWith("Conv");
+        const QString name = attribute.section('=', 0, 0);
+        std::vector<int64_t> values;
+        for (const QString& v : attribute.section('=', 1).split(',')) values.push_back(v.toLongLong());
+        auto model = oneNodeModel(op.toStdString(), conv ? std::vector<int64_t>{4, 4, 3, 3} : std::vector<int64_t>{},
+                                  [&](onnx::NodeProto& node) {
+                                      if (!conv && op.endsWith("Pool") && name != "kernel_shape")
+                                          setInts(node, "kernel_shape", {2, 2});
+                                      if (name == "group" || name == "blocksize")
+                                          setInt(node, name.toStdString(), values[0]);
+                                      else {
+                                          auto* a = node.add_attribute();
+                                          a->set_name(name.toStdString());
+                                          a->set_type(onnx::AttributeProto::INTS);
+                                          for (int64_t v : values) a->add_ints(v);
+                                      }
+                                  });
+        QTemporaryDir dir;
+        const std::string path = saveModel(model, dir);
+        auto g = readOnnxModel(path);
+        QVERIFY(!g.ok());
+        const std::string& msg = g.error().message;
+        QVERIFY2(msg.find(path) != std::string::npos, msg.c_str());
+        QVERIFY2(msg.find("node 'n1' (" + op.toStdString() + ")") != std::string::npos, msg.c_str());
+        QVERIFY2(msg.find(expected.toStdString()) != std::string::npos, msg.c_str());
+        QCOMPARE(g.error().code, ErrorCode::InvalidModel);
+    }
+
+    void checksNodesInsideSubgraphs() {
+        auto inner = oneNodeModel("MaxPool", {}, [](onnx::NodeProto& node) {
+            setInts(node, "kernel_shape", {2, 2});
+            setInts(node, "strides", {0, 0});
+        });
+        auto model = oneNodeModel("If", {}, [&](onnx::NodeProto& node) {
+            for (const char* branch : {"then_branch", "else_branch"}) {
+                auto* a = node.add_attribute();
+                a->set_name(branch);
+                a->set_type(onnx::AttributeProto::GRAPH);
+                *a->mutable_g() = inner.graph();
+            }
+        });
+        QTemporaryDir dir;
+        auto g = readOnnxModel(saveModel(model, dir));
+        QVERIFY(!g.ok());
+        QVERIFY2(g.error().message.find("node 'n1' (MaxPool): attribute 'strides'") != std::string::npos,
+                 g.error().message.c_str());
+    }
+
+    void validAttributesStillRead() {
+        auto model = oneNodeModel("Conv", {4, 2, 3, 3}, [](onnx::NodeProto& node) {
+            setInts(node, "strides", {2, 2});
+            setInts(node, "pads", {1, 1, 1, 1});
+            setInt(node, "group", 2);
+        });
+        QTemporaryDir dir;
+        auto g = readOnnxModel(saveModel(model, dir));
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+        QCOMPARE(valueOf(*g, "y").shape, (std::vector<int64_t>{1, 4, 4, 4}));
+    }
+
+    // Issue 9: dims whose product overflows int64 (signed overflow in shapeNumel) are an error naming the tensor.
+    void refusesInitializerDimsThatOverflow() {
+        auto model = oneNodeModel("Relu", {}, [](onnx::NodeProto&) {});
+        auto* big = model.mutable_graph()->add_initializer();
+        big->set_name("huge");
+        big->set_data_type(onnx::TensorProto_DataType_FLOAT);
+        for (int64_t d : {int64_t(1) << 32, int64_t(1) << 32, int64_t(4)}) big->add_dims(d);
+        big->set_raw_data(std::string(16, '\0'));
+        QTemporaryDir dir;
+        auto g = readOnnxModel(saveModel(model, dir));
+        QVERIFY(!g.ok());
+        const std::string& msg = g.error().message;
+        QVERIFY2(msg.find("tensor 'huge'") != std::string::npos, msg.c_str());
+        QVERIFY2(msg.find("[4294967296, 4294967296, 4]") != std::string::npos, msg.c_str());
+        QVERIFY2(msg.find("overflows") != std::string::npos, msg.c_str());
+        QCOMPARE(shapeNumel(std::vector<int64_t>{int64_t(1) << 32, int64_t(1) << 32, 4}), int64_t(-1));
+        QVERIFY(!checkedNumel(std::vector<int64_t>{int64_t(1) << 62, 4}));
+        QCOMPARE(*checkedNumel(std::vector<int64_t>{3, 5}), int64_t(15));
+    }
+
+    // Issue 9: bad external-data fields (not a number, negative dims without a length, offset + length beyond
+    // int64, a path outside the model's folder) are errors naming the tensor and the field.
+    void refusesBadExternalData_data() {
+        QTest::addColumn<QString>("offset");
+        QTest::addColumn<QString>("length");
+        QTest::addColumn<QString>("location");
+        QTest::addColumn<bool>("negativeDim");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("offset not a number") << "abc" << "" << "data.bin" << false << "field 'offset' is \"abc\"";
+        QTest::newRow("offset with junk") << "12x" << "" << "data.bin" << false << "field 'offset' is \"12x\"";
+        QTest::newRow("length negative") << "0" << "-4" << "data.bin" << false << "field 'length' is \"-4\"";
+        QTest::newRow("length beyond int64")
+            << "0" << "99999999999999999999" << "data.bin" << false << "field 'length'";
+        QTest::newRow("negative dim without length") << "0" << "" << "data.bin" << true << "negative dimension";
+        QTest::newRow("offset plus length overflows")
+            << "9223372036854775807" << "16" << "data.bin" << false << "at offset 9223372036854775807";
+        QTest::newRow("offset past the end") << "60" << "" << "data.bin" << false << "which has only 64 bytes";
+        QTest::newRow("absolute location") << "0" << "" << "/etc/passwd" << false << "not a path inside";
+        QTest::newRow("parent location") << "0" << "" << "../data.bin" << false << "not a path inside";
+    }
+
+    void refusesBadExternalData() {
+        QFETCH(QString, offset);
+        QFETCH(QString, length);
+        QFETCH(QString, location);
+        QFETCH(bool, negativeDim);
+        QFETCH(QString, expected);
+        auto model = oneNodeModel("Relu", {}, [](onnx::NodeProto&) {});
+        auto* t = model.mutable_graph()->add_initializer();
+        t->set_name("ext");
+        t->set_data_type(onnx::TensorProto_DataType_FLOAT);
+        t->add_dims(negativeDim ? -4 : 4);
+        t->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+        auto entry = [&](const char* key, const QString& value) {
+            if (value.isEmpty()) return;
+            auto* e = t->add_external_data();
+            e->set_key(key);
+            e->set_value(value.toStdString());
+        };
+        entry("location", location);
+        entry("offset", offset);
+        entry("length", length);
+        QTemporaryDir dir;
+        {
+            std::ofstream data(dir.filePath("data.bin").toStdString(), std::ios::binary);
+            data << std::string(64, '\1');
+        }
+        auto g = readOnnxModel(saveModel(model, dir));
+        QVERIFY(!g.ok());
+        const std::string& msg = g.error().message;
+        QVERIFY2(msg.find("tensor 'ext'") != std::string::npos, msg.c_str());
+        QVERIFY2(msg.find(expected.toStdString()) != std::string::npos, msg.c_str());
+    }
+
+    void externalDataWithOffsetAndLengthReads() {
+        auto model = oneNodeModel("Relu", {}, [](onnx::NodeProto&) {});
+        auto* t = model.mutable_graph()->add_initializer();
+        t->set_name("ext");
+        t->set_data_type(onnx::TensorProto_DataType_FLOAT);
+        t->add_dims(2);
+        t->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+        for (auto [k, v] : {std::pair{"location", "data.bin"}, {"offset", "4"}, {"length", "8"}}) {
+            auto* e = t->add_external_data();
+            e->set_key(k);
+            e->set_value(v);
+        }
+        QTemporaryDir dir;
+        {
+            const float values[4] = {1.f, 2.f, 3.f, 4.f};
+            std::ofstream data(dir.filePath("data.bin").toStdString(), std::ios::binary);
+            data.write(reinterpret_cast<const char*>(values), sizeof values);
+        }
+        auto g = readOnnxModel(saveModel(model, dir));
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+        QCOMPARE(g->initializer("ext")->data, (std::vector<float>{2.f, 3.f}));
     }
 
     void progressRisesAndCancelStops() {
