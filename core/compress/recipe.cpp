@@ -1,6 +1,9 @@
 #include "core/compress/recipe.h"
 
 #include <cmath>
+#include <functional>
+#include <limits>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -67,6 +70,78 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
     return s;
 }
 
+// A JSON value for messages, cut to a readable length.
+std::string shortDump(const json& v) {
+    std::string s = v.dump();
+    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
+
+constexpr int kMaxJsonDepth = 64;
+
+// A problem found while parsing: `where` is the field path ("" for the top level).
+struct StrictJsonError : std::runtime_error {
+    StrictJsonError(std::string where, const std::string& what) : std::runtime_error(what), where(std::move(where)) {}
+    std::string where;
+};
+
+// Where the parser is, as a field path ("layers.fc1.quant", "variants[2].recipe").
+class JsonPathTracker {
+public:
+    bool operator()(int depth, json::parse_event_t event, json& parsed) {
+        switch (event) {
+            case json::parse_event_t::object_start:
+            case json::parse_event_t::array_start:
+                if (depth >= kMaxJsonDepth)
+                    throw StrictJsonError(where(), "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+                m_frames.push_back(Frame{event == json::parse_event_t::array_start, 0, {}, {}});
+                break;
+            case json::parse_event_t::key: {
+                Frame& f = m_frames.back();
+                std::string key = parsed.get<std::string>();
+                if (!f.seen.insert(key).second)
+                    throw StrictJsonError(where(false),
+                                          "duplicate key \"" + key + "\" (each key may appear once per object)");
+                f.key = std::move(key);
+                break;
+            }
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                m_frames.pop_back();
+                elementDone();
+                break;
+            case json::parse_event_t::value:
+                elementDone();
+                break;
+        }
+        return true;
+    }
+
+    // The path of the value being parsed; without the innermost object's current key: the path of that object.
+    std::string where(bool innermostKey = true) const {
+        std::string s;
+        for (size_t i = 0; i < m_frames.size(); ++i) {
+            const Frame& f = m_frames[i];
+            if (f.array)
+                s += "[" + std::to_string(f.index) + "]";
+            else if (!f.seen.empty() && (innermostKey || i + 1 < m_frames.size()))
+                s += (s.empty() ? "" : ".") + f.key;
+        }
+        return s;
+    }
+
+private:
+    struct Frame {
+        bool array = false;
+        int64_t index = 0;
+        std::string key;
+        std::set<std::string> seen;
+    };
+    void elementDone() {
+        if (!m_frames.empty() && m_frames.back().array) ++m_frames.back().index;
+    }
+    std::vector<Frame> m_frames;
+};
+
 template <class E>
 std::optional<E> enumFrom(const std::string& s, std::initializer_list<E> values) {
     for (E e : values)
@@ -83,7 +158,7 @@ public:
 
     bool object(const json& j, const std::string& path) {
         if (j.is_object()) return true;
-        fail(path, "expected an object, got " + j.dump());
+        fail(path, "expected an object, got " + shortDump(j));
         return false;
     }
 
@@ -102,7 +177,7 @@ public:
         if (!j.contains(key)) return std::nullopt;
         const json& v = j.at(key);
         if (!v.is_number()) {
-            fail(path + "." + key, "expected a number, got " + v.dump());
+            fail(path + "." + key, "expected a number, got " + shortDump(v));
             return std::nullopt;
         }
         return v.get<double>();
@@ -111,10 +186,14 @@ public:
     std::optional<int64_t> integer(const json& j, const char* key, const std::string& path) {
         if (!j.contains(key)) return std::nullopt;
         const json& v = j.at(key);
+        if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())) {
+            fail(path + "." + key, shortDump(v) + " is too large");
+            return std::nullopt;
+        }
         if (v.is_number_integer()) return v.get<int64_t>();
         if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() && std::fabs(v.get<double>()) < 9e15)
             return int64_t(v.get<double>());
-        fail(path + "." + key, "expected an integer, got " + v.dump());
+        fail(path + "." + key, "expected an integer, got " + shortDump(v));
         return std::nullopt;
     }
 
@@ -122,7 +201,7 @@ public:
         if (!j.contains(key)) return std::nullopt;
         const json& v = j.at(key);
         if (v.is_boolean()) return v.get<bool>();
-        fail(path + "." + key, "expected true or false, got " + v.dump());
+        fail(path + "." + key, "expected true or false, got " + shortDump(v));
         return std::nullopt;
     }
 
@@ -134,7 +213,7 @@ public:
             if (auto e = enumFrom(v.get<std::string>(), values)) return e;
         std::vector<std::string> names;
         for (E e : values) names.emplace_back(toString(e));
-        fail(path + "." + key, v.dump() + " is not one of " + join(names, ", "));
+        fail(path + "." + key, shortDump(v) + " is not one of " + join(names, ", "));
         return std::nullopt;
     }
 
@@ -177,7 +256,7 @@ public:
             else if (v.is_number_integer() && v.get<int64_t>() >= 0)
                 e.seed = uint64_t(v.get<int64_t>());
             else
-                fail(path + ".seed", "expected a non-negative integer, got " + v.dump());
+                fail(path + ".seed", "expected a non-negative integer, got " + shortDump(v));
         }
         return e;
     }
@@ -209,6 +288,9 @@ public:
     }
 };
 
+constexpr int64_t kMaxSamples = 1'000'000;
+constexpr int64_t kMaxCount = int64_t(1) << 31;
+
 bool validBits(int bits) { return bits == 32 || (bits >= 2 && bits <= 8); }
 
 // Range checks that need no model.
@@ -225,6 +307,9 @@ void checkEntry(const LayerEntry& e, const std::string& path, std::vector<std::s
         if (p.sparsity && p.threshold) fail("prune", "set either sparsity or threshold, not both");
         if (p.keep && *p.keep < 1)
             fail("prune.structured.keep", std::to_string(*p.keep) + " must keep at least 1 channel");
+        if (p.keep && *p.keep > kMaxCount)
+            fail("prune.structured.keep", std::to_string(*p.keep) + " is more than " + std::to_string(kMaxCount) +
+                                              " channels; no layer has that many");
         if (p.keepFraction && !(*p.keepFraction > 0 && *p.keepFraction <= 1))
             fail("prune.structured.keep_fraction", formatNumber(*p.keepFraction) + " is outside (0, 1]");
         if (p.keep && p.keepFraction) fail("prune.structured", "set either keep or keep_fraction, not both");
@@ -232,6 +317,9 @@ void checkEntry(const LayerEntry& e, const std::string& path, std::vector<std::s
     if (e.lowrank) {
         const LowRankEntry& l = *e.lowrank;
         if (l.rank && *l.rank < 1) fail("lowrank.rank", std::to_string(*l.rank) + " must be at least 1");
+        if (l.rank && *l.rank > kMaxCount)
+            fail("lowrank.rank", std::to_string(*l.rank) + " is more than " + std::to_string(kMaxCount) +
+                                     "; no layer has that rank");
         if (l.energy && !(*l.energy > 0 && *l.energy <= 1))
             fail("lowrank.energy", formatNumber(*l.energy) + " is outside (0, 1]");
         if (l.rank && l.energy) fail("lowrank", "set either rank or energy, not both");
@@ -249,6 +337,9 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
         if (r.globalPruneSamples && *r.globalPruneSamples < 1)
             errors.push_back("global_prune.samples: " + std::to_string(*r.globalPruneSamples) +
                              " must be >= 1 (calibration samples of the least-squares correction)");
+        if (r.globalPruneSamples && *r.globalPruneSamples > kMaxSamples)
+            errors.push_back("global_prune.samples: " + std::to_string(*r.globalPruneSamples) + " is above " +
+                             std::to_string(kMaxSamples) + " (calibration samples of the least-squares correction)");
         if (r.defaults.prune && (r.defaults.prune->sparsity || r.defaults.prune->threshold))
             errors.push_back(std::string("global_prune: conflicts with defaults.prune.") +
                              (r.defaults.prune->sparsity ? "sparsity" : "threshold") +
@@ -259,6 +350,9 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
         if (a.bits < 2 || a.bits > 8)
             errors.push_back("activations.bits: " + std::to_string(a.bits) + " is not a valid bit-width (2–8)");
         if (a.samples < 1) errors.push_back("activations.samples: " + std::to_string(a.samples) + " must be >= 1");
+        if (a.samples > kMaxSamples)
+            errors.push_back("activations.samples: " + std::to_string(a.samples) + " is above " +
+                             std::to_string(kMaxSamples) + " (calibration samples)");
         if (a.percentile && !(*a.percentile > 0 && *a.percentile <= 100))
             errors.push_back("activations.percentile: " + formatNumber(*a.percentile) + " is outside (0, 100]");
     }
@@ -320,36 +414,56 @@ std::string layerList(const Graph& graph) {
 }  // namespace
 
 Result<Recipe> recipeFromJson(const json& j) {
-    Parser p;
-    Recipe r;
-    if (!j.is_object()) return makeError(ErrorCode::Parse, "recipe: expected a JSON object, got " + j.dump());
-    p.keys(j, "", {"defaults", "layers", "global_prune", "activations"});
-    if (j.contains("defaults")) r.defaults = p.entry(j.at("defaults"), "defaults");
-    if (j.contains("layers") && p.object(j.at("layers"), "layers"))
-        for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
-    if (j.contains("global_prune") && p.object(j.at("global_prune"), "global_prune")) {
-        const json& gp = j.at("global_prune");
-        p.keys(gp, "global_prune", {"sparsity", "correction", "samples"});
-        r.globalPruneSparsity = p.number(gp, "sparsity", "global_prune");
-        if (!r.globalPruneSparsity) p.fail("global_prune.sparsity", "missing");
-        r.globalPruneCorrection =
-            p.choice(gp, "correction", "global_prune", {PruneCorrection::None, PruneCorrection::LeastSquares});
-        r.globalPruneSamples = p.integer(gp, "samples", "global_prune");
+    try {
+        Parser p;
+        Recipe r;
+        if (!j.is_object()) return makeError(ErrorCode::Parse, "recipe: expected a JSON object, got " + shortDump(j));
+        p.keys(j, "", {"defaults", "layers", "global_prune", "activations"});
+        if (j.contains("defaults")) r.defaults = p.entry(j.at("defaults"), "defaults");
+        if (j.contains("layers") && p.object(j.at("layers"), "layers"))
+            for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
+        if (j.contains("global_prune") && p.object(j.at("global_prune"), "global_prune")) {
+            const json& gp = j.at("global_prune");
+            p.keys(gp, "global_prune", {"sparsity", "correction", "samples"});
+            r.globalPruneSparsity = p.number(gp, "sparsity", "global_prune");
+            if (!r.globalPruneSparsity) p.fail("global_prune.sparsity", "missing");
+            r.globalPruneCorrection =
+                p.choice(gp, "correction", "global_prune", {PruneCorrection::None, PruneCorrection::LeastSquares});
+            r.globalPruneSamples = p.integer(gp, "samples", "global_prune");
+        }
+        if (j.contains("activations")) r.activations = p.activations(j.at("activations"));
+        checkIntrinsic(r, p.errors);
+        if (!p.errors.empty()) return makeError(ErrorCode::InvalidArgument, join(p.errors, "\n"));
+        return r;
+    } catch (const std::exception& e) {
+        // The parser checks every type before reading it; this keeps a missed case an error, not an abort.
+        return makeError(ErrorCode::Parse, std::string("recipe: cannot read it (") + e.what() + ")");
     }
-    if (j.contains("activations")) r.activations = p.activations(j.at("activations"));
-    checkIntrinsic(r, p.errors);
-    if (!p.errors.empty()) return makeError(ErrorCode::InvalidArgument, join(p.errors, "\n"));
-    return r;
+}
+
+Result<json> parseStrictJson(std::string_view text, const std::string& document) {
+    JsonPathTracker tracker;
+    try {
+        return json::parse(text.begin(), text.end(), std::ref(tracker));
+    } catch (const StrictJsonError& e) {
+        return makeError(ErrorCode::Parse, document + ": " + (e.where.empty() ? "" : e.where + ": ") + e.what());
+    } catch (const json::out_of_range& e) {
+        const std::string at = tracker.where();
+        return makeError(ErrorCode::Parse, document + ": " + (at.empty() ? std::string() : at + ": ") +
+                                               "a number does not fit a double (" + e.what() + ")");
+    } catch (const json::exception& e) {
+        const std::string at = tracker.where();
+        return makeError(ErrorCode::Parse, document + ": not valid JSON" + (at.empty() ? "" : " in " + at) + " (" +
+                                               e.what() + ")");
+    } catch (const std::exception& e) {
+        return makeError(ErrorCode::Parse, document + ": cannot read it (" + e.what() + ")");
+    }
 }
 
 Result<Recipe> parseRecipe(std::string_view text) {
-    json j;
-    try {
-        j = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
-        return makeError(ErrorCode::Parse, std::string("recipe: not valid JSON (") + e.what() + ")");
-    }
-    return recipeFromJson(j);
+    auto j = parseStrictJson(text, "recipe");
+    if (!j) return j.error();
+    return recipeFromJson(*j);
 }
 
 json recipeToJson(const Recipe& r) {

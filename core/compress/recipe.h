@@ -89,8 +89,13 @@ struct LayerSettings {
 };
 
 // Parses recipe JSON; errors name the field path ("layers.fc1.quant.bits: ...") and list every problem found.
+// Duplicate keys, numbers beyond double range and counts beyond sane bounds (samples <= 1,000,000) are refused.
 Result<Recipe> parseRecipe(std::string_view json);
+// The same checks on a document parsed already (a project file's "recipe"); never throws.
 Result<Recipe> recipeFromJson(const nlohmann::json& json);
+// Parses JSON refusing duplicate keys, numbers that do not fit a double and nesting deeper than 64; never throws.
+// Errors start with `document` and name the field path ("variants[2].recipe.layers: duplicate key \"fc1\"").
+Result<nlohmann::json> parseStrictJson(std::string_view text, const std::string& document);
 // Only the fields that are set, in the schema parseRecipe reads.
 nlohmann::json recipeToJson(const Recipe& recipe);
 std::string writeRecipe(const Recipe& recipe);

@@ -220,6 +220,67 @@ private slots:
         QVERIFY(!st.ok());
         QVERIFY(st.error().message.find("layers.fc2.quant.bits: 9") != std::string::npos);
     }
+
+    // Issue 9: nothing in a recipe file may abort Lathe; each class of bad input is an error naming the field.
+    void refusesHostileRecipes_data() {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("number beyond double") << R"({"global_prune": {"sparsity": 0.5, "samples": 1e400}})"
+                                              << "global_prune.samples: a number does not fit a double";
+        QTest::newRow("negative beyond double") << R"({"layers": {"fc1": {"prune": {"sparsity": -1e999}}}})"
+                                                << "layers.fc1.prune.sparsity: a number does not fit a double";
+        QTest::newRow("duplicate top-level key") << R"({"defaults": {}, "defaults": {"quant": {"bits": 4}}})"
+                                                 << "duplicate key \"defaults\"";
+        QTest::newRow("duplicate layer") << R"({"layers": {"fc1": {"quant": {"bits": 8}}, "fc1": {}}})"
+                                         << "recipe: layers: duplicate key \"fc1\"";
+        QTest::newRow("duplicate nested key") << R"({"layers": {"fc1": {"quant": {"bits": 8, "bits": 4}}}})"
+                                              << "layers.fc1.quant: duplicate key \"bits\"";
+        QTest::newRow("samples far too many") << R"({"global_prune": {"sparsity": 0.5, "samples": 1e11}})"
+                                              << "global_prune.samples: 100000000000 is above 1000000";
+        QTest::newRow("activation samples") << R"({"activations": {"mode": "static", "samples": 2000000}})"
+                                            << "activations.samples: 2000000 is above 1000000";
+        QTest::newRow("rank far too large") << R"({"layers": {"fc1": {"lowrank": {"rank": 1e12}}}})"
+                                            << "layers.fc1.lowrank.rank: 1000000000000 is more than";
+        QTest::newRow("keep far too large") << R"({"defaults": {"prune": {"structured": {"keep": 5e15}}}})"
+                                            << "defaults.prune.structured.keep: 5000000000000000 is more than";
+        QTest::newRow("integer beyond int64") << R"({"layers": {"fc1": {"lowrank": {"rank": 18446744073709551615}}}})"
+                                              << "layers.fc1.lowrank.rank: 18446744073709551615 is too large";
+        QTest::newRow("bits beyond int") << R"({"defaults": {"quant": {"bits": 1e300}}})"
+                                         << "defaults.quant.bits: expected an integer";
+        QTest::newRow("negative seed") << R"({"defaults": {"quant": {"seed": -1}}})"
+                                       << "defaults.quant.seed: expected a non-negative integer";
+        QTest::newRow("deep nesting") << QString(R"({"layers": )") + QString(200, '[') + QString(200, ']') + "}"
+                                      << "nested deeper than 64 levels";
+    }
+
+    void refusesHostileRecipes() {
+        QFETCH(QString, json);
+        QFETCH(QString, message);
+        auto r = parseRecipe(json.toStdString());
+        QVERIFY2(!r.ok(), "recipe was accepted");
+        QVERIFY2(r.error().message.find(message.toStdString()) != std::string::npos,
+                 ("got: " + r.error().message + "\nexpected to contain: " + message.toStdString()).c_str());
+    }
+
+    void boundsStillAcceptSaneValues() {
+        auto r = parseRecipe(R"({"global_prune": {"sparsity": 0.5, "samples": 1000000},
+                                 "defaults": {"quant": {"seed": 18446744073709551615}}})");
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QCOMPARE(*r->globalPruneSamples, int64_t(1'000'000));
+        QCOMPARE(*r->defaults.quant->seed, uint64_t(18446744073709551615ull));
+    }
+
+    void strictJsonNamesArrayPositions() {
+        auto j = parseStrictJson(R"({"variants": [{}, {}, {"recipe": {"layers": {"fc1": {}, "fc1": {}}}}]})", "project");
+        QVERIFY(!j.ok());
+        QVERIFY2(j.error().message.find("project: variants[2].recipe.layers: duplicate key \"fc1\"") !=
+                     std::string::npos,
+                 j.error().message.c_str());
+        auto big = parseStrictJson(R"({"a": [1, 2, 1e999]})", "doc");
+        QVERIFY(!big.ok());
+        QVERIFY2(big.error().message.find("doc: a[2]: a number does not fit a double") != std::string::npos,
+                 big.error().message.c_str());
+    }
 };
 
 QTEST_APPLESS_MAIN(TestRecipe)
