@@ -24,6 +24,12 @@ struct SampleShape {
     bool operator==(const SampleShape&) const = default;
 };
 
+// Smallest and largest raw value a data set stores (before preprocessing; NaN and infinities left out).
+struct ValueRange {
+    double min = 0;
+    double max = 0;
+};
+
 // A labelled image classification set. Implementations are immutable after opening, so every const member
 // (batch() included) may be called from several threads at once.
 class Dataset {
@@ -42,6 +48,9 @@ public:
     virtual std::string describeSample(int64_t index) const = 0;
     // Folder names of an image-folder set (class index = position); empty for other formats.
     virtual std::vector<std::string> classNames() const { return {}; }
+    // Range of the raw stored values when known without decoding (.npy sets); callers warn when float data looks
+    // like 0..255 pixels read at the default scale 1. nullopt for formats that do not know it (IDX, image folders).
+    virtual std::optional<ValueRange> valueRange() const { return std::nullopt; }
 };
 
 enum class DatasetKind { Idx, Folder, Npy };

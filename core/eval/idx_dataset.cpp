@@ -27,6 +27,8 @@ public:
     GzFile& operator=(const GzFile&) = delete;
 
     bool isOpen() const { return m_file != nullptr; }
+    // Not gzip data: zlib passes the bytes through as they are.
+    bool isDirect() const { return gzdirect(m_file) == 1; }
     // Bytes read (fewer at end of data), or -1 on a zlib error (see error()).
     int64_t read(void* dst, int64_t bytes) {
         int64_t total = 0;
@@ -54,6 +56,12 @@ std::string hex32(uint32_t v) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "0x%08x", v);
     return buf;
+}
+
+std::string dimsText(const std::vector<int64_t>& dims) {
+    std::string s;
+    for (size_t i = 0; i < dims.size(); ++i) s += (i ? " x " : "") + std::to_string(dims[i]);
+    return s;
 }
 
 Error corrupt(const std::string& path, const GzFile& file) {
@@ -98,11 +106,31 @@ Result<IdxArray> readIdxFile(const std::string& path, int expectedRank) {
         if (total > kMaxIdxBytes)
             return makeError(ErrorCode::Parse, path + ": implausible IDX dimensions (over 8 GiB of data)");
     }
-    array.data.resize(size_t(total));
-    got = file.read(array.data.data(), total);
-    if (got < 0) return corrupt(path, file);
+    // Never allocate more than the file can hold: raw files are compared with their size first, gzip data (whose
+    // size is only known once inflated) grows in chunks as it is read.
+    const int64_t headerBytes = 4 + 4 * int64_t(expectedRank);
+    if (file.isDirect()) {
+        std::error_code ec;
+        const int64_t available = int64_t(fs::file_size(path, ec)) - headerBytes;
+        if (!ec && total > available)
+            return makeError(ErrorCode::Parse, path + ": dimensions " + dimsText(array.dims) +
+                                                   " truncated (header promises " + std::to_string(total) +
+                                                   " data bytes, file has " +
+                                                   std::to_string(std::max<int64_t>(available, 0)) + ")");
+    }
+    constexpr int64_t kChunk = int64_t(1) << 24;
+    got = 0;
+    while (got < total) {
+        const int64_t want = std::min(kChunk, total - got);
+        array.data.resize(size_t(got + want));
+        const int64_t n = file.read(array.data.data() + got, want);
+        if (n < 0) return corrupt(path, file);
+        got += n;
+        if (n < want) break;
+    }
     if (got < total)
-        return makeError(ErrorCode::Parse, path + ": truncated (header promises " + std::to_string(total) +
+        return makeError(ErrorCode::Parse, path + ": dimensions " + dimsText(array.dims) +
+                                               " truncated (header promises " + std::to_string(total) +
                                                " data bytes, file has " + std::to_string(got) + ")");
     unsigned char extra;
     if (file.read(&extra, 1) < 0) return corrupt(path, file);  // reaching the end verifies the gzip checksum
@@ -126,6 +154,9 @@ Result<std::shared_ptr<const Dataset>> openIdxDataset(const std::string& dir, Sp
         return makeError(ErrorCode::InvalidArgument, *labelsPath + " has " + std::to_string(labels->dims[0]) +
                                                          " labels but " + *imagesPath + " has " +
                                                          std::to_string(images->dims[0]) + " images");
+    if (images->dims[0] < 1 || images->dims[1] < 1 || images->dims[2] < 1)
+        return makeError(ErrorCode::InvalidArgument, *imagesPath + ": its dimensions " + dimsText(images->dims) +
+                                                         " hold no images (every dimension must be >= 1)");
     SampleShape shape{1, images->dims[1], images->dims[2]};
     std::vector<int> labelValues(labels->data.begin(), labels->data.end());
     auto dataset =

@@ -89,12 +89,19 @@ private:
     // Decoded, resized and cropped image (8-bit, 1 or 3 channels in OpenCV's B,G,R order).
     Result<cv::Mat> loadImage(int64_t index) const {
         const std::string& path = m_files[size_t(index)];
-        cv::Mat image;
         try {
-            image = cv::imread(path, m_preprocessing.gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+            return decodeAndFit(path);
         } catch (const cv::Exception& e) {
             return makeError(ErrorCode::Parse, path + ": cannot decode the image (" + e.err + ")");
+        } catch (const std::exception& e) {
+            // Also keeps exceptions out of the OpenMP loop in batch(), where they would terminate the process.
+            return makeError(ErrorCode::Parse, path + ": cannot decode the image (" + e.what() + ")");
         }
+    }
+
+    // loadImage() without the exception handling around OpenCV.
+    Result<cv::Mat> decodeAndFit(const std::string& path) const {
+        cv::Mat image = cv::imread(path, m_preprocessing.gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
         if (image.empty()) return makeError(ErrorCode::Parse, path + ": cannot decode the image");
         if (int side = m_preprocessing.resize) {
             double scale = double(side) / std::min(image.rows, image.cols);

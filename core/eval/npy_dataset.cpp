@@ -1,6 +1,9 @@
 #include "core/eval/npy_dataset.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <variant>
 #include <cstdint>
 #include <cstring>
 
@@ -10,16 +13,58 @@
 namespace lathe {
 
 namespace {
+constexpr int64_t kMaxLabel = 999'999;
+constexpr int64_t kMaxChannels = 4096;
+
 template <class T>
-std::vector<int> toLabels(const std::vector<uint8_t>& bytes, int64_t n) {
+Result<std::vector<int>> toLabels(const std::vector<uint8_t>& bytes, int64_t n, const std::string& path) {
     std::vector<int> labels(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
         T v;
         std::memcpy(&v, bytes.data() + i * int64_t(sizeof(T)), sizeof(T));
-        labels[size_t(i)] = int(std::clamp<int64_t>(int64_t(v), INT32_MIN, INT32_MAX));
+        if (int64_t(v) < 0 || int64_t(v) > kMaxLabel)
+            return makeError(ErrorCode::InvalidArgument,
+                             path + ": label " + std::to_string(int64_t(v)) + " at index " + std::to_string(i) +
+                                 (int64_t(v) < 0 ? " is negative" : " is too large") + " (class labels are 0.." +
+                                 std::to_string(kMaxLabel) + ")");
+        labels[size_t(i)] = int(v);
     }
     return labels;
 }
+
+ValueRange rangeOf(const InMemoryDataset::Pixels& pixels) {
+    ValueRange r{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    std::visit(
+        [&](const auto& values) {
+            for (auto v : values) {
+                if (!std::isfinite(double(v))) continue;
+                r.min = std::min(r.min, double(v));
+                r.max = std::max(r.max, double(v));
+            }
+        },
+        pixels);
+    if (r.min > r.max) r = ValueRange{};
+    return r;
+}
+
+// The in-memory set plus the raw value range of its images.
+class NpyDataset : public Dataset {
+public:
+    NpyDataset(std::shared_ptr<const InMemoryDataset> data, ValueRange range)
+        : m_data(std::move(data)), m_range(range) {}
+
+    int64_t size() const override { return m_data->size(); }
+    int numClasses() const override { return m_data->numClasses(); }
+    SampleShape sampleShape() const override { return m_data->sampleShape(); }
+    int label(int64_t index) const override { return m_data->label(index); }
+    Result<NDArray> batch(std::span<const int64_t> indices) const override { return m_data->batch(indices); }
+    std::string describeSample(int64_t index) const override { return m_data->describeSample(index); }
+    std::optional<ValueRange> valueRange() const override { return m_range; }
+
+private:
+    std::shared_ptr<const InMemoryDataset> m_data;
+    ValueRange m_range;
+};
 }  // namespace
 
 Result<std::shared_ptr<const Dataset>> openNpyDataset(const std::string& imagesPath, const std::string& labelsPath,
@@ -34,6 +79,13 @@ Result<std::shared_ptr<const Dataset>> openNpyDataset(const std::string& imagesP
         return makeError(ErrorCode::InvalidArgument,
                          imagesPath + ": shape " + shapeToString(s) + " is not (N,H,W) or (N,C,H,W)");
     SampleShape shape = s.size() == 3 ? SampleShape{1, s[1], s[2]} : SampleShape{s[1], s[2], s[3]};
+    if (s[0] < 1 || shape.channels < 1 || shape.height < 1 || shape.width < 1)
+        return makeError(ErrorCode::InvalidArgument,
+                         imagesPath + ": shape " + shapeToString(s) + " holds no images (every dimension must be >= 1)");
+    if (shape.channels > kMaxChannels)
+        return makeError(ErrorCode::InvalidArgument, imagesPath + ": shape " + shapeToString(s) + " has " +
+                                                         std::to_string(shape.channels) + " channels (at most " +
+                                                         std::to_string(kMaxChannels) + "); is it (N,H,W,C)?");
     InMemoryDataset::Pixels pixels;
     if (images->dtype == DType::UInt8) {
         pixels = std::move(images->bytes);
@@ -54,25 +106,27 @@ Result<std::shared_ptr<const Dataset>> openNpyDataset(const std::string& imagesP
     if (n != s[0])
         return makeError(ErrorCode::InvalidArgument, labelsPath + " has " + std::to_string(n) + " labels but " +
                                                          imagesPath + " has " + std::to_string(s[0]) + " images");
-    std::vector<int> labelValues;
+    Result<std::vector<int>> labelValues = std::vector<int>{};
     switch (labels->dtype) {
         case DType::Int64:
-            labelValues = toLabels<int64_t>(labels->bytes, n);
+            labelValues = toLabels<int64_t>(labels->bytes, n, labelsPath);
             break;
         case DType::Int32:
-            labelValues = toLabels<int32_t>(labels->bytes, n);
+            labelValues = toLabels<int32_t>(labels->bytes, n, labelsPath);
             break;
         case DType::UInt8:
-            labelValues = toLabels<uint8_t>(labels->bytes, n);
+            labelValues = toLabels<uint8_t>(labels->bytes, n, labelsPath);
             break;
         default:
             return makeError(ErrorCode::Unsupported, labelsPath + ": label dtype " +
                                                          std::string(dtypeName(labels->dtype)) +
                                                          " is not supported (int64, int32 or uint8)");
     }
-    auto dataset = InMemoryDataset::make(shape, std::move(pixels), std::move(labelValues), labelsPath, preprocessing);
+    if (!labelValues) return labelValues.error();
+    const ValueRange range = rangeOf(pixels);
+    auto dataset = InMemoryDataset::make(shape, std::move(pixels), std::move(*labelValues), labelsPath, preprocessing);
     if (!dataset) return dataset.error();
-    return std::shared_ptr<const Dataset>(std::move(*dataset));
+    return std::shared_ptr<const Dataset>(std::make_shared<NpyDataset>(std::move(*dataset), range));
 }
 
 }  // namespace lathe

@@ -1,8 +1,10 @@
 #include "core/eval/npy_reader.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 namespace lathe {
 
@@ -88,14 +90,25 @@ Result<NpyArray> readNpy(const std::string& path) {
     array.dtype = dtype->second;
     if (!parseShape(shapeText, array.shape))
         return makeError(ErrorCode::Parse, path + ": cannot parse shape " + shapeText);
-    int64_t bytes = array.numel() * dtypeSize(array.dtype);
-    if (bytes > (int64_t(1) << 36)) return makeError(ErrorCode::Parse, path + ": implausible shape " + shapeText);
-    array.bytes.resize(size_t(bytes));
-    in.read(reinterpret_cast<char*>(array.bytes.data()), bytes);
-    if (in.gcount() != bytes)
-        return makeError(ErrorCode::Parse, path + ": truncated (shape " + shapeText + " needs " +
-                                               std::to_string(bytes) + " data bytes, file has " +
-                                               std::to_string(in.gcount()) + ")");
+    const std::optional<int64_t> count = checkedNumel(array.shape);
+    const std::optional<int64_t> bytes = count ? checkedMul(*count, dtypeSize(array.dtype)) : std::nullopt;
+    if (!bytes)
+        return makeError(ErrorCode::Parse, path + ": shape " + shapeText +
+                                               " holds more values than a 64-bit size can count; the header is corrupt");
+    // Compare with the file before allocating: a corrupt header must not make Lathe reserve gigabytes.
+    const int64_t dataStart = int64_t(in.tellg());
+    std::error_code ec;
+    const auto fileSize = std::filesystem::file_size(path, ec);
+    if (ec || dataStart < 0) return makeError(ErrorCode::Io, path + ": cannot read the file size");
+    const int64_t available = int64_t(fileSize) - dataStart;
+    if (*bytes > available)
+        return makeError(ErrorCode::Parse, path + ": truncated (header field 'shape' " + shapeText + " of " + descr +
+                                               " needs " + std::to_string(*bytes) + " data bytes, the file has " +
+                                               std::to_string(std::max<int64_t>(available, 0)) + ")");
+    array.bytes.resize(size_t(*bytes));
+    in.read(reinterpret_cast<char*>(array.bytes.data()), *bytes);
+    if (in.gcount() != *bytes)
+        return makeError(ErrorCode::Io, path + ": could not read " + std::to_string(*bytes) + " data bytes");
     return array;
 }
 

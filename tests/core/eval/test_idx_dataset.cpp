@@ -1,5 +1,6 @@
 #include <zlib.h>
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -122,6 +123,44 @@ private slots:
         QCOMPARE((*ds)->label(0), 2);
         std::vector<int64_t> first{0};
         QCOMPARE((*ds)->batch(first)->data, (std::vector<float>{0.f, 1.f, 16.f / 255.f, 32.f / 255.f}));
+    }
+
+    // Issue 9: a header claiming more than the file holds fails before the claim is allocated (raw files are compared
+    // with their size; gzip data grows as it inflates).
+    void headerClaimingTooMuchFailsFast_data() {
+        QTest::addColumn<bool>("gz");
+        QTest::newRow("raw") << false;
+        QTest::newRow("gz") << true;
+    }
+
+    void headerClaimingTooMuchFailsFast() {
+        QFETCH(bool, gz);
+        QTemporaryDir dir;
+        const QString path = dir.filePath(gz ? "x.gz" : "x");
+        const QByteArray bytes = idxBytes({60000, 1000, 100}, QByteArray(20, '\x05'));
+        if (gz)
+            writeGz(path, bytes);
+        else
+            writeFile(path, bytes);
+        QElapsedTimer timer;
+        timer.start();
+        auto a = readIdxFile(path.toStdString(), 3);
+        QVERIFY(!a.ok());
+        const QString message = QString::fromStdString(a.error().message);
+        QVERIFY2(message.contains(path) && message.contains("header promises 6000000000 data bytes, file has 20") &&
+                     message.contains("60000 x 1000 x 100"),
+                 qPrintable(message));
+        QVERIFY2(timer.elapsed() < 2000, "the reader allocated what the header claims");
+    }
+
+    void imagesWithZeroDimensionAreRefused() {
+        QTemporaryDir dir;
+        writeFile(dir.filePath("t10k-images-idx3-ubyte"), idxBytes({0, 4294967295u, 4294967295u}, {}));
+        writeFile(dir.filePath("t10k-labels-idx1-ubyte"), idxBytes({0}, {}));
+        auto ds = openIdxDataset(dir.path().toStdString(), Split::Test, {});
+        QVERIFY(!ds.ok());
+        QVERIFY2(errorOf(ds).contains("t10k-images-idx3-ubyte") && errorOf(ds).contains("hold no images"),
+                 qPrintable(errorOf(ds)));
     }
 
     void badInput_data() {

@@ -1,7 +1,10 @@
+#include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
+#include <limits>
 
 #include "core/eval/dataset.h"
 #include "core/eval/npy_dataset.h"
@@ -93,6 +96,97 @@ private slots:
         p.mean = {1.f, 2.f};
         auto wrongMeans = openNpyDataset(dir.filePath("x.npy").toStdString(), dir.filePath("y8.npy").toStdString(), p);
         QVERIFY2(errorOf(wrongMeans).contains("2 mean values for 3-channel"), qPrintable(errorOf(wrongMeans)));
+    }
+
+    // Issue 9: a header claiming more data than the file holds fails before anything is allocated (a 143-byte file
+    // claiming 19 GB used to reserve them), and a shape whose product overflows int64 is named.
+    void headerClaimingTooMuchFailsFast_data() {
+        QTest::addColumn<QString>("shape");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("19 GB claim") << "(100000, 190000)"
+                                     << "needs 19000000000 data bytes, the file has 15";
+        QTest::newRow("int64 overflow") << "(4294967296, 4294967296, 4)"
+                                        << "holds more values than a 64-bit size can count";
+    }
+
+    void headerClaimingTooMuchFailsFast() {
+        QFETCH(QString, shape);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy");
+        writeNpy(x, "|u1", shape, QByteArray(15, '\x01'));
+        QVERIFY(QFileInfo(x).size() < 200);
+        QElapsedTimer timer;
+        timer.start();
+        auto a = readNpy(x.toStdString());
+        QVERIFY(!a.ok());
+        const QString message = QString::fromStdString(a.error().message);
+        QVERIFY2(message.contains(x) && message.contains(expected), qPrintable(message));
+        QVERIFY2(timer.elapsed() < 2000, "the reader allocated what the header claims");
+    }
+
+    // Issue 9: labels beyond int range were clamped to 2147483647; they are refused with their real value.
+    void labelOutsideIntRangeNamesRealValue_data() {
+        QTest::addColumn<qint64>("label");
+        QTest::newRow("2^40") << (qint64(1) << 40);
+        QTest::newRow("int max") << qint64(2147483647);
+        QTest::newRow("int64 min") << std::numeric_limits<qint64>::min();
+    }
+
+    void labelOutsideIntRangeNamesRealValue() {
+        QFETCH(qint64, label);
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy"), y = dir.filePath("y.npy");
+        writeNpy(x, "|u1", "(3, 2, 2)", QByteArray(12, '\x01'));
+        writeNpy(y, "<i8", "(3,)", bytesOf(std::vector<int64_t>{0, label, 2}));
+        auto ds = openNpyDataset(x.toStdString(), y.toStdString(), {});
+        QVERIFY(!ds.ok());
+        const QString message = errorOf(ds);
+        QVERIFY2(message.contains(y) && message.contains(QString("label %1 at index 1").arg(label)),
+                 qPrintable(message));
+    }
+
+    void imagesWithoutSamplesAreRefused_data() {
+        QTest::addColumn<QString>("shape");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("no images") << "(0, 2, 2)" << "holds no images";
+        QTest::newRow("zero channels") << "(1, 0, 1099511627776, 1)" << "holds no images";
+        QTest::newRow("channels last") << "(1, 8192, 2, 2)" << "8192 channels";
+    }
+
+    void imagesWithoutSamplesAreRefused() {
+        QFETCH(QString, shape);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy"), y = dir.filePath("y.npy");
+        writeNpy(x, "|u1", shape, QByteArray(shape.contains("8192") ? 4 * 8192 : 0, '\x01'));
+        writeNpy(y, "<i8", shape.startsWith("(0") ? "(0,)" : "(1,)",
+                 shape.startsWith("(0") ? QByteArray() : bytesOf(std::vector<int64_t>{0}));
+        auto ds = openNpyDataset(x.toStdString(), y.toStdString(), {});
+        QVERIFY(!ds.ok());
+        QVERIFY2(errorOf(ds).contains(x) && errorOf(ds).contains(expected), qPrintable(errorOf(ds)));
+    }
+
+    // Issue 9: float images holding 0..255 are read at scale 1; the data set tells callers the raw range.
+    void exposesRawValueRange() {
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy"), y = dir.filePath("y.npy");
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        writeNpy(x, "<f4", "(2, 1, 1, 2)", bytesOf(std::vector<float>{0.f, 255.f, 17.5f, nan}));
+        writeNpy(y, "<i8", "(2,)", bytesOf(std::vector<int64_t>{0, 1}));
+        auto ds = openNpyDataset(x.toStdString(), y.toStdString(), {});
+        QVERIFY2(ds.ok(), qPrintable(errorOf(ds)));
+        auto range = (*ds)->valueRange();
+        QVERIFY(range.has_value());
+        QCOMPARE(range->min, 0.0);
+        QCOMPARE(range->max, 255.0);
+
+        writeNpy(x, "|u1", "(2, 2, 2)", QByteArray("\x03\x04\x05\x06\x07\x08\x09\x0a", 8));
+        auto bytes = openNpyDataset(x.toStdString(), y.toStdString(), {});
+        QVERIFY2(bytes.ok(), qPrintable(errorOf(bytes)));
+        QCOMPARE((*bytes)->valueRange()->min, 3.0);
+        QCOMPARE((*bytes)->valueRange()->max, 10.0);
+        QCOMPARE((*bytes)->label(1), 1);
     }
 
     void badInput_data() {
