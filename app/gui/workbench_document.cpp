@@ -83,145 +83,8 @@ Result<ApplyOptions> applyOptionsFor(const Recipe& recipe, const EvaluationSetti
 
 // --- JSON of the project's parts --------------------------------------------------------------------------------
 
-json layerReportToJson(const LayerReport& r) {
-    json l = {{"name", r.name},         {"op", r.opType},           {"original_shape", r.originalShape},
-              {"channels", r.channels}, {"kept_channels", r.keptChannels}, {"rank", r.rank},
-              {"full_rank", r.fullRank}, {"low_rank_error", r.lowRankError}, {"threshold", r.threshold},
-              {"sparsity", r.sparsity}, {"bits", r.bits},           {"rounding", toString(r.rounding)},
-              {"granularity", toString(r.granularity)}, {"symmetric", r.symmetric}, {"rel_error", r.relError},
-              {"sqnr_db", std::isfinite(r.sqnrDb) ? json(r.sqnrDb) : json(nullptr)},
-              {"params", r.params},     {"bytes", r.bytes},         {"original_params", r.originalParams},
-              {"original_bytes", r.originalBytes}};
-    if (!r.notes.empty()) l["notes"] = r.notes;
-    return l;
-}
-
-LayerReport layerReportFromJson(const json& l) {
-    LayerReport r;
-    r.name = l.value("name", "");
-    r.opType = l.value("op", "");
-    r.originalShape = l.value("original_shape", std::vector<int64_t>{});
-    r.channels = l.value("channels", int64_t(0));
-    r.keptChannels = l.value("kept_channels", int64_t(0));
-    r.rank = l.value("rank", int64_t(0));
-    r.fullRank = l.value("full_rank", int64_t(0));
-    r.lowRankError = l.value("low_rank_error", 0.0);
-    r.threshold = l.value("threshold", 0.0);
-    r.sparsity = l.value("sparsity", 0.0);
-    r.bits = l.value("bits", 32);
-    const std::string rounding = l.value("rounding", "nearest");
-    for (Rounding x : {Rounding::Nearest, Rounding::Stochastic, Rounding::KMeans})
-        if (rounding == toString(x)) r.rounding = x;
-    r.granularity = l.value("granularity", "per_tensor") == std::string("per_channel") ? Granularity::PerChannel
-                                                                                        : Granularity::PerTensor;
-    r.symmetric = l.value("symmetric", true);
-    r.relError = l.value("rel_error", 0.0);
-    r.sqnrDb = l.contains("sqnr_db") && l["sqnr_db"].is_number() ? l["sqnr_db"].get<double>()
-                                                                  : std::numeric_limits<double>::infinity();
-    r.params = l.value("params", int64_t(0));
-    r.bytes = l.value("bytes", int64_t(0));
-    r.originalParams = l.value("original_params", int64_t(0));
-    r.originalBytes = l.value("original_bytes", int64_t(0));
-    r.notes = l.value("notes", std::vector<std::string>{});
-    return r;
-}
-
-json metricsToJson(const VariantMetrics& m) {
-    json confusion = json::array();
-    for (int t = 0; t < m.confusion.numClasses(); ++t) {
-        json row = json::array();
-        for (int p = 0; p < m.confusion.numClasses(); ++p) row.push_back(m.confusion.count(t, p));
-        confusion.push_back(std::move(row));
-    }
-    json layers = json::array();
-    for (const LayerReport& r : m.layers) layers.push_back(layerReportToJson(r));
-    json notes = json::array();
-    for (const QString& n : m.notes) notes.push_back(n.toStdString());
-    return {{"top1", m.top1},
-            {"top5", m.top5},
-            {"macro_f1", m.macroF1},
-            {"fold_std", m.foldStd},
-            {"samples", m.samples},
-            {"latency_ms", m.latencyMs},
-            {"backend", m.backend.toStdString()},
-            {"confusion", confusion},
-            {"params", m.params},
-            {"weight_bytes", m.weightBytes},
-            {"onnx_bytes", m.onnxBytes},
-            {"zlib_bytes", m.zlibBytes},
-            {"macs", m.macs},
-            {"format", m.format.toStdString()},
-            {"layers", layers},
-            {"notes", notes}};
-}
-
-VariantMetrics metricsFromJson(const json& j) {
-    VariantMetrics m;
-    m.top1 = j.value("top1", 0.0);
-    m.top5 = j.value("top5", 0.0);
-    m.macroF1 = j.value("macro_f1", 0.0);
-    m.foldStd = j.value("fold_std", 0.0);
-    m.samples = j.value("samples", int64_t(0));
-    m.latencyMs = j.value("latency_ms", 0.0);
-    m.backend = qs(j.value("backend", ""));
-    const json confusion = j.value("confusion", json::array());
-    m.confusion = ConfusionMatrix(int(confusion.size()));
-    for (size_t t = 0; t < confusion.size(); ++t)
-        for (size_t p = 0; p < confusion[t].size() && p < confusion.size(); ++p)
-            for (int64_t k = confusion[t][p].get<int64_t>(); k > 0; --k) m.confusion.add(int(t), int(p));
-    m.params = j.value("params", int64_t(0));
-    m.weightBytes = j.value("weight_bytes", int64_t(0));
-    m.onnxBytes = j.value("onnx_bytes", int64_t(0));
-    m.zlibBytes = j.value("zlib_bytes", int64_t(0));
-    m.macs = j.value("macs", int64_t(0));
-    m.format = qs(j.value("format", "float"));
-    for (const json& l : j.value("layers", json::array())) m.layers.push_back(layerReportFromJson(l));
-    for (const json& n : j.value("notes", json::array())) m.notes << qs(n.get<std::string>());
-    return m;
-}
-
 json datasetToJson(const EvaluationSettings& s) {
-    const Preprocessing& p = s.dataset.preprocessing;
-    json pre = {{"resize", p.resize}, {"crop", p.crop}, {"mean", p.mean}, {"std", p.stddev},
-                {"bgr", p.bgr},       {"gray", p.gray}};
-    if (p.scale) pre["scale"] = *p.scale;
-    return {{"spec", s.specText.toStdString()},
-            {"split", s.dataset.split.value_or(Split::Test) == Split::Train ? "train" : "test"},
-            {"limit", s.eval.limit},
-            {"shuffle", s.eval.shuffle},
-            {"batch", s.eval.batchSize},
-            {"folds", s.eval.folds},
-            {"seed", s.eval.seed},
-            {"backend", std::string(backendName(s.eval.backend))},
-            {"latency_samples", s.eval.latencySamples},
-            {"preprocessing", pre}};
-}
-
-EvaluationSettings datasetFromJson(const json& j) {
-    EvaluationSettings s;
-    s.specText = qs(j.value("spec", ""));
-    if (auto spec = parseDatasetSpec(s.specText.toStdString())) s.spec = *spec;
-    if (s.spec.kind == DatasetKind::Idx)
-        s.dataset.split = j.value("split", "test") == std::string("train") ? Split::Train : Split::Test;
-    s.eval.limit = j.value("limit", int64_t(0));
-    s.eval.shuffle = j.value("shuffle", false);
-    s.eval.batchSize = j.value("batch", 100);
-    s.eval.folds = j.value("folds", 5);
-    s.eval.seed = j.value("seed", uint64_t(0));
-    s.eval.latencySamples = j.value("latency_samples", 50);
-    const std::string backend = j.value("backend", "auto");
-    for (BackendKind k : {BackendKind::Auto, BackendKind::Builtin, BackendKind::OpenCv})
-        if (backend == backendName(k)) s.eval.backend = k;
-    const json pre = j.value("preprocessing", json::object());
-    Preprocessing& p = s.dataset.preprocessing;
-    p.resize = pre.value("resize", 0);
-    p.crop = pre.value("crop", 0);
-    p.mean = pre.value("mean", std::vector<float>{});
-    p.stddev = pre.value("std", std::vector<float>{});
-    p.bgr = pre.value("bgr", false);
-    p.gray = pre.value("gray", false);
-    if (pre.contains("scale") && pre["scale"].is_number()) p.scale = pre["scale"].get<float>();
-    return s;
+    return projectDatasetToJson(ProjectDataset{s.specText, s.spec, s.dataset, s.eval});
 }
 
 std::string stateName(Variant::State s) {
@@ -1099,7 +962,7 @@ json WorkbenchDocument::toJson(const QString& projectDir) const {
                   {"state", stateName(v.metrics ? Variant::State::Done : v.state)},
                   {"recipe", recipeToJson(v.recipe)}};
         if (!v.error.isEmpty()) j["error"] = v.error.toStdString();
-        if (v.metrics) j["metrics"] = metricsToJson(*v.metrics);
+        if (v.metrics) j["metrics"] = variantMetricsToJson(*v.metrics);
         variants.push_back(std::move(j));
     }
     json classNames = json::array();
@@ -1134,59 +997,37 @@ bool WorkbenchDocument::saveProject(const QString& path, QString* error) {
     return true;
 }
 
-bool WorkbenchDocument::fromJson(const json& j, const QString& projectDir, QString* error) {
-    auto fail = [&](const QString& message) {
-        if (error) *error = message;
-        return false;
-    };
-    if (!j.is_object() || !j.contains("lathe_project"))
-        return fail(tr("not a Lathe project (no \"lathe_project\" field)"));
-    if (j["lathe_project"].get<int>() > kProjectVersion)
-        return fail(tr("made by a newer Lathe (project version %1; this one reads %2)")
-                        .arg(j["lathe_project"].get<int>())
-                        .arg(kProjectVersion));
-    const json model = j.value("model", json::object());
-    QString modelPath = qs(model.value("path", ""));
-    const QString relative = qs(model.value("relative_path", ""));
-    if (!QFileInfo::exists(modelPath) && !relative.isEmpty() && QFileInfo::exists(QDir(projectDir).filePath(relative)))
-        modelPath = QDir(projectDir).filePath(relative);
-    auto recipe = recipeFromJson(j.value("recipe", json::object()));
-    if (!recipe) return fail(tr("recipe: %1").arg(qs(recipe.error().message)));
+void WorkbenchDocument::applyProject(ProjectFile project) {
     std::vector<Variant> variants;
-    int index = 0;
-    for (const json& v : j.value("variants", json::array())) {
+    for (ProjectVariant& v : project.variants) {
         Variant x;
-        x.id = qs(v.value("id", ""));
-        x.name = qs(v.value("name", ""));
-        x.note = qs(v.value("note", ""));
-        x.baseline = v.value("baseline", false);
-        x.created = QDateTime::fromString(qs(v.value("created", "")), Qt::ISODate);
-        x.error = qs(v.value("error", ""));
-        auto r = recipeFromJson(v.value("recipe", json::object()));
-        if (!r) return fail(tr("variants[%1] (%2).recipe: %3").arg(index).arg(x.name, qs(r.error().message)));
-        x.recipe = *r;
-        if (v.contains("metrics")) x.metrics = metricsFromJson(v["metrics"]);
-        const std::string state = v.value("state", "not_evaluated");
-        x.state = x.metrics ? Variant::State::Done : state == "failed" ? Variant::State::Failed
-                                                                        : Variant::State::NotEvaluated;
-        if (x.id.isEmpty()) return fail(tr("variants[%1]: no \"id\"").arg(index));
+        x.id = v.id;
+        x.name = v.name;
+        x.note = v.note;
+        x.baseline = v.baseline;
+        x.created = v.created;
+        x.error = v.error;
+        x.recipe = std::move(v.recipe);
+        x.metrics = std::move(v.metrics);
+        x.state = x.metrics ? Variant::State::Done : v.failed ? Variant::State::Failed : Variant::State::NotEvaluated;
         variants.push_back(std::move(x));
-        ++index;
     }
     const std::shared_ptr<const Graph> graph = m_graph;
     const QString previousModel = m_modelPath;
     resetProject();
-    m_modelPath = absolute(modelPath);
+    m_modelPath = absolute(project.modelPath);
     // The project's model may be open already; otherwise setModel() brings it once the window has read it.
     m_graph = m_modelPath == previousModel ? graph : nullptr;
-    m_expectedSha = qs(model.value("sha256", ""));
-    m_evalSettings = datasetFromJson(j.value("dataset", json::object()));
-    m_classNames.clear();
-    for (const json& c : j.value("class_names", json::array())) m_classNames << qs(c.get<std::string>());
-    m_recipe = *recipe;
+    m_expectedSha = project.modelSha256;
+    m_evalSettings = EvaluationSettings{};
+    m_evalSettings.specText = project.dataset.specText;
+    m_evalSettings.spec = project.dataset.spec;
+    m_evalSettings.dataset = project.dataset.dataset;
+    m_evalSettings.eval = project.dataset.eval;
+    m_classNames = project.classNames;
+    m_recipe = std::move(project.recipe);
     m_variants = std::move(variants);
-    m_nextId = j.value("next_variant", int(m_variants.size()) + 1);
-    return true;
+    m_nextId = project.nextVariant;
 }
 
 bool WorkbenchDocument::openProject(const QString& path, QString* error) {
@@ -1196,18 +1037,14 @@ bool WorkbenchDocument::openProject(const QString& path, QString* error) {
         if (error) *error = tr("%1: cannot open the project file (%2)").arg(abs, file.errorString());
         return false;
     }
-    json j;
-    try {
-        j = json::parse(file.readAll().toStdString());
-    } catch (const std::exception& e) {
-        if (error) *error = tr("%1: not valid JSON (%2)").arg(abs, QString::fromUtf8(e.what()));
+    const QByteArray bytes = file.readAll();
+    auto project = parseProjectFile(std::string_view(bytes.constData(), size_t(bytes.size())),
+                                    QFileInfo(abs).absolutePath());
+    if (!project) {
+        if (error) *error = tr("%1: %2").arg(abs, qs(project.error().message));
         return false;
     }
-    QString why;
-    if (!fromJson(j, QFileInfo(abs).absolutePath(), &why)) {
-        if (error) *error = tr("%1: %2").arg(abs, why);
-        return false;
-    }
+    applyProject(std::move(*project));
     m_projectPath = abs;
     setClean();
     if (m_graph) hashModel();

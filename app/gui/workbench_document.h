@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/gui/job.h"
+#include "app/gui/project_file.h"
 #include "core/compress/apply_recipe.h"
 #include "core/compress/recipe.h"
 #include "core/eval/dataset.h"
@@ -29,27 +30,6 @@
 class QUndoStack;
 
 namespace lathe {
-
-// What evaluating one variant measured. Accuracies in percent, F1 a fraction; sizes of the file the variant exports
-// to (QDQ when it quantizes weights or activations, else float).
-struct VariantMetrics {
-    double top1 = 0;
-    double top5 = 0;
-    double macroF1 = 0;
-    double foldStd = 0;  // spread of the k-fold accuracy, percent
-    int64_t samples = 0;
-    double latencyMs = 0;
-    QString backend;
-    ConfusionMatrix confusion;
-    int64_t params = 0;       // stored weight elements
-    int64_t weightBytes = 0;  // weight storage at the chosen bit-widths (CompressedModel::bytes)
-    int64_t onnxBytes = 0;
-    int64_t zlibBytes = 0;
-    int64_t macs = 0;  // per sample
-    QString format;    // "float" or "qdq": what the sizes were measured on
-    std::vector<LayerReport> layers;  // what happened to each layer (singular values dropped)
-    QStringList notes;                // settings skipped, what the export format could not keep
-};
 
 // A named set of settings and, once evaluated, its metrics.
 struct Variant {
@@ -88,7 +68,7 @@ class WorkbenchDocument : public QObject {
     Q_OBJECT
 
 public:
-    static constexpr int kProjectVersion = 1;
+    static constexpr int kProjectVersion = ProjectFile::kVersion;
     static constexpr int kDefaultAutosaveMs = 2 * 60 * 1000;
 
     explicit WorkbenchDocument(QObject* parent = nullptr);
@@ -253,7 +233,7 @@ private:
     void hashModel();
     std::optional<double> globalThresholdFor(const Recipe& recipe) const;
     nlohmann::json toJson(const QString& projectDir) const;
-    bool fromJson(const nlohmann::json& j, const QString& projectDir, QString* error);
+    void applyProject(ProjectFile project);
 
     std::shared_ptr<const Graph> m_graph;
     QString m_modelPath;

@@ -334,6 +334,67 @@ private slots:
         QVERIFY(error.contains("JSON"));
     }
 
+    // Issue 9: every field of a project file is type-checked (a wrong type used to abort in json::get); the error
+    // names the file and the field, and the open project stays as it was.
+    void openRejectsWrongTypes_data() {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QString>("field");
+        const QString variants = R"({"lathe_project": 1, "variants": [{"id": "a"}, {"id": "b"}, %1]})";
+        QTest::newRow("version is a string") << R"({"lathe_project": "1"})"
+                                             << "lathe_project: expected an integer";
+        QTest::newRow("version beyond int") << R"({"lathe_project": 1e300})" << "lathe_project: expected an integer";
+        QTest::newRow("model path is a number") << R"({"lathe_project": 1, "model": {"path": 3}})"
+                                                << "model.path: expected a string";
+        QTest::newRow("variant name is a number") << variants.arg(R"({"id": "c", "name": 7})")
+                                                  << "variants[2].name: expected a string";
+        QTest::newRow("variant recipe bits") << variants.arg(R"({"id": "c", "recipe": {"layers": {"fc1": {"quant": {"bits": "8"}}}}})")
+                                             << "variants[2].recipe.layers.fc1.quant.bits: expected an integer";
+        QTest::newRow("variant is not an object") << variants.arg("[]") << "variants[2]: expected an object";
+        QTest::newRow("variant id missing") << variants.arg("{}") << "variants[2]: no \"id\"";
+        QTest::newRow("confusion count is a string")
+            << variants.arg(R"({"id": "c", "metrics": {"confusion": [[1, "2"], [0, 1]]}})")
+            << "variants[2].metrics.confusion[0][1]: expected an integer";
+        QTest::newRow("confusion count huge")
+            << variants.arg(R"({"id": "c", "metrics": {"confusion": [[1e15]]}})")
+            << "variants[2].metrics.confusion[0][0]: 1000000000000000 is outside";
+        QTest::newRow("layer report shape")
+            << variants.arg(R"({"id": "c", "metrics": {"layers": [{"original_shape": [2, -3]}]}})")
+            << "variants[2].metrics.layers[0].original_shape[1]: -3 is outside";
+        QTest::newRow("notes are numbers") << variants.arg(R"({"id": "c", "metrics": {"notes": [1]}})")
+                                           << "variants[2].metrics.notes[0]: expected a string";
+        QTest::newRow("class name is a number") << R"({"lathe_project": 1, "class_names": ["a", 2]})"
+                                                << "class_names[1]: expected a string";
+        QTest::newRow("mean is a string") << R"({"lathe_project": 1, "dataset": {"preprocessing": {"mean": [0.5, "x"]}}})"
+                                          << "dataset.preprocessing.mean[1]: expected a number";
+        QTest::newRow("batch is negative") << R"({"lathe_project": 1, "dataset": {"batch": -5}})"
+                                           << "dataset.batch: -5 is outside";
+        QTest::newRow("backend unknown") << R"({"lathe_project": 1, "dataset": {"backend": "cuda"}})"
+                                         << "dataset.backend: \"cuda\" is not auto, builtin or opencv";
+        QTest::newRow("next variant beyond double") << R"({"lathe_project": 1, "next_variant": 1e400})"
+                                                    << "next_variant: a number does not fit a double";
+        QTest::newRow("duplicate key") << R"({"lathe_project": 1, "recipe": {}, "recipe": {}})"
+                                       << "duplicate key \"recipe\"";
+        QTest::newRow("top level array") << "[1, 2]" << "not a Lathe project";
+    }
+
+    void openRejectsWrongTypes() {
+        QFETCH(QString, json);
+        QFETCH(QString, field);
+        QTemporaryDir dir;
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        doc.editLayers({"fc1"}, bitsEdit(6));
+        const std::string before = writeRecipe(doc.recipe());
+        QFile file(dir.filePath("typed.latheproj"));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(json.toUtf8());
+        file.close();
+        QString error;
+        QVERIFY(!doc.openProject(file.fileName(), &error));
+        QVERIFY2(error.contains("typed.latheproj") && error.contains(field), qPrintable(error));
+        QCOMPARE(writeRecipe(doc.recipe()), before);
+    }
+
     void autosaveAndRecover() {
         QTemporaryDir dir;
         const QString project = dir.filePath("auto.latheproj");
