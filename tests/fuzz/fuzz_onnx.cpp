@@ -1,0 +1,31 @@
+// ONNX model files: the input is written as model.onnx next to a copy of the external_data.bin fixture (so
+// external-data references, offsets and lengths are reachable) and read with readOnnxModel as the app does.
+#include <cstdlib>
+
+#include "core/model/onnx_reader.h"
+#include "tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    using namespace lathe;
+    static const std::filesystem::path dir = [] {
+        const auto& d = fuzz::scratchDir();
+        fuzz::writeFile(d / "external_data.bin", fuzz::readFile(std::string(LATHE_FIXTURES_DIR) + "/external_data.bin"));
+        return d;
+    }();
+    const std::filesystem::path model = dir / "model.onnx";
+    fuzz::writeFile(model, data, size);
+    auto graph = readOnnxModel(model.string());
+    if (!graph) {
+        if (graph.error().message.empty()) std::abort();
+        return 0;
+    }
+    // What the reader promises the rest of Lathe: numeric initializers hold exactly numel() values.
+    for (const auto& [name, t] : graph->initializers) {
+        if (t.dtype == DType::String) continue;
+        for (int64_t d : t.shape)
+            if (d < 0) std::abort();
+        if (int64_t(t.data.size()) != t.numel()) std::abort();
+        if (isIntegerType(t.dtype) && int64_t(t.ints.size()) != t.numel()) std::abort();
+    }
+    return 0;
+}
