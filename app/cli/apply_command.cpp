@@ -13,6 +13,7 @@
 #include "app/cli/terminal_output.h"
 #include "core/compress/apply_recipe.h"
 #include "core/compress/calibrate/calibrate_activations.h"
+#include "core/common/output_path.h"
 #include "core/eval/evaluator.h"
 #include "core/export/onnx_export.h"
 #include "core/model/onnx_reader.h"
@@ -115,8 +116,11 @@ void printText(std::ostream& out, const ApplyArgs& args, const CompressedModel& 
         if (ranges.mode == ActivationMode::Static)
             out << ", " << toString(ranges.calibration) << " calibration on " << ranges.samples << " samples, "
                 << ranges.tensors.size() << " tensors";
+        if (ranges.calibrationTop1 >= 0)
+            out << "; top-1 on them " << ranges.calibrationTop1 << "% (min-max ranges: " << ranges.minMaxTop1 << "%)";
         out << '\n';
     }
+    for (const auto& warning : ranges.warnings) out << "warning:   " << warning << '\n';
     if (model.correction.method != PruneCorrection::None) {
         out << "correction: " << toString(model.correction.method) << " refit of the kept weights on "
             << model.correction.samples << " samples of " << model.correction.data << " (seed " << model.correction.seed
@@ -133,6 +137,7 @@ void printText(std::ostream& out, const ApplyArgs& args, const CompressedModel& 
     if (eval) {
         out << "\naccuracy of " << written.path << " (reloaded):\n";
         printEvalReport(out, *eval, {});
+        for (const auto& note : eval->notes) out << "note:      " << note << '\n';
     }
 }
 
@@ -144,10 +149,17 @@ int runApplyCommand(const std::vector<std::string>& args) {
         return *exitCode;
     const std::optional<DatasetSpec>& spec = parsed.spec;
 
+    // Every input is read and checked before anything is written: on any failure an existing output stays as it was.
     auto graph = readOnnxModel(parsed.model);
-    if (!graph) return fail(graph.error().message);
+    if (!graph) return fail(graph.error());
     auto recipe = readRecipeFile(parsed.recipe);
-    if (!recipe) return fail(recipe.error().message);
+    if (!recipe) return fail(recipe.error());
+    std::vector<InputPath> inputs = {{parsed.model, "the model", false}, {parsed.recipe, "the recipe", false}};
+    for (const std::string& file : graph->externalDataFiles)
+        inputs.push_back({file, "an external-data file of the model", false});
+    if (spec)
+        for (InputPath& input : datasetInputPaths(*spec)) inputs.push_back(std::move(input));
+    if (auto output = checkOutputPath(parsed.output, inputs); !output) return fail(output.error());
     const ActivationSettings activations = recipe->activations.value_or(ActivationSettings{});
     if (activations.mode == ActivationMode::Static && !spec)
         return fail(parsed.recipe + ": activations.mode: static quantization calibrates on data; pass --data SPEC");
@@ -157,8 +169,10 @@ int runApplyCommand(const std::vector<std::string>& args) {
     std::shared_ptr<const Dataset> dataset;
     if (spec) {
         auto opened = openDataset(*spec, parsed.datasetOptions);
-        if (!opened) return fail(opened.error().message);
+        if (!opened) return fail(opened.error());
         dataset = *opened;
+        if (auto evaluable = checkEvaluation(*graph, *dataset, parsed.evalOptions); !evaluable)
+            return fail(evaluable.error());
     }
 
     // global_prune's least-squares correction calibrates on training data when the data set has a split.
@@ -179,19 +193,19 @@ int runApplyCommand(const std::vector<std::string>& args) {
     TerminalProgress terminal;
     auto compressed = applyRecipe(*graph, *recipe, applyOptions, terminal.callback());
     terminal.clear();
-    if (!compressed) return fail(parsed.recipe + ": " + compressed.error().message);
+    if (!compressed) return fail(Error{compressed.error().code, parsed.recipe + ": " + compressed.error().message});
 
     CalibrationOptions calibration;
     calibration.seed = parsed.seed;
     calibration.threads = parsed.evalOptions.threads;
     auto ranges = calibrateActivations(compressed->graph, dataset, activations, calibration, terminal.callback());
     terminal.clear();
-    if (!ranges) return fail(ranges.error().message);
+    if (!ranges) return fail(ranges.error());
+    auto baseline = measureFile(parsed.model);
+    if (!baseline) return fail(baseline.error());
 
     auto written = exportModel(*compressed, *ranges, parsed.format, parsed.output);
-    if (!written) return fail(written.error().message);
-    auto baseline = measureFile(parsed.model);
-    if (!baseline) return fail(baseline.error().message);
+    if (!written) return fail(written.error());
 
     std::optional<EvalReport> eval;
     if (dataset) {
@@ -199,7 +213,7 @@ int runApplyCommand(const std::vector<std::string>& args) {
         if (!reloaded) return fail("reloading the written file: " + reloaded.error().message);
         auto report = evaluate(*reloaded, *dataset, parsed.evalOptions, terminal.callback());
         terminal.clear();
-        if (!report) return fail(report.error().message);
+        if (!report) return fail(report.error());
         eval = std::move(report.value());
     }
 

@@ -127,14 +127,15 @@ int runEvalCommand(const std::vector<std::string>& args) {
         return *exitCode;
 
     auto graph = readOnnxModel(parsed.model);
-    if (!graph) return cli::fail(graph.error().message);
+    if (!graph) return cli::fail(graph.error());
     auto dataset = openDataset(*parsed.spec, parsed.datasetOptions);
-    if (!dataset) return cli::fail(dataset.error().message);
+    if (!dataset) return cli::fail(dataset.error());
 
     cli::TerminalProgress terminal;
     auto report = evaluate(*graph, **dataset, parsed.evalOptions, terminal.callback());
     terminal.clear();
-    if (!report) return cli::fail(report.error().message);
+    if (!report) return cli::fail(report.error());
+    for (const std::string& note : report->notes) std::cerr << "note: " << note << '\n';
 
     if (parsed.json)
         std::cout << evalJson(*report) << '\n';

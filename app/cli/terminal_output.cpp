@@ -22,6 +22,11 @@ int fail(const std::string& message) {
     return 1;
 }
 
+int fail(const Error& error) {
+    fail(error.message);
+    return error.code == ErrorCode::UnsupportedOp ? 3 : 1;
+}
+
 ProgressFn TerminalProgress::callback() {
     if (!isatty(STDERR_FILENO)) return {};
     return [this](float fraction, std::string_view stage) {

@@ -570,6 +570,7 @@ void WorkbenchDocument::startNext() {
                     out.error = qs(ranges.error().message);
                     return out;
                 }
+                for (const auto& w : ranges->warnings) m.notes << qs(w);
                 const bool quantized = !compressed->quantized.empty() || activations.mode != ActivationMode::None;
                 const ExportFormat format = quantized ? ExportFormat::Qdq : ExportFormat::Float;
                 auto built = buildExportGraph(*compressed, *ranges, format);
@@ -602,6 +603,7 @@ void WorkbenchDocument::startNext() {
             m.samples = report->n;
             m.latencyMs = report->latencyMs;
             m.backend = qs(report->backend);
+            for (const auto& n : report->notes) m.notes << qs(n);
             m.confusion = report->confusion;
             out.metrics = std::move(m);
             return out;
@@ -875,6 +877,7 @@ void WorkbenchDocument::exportVariant(const QString& id, ExportFormat format, co
             s.size = written->size;
             s.weightBytes = written->weightBytes;
             for (const auto& n : written->notes) s.notes << qs(n);
+            for (const auto& w : ranges->warnings) s.notes << qs(w);
             if (auto original = measureFile(modelPath.toStdString())) s.originalSize = *original;
             if (dataset) {
                 auto reloaded = readOnnxModel(written->path, scaled(progress, 0.4f, 0.5f));

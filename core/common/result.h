@@ -6,7 +6,18 @@
 
 namespace lathe {
 
-enum class ErrorCode { FileNotFound, Io, Parse, InvalidModel, Unsupported, InvalidArgument, Cancelled, Internal };
+// UnsupportedOp: the model reads but holds an op that no runtime here can execute (lathe-cli exits 3).
+enum class ErrorCode {
+    FileNotFound,
+    Io,
+    Parse,
+    InvalidModel,
+    Unsupported,
+    UnsupportedOp,
+    InvalidArgument,
+    Cancelled,
+    Internal
+};
 
 struct Error {
     ErrorCode code = ErrorCode::Internal;

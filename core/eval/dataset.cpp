@@ -1,8 +1,11 @@
 #include "core/eval/dataset.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
 #include <random>
+
+#include <opencv2/core/utils/logger.hpp>
 
 #include "core/eval/idx_dataset.h"
 #include "core/eval/image_folder_dataset.h"
@@ -95,12 +98,34 @@ Status validateDatasetOptions(const DatasetSpec& spec, const DatasetOptions& opt
     return validatePreprocessing(options.preprocessing);
 }
 
+std::vector<InputPath> datasetInputPaths(const DatasetSpec& spec) {
+    switch (spec.kind) {
+        case DatasetKind::Idx: {
+            std::vector<InputPath> files;
+            for (const char* split : {"t10k", "train"})
+                for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"})
+                    for (const char* suffix : {"", ".gz"})
+                        files.push_back({(std::filesystem::path(spec.path) / (std::string(split) + kind + suffix)).string(),
+                                         "a file of the data set (--data idx:" + spec.path + ")", false});
+            return files;
+        }
+        case DatasetKind::Folder:
+            return {{spec.path, "the image folder of the data set (--data folder:" + spec.path + ")", true}};
+        case DatasetKind::Npy:
+            return {{spec.path, "the images file of the data set (--data)", false},
+                    {spec.labelsPath, "the labels file of the data set (--data)", false}};
+    }
+    return {};
+}
+
 Result<std::shared_ptr<const Dataset>> openDataset(const DatasetSpec& spec, const DatasetOptions& options) {
     if (auto valid = validateDatasetOptions(spec, options); !valid) return valid.error();
     switch (spec.kind) {
         case DatasetKind::Idx:
             return openIdxDataset(spec.path, options.split.value_or(Split::Test), options.preprocessing);
         case DatasetKind::Folder:
+            // OpenCV's decoders log their complaints to stderr; Lathe reports an undecodable image in its own words.
+            cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
             return openImageFolderDataset(spec.path, options.preprocessing);
         case DatasetKind::Npy:
             return openNpyDataset(spec.path, spec.labelsPath, options.preprocessing);

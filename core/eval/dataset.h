@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/common/output_path.h"
 #include "core/common/result.h"
 #include "core/eval/preprocessing.h"
 #include "core/runtime/ndarray.h"
@@ -73,6 +74,10 @@ struct DatasetOptions {
 
 // Options that do not fit the data set kind (a split for non-IDX data, image options for non-folder data).
 Status validateDatasetOptions(const DatasetSpec& spec, const DatasetOptions& options);
+// The files (or, for an image folder, the folder) that opening `spec` may read, both IDX splits included: what a
+// command must not overwrite.
+std::vector<InputPath> datasetInputPaths(const DatasetSpec& spec);
+
 // Opens (and for IDX/.npy reads into memory) the data set; errors name the missing or broken file.
 Result<std::shared_ptr<const Dataset>> openDataset(const DatasetSpec& spec, const DatasetOptions& options);
 

@@ -63,6 +63,43 @@ Result<NDArray> loadBatch(const Dataset& dataset, std::span<const int64_t> indic
     return batch;
 }
 
+// The samples an evaluation takes and the fold count it uses.
+struct EvalPlan {
+    bool flat = false;
+    std::vector<int64_t> indices;
+    int folds = 1;
+    std::vector<std::string> notes;
+};
+
+Result<EvalPlan> planEvaluation(const Graph& graph, const Dataset& dataset, const EvalOptions& options) {
+    auto flat = inputIsFlat(graph, dataset);
+    if (!flat) return flat.error();
+    if (options.batchSize < 1)
+        return makeError(ErrorCode::InvalidArgument,
+                         "batch size " + std::to_string(options.batchSize) + " must be at least 1");
+    if (options.limit < 0 || options.latencySamples < 0)
+        return makeError(ErrorCode::InvalidArgument, "limit and latency samples must not be negative");
+    if (options.folds < 1)
+        return makeError(ErrorCode::InvalidArgument,
+                         "folds: k = " + std::to_string(options.folds) + " must be at least 1");
+    EvalPlan plan;
+    plan.flat = *flat;
+    plan.indices.resize(size_t(dataset.size()));
+    std::iota(plan.indices.begin(), plan.indices.end(), int64_t(0));
+    if (options.shuffle) plan.indices = shuffledIndices(dataset.size(), options.seed);
+    if (options.limit > 0 && options.limit < int64_t(plan.indices.size())) plan.indices.resize(size_t(options.limit));
+    const int64_t n = int64_t(plan.indices.size());
+    if (n == 0) return makeError(ErrorCode::InvalidArgument, "the data set is empty");
+    plan.folds = options.folds;
+    if (plan.folds > n) {
+        plan.folds = int(n);
+        plan.notes.push_back("the " + std::to_string(options.folds) + "-fold spread needs at least " +
+                             std::to_string(options.folds) + " samples; " + std::to_string(n) +
+                             " were evaluated, so it uses " + std::to_string(n) + " folds");
+    }
+    return plan;
+}
+
 Result<double> measureLatencyMs(InferenceBackend& backend, const Dataset& dataset, const std::vector<int64_t>& indices,
                                 bool flat, int runs, const ProgressFn& progress, float progressFrom) {
     constexpr int kWarmup = 2;
@@ -94,22 +131,29 @@ Status checkCompatibility(const Graph& graph, const Dataset& dataset) {
     return Ok{};
 }
 
+Status checkEvaluation(const Graph& graph, const Dataset& dataset, const EvalOptions& options) {
+    auto plan = planEvaluation(graph, dataset, options);
+    if (!plan) return plan.error();
+    auto backend = makeInferenceBackend(graph, options.backend, options.threads);
+    if (!backend) return backend.error();
+    auto sample = loadBatch(dataset, std::span(plan->indices).first(1), plan->flat);
+    if (!sample) return sample.error();
+    auto logits = (*backend)->run(*sample);
+    if (!logits) return logits.error();
+    if (logits->rank() < 1 || logits->numel() == 0)
+        return makeError(ErrorCode::InvalidModel, "output '" + graph.outputs.front() + "' of " + modelName(graph) +
+                                                      " has shape " + shapeToString(logits->shape) +
+                                                      " for one sample; expected [1, classes]");
+    return checkLabels(dataset, plan->indices, int(logits->numel()));
+}
+
 Result<EvalReport> evaluate(const Graph& graph, const Dataset& dataset, const EvalOptions& options,
                             const ProgressFn& progress) {
-    auto flat = inputIsFlat(graph, dataset);
-    if (!flat) return flat.error();
-    if (options.batchSize < 1)
-        return makeError(ErrorCode::InvalidArgument,
-                         "batch size " + std::to_string(options.batchSize) + " must be at least 1");
-    if (options.limit < 0 || options.latencySamples < 0)
-        return makeError(ErrorCode::InvalidArgument, "limit and latency samples must not be negative");
-    std::vector<int64_t> indices(size_t(dataset.size()));
-    std::iota(indices.begin(), indices.end(), int64_t(0));
-    if (options.shuffle) indices = shuffledIndices(dataset.size(), options.seed);
-    if (options.limit > 0 && options.limit < int64_t(indices.size())) indices.resize(size_t(options.limit));
+    auto plan = planEvaluation(graph, dataset, options);
+    if (!plan) return plan.error();
+    const std::vector<int64_t>& indices = plan->indices;
+    const bool flat = plan->flat;
     const int64_t n = int64_t(indices.size());
-    if (n == 0) return makeError(ErrorCode::InvalidArgument, "the data set is empty");
-    if (auto folds = checkFoldCount(options.folds, n); !folds) return folds.error();
 
     if (!reportProgress(progress, 0.f, "loading model")) return cancelled();
     auto backend = makeInferenceBackend(graph, options.backend, options.threads);
@@ -120,6 +164,7 @@ Result<EvalReport> evaluate(const Graph& graph, const Dataset& dataset, const Ev
     report.backend = std::string(backendName((*backend)->kind()));
     report.n = n;
     report.indices = indices;
+    report.notes = plan->notes;
     std::vector<uint8_t> correct;
     int64_t top1 = 0, top5 = 0;
     int outputs = 0;
@@ -127,7 +172,7 @@ Result<EvalReport> evaluate(const Graph& graph, const Dataset& dataset, const Ev
     const Clock::time_point start = Clock::now();
     for (int64_t begin = 0; begin < n; begin += options.batchSize) {
         const int64_t count = std::min<int64_t>(options.batchSize, n - begin);
-        auto batch = loadBatch(dataset, std::span(indices).subspan(size_t(begin), size_t(count)), *flat);
+        auto batch = loadBatch(dataset, std::span(indices).subspan(size_t(begin), size_t(count)), flat);
         if (!batch) return batch.error();
         const Clock::time_point inferenceStart = Clock::now();
         auto logits = (*backend)->run(*batch);
@@ -167,7 +212,7 @@ Result<EvalReport> evaluate(const Graph& graph, const Dataset& dataset, const Ev
     report.macroF1 = 100.0 * macroF1(report.confusion);
     report.perClass = perClassMetrics(report.confusion);
 
-    auto folds = kFoldAccuracy(correct, options.folds, options.seed);
+    auto folds = kFoldAccuracy(correct, plan->folds, options.seed);
     if (!folds) return folds.error();
     report.folds = *folds;
     report.folds.mean *= 100.0;
@@ -175,7 +220,7 @@ Result<EvalReport> evaluate(const Graph& graph, const Dataset& dataset, const Ev
     for (double& a : report.folds.accuracies) a *= 100.0;
 
     if (options.latencySamples > 0) {
-        auto latency = measureLatencyMs(**backend, dataset, indices, *flat, options.latencySamples, progress, evalEnd);
+        auto latency = measureLatencyMs(**backend, dataset, indices, flat, options.latencySamples, progress, evalEnd);
         if (!latency) return latency.error();
         report.latencyMs = *latency;
     }

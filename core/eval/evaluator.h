@@ -39,15 +39,21 @@ struct EvalReport {
     double latencyMs = 0;          // median single-image inference time; 0 when not measured
     std::vector<int64_t> indices;  // the data set index of each evaluated sample, in evaluation order
     std::vector<int> predictions;  // the predicted class (argmax) of each evaluated sample
+    std::vector<std::string> notes;  // what was adjusted to fit the data (e.g. fewer folds than asked for)
 };
 
 // The model has exactly one input, NCHW [N,C,H,W] or flat [N,C*H*W], whose known dims match the data set's samples;
 // errors name the input and both shapes.
 Status checkCompatibility(const Graph& graph, const Dataset& dataset);
 
+// Everything evaluate() would refuse, found without evaluating: shapes, options, a backend that can run the model,
+// and every evaluated label against the model's outputs (counted by running one sample). Lets a command check its
+// inputs before it writes anything.
+Status checkEvaluation(const Graph& graph, const Dataset& dataset, const EvalOptions& options);
+
 // Runs the model over the data set (batched), then measures batch-1 latency. Progress stages are "loading model",
 // "evaluating" and "measuring latency"; a progress call returning false stops the work with ErrorCode::Cancelled.
-// Errors: incompatible shapes, a label outside the model's outputs (naming the sample and label), a backend that
+// Asking for more folds than samples uses one fold per sample, with a note. Errors: incompatible shapes, a label outside the model's outputs (naming the sample and label), a backend that
 // cannot run the model, undecodable data. Safe to call from a worker thread; the graph and data set are only read.
 Result<EvalReport> evaluate(const Graph& graph, const Dataset& dataset, const EvalOptions& options,
                             const ProgressFn& progress = {});

@@ -31,13 +31,13 @@ Result<std::unique_ptr<InferenceBackend>> makeInferenceBackend(const Graph& grap
         auto opencv = OpenCvBackend::create(graph, threads);
         if (opencv) return std::unique_ptr<InferenceBackend>(std::move(*opencv));
         if (kind == BackendKind::OpenCv) return opencv.error();
-        return makeError(ErrorCode::Unsupported, graph.sourcePath +
+        return makeError(ErrorCode::UnsupportedOp, graph.sourcePath +
                                                      " cannot be run: the built-in executor has no "
                                                      "kernel for " +
                                                      joined(missing) + ", and " + opencv.error().message);
     }
     if (!missing.empty())
-        return makeError(ErrorCode::Unsupported, graph.sourcePath + ": the built-in executor has no kernel for " +
+        return makeError(ErrorCode::UnsupportedOp, graph.sourcePath + ": the built-in executor has no kernel for " +
                                                      joined(missing) + " (the opencv backend may run it)");
     auto builtin = BuiltinBackend::create(graph, threads);
     if (!builtin) return builtin.error();

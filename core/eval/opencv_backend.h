@@ -7,21 +7,26 @@
 
 namespace lathe {
 
-// Inference through OpenCV's DNN module (cv::dnn::readNetFromONNX on the model file), an independent runtime.
+// Inference through OpenCV's DNN module (cv::dnn::readNetFromONNX on the model file), an independent runtime, run
+// in a worker process (lathe-dnn-worker) so that an abort, a crash or a log line of OpenCV can neither take Lathe
+// down nor reach the user raw: its failures come back as errors in Lathe's words.
 class OpenCvBackend : public InferenceBackend {
 public:
-    // Reads graph.sourcePath; fails when the graph has no file or OpenCV cannot import it (its message included).
-    // threads > 0 sets cv::setNumThreads (process-wide).
+    // Starts the worker on graph.sourcePath; fails when the graph has no file, the worker cannot be found or started,
+    // or OpenCV cannot import the model (its message included). threads > 0 sets the worker's cv::setNumThreads.
     static Result<std::unique_ptr<OpenCvBackend>> create(const Graph& graph, int threads);
-    ~OpenCvBackend() override;
+    ~OpenCvBackend() override;  // closes the worker's input and reaps it
 
     BackendKind kind() const override { return BackendKind::OpenCv; }
     Result<NDArray> run(const NDArray& batch) override;
 
+    // The worker executable: $LATHE_DNN_WORKER, else lathe-dnn-worker next to this program or in its parent folder.
+    static std::string workerPath();
+
 private:
-    struct Net;
-    explicit OpenCvBackend(std::unique_ptr<Net> net);
-    std::unique_ptr<Net> m_net;
+    struct Process;
+    explicit OpenCvBackend(std::unique_ptr<Process> process);
+    std::unique_ptr<Process> m_process;
 };
 
 }  // namespace lathe

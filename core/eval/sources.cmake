@@ -1,5 +1,5 @@
 # core/eval: data sets, preprocessing, metrics, inference backends and the evaluation driver.
-find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs dnn)
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
 target_sources(lathe_core PRIVATE
     eval/builtin_backend.cpp
     eval/dataset.cpp
@@ -14,4 +14,4 @@ target_sources(lathe_core PRIVATE
     eval/opencv_backend.cpp
     eval/preprocessing.cpp
 )
-target_link_libraries(lathe_core PRIVATE opencv_core opencv_imgproc opencv_imgcodecs opencv_dnn)
+target_link_libraries(lathe_core PRIVATE opencv_core opencv_imgproc opencv_imgcodecs)

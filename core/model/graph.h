@@ -60,6 +60,7 @@ struct Node {
 
 struct Graph {
     std::string sourcePath;
+    std::vector<std::string> externalDataFiles;  // files the initializers' external data was read from
     std::string name;
     std::string producerName;
     std::string producerVersion;

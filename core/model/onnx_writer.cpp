@@ -165,6 +165,8 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes) {
     fs::path target(path);
     fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
     std::error_code ec;
+    if (fs::is_directory(target, ec))
+        return makeError(ErrorCode::InvalidArgument, path + ": is a folder; give the output a file name");
     if (!fs::is_directory(dir, ec))
         return makeError(ErrorCode::FileNotFound, path + ": the folder " + dir.string() + " does not exist");
     std::random_device rd;
@@ -182,8 +184,9 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes) {
     }
     fs::rename(temp, target, ec);
     if (ec) {
+        const std::string why = ec.message();
         fs::remove(temp, ec);
-        return makeError(ErrorCode::Io, path + ": cannot replace the file: " + ec.message());
+        return makeError(ErrorCode::Io, path + ": cannot replace the file: " + why);
     }
     return Ok{};
 }

@@ -127,7 +127,7 @@ Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compile(const Graph& graph
 Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
     const KernelFactory factory = isDefaultDomain(node.domain) ? findKernelFactory(node.opType) : nullptr;
     if (!factory)
-        return makeError(ErrorCode::Unsupported, "node '" + node.name + "' uses op '" + node.opType +
+        return makeError(ErrorCode::UnsupportedOp, "node '" + node.name + "' uses op '" + node.opType +
                                                      "', which the built-in runtime does not implement");
     KernelContext context{node, graph.opset, {}, {}, {}};
     if (auto it = graph.opsetImports.find(node.domain); it != graph.opsetImports.end()) context.opset = it->second;

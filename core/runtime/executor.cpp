@@ -13,7 +13,7 @@ Result<Executor> Executor::compile(const Graph& graph, const ExecutorOptions& op
     if (auto unsupported = unsupportedOps(graph); !unsupported.empty()) {
         std::string list;
         for (const std::string& entry : unsupported) list += (list.empty() ? "" : "; ") + entry;
-        return makeError(ErrorCode::Unsupported,
+        return makeError(ErrorCode::UnsupportedOp,
                          "the built-in runtime has no kernel for: " + list +
                              ". The model can still be inspected and compressed; run it with OpenCV DNN instead.");
     }

@@ -293,6 +293,10 @@ nlohmann::json activationRangesToJson(const ActivationRanges& ranges) {
         j["calibration"] = toString(ranges.calibration);
         if (ranges.calibration == Calibration::Percentile) j["percentile"] = ranges.percentile;
         j["samples"] = ranges.samples;
+        if (!ranges.bounded.empty()) j["bounded"] = ranges.bounded;
+        if (ranges.calibrationTop1 >= 0)
+            j["check"] = {{"calibration_top1", ranges.calibrationTop1}, {"minmax_top1", ranges.minMaxTop1}};
+        if (!ranges.warnings.empty()) j["warnings"] = ranges.warnings;
         j["tensors"] = std::move(tensors);
     }
     return j;

@@ -30,6 +30,12 @@ struct ActivationRanges {
     double percentile = 99.99;
     int64_t samples = 0;                             // calibration samples used
     std::map<std::string, ActivationRange> tensors;  // static: every quantized tensor (ActivationPlan::points)
+    std::vector<std::string> bounded;                // tensors ranged within the known bounds of an activation
+    // Percentile/entropy only: top-1 (percent) of the fake-quantized model on the calibration samples with these
+    // ranges and with min-max ranges; negative when not measured.
+    double calibrationTop1 = -1;
+    double minMaxTop1 = -1;
+    std::vector<std::string> warnings;  // e.g. a calibration clearly worse than min-max on the calibration samples
 };
 
 // Where activations are quantized. Anchors are Conv, Gemm and MatMul nodes (default domain) with a data input computed

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
+#include <set>
+#include <sstream>
 
 #include "core/eval/evaluator.h"
 #include "core/runtime/executor.h"
@@ -16,12 +19,61 @@ constexpr int kPercentileBins = 4096;
 constexpr int kEntropyBins = 2048;
 constexpr int kEntropyLevels = 128;  // per sign: 256 uint8 levels over [-T, T]
 
+constexpr double kClearlyWorsePoints = 1.0;  // top-1 points below min-max that make a calibration "clearly worse"
+
 struct Observed {
     float min = std::numeric_limits<float>::infinity();
     float max = -std::numeric_limits<float>::infinity();
 };
 
+// The scalar value of a Clip bound: an attribute before opset 11, a constant input from then on.
+std::optional<float> clipBound(const Graph& graph, const Node& clip, size_t input, const char* attribute) {
+    if (clip.attribute(attribute)) return clip.attrFloat(attribute, 0.f);
+    if (clip.inputs.size() <= input || clip.inputs[input].empty()) return std::nullopt;
+    const Tensor* t = graph.initializer(clip.inputs[input]);
+    if (!t || t->numel() != 1 || t->data.size() != 1) return std::nullopt;
+    return t->data[0];
+}
+
+std::optional<std::pair<float, float>> clipBounds(const Graph& graph, const Node& clip) {
+    auto lo = clipBound(graph, clip, 1, "min");
+    auto hi = clipBound(graph, clip, 2, "max");
+    if (!lo || !hi || !(*lo <= *hi)) return std::nullopt;
+    return std::make_pair(*lo, *hi);
+}
+
 }  // namespace
+
+std::optional<std::pair<float, float>> knownActivationBounds(const Graph& graph, const std::string& tensor) {
+    // Ops whose output lies within the bounds of their first input (a max, an average, a move of the values).
+    static const std::set<std::string> bounded = {"MaxPool",   "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                                                  "Flatten",   "Reshape",     "Transpose",         "Squeeze",
+                                                  "Unsqueeze", "Identity",    "Dropout"};
+    std::string t = tensor;
+    bool relu = false;
+    for (int guard = 0; guard < int(graph.nodes.size()); ++guard) {
+        const int producer = graph.producerOf(t);
+        if (producer < 0) break;
+        const Node& node = graph.nodes[size_t(producer)];
+        std::optional<std::pair<float, float>> found;
+        if (node.opType == "Clip") found = clipBounds(graph, node);
+        else if (node.opType == "Sigmoid" || node.opType == "HardSigmoid") found = std::make_pair(0.f, 1.f);
+        else if (node.opType == "Tanh") found = std::make_pair(-1.f, 1.f);
+        if (found) {
+            if (relu) found = std::make_pair(std::max(found->first, 0.f), std::max(found->second, 0.f));
+            return found;
+        }
+        if (node.opType == "Relu") relu = true;
+        else if (!bounded.count(node.opType)) break;
+        if (node.inputs.empty()) break;
+        t = node.inputs[0];
+    }
+    const bool isGraphOutput = std::find(graph.outputs.begin(), graph.outputs.end(), tensor) != graph.outputs.end();
+    const std::vector<int> readers = graph.consumersOf(tensor);
+    if (!isGraphOutput && readers.size() == 1 && graph.nodes[size_t(readers[0])].opType == "Clip")
+        return clipBounds(graph, graph.nodes[size_t(readers[0])]);
+    return std::nullopt;
+}
 
 void Histogram::add(std::span<const float> values) {
     const double bins = double(counts.size());
@@ -136,7 +188,7 @@ Result<ActivationRanges> calibrateActivations(const Graph& graph, std::shared_pt
     const int64_t n = subset->size();
     const int64_t batchSize = std::max(1, options.batchSize);
     const bool histogram = settings.calibration != Calibration::MinMax;
-    const int passes = histogram ? 2 : 1;
+    const int passes = histogram ? 4 : 1;  // min/max, histograms, then the check of both range sets
 
     // One pass over the subset, calling visit(tensor, values) for every source point of every batch.
     auto pass = [&](int index, const auto& visit) -> Status {
@@ -157,6 +209,37 @@ Result<ActivationRanges> calibrateActivations(const Graph& graph, std::shared_pt
             }
         }
         return Ok{};
+    };
+
+    // Top-1 in percent of `graph` fake-quantized with `candidate` on the calibration samples.
+    auto fakeQuantTop1 = [&](int index, const ActivationRanges& candidate) -> Result<double> {
+        auto quantized = withActivationFakeQuant(graph, candidate);
+        if (!quantized) return quantized.error();
+        auto runner = Executor::compile(*quantized, executorOptions);
+        if (!runner) return runner.error();
+        const std::string& output = quantized->outputs.front();
+        int64_t hits = 0;
+        for (int64_t begin = 0; begin < n; begin += batchSize) {
+            const float fraction = (float(index) + float(begin) / float(n)) / float(passes);
+            if (!reportProgress(progress, fraction, "checking the calibration against min-max"))
+                return makeError(ErrorCode::Cancelled, "calibration cancelled");
+            std::vector<int64_t> indices(size_t(std::min(batchSize, n - begin)));
+            std::iota(indices.begin(), indices.end(), begin);
+            auto batch = subset->batch(indices);
+            if (!batch) return batch.error();
+            if (flat) batch->shape = {batch->shape[0], batch->numel() / std::max<int64_t>(batch->shape[0], 1)};
+            auto outputs = runner->run({{input, *batch}});
+            if (!outputs) return outputs.error();
+            const NDArray& logits = outputs->at(output);
+            const int64_t count = int64_t(indices.size());
+            if (count == 0 || logits.numel() % count != 0) return 0.0;
+            const int64_t row = logits.numel() / count;
+            for (int64_t b = 0; b < count; ++b) {
+                const float* first = logits.data.data() + b * row;
+                hits += int64_t(std::max_element(first, first + row) - first) == subset->label(indices[size_t(b)]);
+            }
+        }
+        return 100.0 * double(hits) / double(std::max<int64_t>(n, 1));
     };
 
     std::map<std::string, Observed> observed;
@@ -203,14 +286,65 @@ Result<ActivationRanges> calibrateActivations(const Graph& graph, std::shared_pt
             }
         }
     }
-    for (const auto& s : sources) {
-        const auto [lo, hi] = chosen.at(s);
-        ranges.tensors[s] = activationParams(lo, hi, settings.bits);
-    }
-    for (const auto& [point, source] : plan.shared) {
-        ActivationRange r = ranges.tensors.at(source);
-        r.source = source;
-        ranges.tensors[point] = r;
+    // A bounded activation has no outliers beyond its bounds: its range is what was observed inside them.
+    auto setRanges = [&](ActivationRanges& target, const std::map<std::string, std::pair<float, float>>& picked) {
+        for (const auto& s : sources) {
+            auto [lo, hi] = picked.at(s);
+            if (auto bounds = knownActivationBounds(graph, s)) {
+                const Observed& o = observed.at(s);
+                lo = std::clamp(o.min, bounds->first, bounds->second);
+                hi = std::clamp(o.max, bounds->first, bounds->second);
+            }
+            target.tensors[s] = activationParams(lo, hi, settings.bits);
+        }
+        for (const auto& [point, source] : plan.shared) {
+            ActivationRange r = target.tensors.at(source);
+            r.source = source;
+            target.tensors[point] = r;
+        }
+    };
+    setRanges(ranges, chosen);
+    for (const auto& s : sources)
+        if (knownActivationBounds(graph, s)) ranges.bounded.push_back(s);
+
+    if (histogram) {
+        std::map<std::string, std::pair<float, float>> minMax;
+        for (const auto& [s, o] : observed) minMax[s] = {o.min, o.max};
+        ActivationRanges reference = ranges;
+        reference.tensors.clear();
+        setRanges(reference, minMax);
+        auto calibrated = fakeQuantTop1(2, ranges);
+        if (!calibrated) return calibrated.error();
+        auto plain = fakeQuantTop1(3, reference);
+        if (!plain) return plain.error();
+        ranges.calibrationTop1 = *calibrated;
+        ranges.minMaxTop1 = *plain;
+        if (*calibrated < *plain - kClearlyWorsePoints) {
+            // The tensor whose range lost the largest share of its min-max span.
+            std::string worst;
+            double worstKept = 1.0;
+            for (const auto& s : sources) {
+                const ActivationRange& a = ranges.tensors.at(s);
+                const ActivationRange& b = reference.tensors.at(s);
+                const double span = double(b.max) - double(b.min);
+                const double kept = span > 0 ? (double(a.max) - double(a.min)) / span : 1.0;
+                if (kept < worstKept) {
+                    worstKept = kept;
+                    worst = s;
+                }
+            }
+            std::ostringstream text;
+            text.setf(std::ios::fixed);
+            text.precision(2);
+            text << toString(settings.calibration) << " calibration gives " << *calibrated << " % top-1 on the " << n
+                 << " calibration samples against " << *plain << " % with min-max ranges";
+            if (!worst.empty())
+                text << "; it clips '" << worst << "' to [" << ranges.tensors.at(worst).min << ", "
+                     << ranges.tensors.at(worst).max << "] of the observed [" << reference.tensors.at(worst).min
+                     << ", " << reference.tensors.at(worst).max << "]";
+            text << ". Use min-max or percentile calibration for this model";
+            ranges.warnings.push_back(text.str());
+        }
     }
     reportProgress(progress, 1.f, "calibrating activations");
     return ranges;

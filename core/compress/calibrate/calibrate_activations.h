@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <span>
 #include <utility>
 #include <vector>
@@ -42,12 +44,20 @@ std::pair<float, float> percentileRange(const Histogram& histogram, double perce
 // divergences the larger threshold wins.
 float entropyThreshold(std::span<const double> absCounts, float binWidth, int levels = 128);
 
+// [lo, hi] that every value of `tensor` that matters lies in: the output of Clip (constant bounds), Sigmoid,
+// HardSigmoid ([0, 1]) or Tanh ([-1, 1]), or a tensor whose only reader is such a Clip (Relu6); nullopt otherwise.
+std::optional<std::pair<float, float>> knownActivationBounds(const Graph& graph, const std::string& tensor);
+
 // Static calibration: runs `graph` (as compressed: fake-quantized weights, float activations) on
 // calibrationSubset(dataset, settings.samples, seed), batched, capturing every point of
 // planActivationQuant(graph, Static), and sets each source point's range: minmax = observed [min, max]; percentile =
 // percentileRange (settings.percentile, default 99.99) of a 4096-bin histogram; entropy = [max(min, -T), min(max, T)]
 // with T = entropyThreshold of a 2048-bin |x| histogram, 128 levels (256 for tensors without negative values, whose
-// uint8 grid spans only [0, T]). Shared points get their source's parameters. Dynamic or none: no run, no tensors.
+// uint8 grid spans only [0, T]). A tensor with knownActivationBounds has no outliers to cut: whatever the
+// calibration, its range is the observed [min, max] clamped to the bounds (listed in `bounded`). Percentile and
+// entropy are then checked against min-max: the fake-quantized model runs on the calibration samples with both sets
+// of ranges, and a top-1 more than 1 point below min-max's is a warning naming the most clipped tensor. Shared
+// points get their source's parameters. Dynamic or none: no run, no tensors.
 // Errors: the model and data set do not fit (checkCompatibility), the graph cannot run, cancelled.
 Result<ActivationRanges> calibrateActivations(const Graph& graph, std::shared_ptr<const Dataset> dataset,
                                               const ActivationSettings& settings,

@@ -1,4 +1,5 @@
 // End-to-end: drives `lathe-cli apply` on the demo model and the real Fashion-MNIST test split, and on bad inputs.
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -187,6 +188,89 @@ private slots:
         QFile f(model);
         QVERIFY(f.open(QIODevice::ReadOnly));
         QCOMPARE(f.readAll(), before);
+    }
+
+    // -o naming any input of the run (not only the model) is refused before anything is written.
+    void neverOverwritesAnInput_data() {
+        QTest::addColumn<QString>("target");
+        QTest::addColumn<QString>("role");
+        QTest::newRow("recipe") << "recipe" << "the recipe";
+        QTest::newRow("npy images") << "images" << "the images file";
+        QTest::newRow("npy labels") << "labels" << "the labels file";
+        QTest::newRow("idx labels") << "idx" << "a file of the data set";
+    }
+    void neverOverwritesAnInput() {
+        QFETCH(QString, target);
+        QFETCH(QString, role);
+        QTemporaryDir dir;
+        const QString recipe = dir.filePath("r.json"), x = dir.filePath("x.npy"), y = dir.filePath("y.npy");
+        QFile::copy(write("r.json", R"({"defaults": {"quant": {"bits": 8}}})"), recipe);
+        writeNpy(x, "|u1", "(4, 28, 28)", QByteArray(4 * 784, '\x10'));
+        writeNpy(y, "|u1", "(4,)", QByteArray("\x00\x01\x02\x03", 4));
+        QString data = "npy:" + x + "," + y;
+        QString output = target == "recipe" ? recipe : target == "images" ? x : y;
+        if (target == "idx") {
+            for (const char* name : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
+                QVERIFY(QFile::copy(QString("/usr/share/datasets/fashion-mnist/") + name, dir.filePath(name)));
+            data = "idx:" + dir.path();
+            output = dir.filePath("t10k-labels-idx1-ubyte.gz");
+        }
+        const QByteArray before = readFile(output);
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", output, "--data", data, "--limit",
+                           "4"});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("refusing to overwrite") && r.err.contains(role.toUtf8()), r.err.constData());
+        QCOMPARE(r.err.count('\n'), 1);
+        QCOMPARE(readFile(output), before);
+    }
+
+    // A label the model cannot output is found before the export: the earlier output file is left as it was.
+    void failedRunLeavesTheOldOutput() {
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy"), y = dir.filePath("y.npy"), out = dir.filePath("out.onnx");
+        writeNpy(x, "|u1", "(4, 28, 28)", QByteArray(4 * 784, '\x10'));
+        writeNpy(y, "|u1", "(4,)", QByteArray("\x00\x01\x0c\x03", 4));
+        QFile old(out);
+        QVERIFY(old.open(QIODevice::WriteOnly));
+        old.write("an earlier export");
+        old.close();
+        const QString recipe = write("q8.json", R"({"defaults": {"quant": {"bits": 8}}})");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--data",
+                           "npy:" + x + "," + y});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("label 12") && r.err.contains("y.npy[2]"), r.err.constData());
+        QCOMPARE(readFile(out), QByteArray("an earlier export"));
+        const QStringList left = QDir(dir.path()).entryList(QDir::Files);
+        QCOMPARE(left, (QStringList{"out.onnx", "x.npy", "y.npy"}));  // no temporary file left behind
+    }
+
+    void outputFolderIsNamed() {
+        const QString recipe = write("q8b.json", R"({"defaults": {"quant": {"bits": 8}}})");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", m_dir.path()});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("is a folder") && !r.err.contains("Success"), r.err.constData());
+    }
+
+    // An op that neither the built-in executor nor OpenCV DNN runs: exit code 3 from eval and apply, one line of
+    // Lathe's own on stderr (OpenCV's log stays in its worker).
+    void unsupportedOpExitsThree() {
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy"), y = dir.filePath("y.npy");
+        writeNpy(x, "|u1", "(4, 2, 2)", QByteArray(16, '\x10'));
+        writeNpy(y, "|u1", "(4,)", QByteArray("\x00\x01\x02\x03", 4));
+        const QString model = QString(LATHE_FIXTURES_DIR) + "/unknown_op.onnx";
+        const QString data = "npy:" + x + "," + y;
+        const QString recipe = write("empty.json", "{}");
+        for (const QStringList& args :
+             {QStringList{"eval", model, "--data", data, "--folds", "2"},
+              QStringList{"apply", model, "--recipe", recipe, "-o", dir.filePath("o.onnx"), "--data", data}}) {
+            CliRun r = runCli(args);
+            QCOMPARE(r.exitCode, 3);
+            QVERIFY2(r.err.startsWith("error: ") && r.err.contains("FancyNorm"), r.err.constData());
+            QCOMPARE(r.err.count('\n'), 1);
+            QVERIFY2(!r.err.contains("[ERROR") && !r.err.contains("global ./modules"), r.err.constData());
+        }
+        QVERIFY(!QFileInfo::exists(dir.filePath("o.onnx")));
     }
 
 private:

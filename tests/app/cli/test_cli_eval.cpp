@@ -12,15 +12,6 @@ using namespace lathe::testing;
 namespace {
 const QString kFashion = "idx:/usr/share/datasets/fashion-mnist";
 
-// A version 1.0 .npy file of `descr` and `shape` with `data` bytes.
-void writeNpy(const QString& path, const QString& descr, const QString& shape, const QByteArray& data) {
-    QByteArray header = QString("{'descr': '%1', 'fortran_order': False, 'shape': %2, }").arg(descr, shape).toLatin1();
-    while ((10 + header.size() + 1) % 64) header += ' ';
-    header += '\n';
-    QFile f(path);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write(QByteArray("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xff) + char(header.size() >> 8) + header + data);
-}
 }  // namespace
 
 class TestCliEval : public QObject {
@@ -126,6 +117,17 @@ private slots:
         if (kind == "count") QVERIFY2(err.contains(x) && err.contains(y) && err.contains("4 images"), qPrintable(err));
         if (kind == "label") QVERIFY2(err.contains("y.npy[2]") && err.contains("10 outputs"), qPrintable(err));
         if (kind == "corrupt") QVERIFY2(err.contains(dir.path()), qPrintable(err));
+    }
+
+    // Fewer samples than the default 5 folds: the run goes on with one fold per sample and says so.
+    void fewSamplesClampTheFolds() {
+        CliRun r = runCli({"eval", LATHE_DEMO_MODEL, "--data", kFashion, "--limit", "3", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(j["n"].toInt(), 3);
+        QCOMPARE(j["folds"].toObject()["k"].toInt(), 3);
+        QVERIFY2(r.err.contains("note: the 5-fold spread needs at least 5 samples") && r.err.contains("uses 3 folds"),
+                 r.err.constData());
     }
 
     void usageErrors_data() {

@@ -27,7 +27,8 @@ std::shared_ptr<const Dataset> syntheticDataset(SampleShape shape, std::vector<i
     return *InMemoryDataset::make(shape, std::move(pixels), std::move(labels), "labels.npy", {});
 }
 
-QString messageOf(const Result<EvalReport>& r) {
+template <class T>
+QString messageOf(const Result<T>& r) {
     return r.ok() ? QString() : QString::fromStdString(r.error().message);
 }
 }  // namespace
@@ -128,7 +129,7 @@ private slots:
         options.backend = BackendKind::Builtin;
         auto forced = evaluate(graph, *m_test, options);
         QVERIFY(!forced.ok());
-        QCOMPARE(forced.error().code, ErrorCode::Unsupported);
+        QCOMPARE(forced.error().code, ErrorCode::UnsupportedOp);
         QVERIFY2(messageOf(forced).contains("FancyPool"), qPrintable(messageOf(forced)));
     }
 
@@ -186,9 +187,32 @@ private slots:
         options.batchSize = 0;
         QVERIFY(messageOf(evaluate(m_graph, *m_test, options)).contains("batch size"));
         options = {};
+        options.folds = 0;
+        QVERIFY(messageOf(evaluate(m_graph, *m_test, options)).contains("k = 0"));
+        // More folds than samples: one fold per sample, and a note that says so.
+        options = {};
         options.limit = 3;
         options.folds = 5;
-        QVERIFY(messageOf(evaluate(m_graph, *m_test, options)).contains("k = 5"));
+        options.latencySamples = 0;
+        auto clamped = evaluate(m_graph, *m_test, options);
+        QVERIFY2(clamped.ok(), qPrintable(messageOf(clamped)));
+        QCOMPARE(clamped->folds.k, 3);
+        QCOMPARE(clamped->notes.size(), size_t(1));
+        QVERIFY2(clamped->notes[0].find("uses 3 folds") != std::string::npos, clamped->notes[0].c_str());
+    }
+
+    // checkEvaluation finds what evaluate() would refuse without evaluating: here a label beyond the outputs,
+    // found by running one sample; a good data set passes.
+    void checkEvaluationBeforeWork() {
+        EvalOptions options;
+        options.limit = 50;
+        QVERIFY(checkEvaluation(m_graph, *m_test, options).ok());
+        Graph narrow = m_graph;
+        ValueInfo& input = narrow.values.at(narrow.inputs.front());
+        input.shape = {-1, 1, 32, 32};
+        const Status wrongShape = checkEvaluation(narrow, *m_test, options);
+        QVERIFY(!wrongShape.ok());
+        QVERIFY2(messageOf(wrongShape).contains("1x28x28"), qPrintable(messageOf(wrongShape)));
     }
 
     void progressAndCancel() {

@@ -110,6 +110,85 @@ private slots:
         QCOMPARE(entropyThreshold(std::vector<double>(64, 1.0), 0.5f, 128), 32.f);
     }
 
+    // A Clip (as Relu6) after conv1: the tensors it bounds keep their observed range inside [0, 1] whatever the
+    // calibration, so entropy cannot cut them below what the Clip lets through.
+    void clipBoundsTheRange_data() {
+        QTest::addColumn<int>("calibration");
+        QTest::newRow("minmax") << int(Calibration::MinMax);
+        QTest::newRow("entropy") << int(Calibration::Entropy);
+        QTest::newRow("percentile") << int(Calibration::Percentile);
+    }
+    void clipBoundsTheRange() {
+        QFETCH(int, calibration);
+        Graph g = m_graph;
+        const int conv1 = g.nodeIndex("conv1");
+        const int pool1 = g.nodeIndex("pool1");
+        QVERIFY(conv1 >= 0 && pool1 >= 0);
+        for (auto [name, value] : {std::pair{"clip_lo", 0.f}, std::pair{"clip_hi", 1.f}}) {
+            Tensor t;
+            t.name = name;
+            t.data = {value};
+            g.initializers[name] = t;
+        }
+        Node clip;
+        clip.name = "relu6";
+        clip.opType = "Clip";
+        clip.inputs = {"conv1_out", "clip_lo", "clip_hi"};
+        clip.outputs = {"clip_out"};
+        g.nodes[size_t(pool1)].inputs[0] = "clip_out";
+        g.nodes.insert(g.nodes.begin() + conv1 + 1, clip);
+        QCOMPARE(knownActivationBounds(g, "conv1_out"), std::optional(std::pair(0.f, 1.f)));
+        QCOMPARE(knownActivationBounds(g, "pool1_out"), std::optional(std::pair(0.f, 1.f)));  // through MaxPool
+        QCOMPARE(knownActivationBounds(g, "conv2_out"), std::nullopt);
+
+        auto ranges = calibrateActivations(g, m_test, settings(Calibration(calibration), 200));
+        QVERIFY2(ranges.ok(), ranges.ok() ? "" : ranges.error().message.c_str());
+        QCOMPARE(ranges->bounded, (std::vector<std::string>{"conv1_out", "pool1_out"}));
+        // The observed extremes of conv1's output over the same 200 samples, clamped to the bounds.
+        auto subset = calibrationSubset(m_test, 200, 0);
+        std::vector<int64_t> all(200);
+        std::iota(all.begin(), all.end(), 0);
+        auto batch = subset->batch(all);
+        QVERIFY(batch.ok());
+        auto executor = Executor::compile(g);
+        QVERIFY(executor.ok());
+        auto out = executor->run({{"input", *batch}}, {"conv1_out"});
+        QVERIFY(out.ok());
+        const auto& v = out->at("conv1_out").data;
+        const float observedMax = *std::max_element(v.begin(), v.end());
+        QVERIFY2(observedMax > 1.f, qPrintable(QString::number(observedMax)));  // the bound does cut
+        for (const char* t : {"conv1_out", "pool1_out"}) {
+            QCOMPARE(ranges->tensors.at(t).min, 0.f);
+            QCOMPARE(ranges->tensors.at(t).max, 1.f);
+        }
+    }
+
+    // A calibration that clips far too much (the 50th percentile) is measured against min-max on the calibration
+    // samples and reported; entropy on the demo model is measured and passes.
+    void clearlyWorseCalibrationWarns() {
+        ActivationSettings half = settings(Calibration::Percentile, 300);
+        half.percentile = 50.0;
+        auto bad = calibrateActivations(m_graph, m_test, half);
+        QVERIFY(bad.ok());
+        QVERIFY2(bad->calibrationTop1 + 1.0 < bad->minMaxTop1,
+                 qPrintable(QString("%1 vs %2").arg(bad->calibrationTop1).arg(bad->minMaxTop1)));
+        QVERIFY(bad->minMaxTop1 > 80.0);
+        QCOMPARE(bad->warnings.size(), size_t(1));
+        const QString w = QString::fromStdString(bad->warnings[0]);
+        QVERIFY2(w.startsWith("percentile calibration gives") && w.contains("300 calibration samples") &&
+                     w.contains("min-max") && w.contains("it clips '"),
+                 qPrintable(w));
+
+        auto entropy = calibrateActivations(m_graph, m_test, settings(Calibration::Entropy, 300));
+        QVERIFY(entropy.ok());
+        QVERIFY(entropy->calibrationTop1 > 80.0 && entropy->minMaxTop1 > 80.0);
+        QVERIFY2(entropy->warnings.empty(), entropy->warnings.empty() ? "" : entropy->warnings[0].c_str());
+
+        auto minmax = calibrateActivations(m_graph, m_test, settings(Calibration::MinMax, 300));
+        QVERIFY(minmax.ok());
+        QCOMPARE(minmax->calibrationTop1, -1.0);  // nothing to compare with
+    }
+
     void noneAndDynamicNeedNoData() {
         ActivationSettings s;
         s.mode = ActivationMode::Dynamic;

@@ -263,7 +263,7 @@ private slots:
         QCOMPARE(Executor::unsupportedOps(graph), std::vector<std::string>{"com.example.FancyNorm (fancy)"});
         auto executor = Executor::compile(graph);
         QVERIFY(!executor.ok());
-        QCOMPARE(executor.error().code, ErrorCode::Unsupported);
+        QCOMPARE(executor.error().code, ErrorCode::UnsupportedOp);
         QVERIFY(executor.error().message.find("FancyNorm (fancy)") != std::string::npos);
         QVERIFY(Executor::unsupportedOps(loadGraph(LATHE_DEMO_MODEL)).empty());
     }
