@@ -184,8 +184,10 @@ std::optional<int64_t> parseSize(const std::string& text) {
     return v;
 }
 
-// Replaces an external-data reference by the bytes it points to, so the rest of the reader sees inline data.
-Status loadExternalData(onnx::TensorProto& proto, const fs::path& modelDir, const std::string& path) {
+// Replaces an external-data reference by the bytes it points to, so the rest of the reader sees inline data; adds the
+// data file to `files`.
+Status loadExternalData(onnx::TensorProto& proto, const fs::path& modelDir, const std::string& path,
+                        std::set<std::string>& files) {
     const std::string tensorName = "tensor '" + proto.name() + "'";
     std::string location;
     std::optional<int64_t> offset, length;
@@ -216,6 +218,7 @@ Status loadExternalData(onnx::TensorProto& proto, const fs::path& modelDir, cons
         return modelError(path, ErrorCode::FileNotFound,
                           tensorName + " refers to external data file '" + location + "', which is missing (expected at " +
                               dataPath.string() + "); keep the data file next to the model");
+    files.insert(dataPath.string());
     const auto rawSize = fs::file_size(dataPath, ec);
     if (ec) return modelError(path, ErrorCode::Io, tensorName + ": cannot read the size of '" + location + "'");
     const int64_t fileSize = int64_t(rawSize);
@@ -445,16 +448,19 @@ Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress)
     const fs::path modelDir = fs::path(path).parent_path();
 
     onnx::GraphProto* gp = model.mutable_graph();
+    std::set<std::string> externalFiles;
     for (auto& init : *gp->mutable_initializer())
         if (init.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
-            if (auto st = loadExternalData(init, modelDir, path); !st) return st.error();
+            if (auto st = loadExternalData(init, modelDir, path, externalFiles); !st) return st.error();
     for (auto& node : *gp->mutable_node())
         for (auto& attr : *node.mutable_attribute())
             if (attr.has_t() && attr.t().data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
-                if (auto st = loadExternalData(*attr.mutable_t(), modelDir, path); !st) return st.error();
+                if (auto st = loadExternalData(*attr.mutable_t(), modelDir, path, externalFiles); !st)
+                    return st.error();
 
     Graph graph;
     graph.sourcePath = path;
+    graph.externalDataFiles.assign(externalFiles.begin(), externalFiles.end());
     graph.name = gp->name();
     graph.producerName = model.producer_name();
     graph.producerVersion = model.producer_version();

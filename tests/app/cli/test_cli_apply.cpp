@@ -188,6 +188,17 @@ private slots:
         QFile f(model);
         QVERIFY(f.open(QIODevice::ReadOnly));
         QCOMPARE(f.readAll(), before);
+
+        // The model's external-data file is part of the model.
+        QTemporaryDir dir;
+        for (const char* name : {"external_data.onnx", "external_data.bin"})
+            QVERIFY(QFile::copy(QString(LATHE_FIXTURES_DIR) + "/" + name, dir.filePath(name)));
+        const QByteArray data = readFile(dir.filePath("external_data.bin"));
+        CliRun external = runCli({"apply", dir.filePath("external_data.onnx"), "--recipe", recipe, "-o",
+                                  dir.filePath("external_data.bin")});
+        QCOMPARE(external.exitCode, 1);
+        QVERIFY2(external.err.contains("an external-data file of the model"), external.err.constData());
+        QCOMPARE(readFile(dir.filePath("external_data.bin")), data);
     }
 
     // -o naming any input of the run (not only the model) is refused before anything is written.
