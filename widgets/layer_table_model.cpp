@@ -59,7 +59,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
                 case Bytes:
                     return formatCount(layer.bytes);
                 case Macs:
-                    return formatCount(layer.macs);
+                    return layer.macsKnown ? formatCount(layer.macs) : tr("unknown");
                 case Share:
                     return formatPercent(shareOf(layer));
                 case Compression:

@@ -162,7 +162,9 @@ void PropertiesView::showNode(std::shared_ptr<const Graph> graph, const ModelSum
         addRow(section, tr("params"), formatCount(layer->params));
         addRow(section, tr("size"),
                formatBytes(layer->bytes) + QStringLiteral("  (%1 B)").arg(formatCount(layer->bytes)));
-        addRow(section, tr("MACs"), formatCount(layer->macs), tr("multiply-accumulates per sample"));
+        addRow(section, tr("MACs"), layer->macsKnown ? formatCount(layer->macs) : tr("unknown"),
+               layer->macsKnown ? tr("multiply-accumulates per sample")
+                                : tr("the shapes this op needs to be counted are not known"));
         if (summary.totalParams > 0)
             addRow(section, tr("share of params"), formatPercent(double(layer->params) / double(summary.totalParams)));
     }
@@ -185,7 +187,16 @@ void PropertiesView::showModel(const Graph& graph, const ModelSummary& summary) 
     addRow(section, tr("weighted layers"), formatCount(int64_t(summary.layers.size())));
     addRow(section, tr("params"), formatCount(summary.totalParams));
     addRow(section, tr("weights size"), formatBytes(summary.totalBytes));
-    addRow(section, tr("MACs"), formatCount(summary.totalMacs), tr("multiply-accumulates per sample"));
+    addRow(section, tr("MACs"),
+           summary.unknownMacs.empty() ? formatCount(summary.totalMacs)
+                                       : tr("≥ %1 (%2 nodes unknown)")
+                                             .arg(formatCount(summary.totalMacs))
+                                             .arg(summary.unknownMacs.size()),
+           summary.unknownMacs.empty()
+               ? tr("multiply-accumulates per sample")
+               : tr("multiply-accumulates per sample; not counted: %1")
+                     .arg(QString::fromStdString(summary.unknownMacs.front()) +
+                          (summary.unknownMacs.size() > 1 ? QStringLiteral(" …") : QString())));
 
     section = addSection(tr("Inputs"));
     for (const auto& name : graph.inputs) addRow(section, qs(name), typedValue(graph, name));

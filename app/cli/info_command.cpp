@@ -26,11 +26,15 @@ std::string infoJson(const Graph& graph, const ModelSummary& summary) {
         l["weights"] = weights;
         l["params"] = layer.params;
         l["bytes"] = layer.bytes;
-        l["macs"] = layer.macs;
+        l["macs"] = layer.macsKnown ? nlohmann::ordered_json(layer.macs) : nlohmann::ordered_json(nullptr);
         layers.push_back(l);
     }
     j["layers"] = layers;
-    j["totals"] = {{"params", summary.totalParams}, {"bytes", summary.totalBytes}, {"macs", summary.totalMacs}};
+    j["totals"] = {{"params", summary.totalParams},
+                   {"bytes", summary.totalBytes},
+                   {"macs", summary.totalMacs},
+                   {"macs_complete", summary.unknownMacs.empty()}};
+    if (!summary.unknownMacs.empty()) j["macs_unknown"] = summary.unknownMacs;
     return j.dump(2);
 }
 
@@ -65,10 +69,17 @@ void printInfoTable(std::ostream& out, const Graph& graph, const ModelSummary& s
         std::ostringstream share;
         share << std::fixed << std::setprecision(1)
               << (summary.totalParams ? 100.0 * double(l.params) / double(summary.totalParams) : 0.0) << '%';
-        row(l.name, l.op, shape, withThousands(l.params), withThousands(l.bytes), withThousands(l.macs), share.str());
+        row(l.name, l.op, shape, withThousands(l.params), withThousands(l.bytes),
+            l.macsKnown ? withThousands(l.macs) : "unknown", share.str());
     }
     row("total", "", "", withThousands(summary.totalParams), withThousands(summary.totalBytes),
-        withThousands(summary.totalMacs), "100.0%");
+        (summary.unknownMacs.empty() ? "" : ">= ") + withThousands(summary.totalMacs), "100.0%");
+    if (!summary.unknownMacs.empty()) {
+        out << "\nMACs unknown for " << summary.unknownMacs.size() << " node(s) (shapes not inferred or op not counted):";
+        for (size_t i = 0; i < summary.unknownMacs.size() && i < 10; ++i) out << ' ' << summary.unknownMacs[i];
+        if (summary.unknownMacs.size() > 10) out << " …";
+        out << "; the total counts the others\n";
+    }
 }
 
 }  // namespace lathe

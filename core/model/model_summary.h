@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,19 +25,22 @@ struct LayerInfo {
     std::vector<WeightInfo> weights;
     int64_t params = 0;
     int64_t bytes = 0;
-    int64_t macs = 0;  // per sample (batch dimension taken as 1)
+    int64_t macs = 0;  // per sample (batch dimension taken as 1); 0 when unknown
+    bool macsKnown = true;
 };
 
 struct ModelSummary {
     std::vector<LayerInfo> layers;
     int64_t totalParams = 0;  // each initializer counted once, also when shared
     int64_t totalBytes = 0;
-    int64_t totalMacs = 0;  // over all nodes, including weightless MatMul
+    int64_t totalMacs = 0;  // over all nodes, including weightless MatMul; a lower bound when unknownMacs is not empty
+    std::vector<std::string> unknownMacs;  // nodes that multiply-accumulate but could not be counted
 };
 
-// Multiply-accumulates of one node per sample from inferred shapes: Conv, ConvTranspose, Gemm, MatMul; 0 otherwise
-// or when shapes are unknown.
-int64_t nodeMacs(const Graph& graph, const Node& node);
+// Multiply-accumulates of one node per sample from inferred shapes: Conv, ConvTranspose, Gemm, MatMul, and
+// RNN/GRU/LSTM (sequence length × (W + R elements)). 0 for ops that do not multiply-accumulate; nullopt for those
+// that do (these, or any other op with float weights) when the shapes needed are unknown.
+std::optional<int64_t> nodeMacs(const Graph& graph, const Node& node);
 ModelSummary summarizeModel(const Graph& graph);
 
 }  // namespace lathe

@@ -109,6 +109,66 @@ private slots:
         QCOMPARE(s.layers[1].params, int64_t(9));
         QCOMPARE(s.totalParams, int64_t(9));
         QCOMPARE(s.totalBytes, int64_t(36));
+        // MatMul on an input of unknown shape: its MACs are unknown, not 0, and the totals say so.
+        QVERIFY(!s.layers[0].macsKnown);
+        QCOMPARE(s.unknownMacs, (std::vector<std::string>{"a", "b"}));
+    }
+
+    // LSTM/GRU/RNN: sequence length × (W + R elements) per sample; unknown without the input's shape. An op with
+    // float weights that Lathe cannot count is unknown too, while weightless ops count 0.
+    void recurrentLayers_data() {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<int>("gates");
+        QTest::addColumn<int>("layout");
+        QTest::newRow("LSTM") << "LSTM" << 4 << 0;
+        QTest::newRow("GRU batch-first") << "GRU" << 3 << 1;
+        QTest::newRow("RNN") << "RNN" << 1 << 0;
+    }
+    void recurrentLayers() {
+        QFETCH(QString, op);
+        QFETCH(int, gates);
+        QFETCH(int, layout);
+        const int64_t seq = 28, input = 28, hidden = 16, directions = 2;
+        Graph g;
+        auto weight = [&](const std::string& name, std::vector<int64_t> shape) {
+            Tensor t;
+            t.name = name;
+            t.shape = std::move(shape);
+            t.data.assign(size_t(t.numel()), 0.1f);
+            g.initializers[name] = t;
+        };
+        weight("W", {directions, gates * hidden, input});
+        weight("R", {directions, gates * hidden, hidden});
+        ValueInfo x;
+        x.name = "x";
+        x.dtype = DType::Float;
+        x.hasShape = true;
+        x.shape = layout == 0 ? std::vector<int64_t>{seq, -1, input} : std::vector<int64_t>{-1, seq, input};
+        g.values["x"] = x;
+        Node n;
+        n.name = "rnn";
+        n.opType = op.toStdString();
+        n.inputs = {"x", "W", "R"};
+        n.outputs = {"y"};
+        if (layout) n.attributes["layout"] = intAttribute(1);
+        g.nodes.push_back(n);
+        const int64_t expected = seq * directions * gates * hidden * (input + hidden);
+        QCOMPARE(nodeMacs(g, g.nodes[0]), std::optional<int64_t>(expected));
+        ModelSummary s = summarizeModel(g);
+        QCOMPARE(s.totalMacs, expected);
+        QVERIFY(s.unknownMacs.empty());
+
+        g.values.erase("x");
+        QCOMPARE(nodeMacs(g, g.nodes[0]), std::nullopt);
+        s = summarizeModel(g);
+        QVERIFY(!s.layers[0].macsKnown);
+        QCOMPARE(s.unknownMacs, std::vector<std::string>{"rnn"});
+
+        g.nodes[0].opType = "FancyDense";  // weights, but an op nobody counts
+        QCOMPARE(nodeMacs(g, g.nodes[0]), std::nullopt);
+        g.nodes[0].opType = "Relu";
+        g.nodes[0].inputs = {"x"};
+        QCOMPARE(nodeMacs(g, g.nodes[0]), std::optional<int64_t>(0));
     }
 };
 
