@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "core/eval/in_memory_dataset.h"
 
@@ -102,9 +103,12 @@ Result<IdxArray> readIdxFile(const std::string& path, int expectedRank) {
         if (got < 4) return makeError(ErrorCode::Parse, path + ": truncated in the IDX header");
         int64_t dim = int64_t(uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]);
         array.dims.push_back(dim);
-        total *= dim;
-        if (total > kMaxIdxBytes)
-            return makeError(ErrorCode::Parse, path + ": implausible IDX dimensions (over 8 GiB of data)");
+        // dim < 2^32 and total <= 2^33 before this step, so the product needs 65 bits at worst: check it.
+        const std::optional<int64_t> product = checkedMul(total, dim);
+        if (!product || *product > kMaxIdxBytes)
+            return makeError(ErrorCode::Parse, path + ": implausible IDX dimensions " + dimsText(array.dims) +
+                                                   " (over 8 GiB of data)");
+        total = *product;
     }
     // Never allocate more than the file can hold: raw files are compared with their size first, gzip data (whose
     // size is only known once inflated) grows in chunks as it is read.

@@ -153,6 +153,19 @@ private slots:
         QVERIFY2(timer.elapsed() < 2000, "the reader allocated what the header claims");
     }
 
+    // Found by fuzz_idx (regressions/idx/crash-133bab…): 2 x 4294967295 passed the 8 GiB check, the next dimension
+    // overflowed int64.
+    void dimensionProductOverflowIsRefused() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("x");
+        writeFile(path, idxBytes({2, 4294967295u, 4294967054u}, QByteArray(4, '\x01')));
+        auto a = readIdxFile(path.toStdString(), 3);
+        QVERIFY(!a.ok());
+        const QString message = QString::fromStdString(a.error().message);
+        QVERIFY2(message.contains(path) && message.contains("implausible IDX dimensions 2 x 4294967295 x 4294967054"),
+                 qPrintable(message));
+    }
+
     void imagesWithZeroDimensionAreRefused() {
         QTemporaryDir dir;
         writeFile(dir.filePath("t10k-images-idx3-ubyte"), idxBytes({0, 4294967295u, 4294967295u}, {}));
