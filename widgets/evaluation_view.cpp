@@ -175,7 +175,11 @@ void EvaluationView::setReport(const EvalReport& r, const QStringList& className
     m_hasReport = true;
     m_showsError = false;
     m_heading->setText(heading);
-    m_details->setText(details);
+    QString text = details;
+    for (const std::string& note : r.notes)
+        text += (text.isEmpty() ? QString() : QStringLiteral("\n")) + QStringLiteral("⚠ ") + QString::fromStdString(note);
+    m_details->setText(text);
+    m_details->setWordWrap(true);
     m_metricLabels["top1"]->setText(percentText(r.top1));
     m_metricLabels["top5"]->setText(percentText(r.top5));
     m_metricLabels["f1"]->setText(percentText(r.macroF1));

@@ -171,6 +171,8 @@ int runApplyCommand(const std::vector<std::string>& args) {
         auto opened = openDataset(*spec, parsed.datasetOptions);
         if (!opened) return fail(opened.error());
         dataset = *opened;
+        for (const std::string& w : scaleWarnings(*dataset, parsed.datasetOptions.preprocessing))
+            std::cerr << "warning: " << w << '\n';
         if (auto evaluable = checkEvaluation(*graph, *dataset, parsed.evalOptions); !evaluable)
             return fail(evaluable.error());
     }

@@ -130,6 +130,8 @@ int runEvalCommand(const std::vector<std::string>& args) {
     if (!graph) return cli::fail(graph.error());
     auto dataset = openDataset(*parsed.spec, parsed.datasetOptions);
     if (!dataset) return cli::fail(dataset.error());
+    for (const std::string& w : scaleWarnings(**dataset, parsed.datasetOptions.preprocessing))
+        std::cerr << "warning: " << w << '\n';
 
     cli::TerminalProgress terminal;
     auto report = evaluate(*graph, **dataset, parsed.evalOptions, terminal.callback());

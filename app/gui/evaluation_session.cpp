@@ -79,6 +79,9 @@ void EvaluationSession::evaluate(const EvaluationSettings& settings) {
                 out.error = qs(report.error().message);
                 return out;
             }
+            std::vector<std::string> notes = scaleWarnings(**dataset, settings.dataset.preprocessing);
+            notes.insert(notes.end(), report->notes.begin(), report->notes.end());
+            report->notes = std::move(notes);
             out.report = std::move(*report);
             return out;
         },

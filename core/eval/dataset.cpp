@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include <opencv2/core/utils/logger.hpp>
 
@@ -116,6 +117,23 @@ std::vector<InputPath> datasetInputPaths(const DatasetSpec& spec) {
                     {spec.labelsPath, "the labels file of the data set (--data)", false}};
     }
     return {};
+}
+
+std::vector<std::string> scaleWarnings(const Dataset& dataset, const Preprocessing& preprocessing) {
+    const std::optional<ValueRange> raw = dataset.valueRange();
+    if (!raw || preprocessing.scale || raw->max <= 2.0 || dataset.size() == 0) return {};
+    // The values the model sees: the first samples, preprocessed.
+    std::vector<int64_t> first(size_t(std::min<int64_t>(dataset.size(), 16)));
+    std::iota(first.begin(), first.end(), int64_t(0));
+    auto batch = dataset.batch(first);
+    if (!batch || batch->data.empty()) return {};
+    const float seen = *std::max_element(batch->data.begin(), batch->data.end());
+    if (seen <= 2.f) return {};  // 8-bit data at the default 1/255
+    std::ostringstream text;
+    text << "the images hold values " << raw->min << ".." << raw->max << " and are read at scale 1 (float data), so "
+         << "the model sees inputs up to " << seen << "; if they are 8-bit pixels and the model was trained on "
+         << "pixel/255, pass --scale 0.00392157 (1/255)";
+    return {text.str()};
 }
 
 Result<std::shared_ptr<const Dataset>> openDataset(const DatasetSpec& spec, const DatasetOptions& options) {

@@ -78,6 +78,11 @@ Status validateDatasetOptions(const DatasetSpec& spec, const DatasetOptions& opt
 // command must not overwrite.
 std::vector<InputPath> datasetInputPaths(const DatasetSpec& spec);
 
+// Warnings about the scale raw values are read at: float data holding 0..255 pixels read at scale 1 (no scale given)
+// gives the model inputs up to 255, which a model trained on pixel/255 cannot classify. Names the raw and the scaled
+// range and the option that fixes it. Empty when the data set does not know its raw range or the scale fits.
+std::vector<std::string> scaleWarnings(const Dataset& dataset, const Preprocessing& preprocessing);
+
 // Opens (and for IDX/.npy reads into memory) the data set; errors name the missing or broken file.
 Result<std::shared_ptr<const Dataset>> openDataset(const DatasetSpec& spec, const DatasetOptions& options);
 

@@ -130,6 +130,34 @@ private slots:
                  r.err.constData());
     }
 
+    // Float images holding 0..255 read at the float default scale 1: evaluated, with a warning naming the fix; with
+    // --scale given, or 8-bit data at its default 1/255, no warning.
+    void floatPixelsAtScaleOneWarn() {
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy"), y = dir.filePath("y.npy"), x8 = dir.filePath("x8.npy");
+        QByteArray floats, bytes;
+        for (int i = 0; i < 4 * 784; ++i) {
+            const float v = float(i % 256);
+            floats.append(reinterpret_cast<const char*>(&v), sizeof v);
+            bytes.append(char(i % 256));
+        }
+        writeNpy(x, "<f4", "(4, 28, 28)", floats);
+        writeNpy(x8, "|u1", "(4, 28, 28)", bytes);
+        writeNpy(y, "|u1", "(4,)", QByteArray("\x00\x01\x02\x03", 4));
+        CliRun r = runCli({"eval", LATHE_DEMO_MODEL, "--data", "npy:" + x + "," + y, "--folds", "2", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.err.contains("warning: the images hold values 0..255 and are read at scale 1") &&
+                     r.err.contains("--scale 0.00392157"),
+                 r.err.constData());
+        CliRun scaled = runCli({"eval", LATHE_DEMO_MODEL, "--data", "npy:" + x + "," + y, "--folds", "2", "--json",
+                                "--scale", "0.00392157"});
+        QCOMPARE(scaled.exitCode, 0);
+        QVERIFY2(!scaled.err.contains("warning"), scaled.err.constData());
+        CliRun eightBit = runCli({"eval", LATHE_DEMO_MODEL, "--data", "npy:" + x8 + "," + y, "--folds", "2", "--json"});
+        QCOMPARE(eightBit.exitCode, 0);
+        QVERIFY2(!eightBit.err.contains("warning"), eightBit.err.constData());
+    }
+
     void usageErrors_data() {
         QTest::addColumn<QStringList>("args");
         QTest::newRow("no model") << QStringList{"eval", "--data", kFashion};
