@@ -1,5 +1,7 @@
 #include "app/gui/workbench_document.h"
 
+#include "core/common/output_path.h"
+
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
@@ -604,6 +606,7 @@ void WorkbenchDocument::startNext() {
             m.latencyMs = report->latencyMs;
             m.backend = qs(report->backend);
             for (const auto& n : report->notes) m.notes << qs(n);
+            for (const auto& w : scaleWarnings(*dataset, settings.dataset.preprocessing)) m.notes << qs(w);
             m.confusion = report->confusion;
             out.metrics = std::move(m);
             return out;
@@ -825,6 +828,16 @@ void WorkbenchDocument::exportVariant(const QString& id, ExportFormat format, co
     const std::shared_ptr<const Graph> graph = m_graph;
     const Recipe recipe = v->baseline ? Recipe{} : v->recipe;
     const EvaluationSettings settings = m_evalSettings;
+    // Nothing the user opened may be replaced: the model, its external data, the data set, the project.
+    std::vector<InputPath> inputs = {{m_modelPath.toStdString(), "the model", false},
+                                     {m_projectPath.toStdString(), "the project file", false}};
+    for (const std::string& file : graph->externalDataFiles) inputs.push_back({file, "an external-data file of the model", false});
+    if (!settings.specText.isEmpty())
+        for (InputPath& input : datasetInputPaths(settings.spec)) inputs.push_back(std::move(input));
+    if (auto allowed = checkOutputPath(path.toStdString(), inputs); !allowed) {
+        emit exportFailed(qs(allowed.error().message));
+        return;
+    }
     const QString key = settings.datasetKey();
     const std::shared_ptr<const Dataset> cached = key == m_datasetKey ? m_dataset : nullptr;
     const CalibrationData cachedCalibration = key == m_datasetKey ? m_calibration : CalibrationData{};

@@ -445,6 +445,28 @@ private slots:
         doc.exportVariant(id, ExportFormat::QOperator, dir.filePath("qop.onnx"));
         QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), kEvalTimeoutMs);
         QVERIFY(failed.first().first().toString().contains("static"));
+
+        // Exporting over the project file or a file of the data set is refused at once; both stay as they were.
+        const QString project = dir.filePath("demo.latheproj");
+        QString error;
+        QVERIFY2(doc.saveProject(project, &error), qPrintable(error));
+        const QByteArray saved = [&] {
+            QFile f(project);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        }();
+        failed.clear();
+        doc.exportVariant(id, ExportFormat::Qdq, project);
+        QCOMPARE(failed.count(), 1);
+        QVERIFY2(failed.first().first().toString().contains("the project file"),
+                 qPrintable(failed.first().first().toString()));
+        QFile reread(project);
+        QVERIFY(reread.open(QIODevice::ReadOnly));
+        QCOMPARE(reread.readAll(), saved);
+        failed.clear();
+        doc.exportVariant(id, ExportFormat::Qdq, "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+        QCOMPARE(failed.count(), 1);
+        QVERIFY2(failed.first().first().toString().contains("a file of the data set"),
+                 qPrintable(failed.first().first().toString()));
     }
 
 private:
