@@ -190,25 +190,32 @@ Result<ActivationRanges> calibrateActivations(const Graph& graph, std::shared_pt
     const bool histogram = settings.calibration != Calibration::MinMax;
     const int passes = histogram ? 4 : 1;  // min/max, histograms, then the check of both range sets
 
-    // One pass over the subset, calling visit(tensor, values) for every source point of every batch.
-    auto pass = [&](int index, const auto& visit) -> Status {
+    // Pass `index` over the subset: visit(indices, batch) for every batch, with progress and cancel.
+    auto forEachBatch = [&](int index, std::string_view stage, const auto& visit) -> Status {
         for (int64_t begin = 0; begin < n; begin += batchSize) {
             const float fraction = (float(index) + float(begin) / float(n)) / float(passes);
-            if (!reportProgress(progress, fraction, "calibrating activations"))
+            if (!reportProgress(progress, fraction, stage))
                 return makeError(ErrorCode::Cancelled, "calibration cancelled");
             std::vector<int64_t> indices(size_t(std::min(batchSize, n - begin)));
             std::iota(indices.begin(), indices.end(), begin);
             auto batch = subset->batch(indices);
             if (!batch) return batch.error();
             if (flat) batch->shape = {batch->shape[0], batch->numel() / std::max<int64_t>(batch->shape[0], 1)};
-            auto outputs = executor->run({{input, *batch}}, capture);
-            if (!outputs) return outputs.error();
-            for (const auto& s : sources) {
-                const NDArray& values = s == input ? *batch : outputs->at(s);
-                visit(s, std::span<const float>(values.data));
-            }
+            if (auto st = visit(indices, *batch); !st) return st.error();
         }
         return Ok{};
+    };
+    // One pass calling visit(tensor, values) for every source point of every batch.
+    auto pass = [&](int index, const auto& visit) -> Status {
+        return forEachBatch(index, "calibrating activations", [&](const auto&, const NDArray& batch) -> Status {
+            auto outputs = executor->run({{input, batch}}, capture);
+            if (!outputs) return outputs.error();
+            for (const auto& s : sources) {
+                const NDArray& values = s == input ? batch : outputs->at(s);
+                visit(s, std::span<const float>(values.data));
+            }
+            return Ok{};
+        });
     };
 
     // Top-1 in percent of `graph` fake-quantized with `candidate` on the calibration samples.
@@ -219,26 +226,22 @@ Result<ActivationRanges> calibrateActivations(const Graph& graph, std::shared_pt
         if (!runner) return runner.error();
         const std::string& output = quantized->outputs.front();
         int64_t hits = 0;
-        for (int64_t begin = 0; begin < n; begin += batchSize) {
-            const float fraction = (float(index) + float(begin) / float(n)) / float(passes);
-            if (!reportProgress(progress, fraction, "checking the calibration against min-max"))
-                return makeError(ErrorCode::Cancelled, "calibration cancelled");
-            std::vector<int64_t> indices(size_t(std::min(batchSize, n - begin)));
-            std::iota(indices.begin(), indices.end(), begin);
-            auto batch = subset->batch(indices);
-            if (!batch) return batch.error();
-            if (flat) batch->shape = {batch->shape[0], batch->numel() / std::max<int64_t>(batch->shape[0], 1)};
-            auto outputs = runner->run({{input, *batch}});
-            if (!outputs) return outputs.error();
-            const NDArray& logits = outputs->at(output);
-            const int64_t count = int64_t(indices.size());
-            if (count == 0 || logits.numel() % count != 0) return 0.0;
-            const int64_t row = logits.numel() / count;
-            for (int64_t b = 0; b < count; ++b) {
-                const float* first = logits.data.data() + b * row;
-                hits += int64_t(std::max_element(first, first + row) - first) == subset->label(indices[size_t(b)]);
-            }
-        }
+        auto st = forEachBatch(index, "checking the calibration against min-max",
+                               [&](const std::vector<int64_t>& indices, const NDArray& batch) -> Status {
+                                   auto outputs = runner->run({{input, batch}});
+                                   if (!outputs) return outputs.error();
+                                   const NDArray& logits = outputs->at(output);
+                                   const int64_t count = int64_t(indices.size());
+                                   if (count == 0 || logits.numel() % count != 0) return Ok{};
+                                   const int64_t row = logits.numel() / count;
+                                   for (int64_t b = 0; b < count; ++b) {
+                                       const float* first = logits.data.data() + b * row;
+                                       hits += int64_t(std::max_element(first, first + row) - first) ==
+                                               subset->label(indices[size_t(b)]);
+                                   }
+                                   return Ok{};
+                               });
+        if (!st) return st.error();
         return 100.0 * double(hits) / double(std::max<int64_t>(n, 1));
     };
 
