@@ -345,7 +345,9 @@ Result<ActivationRanges> calibrateActivations(const Graph& graph, std::shared_pt
                 text << "; it clips '" << worst << "' to [" << ranges.tensors.at(worst).min << ", "
                      << ranges.tensors.at(worst).max << "] of the observed [" << reference.tensors.at(worst).min
                      << ", " << reference.tensors.at(worst).max << "]";
-            text << ". Use min-max or percentile calibration for this model";
+            text << (settings.calibration == Calibration::Entropy
+                         ? ". Use min-max or percentile calibration for this model"
+                         : ". Use min-max calibration or a higher percentile for this model");
             ranges.warnings.push_back(text.str());
         }
     }
