@@ -132,7 +132,7 @@ std::vector<std::string> scaleWarnings(const Dataset& dataset, const Preprocessi
     std::ostringstream text;
     text << "the images hold values " << raw->min << ".." << raw->max << " and are read at scale 1 (float data), so "
          << "the model sees inputs up to " << seen << "; if they are 8-bit pixels and the model was trained on "
-         << "pixel/255, pass --scale 0.00392157 (1/255)";
+         << "pixel/255, set the scale to 1/255 (Data Set panel; lathe-cli --scale 0.00392157)";
     return {text.str()};
 }
 
