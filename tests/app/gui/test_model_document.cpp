@@ -92,7 +92,8 @@ private slots:
         const QString path = dir.filePath("junk model.onnx");
         QFile file(path);
         QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write(QByteArray("\x08\x07\x12\xff\xff\xff\xff garbage that is not protobuf", 40));
+        static const char junk[] = "\x08\x07\x12\xff\xff\xff\xff garbage that is not protobuf";
+        file.write(QByteArray(junk, sizeof junk - 1));
         file.close();
         ModelDocument document;
         QSignalSpy failed(&document, &ModelDocument::errorOccurred);

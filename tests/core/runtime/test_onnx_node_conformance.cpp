@@ -38,10 +38,11 @@ std::optional<std::pair<std::string, NDArray>> readTensorFile(const fs::path& pa
     const std::string& raw = proto.raw_data();
     switch (proto.data_type()) {
         case onnx::TensorProto::FLOAT:
-            if (proto.has_raw_data())
-                std::memcpy(array.data.data(), raw.data(), std::min(raw.size(), n * 4));
-            else
+            if (proto.has_raw_data()) {
+                if (n > 0) std::memcpy(array.data.data(), raw.data(), std::min(raw.size(), n * 4));
+            } else {
                 std::copy(proto.float_data().begin(), proto.float_data().end(), array.data.begin());
+            }
             break;
         case onnx::TensorProto::DOUBLE:
             for (size_t i = 0; i < n; ++i) {
