@@ -59,6 +59,7 @@ corpus=$ROOT/tests/fuzz/corpus/$target
 regressions=$ROOT/tests/fuzz/regressions/$target
 artifacts=$WORK/artifacts
 mkdir -p "$WORK/corpus" "$artifacts" "$regressions"
+rm -f "$artifacts"/*  # findings of an earlier run are in $regressions already; count only this run's
 log=$WORK/fuzz.log
 echo "fuzz: $target for ${seconds}s (max_len $max_len), new inputs in $WORK/corpus, log $log"
 (cd "$WORK" && "$BUILD/tests/fuzz/fuzz_$target" "$WORK/corpus" "$corpus" "$regressions" \

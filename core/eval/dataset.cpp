@@ -1,5 +1,7 @@
 #include "core/eval/dataset.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
@@ -144,6 +146,9 @@ Result<std::shared_ptr<const Dataset>> openDataset(const DatasetSpec& spec, cons
         case DatasetKind::Folder:
             // OpenCV's decoders log their complaints to stderr; Lathe reports an undecodable image in its own words.
             cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+            // A header claiming a huge image (a 120-byte JPEG 2000 asked for 2.6 GB under fuzzing) is refused by the
+            // decoder above 2^26 pixels (8192 x 8192), unless the user set the limit; read by OpenCV on first use.
+            setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "67108864", 0);
             return openImageFolderDataset(spec.path, options.preprocessing);
         case DatasetKind::Npy:
             return openNpyDataset(spec.path, spec.labelsPath, options.preprocessing);

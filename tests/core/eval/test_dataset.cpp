@@ -1,4 +1,8 @@
 #include <QtTest>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QTemporaryDir>
 #include <algorithm>
 #include <numeric>
 
@@ -139,6 +143,28 @@ private slots:
         auto batch = calibration->batch(all);
         for (int i = 0; i < 8; ++i) QCOMPARE(batch->data[size_t(i)], float(order[size_t(i)]));
         QCOMPARE(calibrationSubset(parent, 500, 5)->size(), 50);
+    }
+
+    // An image whose header claims 2.6 GB (found by fuzz_image_folder) is an undecodable file naming itself, quickly.
+    void hugeImageHeaderIsRefused() {
+        QTemporaryDir dir;
+        QVERIFY(QDir(dir.path()).mkpath("shirt"));
+        const QString image = dir.filePath("shirt/huge.png");
+        QVERIFY(QFile::copy(QString(LATHE_SOURCE_DIR) +
+                                "/tests/fuzz/regressions/image_folder/oom-49639ab81e7a0e9ceccf76da2210b57cbd97ce5b",
+                            image));
+        QElapsedTimer timer;
+        timer.start();
+        auto data = openDataset({DatasetKind::Folder, dir.path().toStdString(), ""}, {});
+        if (data.ok()) {
+            const std::vector<int64_t> first{0};
+            auto batch = (*data)->batch(first);
+            QVERIFY(!batch.ok());
+            QVERIFY2(batch.error().message.find("huge.png") != std::string::npos, batch.error().message.c_str());
+        } else {
+            QVERIFY2(data.error().message.find("huge.png") != std::string::npos, data.error().message.c_str());
+        }
+        QVERIFY2(timer.elapsed() < 20000, "decoding the huge header took too long");
     }
 };
 
