@@ -58,6 +58,8 @@ fi
 corpus=$ROOT/tests/fuzz/corpus/$target
 regressions=$ROOT/tests/fuzz/regressions/$target
 artifacts=$WORK/artifacts
+# Artifacts of earlier runs were kept already; count only this run's.
+rm -rf "$artifacts"
 mkdir -p "$WORK/corpus" "$artifacts" "$regressions"
 rm -f "$artifacts"/*  # findings of an earlier run are in $regressions already; count only this run's
 log=$WORK/fuzz.log
