@@ -5,20 +5,17 @@
 #include <QObject>
 #include <QString>
 #include <QStringList>
-#include <QTimer>
-#include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "app/gui/job.h"
 #include "app/gui/project_file.h"
-#include "core/compress/apply_recipe.h"
+#include "app/gui/recipe_editor.h"
+#include "app/gui/variant_evaluation_queue.h"
+#include "app/gui/variant_jobs.h"
+#include "app/gui/workbench_project.h"
 #include "core/compress/recipe.h"
-#include "core/eval/dataset.h"
-#include "core/eval/metrics.h"
-#include "core/export/model_size.h"
 #include "core/export/onnx_export.h"
 #include "core/model/graph.h"
 #include "widgets/compare_view.h"
@@ -26,8 +23,6 @@
 #include "widgets/layer_inspector.h"
 #include "widgets/tradeoff_plot.h"
 #include "widgets/variants_panel.h"
-
-class QUndoStack;
 
 namespace lathe {
 
@@ -46,30 +41,17 @@ struct Variant {
     QDateTime created;
 };
 
-// What exportVariant wrote and how the file it wrote performs when read back.
-struct ExportSummary {
-    QString variantId;
-    QString path;
-    ExportFormat format = ExportFormat::Float;
-    FileSize size;
-    FileSize originalSize;  // the float model file
-    int64_t weightBytes = 0;
-    QStringList notes;
-    std::optional<double> reloadedTop1;  // percent, on the evaluation data; unset when no data set was given
-    int64_t reloadedSamples = 0;
-};
-
-// The workbench state behind the compression views: the recipe being edited (with a QUndoStack, one command per
-// settings change, consecutive slider moves merged), the variants and their evaluations (applyRecipe + export sizes +
-// evaluate, queued and run off the UI thread through one Job with progress and Cancel), export of a variant, and the
-// project file (model path + SHA-256, data set, recipe, variants with metrics) saved atomically, with a dirty flag
-// and autosave. Views talk to it only through the functions and signals below.
+// The workbench state behind the compression views, and the one object they talk to (through the functions and signals
+// below): the model and data set, the recipe being edited (RecipeEditor: undo, merged slider moves), the variants and
+// their evaluations (VariantEvaluationQueue: one Job off the UI thread with progress and Cancel), export of a variant,
+// and the project file (WorkbenchProject: saved atomically, dirty flag, autosave). It owns the variant list: the
+// evaluation queue and any other job change variants only through it.
 class WorkbenchDocument : public QObject {
     Q_OBJECT
 
 public:
     static constexpr int kProjectVersion = ProjectFile::kVersion;
-    static constexpr int kDefaultAutosaveMs = 2 * 60 * 1000;
+    static constexpr int kDefaultAutosaveMs = WorkbenchProject::kDefaultAutosaveMs;
 
     explicit WorkbenchDocument(QObject* parent = nullptr);
     ~WorkbenchDocument() override;
@@ -77,16 +59,16 @@ public:
     // --- Model ----------------------------------------------------------------------------------------------------
     // The model being compressed. The same path as the project's model keeps recipe and variants (after open());
     // another path starts a fresh project. Null clears.
-    void setModel(std::shared_ptr<const Graph> graph, const QString& path);
-    std::shared_ptr<const Graph> graph() const { return m_graph; }
+    void setModel(std::shared_ptr<const Graph> model, const QString& path);
+    std::shared_ptr<const Graph> graph() const { return m_editor.graph(); }
     QString modelPath() const { return m_modelPath; }
     // SHA-256 (hex) of the model file; empty until computed (off the UI thread) or when unreadable.
     QString modelSha256() const;
     // Node names of the compressible layers, in node order.
-    QStringList layerNames() const;
+    QStringList layerNames() const { return m_editor.layerNames(); }
     // The compressible layer of node `nodeIndex` (its node name), or empty.
     QString layerOfNode(int nodeIndex) const;
-    int nodeOfLayer(const QString& layer) const;
+    int nodeOfLayer(const QString& layer) const { return m_editor.nodeOfLayer(layer); }
     // The layer as the inspector needs it; an empty weight when `layer` is not compressible.
     InspectorLayer inspectorLayer(const QString& layer) const;
 
@@ -95,32 +77,34 @@ public:
     const EvaluationSettings& evaluationSettings() const { return m_evalSettings; }
 
     // --- Recipe (undoable) ----------------------------------------------------------------------------------------
-    const Recipe& recipe() const { return m_recipe; }
-    LayerSettings settingsOf(const QString& layer) const;
+    const Recipe& recipe() const { return m_editor.recipe(); }
+    LayerSettings settingsOf(const QString& layer) const { return m_editor.settingsOf(layer); }
     // The global_prune magnitude cut of the current recipe (nullopt without a global sparsity).
-    std::optional<double> globalThreshold() const { return m_globalThreshold; }
-    QUndoStack* undoStack() const { return m_undo; }
+    std::optional<double> globalThreshold() const { return m_editor.globalThreshold(); }
+    QUndoStack* undoStack() const { return m_editor.undoStack(); }
     // Replaces the recipe as one undo step.
-    void setRecipe(const Recipe& recipe, const QString& description);
+    void setRecipe(const Recipe& recipe, const QString& description) { m_editor.setRecipe(recipe, description); }
     // Recipe of a preset for this model. Deep Compression: per layer, sparsity 20 % (< 2,000 weights), 50 % (the
     // classifier), 60 % (Conv) or 80 % (others), then k-means sharing with 8 bits (Conv) or 5 bits (others).
-    Recipe presetRecipe(RecipePreset preset) const;
+    Recipe presetRecipe(RecipePreset preset) const { return m_editor.presetRecipe(preset); }
     // One-line summary per compressed layer, for tooltips ("fc1  80 % zeros · 5-bit k-means").
-    QString recipeSummary(const Recipe& recipe) const;
+    QString recipeSummary(const Recipe& recipe) const { return m_editor.recipeSummary(recipe); }
     // The settings of one layer in `recipe` as one line ("80 % zeros · 5-bit k-means"); empty when it stays float.
-    QString layerSummary(const Recipe& recipe, const QString& layer) const;
+    QString layerSummary(const Recipe& recipe, const QString& layer) const {
+        return m_editor.layerSummary(recipe, layer);
+    }
 
 public slots:
     // Applies `edit` to the own entries of `layers` as one undo step (merged with the previous step when both carry the
     // same merge key and no sealEdit() came between).
-    void editLayers(const QStringList& layers, const lathe::LayerEdit& edit);
+    void editLayers(const QStringList& layers, const lathe::LayerEdit& edit) { m_editor.editLayers(layers, edit); }
     // Ends the running merge (a slider was released).
-    void sealEdit();
+    void sealEdit() { m_editor.sealEdit(); }
     // Removes the own entries of `layers`.
-    void resetLayers(const QStringList& layers);
+    void resetLayers(const QStringList& layers) { m_editor.resetLayers(layers); }
     // Sets or clears the whole-model sparsity; consecutive changes merge until sealEdit().
-    void setGlobalSparsity(std::optional<double> sparsity);
-    void applyPreset(lathe::RecipePreset preset);
+    void setGlobalSparsity(std::optional<double> sparsity) { m_editor.setGlobalSparsity(sparsity); }
+    void applyPreset(lathe::RecipePreset preset) { m_editor.applyPreset(preset); }
 
 public:
     // --- Variants -------------------------------------------------------------------------------------------------
@@ -131,17 +115,21 @@ public:
     void reevaluate(const QString& id);
     // Stops the running evaluation and drops the queue; those variants become "not evaluated".
     void cancelEvaluation();
-    bool isEvaluating() const { return m_evalJob.isRunning(); }
+    bool isEvaluating() const { return m_evaluations.isRunning(); }
     // The job evaluating variants (title, progress, cancel) for a TaskProgress strip.
-    Job* evaluationJob() { return &m_evalJob; }
-    QString runningVariant() const { return m_running; }
+    Job* evaluationJob() { return m_evaluations.job(); }
+    QString runningVariant() const { return m_evaluations.running(); }
 
     const std::vector<Variant>& variants() const { return m_variants; }
     const Variant* variant(const QString& id) const;
     QString baselineId() const;
     void renameVariant(const QString& id, const QString& name);
     void setVariantNote(const QString& id, const QString& note);
-    // Copies a variant (recipe, metrics, note) as "<name> copy"; returns the new id.
+    // Adds `variant` under a new id (its own is ignored), created now, right after variant `after` (at the end when
+    // there is none); a queued or running state becomes "not evaluated". Marks the project dirty, emits
+    // variantsChanged() and returns the new id. For jobs that make variants (duplicate, a training run).
+    QString addVariant(Variant variant, const QString& after = {});
+    // Copies a variant (recipe, metrics, note) as "<name> copy" right after it; returns the new id.
     QString duplicateVariant(const QString& id);
     // Deletes variants (a running or queued one is cancelled first).
     void removeVariants(const QStringList& ids);
@@ -163,14 +151,14 @@ public:
     // Writes variant `id` as `format` to `path` off the UI thread (static activations calibrate on the data set), reads
     // the file back and evaluates it; ends with exportFinished() or exportFailed().
     void exportVariant(const QString& id, ExportFormat format, const QString& path);
-    void cancelExport();
+    void cancelExport() { m_exportJob.cancel(); }
     Job* exportJob() { return &m_exportJob; }
 
     // --- Project --------------------------------------------------------------------------------------------------
-    QString projectPath() const { return m_projectPath; }
-    bool isDirty() const { return m_dirty; }
+    QString projectPath() const { return m_project.path(); }
+    bool isDirty() const { return m_project.isDirty(); }
     // Writes the project atomically; false with `error` naming the file and problem.
-    bool saveProject(const QString& path, QString* error = nullptr);
+    bool saveProject(const QString& path, QString* error = nullptr) { return m_project.save(path, error); }
     // Reads a project: recipe, variants, data set and model path. When that model is not the one set already, graph()
     // is null until the window has opened it and called setModel() with that path (which keeps everything). False with
     // `error` naming the file and the field; the current project is then unchanged.
@@ -181,18 +169,22 @@ public:
     QString projectModelPath() const { return m_modelPath; }
 
     // Autosave: every `ms` milliseconds while dirty (0 turns it off).
-    void setAutosaveInterval(int ms);
+    void setAutosaveInterval(int ms) { m_project.setAutosaveInterval(ms); }
     // Where autosave writes: "<project>.autosave", or untitled.latheproj.autosave in the app data folder.
-    QString autosavePath() const;
-    static QString autosavePathFor(const QString& projectPath);
+    QString autosavePath() const { return m_project.autosavePath(); }
+    static QString autosavePathFor(const QString& projectPath) {
+        return WorkbenchProject::autosavePathFor(projectPath);
+    }
     // Writes the autosave file now; false when it cannot.
-    bool autosave();
+    bool autosave() { return m_project.autosave(); }
     // An autosave newer than `projectPath` (or of an untitled project when empty) exists.
-    static bool hasRecoverableAutosave(const QString& projectPath);
+    static bool hasRecoverableAutosave(const QString& projectPath) {
+        return WorkbenchProject::hasRecoverableAutosave(projectPath);
+    }
     // Opens the autosave of `projectPath` as that project, marked dirty.
     bool recoverAutosave(const QString& projectPath, QString* error = nullptr);
     // Deletes the autosave file (the user chose to discard the changes).
-    void discardAutosave();
+    void discardAutosave() { m_project.discardAutosave(); }
 
 signals:
     void modelChanged();
@@ -216,52 +208,30 @@ signals:
     void errorOccurred(const QString& message);
 
 private:
-    friend class RecipeCommand;
-    struct Evaluated;
-    struct Exported;
-
-    void pushRecipe(Recipe after, const QString& description, const QString& mergeKey);
-    void setRecipeState(const Recipe& recipe);
-    void updateGlobalThreshold();
-    void markDirty();
-    void setClean();
-    void startNext();
-    void onEvaluated(Evaluated result);
+    void startNextEvaluation();
+    std::optional<VariantEvaluationTask> evaluationTask(const QString& id);
+    void onEvaluated(const VariantEvaluation& result);
     Variant* find(const QString& id);
     QString newId();
     void resetProject();
     void hashModel();
-    std::optional<double> globalThresholdFor(const Recipe& recipe) const;
-    nlohmann::json toJson(const QString& projectDir) const;
+    ProjectFile projectFile() const;
     void applyProject(ProjectFile project);
 
-    std::shared_ptr<const Graph> m_graph;
     QString m_modelPath;
     QString m_expectedSha;  // from the project file
     mutable QFutureWatcher<QString> m_hashWatcher;
     QString m_sha;
     EvaluationSettings m_evalSettings;
-    Recipe m_recipe;
-    std::optional<double> m_globalThreshold;
-    QUndoStack* m_undo;
-    int m_editSequence = 0;
+    RecipeEditor m_editor;  // also holds the graph
 
     std::vector<Variant> m_variants;
     int m_nextId = 1;
-    QStringList m_queue;
-    QString m_running;
-    Job m_evalJob;
-    Job m_exportJob;
-    QString m_datasetKey;
-    std::shared_ptr<const Dataset> m_dataset;
-    CalibrationData m_calibration;  // global_prune's refit data for m_datasetKey, opened once
     QStringList m_classNames;
+    VariantEvaluationQueue m_evaluations;
+    Job m_exportJob;
 
-    QString m_projectPath;
-    bool m_dirty = false;
-    QTimer m_autosaveTimer;
+    WorkbenchProject m_project;
 };
 
 }  // namespace lathe
-
-Q_DECLARE_METATYPE(lathe::ExportSummary)

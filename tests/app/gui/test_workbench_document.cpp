@@ -246,6 +246,60 @@ private slots:
         QCOMPARE(doc.variant(doc.baselineId())->state, Variant::State::NotEvaluated);
     }
 
+    // Another job (a training run) adds the variant it made: a new id, a dirty project, variantsChanged(), and the
+    // variant in the views and the project file.
+    void addVariantFromAnotherJob() {
+        QTemporaryDir dir;
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        QSignalSpy changed(&doc, &WorkbenchDocument::variantsChanged);
+        QSignalSpy dirty(&doc, &WorkbenchDocument::dirtyChanged);
+
+        Variant trained;
+        trained.id = QStringLiteral("ignored");
+        trained.name = QStringLiteral("fc1 4-bit, fine-tuned");
+        trained.recipe = doc.presetRecipe(RecipePreset::Int4Weights);
+        trained.state = Variant::State::Done;
+        trained.metrics.emplace();
+        trained.metrics->top1 = 88.5;
+        trained.metrics->onnxBytes = 400000;
+        const QString id = doc.addVariant(trained);
+        QCOMPARE(id, QStringLiteral("v1"));
+        QCOMPARE(changed.count(), 1);
+        QCOMPARE(dirty.count(), 1);
+        QVERIFY(doc.isDirty());
+        QCOMPARE(doc.variants().size(), size_t(1));
+        const Variant* added = doc.variant(id);
+        QVERIFY(added && added->metrics);
+        QCOMPARE(added->name, trained.name);
+        QCOMPARE(added->state, Variant::State::Done);
+        QCOMPARE(added->metrics->top1, 88.5);
+        QVERIFY(added->created.isValid());
+        QCOMPARE(writeRecipe(added->recipe), writeRecipe(trained.recipe));
+        QCOMPARE(doc.tradeoffPoints().size(), size_t(1));
+
+        // Placed after a given variant; a queued state cannot come in from outside the queue.
+        Variant pending;
+        pending.name = QStringLiteral("pending");
+        pending.state = Variant::State::Queued;
+        const QString last = doc.addVariant(pending);
+        const QString between = doc.addVariant(pending, id);
+        QCOMPARE(doc.variants()[1].id, between);
+        QCOMPARE(doc.variants()[2].id, last);
+        QCOMPARE(doc.variant(between)->state, Variant::State::NotEvaluated);
+        QVERIFY(!doc.isEvaluating());
+
+        const QString project = dir.filePath("added.latheproj");
+        QString error;
+        QVERIFY2(doc.saveProject(project, &error), qPrintable(error));
+        WorkbenchDocument reopened;
+        QVERIFY2(reopened.openProject(project, &error), qPrintable(error));
+        QCOMPARE(reopened.variants().size(), size_t(3));
+        QCOMPARE(reopened.variant(id)->metrics->top1, 88.5);
+        QCOMPARE(reopened.variant(id)->state, Variant::State::Done);
+        QCOMPARE(reopened.addVariant(pending), QStringLiteral("v4"));
+    }
+
     void projectRoundTrip() {
         QTemporaryDir dir;
         const QString project = dir.filePath("demo.latheproj");
