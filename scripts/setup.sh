@@ -5,11 +5,14 @@
 LATHE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LATHE_BUILD=${LATHE_BUILD:-$LATHE_ROOT/build/release}
 
+# libopenblas0-openmp: Debian's libtorch calls the system libblas.so.3, which without it is the netlib reference
+# implementation (training ran 3-10x slower with it).
 LATHE_PACKAGES=(
     build-essential cmake pkg-config
     qt6-base-dev qt6-base-dev-tools qt6-svg-dev libgl-dev libqcustomplot-dev
     libonnx-dev libprotobuf-dev protobuf-compiler
     libeigen3-dev libopencv-dev libgraphviz-dev graphviz nlohmann-json3-dev zlib1g-dev
+    libtorch-dev libopenblas0-openmp
     dataset-fashion-mnist libonnx-testdata
     xvfb xauth fonts-dejavu-core
 )

@@ -17,6 +17,7 @@
 #include "core/eval/evaluator.h"
 #include "core/export/onnx_export.h"
 #include "core/model/onnx_reader.h"
+#include "core/train/fine_tune.h"
 
 namespace lathe {
 
@@ -38,6 +39,7 @@ constexpr const char* kApplyUsage =
     "                       the recipe's `samples` and evaluates the written file; global_prune's least-squares\n"
     "                       correction calibrates on the IDX train split (other kinds: the data set itself)\n"
     "  --split test|train   IDX files to read (default test); calibration and evaluation use this split\n"
+    "  --train-data SPEC    training data of the recipe's \"train\" section (default for idx: the train split)\n"
     "  --limit N            evaluate the first N samples (default all)\n"
     "  --backend B          runtime of the evaluation: auto (default), builtin or opencv\n"
     "  --seed S             seed of the calibration subsets (default 0)\n"
@@ -48,6 +50,7 @@ constexpr const char* kApplyUsage =
 
 struct ApplyArgs : cli::DatasetArguments {
     std::string model;
+    std::string trainData;
     std::string recipe;
     std::string output;
     ExportFormat format = ExportFormat::Float;
@@ -62,6 +65,7 @@ ApplyArgs parseArgs(const std::vector<std::string>& args) {
     withValue.insert({
         {"--recipe", [&](auto&, auto& v) { out.recipe = v; }},
         {"-o", [&](auto&, auto& v) { out.output = v; }},
+        {"--train-data", [&](auto&, auto& v) { out.trainData = v; }},
         {"--output", [&](auto&, auto& v) { out.output = v; }},
         {"--format",
          [&](auto&, auto& v) {
@@ -75,6 +79,7 @@ ApplyArgs parseArgs(const std::vector<std::string>& args) {
     if (out.recipe.empty()) throw UsageError{"no recipe given (--recipe R.json)"};
     if (out.output.empty()) throw UsageError{"no output file given (-o OUT.onnx)"};
     out.spec = cli::datasetSpec(out);
+    if (!out.trainData.empty() && !out.spec) throw UsageError{"--train-data needs --data SPEC (the evaluation data)"};
     return out;
 }
 
@@ -177,6 +182,46 @@ int runApplyCommand(const std::vector<std::string>& args) {
             return fail(evaluable.error());
     }
 
+    // The "train" section trains on --train-data, else on the IDX train split; never on the evaluation images.
+    TrainData trainData;
+    if (recipe->train) {
+        if (!spec)
+            return fail(parsed.recipe + ": train: training needs data; pass --data SPEC (and --train-data SPEC unless "
+                                        "it is idx: with a train split)");
+        DatasetOptions trainOptions = parsed.datasetOptions;
+        std::optional<DatasetSpec> trainSpec;
+        if (!parsed.trainData.empty()) {
+            auto parsedSpec = parseDatasetSpec(parsed.trainData);
+            if (!parsedSpec) return fail("--train-data: " + parsedSpec.error().message);
+            trainSpec = *parsedSpec;
+            trainOptions.split = trainSpec->kind == DatasetKind::Idx ? std::optional(Split::Train) : std::nullopt;
+        } else if (spec->kind == DatasetKind::Idx) {
+            if (parsed.datasetOptions.split == Split::Train)
+                return fail("--split train: the evaluation would use the training images; evaluate on the test split "
+                            "or pass --train-data SPEC");
+            trainSpec = *spec;
+            trainOptions.split = Split::Train;
+        } else {
+            return fail(parsed.recipe + ": train: " + parsed.data + " has no train split; pass --train-data SPEC "
+                                        "(other images than the evaluation data)");
+        }
+        if (trainSpec->kind != DatasetKind::Folder) {  // image options belong to folders; scale/mean/std carry over
+            trainOptions.preprocessing.resize = 0;
+            trainOptions.preprocessing.crop = 0;
+            trainOptions.preprocessing.bgr = false;
+            trainOptions.preprocessing.gray = false;
+        }
+        auto opened = openDataset(*trainSpec, trainOptions);
+        if (!opened) return fail(opened.error());
+        trainData.train = *opened;
+        trainData.trainName = parsed.trainData.empty() ? parsed.data + " (train split)" : parsed.trainData;
+        trainData.evaluation = dataset;
+        trainData.evalLimit = parsed.evalOptions.limit;
+        trainData.threads = parsed.evalOptions.threads;
+        for (InputPath& input : datasetInputPaths(*trainSpec)) inputs.push_back(std::move(input));
+        if (auto output = checkOutputPath(parsed.output, inputs); !output) return fail(output.error());
+    }
+
     // global_prune's least-squares correction calibrates on training data when the data set has a split.
     ApplyOptions applyOptions;
     applyOptions.seed = parsed.seed;
@@ -193,8 +238,25 @@ int runApplyCommand(const std::vector<std::string>& args) {
     }
 
     TerminalProgress terminal;
-    auto compressed = applyRecipe(*graph, *recipe, applyOptions, terminal.callback());
-    terminal.clear();
+    std::optional<TrainedModel> trained;
+    Result<CompressedModel> compressed = makeError(ErrorCode::Internal, "not compressed");
+    if (recipe->train) {
+        auto result = trainRecipe(*graph, *recipe, trainData, applyOptions, terminal.callback(), [&](const EpochRecord& e) {
+            if (parsed.json) return;
+            terminal.clear();
+            std::cerr << "epoch " << e.epoch << " (" << e.phase << "): loss " << e.loss;
+            if (e.top1 >= 0) std::cerr << ", top-1 " << e.top1 << "%";
+            std::cerr << ", sparsity " << 100.0 * e.sparsity << "%, " << std::lround(e.imagesPerSecond)
+                      << " images/s, " << e.seconds << " s\n";
+        });
+        terminal.clear();
+        if (!result) return fail(Error{result.error().code, parsed.recipe + ": " + result.error().message});
+        trained = std::move(*result);
+        compressed = trained->model;
+    } else {
+        compressed = applyRecipe(*graph, *recipe, applyOptions, terminal.callback());
+        terminal.clear();
+    }
     if (!compressed) return fail(Error{compressed.error().code, parsed.recipe + ": " + compressed.error().message});
 
     CalibrationOptions calibration;
@@ -220,6 +282,10 @@ int runApplyCommand(const std::vector<std::string>& args) {
     }
 
     if (!parsed.json) {
+        if (trained) {
+            std::cout << "training:  " << trained->history.size() << " epoch(s) on " << trainData.trainName << '\n';
+            for (const std::string& note : trained->notes) std::cout << "note:      " << note << '\n';
+        }
         printText(std::cout, parsed, *compressed, *written, *baseline, *ranges, eval);
         return 0;
     }
@@ -241,6 +307,14 @@ int runApplyCommand(const std::vector<std::string>& args) {
     j["activations"] = activationRangesToJson(*ranges);
     if (!written->notes.empty()) j["notes"] = written->notes;
     if (!compressed->warnings.empty()) j["warnings"] = compressed->warnings;
+    if (trained) {
+        nlohmann::ordered_json train;
+        train["data"] = trainData.trainName;
+        train["history"] = historyToJson(trained->history);
+        train["cancelled"] = trained->cancelled;
+        if (!trained->notes.empty()) train["notes"] = trained->notes;
+        j["train"] = train;
+    }
     std::cout << j.dump(2) << '\n';
     return 0;
 }

@@ -103,6 +103,7 @@ public:
         if (auto st = structuredStage(); !st) return st.error();
         if (auto st = lowRankStage(); !st) return st.error();
         if (auto st = pruneStage(); !st) return st.error();
+        if (auto st = retrainStage(); !st) return st.error();
         if (auto st = quantStage(); !st) return st.error();
         report();
         reportProgress(m_progress, 1.f, "done");
@@ -289,6 +290,17 @@ private:
         return Ok{};
     }
 
+    Status retrainStage() {
+        if (!m_options.retrain) return Ok{};
+        std::vector<RetrainLayer> layers;
+        for (const Track& t : m_tracks)
+            layers.push_back({t.source.nodeName, t.nodes, t.weights, t.source.bias, t.settings, t.shared});
+        auto trained = m_options.retrain(m_model.graph, layers, m_progress);
+        if (!trained) return trained.error();
+        m_trainedCodebooks = std::move(*trained);
+        return Ok{};
+    }
+
     Status quantStage() {
         Graph& g = m_model.graph;
         for (size_t i = 0; i < m_tracks.size(); ++i) {
@@ -303,6 +315,12 @@ private:
             for (const auto& nodeName : t.nodes) {
                 const int idx = g.nodeIndex(nodeName);
                 if (s.rounding == Rounding::KMeans) {
+                    const auto lw = layerWeight(g, idx);
+                    if (auto trained = lw ? m_trainedCodebooks.find(lw->weight) : m_trainedCodebooks.end();
+                        trained != m_trainedCodebooks.end()) {
+                        m_model.codebooks[lw->weight] = std::move(trained->second);
+                        continue;
+                    }
                     CodebookTensor c = kmeansShare(g, idx, s.bits);
                     m_model.codebooks[c.name] = std::move(c);
                 } else {
@@ -376,6 +394,7 @@ private:
     const ProgressFn& m_progress;
     CompressedModel m_model;
     std::vector<Track> m_tracks;
+    std::map<std::string, CodebookTensor> m_trainedCodebooks;  // from the retrain step, by weight name
     std::map<std::string, std::vector<std::vector<int64_t>>> m_kept;  // original weight → kept indices per axis
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -60,6 +61,21 @@ struct CorrectionReport {
     std::string reason;   // why none, when global_prune is set but nothing was corrected
 };
 
+// A compressible layer as a retraining step sees it: structured pruning, low-rank and unstructured pruning done,
+// quantization not yet.
+struct RetrainLayer {
+    std::string name;                  // node name in the source model
+    std::vector<std::string> nodes;    // its node(s) in the graph being compressed (two when decomposed)
+    std::vector<std::string> weights;  // their weight initializers
+    std::string bias;                  // bias initializer of the (last) node, "" when none
+    LayerSettings settings;
+    bool shared = false;  // its weight is another layer's too (trained there)
+};
+// Trains the graph in place between pruning and quantization. It may return k-means codebooks it trained (by weight
+// name; the weight must equal codebook[indices]), which quantization then keeps instead of clustering again.
+using RetrainFn = std::function<Result<std::map<std::string, CodebookTensor>>(
+    Graph& graph, const std::vector<RetrainLayer>& layers, const ProgressFn& progress)>;
+
 // Data for the passes that calibrate (global_prune's least-squares correction).
 struct ApplyOptions {
     std::shared_ptr<const Dataset> calibration;  // none: corrections that need data are skipped (with a warning
@@ -67,6 +83,7 @@ struct ApplyOptions {
     std::string calibrationName;                 // for reports: "idx:DIR (train split)"
     uint64_t seed = 0;                           // of the calibration subset
     int threads = 0;                             // executor threads; 0 = all cores
+    RetrainFn retrain;                           // run between pruning and quantization when set (core/train)
 };
 
 struct CompressedModel {

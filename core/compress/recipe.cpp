@@ -55,6 +55,11 @@ std::string_view toString(Calibration c) {
 }
 
 std::string_view toString(PruneCorrection c) { return c == PruneCorrection::LeastSquares ? "least_squares" : "none"; }
+std::string_view toString(TrainOptimizer o) { return o == TrainOptimizer::Adam ? "adam" : "sgd"; }
+std::string_view toString(LrSchedule s) {
+    return s == LrSchedule::Cosine ? "cosine" : s == LrSchedule::Step ? "step" : "constant";
+}
+std::string_view toString(BatchNormTraining b) { return b == BatchNormTraining::Train ? "train" : "frozen"; }
 
 namespace {
 
@@ -286,6 +291,48 @@ public:
         a.percentile = number(j, "percentile", path);
         return a;
     }
+
+    std::optional<TrainSettings> train(const json& j) {
+        const std::string path = "train";
+        if (!object(j, path)) return std::nullopt;
+        keys(j, path, {"epochs", "lr", "optimizer", "momentum", "weight_decay", "batch", "schedule", "step_epochs",
+                       "gamma", "seed", "samples", "batchnorm", "prune_schedule", "centroid_epochs"});
+        TrainSettings t;
+        auto small = [](int64_t v) { return int(std::clamp<int64_t>(v, -1'000'000, 1'000'000)); };
+        if (auto v = integer(j, "epochs", path)) t.epochs = small(*v);
+        if (auto v = number(j, "lr", path)) t.lr = *v;
+        if (auto v = choice(j, "optimizer", path, {TrainOptimizer::Sgd, TrainOptimizer::Adam})) t.optimizer = *v;
+        if (auto v = number(j, "momentum", path)) t.momentum = *v;
+        if (auto v = number(j, "weight_decay", path)) t.weightDecay = *v;
+        if (auto v = integer(j, "batch", path)) t.batch = small(*v);
+        if (auto v = choice(j, "schedule", path, {LrSchedule::Constant, LrSchedule::Step, LrSchedule::Cosine}))
+            t.schedule = *v;
+        if (auto v = integer(j, "step_epochs", path)) t.stepEpochs = small(*v);
+        if (auto v = number(j, "gamma", path)) t.gamma = *v;
+        if (j.contains("seed")) {
+            const json& v = j.at("seed");
+            if (v.is_number_unsigned())
+                t.seed = v.get<uint64_t>();
+            else if (v.is_number_integer() && v.get<int64_t>() >= 0)
+                t.seed = uint64_t(v.get<int64_t>());
+            else
+                fail(path + ".seed", "expected a non-negative integer, got " + shortDump(v));
+        }
+        if (auto v = integer(j, "samples", path)) t.samples = *v;
+        if (auto v = choice(j, "batchnorm", path, {BatchNormTraining::Frozen, BatchNormTraining::Train}))
+            t.batchNorm = *v;
+        if (auto v = integer(j, "centroid_epochs", path)) t.centroidEpochs = small(*v);
+        if (j.contains("prune_schedule") && object(j.at("prune_schedule"), path + ".prune_schedule")) {
+            const json& ps = j.at("prune_schedule");
+            const std::string pp = path + ".prune_schedule";
+            keys(ps, pp, {"from", "epochs"});
+            PruneSchedule schedule;
+            if (auto v = number(ps, "from", pp)) schedule.from = *v;
+            if (auto v = integer(ps, "epochs", pp)) schedule.epochs = small(*v);
+            t.pruneSchedule = schedule;
+        }
+        return t;
+    }
 };
 
 constexpr int64_t kMaxSamples = 1'000'000;
@@ -356,6 +403,30 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
         if (a.percentile && !(*a.percentile > 0 && *a.percentile <= 100))
             errors.push_back("activations.percentile: " + formatNumber(*a.percentile) + " is outside (0, 100]");
     }
+    if (r.train) {
+        const TrainSettings& t = *r.train;
+        auto fail = [&](const std::string& field, const std::string& message) {
+            errors.push_back("train." + field + ": " + message);
+        };
+        if (t.epochs < 1 || t.epochs > 10'000) fail("epochs", std::to_string(t.epochs) + " is outside 1..10000");
+        if (!(t.lr > 0 && t.lr <= 10)) fail("lr", formatNumber(t.lr) + " is outside (0, 10]");
+        if (!(t.momentum >= 0 && t.momentum < 1)) fail("momentum", formatNumber(t.momentum) + " is outside [0, 1)");
+        if (!(t.weightDecay >= 0 && t.weightDecay < 1))
+            fail("weight_decay", formatNumber(t.weightDecay) + " is outside [0, 1)");
+        if (t.batch < 1 || t.batch > 65'536) fail("batch", std::to_string(t.batch) + " is outside 1..65536");
+        if (t.samples < 0 || t.samples > kMaxCount) fail("samples", std::to_string(t.samples) + " is outside 0..2^31");
+        if (t.stepEpochs < 1) fail("step_epochs", std::to_string(t.stepEpochs) + " must be >= 1");
+        if (!(t.gamma > 0 && t.gamma <= 1)) fail("gamma", formatNumber(t.gamma) + " is outside (0, 1]");
+        if (t.centroidEpochs < 0 || t.centroidEpochs > 10'000)
+            fail("centroid_epochs", std::to_string(t.centroidEpochs) + " is outside 0..10000");
+        if (t.pruneSchedule) {
+            if (!(t.pruneSchedule->from >= 0 && t.pruneSchedule->from < 1))
+                fail("prune_schedule.from", formatNumber(t.pruneSchedule->from) + " is outside [0, 1)");
+            if (t.pruneSchedule->epochs < 1 || t.pruneSchedule->epochs > t.epochs)
+                fail("prune_schedule.epochs", std::to_string(t.pruneSchedule->epochs) + " is outside 1..epochs (" +
+                                                  std::to_string(t.epochs) + ")");
+        }
+    }
 }
 
 Status fromErrors(const std::vector<std::string>& errors) {
@@ -418,7 +489,7 @@ Result<Recipe> recipeFromJson(const json& j) {
         Parser p;
         Recipe r;
         if (!j.is_object()) return makeError(ErrorCode::Parse, "recipe: expected a JSON object, got " + shortDump(j));
-        p.keys(j, "", {"defaults", "layers", "global_prune", "activations"});
+        p.keys(j, "", {"defaults", "layers", "global_prune", "activations", "train"});
         if (j.contains("defaults")) r.defaults = p.entry(j.at("defaults"), "defaults");
         if (j.contains("layers") && p.object(j.at("layers"), "layers"))
             for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
@@ -432,6 +503,7 @@ Result<Recipe> recipeFromJson(const json& j) {
             r.globalPruneSamples = p.integer(gp, "samples", "global_prune");
         }
         if (j.contains("activations")) r.activations = p.activations(j.at("activations"));
+        if (j.contains("train")) r.train = p.train(j.at("train"));
         checkIntrinsic(r, p.errors);
         if (!p.errors.empty()) return makeError(ErrorCode::InvalidArgument, join(p.errors, "\n"));
         return r;
@@ -489,6 +561,26 @@ json recipeToJson(const Recipe& r) {
                     {"samples", a.samples}};
         if (a.percentile) act["percentile"] = *a.percentile;
         j["activations"] = act;
+    }
+    if (r.train) {
+        const TrainSettings& t = *r.train;
+        json train = {{"epochs", t.epochs},
+                      {"lr", t.lr},
+                      {"optimizer", toString(t.optimizer)},
+                      {"batch", t.batch},
+                      {"schedule", toString(t.schedule)},
+                      {"seed", t.seed},
+                      {"batchnorm", toString(t.batchNorm)}};
+        if (t.optimizer == TrainOptimizer::Sgd) train["momentum"] = t.momentum;
+        if (t.weightDecay > 0) train["weight_decay"] = t.weightDecay;
+        if (t.schedule == LrSchedule::Step) {
+            train["step_epochs"] = t.stepEpochs;
+            train["gamma"] = t.gamma;
+        }
+        if (t.pruneSchedule) train["prune_schedule"] = {{"from", t.pruneSchedule->from}, {"epochs", t.pruneSchedule->epochs}};
+        if (t.centroidEpochs > 0) train["centroid_epochs"] = t.centroidEpochs;
+        if (t.samples > 0) train["samples"] = t.samples;
+        j["train"] = train;
     }
     return j;
 }

@@ -18,6 +18,11 @@ enum class ActivationMode { None, Dynamic, Static };
 enum class Calibration { MinMax, Percentile, Entropy };
 // What global_prune does to the weights it keeps: nothing, or a least-squares refit on calibration data.
 enum class PruneCorrection { None, LeastSquares };
+enum class TrainOptimizer { Sgd, Adam };
+enum class LrSchedule { Constant, Step, Cosine };
+// BatchNormalization while training: frozen (running statistics, affine parameters train) or train (batch statistics,
+// running statistics updated).
+enum class BatchNormTraining { Frozen, Train };
 
 // One recipe entry ("defaults" or "layers.<name>"): every field optional, an unset field inherits.
 struct PruneEntry {
@@ -54,6 +59,33 @@ struct ActivationSettings {
     std::optional<double> percentile;  // for Calibration::Percentile, (0, 100]; 99.99 when unset
 };
 
+// "prune_schedule": the recipe's unstructured sparsities ramp from `from` to their set values over `epochs` epochs
+// (cubic schedule of Zhu & Gupta 2017), masks recomputed by magnitude as they ramp.
+struct PruneSchedule {
+    double from = 0;
+    int epochs = 1;
+};
+
+// The "train" section: fine-tuning that keeps the recipe's compression (see core/train/fine_tune.h).
+struct TrainSettings {
+    int epochs = 1;
+    double lr = 0.01;
+    TrainOptimizer optimizer = TrainOptimizer::Sgd;
+    double momentum = 0.9;     // SGD only
+    double weightDecay = 0;
+    int batch = 64;
+    LrSchedule schedule = LrSchedule::Constant;
+    int stepEpochs = 1;        // step schedule: lr *= gamma every stepEpochs epochs
+    double gamma = 0.1;
+    uint64_t seed = 0;
+    int64_t samples = 0;  // train on this many images of the training data (seeded choice); 0 = all
+    BatchNormTraining batchNorm = BatchNormTraining::Frozen;
+    std::optional<PruneSchedule> pruneSchedule;
+    // Deep Compression's second retraining: with k-means layers, `epochs` fine-tune the pruned float weights first,
+    // then the weights are shared and `centroidEpochs` train the centroids. 0: centroids train from the start.
+    int centroidEpochs = 0;
+};
+
 struct Recipe {
     LayerEntry defaults;
     std::map<std::string, LayerEntry> layers;   // key: ONNX node name or weight initializer name
@@ -63,6 +95,7 @@ struct Recipe {
     std::optional<PruneCorrection> globalPruneCorrection;
     std::optional<int64_t> globalPruneSamples;  // "global_prune": {"samples": n}, calibration samples (default 512)
     std::optional<ActivationSettings> activations;
+    std::optional<TrainSettings> train;
 };
 
 // Effective settings of one layer: defaults overridden by its entry. Unstructured pruning picks one criterion:
@@ -112,5 +145,8 @@ std::string_view toString(Rounding r);
 std::string_view toString(ActivationMode m);
 std::string_view toString(Calibration c);
 std::string_view toString(PruneCorrection c);
+std::string_view toString(TrainOptimizer o);
+std::string_view toString(LrSchedule s);
+std::string_view toString(BatchNormTraining b);
 
 }  // namespace lathe

@@ -50,11 +50,40 @@ private slots:
         withGlobal.layers["fc2"].lowrank = LowRankEntry{std::nullopt, 0.95};
         withGlobal.layers["fc2"].quant = QuantEntry{3, std::nullopt, false, Rounding::KMeans, std::nullopt};
         withGlobal.layers["conv1"].prune = PruneEntry{std::nullopt, std::nullopt, std::nullopt, 0.5};
+        TrainSettings train;
+        train.epochs = 3;
+        train.lr = 0.02;
+        train.optimizer = TrainOptimizer::Sgd;
+        train.schedule = LrSchedule::Step;
+        train.stepEpochs = 2;
+        train.gamma = 0.5;
+        train.seed = 9;
+        train.samples = 5000;
+        train.batchNorm = BatchNormTraining::Train;
+        train.pruneSchedule = PruneSchedule{0.25, 2};
+        train.centroidEpochs = 1;
+        withGlobal.train = train;
         const std::string text = writeRecipe(withGlobal);
         auto again = parseRecipe(text);
         QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
         QCOMPARE(recipeToJson(*again), recipeToJson(withGlobal));
         QCOMPARE(writeRecipe(*again), text);
+        QVERIFY(again->train);
+        QCOMPARE(again->train->stepEpochs, 2);
+        QCOMPARE(again->train->pruneSchedule->from, 0.25);
+        QCOMPARE(again->train->samples, int64_t(5000));
+        QVERIFY(again->train->batchNorm == BatchNormTraining::Train);
+    }
+
+    void parsesTheTrainSectionOfTheIssue() {
+        auto r = parseRecipe(R"({"train": {"epochs": 2, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9, "batch": 64,
+            "schedule": "cosine", "seed": 0, "prune_schedule": {"from": 0.5, "epochs": 2}}})");
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QCOMPARE(r->train->epochs, 2);
+        QCOMPARE(r->train->batch, 64);
+        QVERIFY(r->train->schedule == LrSchedule::Cosine);
+        QCOMPARE(r->train->pruneSchedule->epochs, 2);
+        QVERIFY(r->train->batchNorm == BatchNormTraining::Frozen);
     }
 
     void resolvesDefaultsThenLayer() {
@@ -188,6 +217,16 @@ private slots:
         row("activation bits", R"({"activations": {"bits": 0}})", "activations.bits: 0 is not a valid bit-width");
         row("not an object", R"({"layers": {"fc1": {"quant": 8}}})", "layers.fc1.quant: expected an object, got 8");
         row("not json", R"({"layers": )", "recipe: not valid JSON");
+        row("train epochs 0", R"({"train": {"epochs": 0}})", "train.epochs: 0 is outside 1..10000");
+        row("train lr negative", R"({"train": {"lr": -0.1}})", "train.lr: -0.1 is outside (0, 10]");
+        row("train optimizer", R"({"train": {"optimizer": "rmsprop"}})",
+            "train.optimizer: \"rmsprop\" is not one of sgd, adam");
+        row("train unknown key", R"({"train": {"epoch": 2}})", "train.epoch: unknown key");
+        row("train ramp longer than training", R"({"train": {"epochs": 2, "prune_schedule": {"from": 0.5, "epochs": 3}}})",
+            "train.prune_schedule.epochs: 3 is outside 1..epochs (2)");
+        row("train ramp from 1", R"({"train": {"prune_schedule": {"from": 1}}})",
+            "train.prune_schedule.from: 1 is outside [0, 1)");
+        row("train momentum 1", R"({"train": {"momentum": 1}})", "train.momentum: 1 is outside [0, 1)");
     }
 
     void rejectsInvalidRecipes() {

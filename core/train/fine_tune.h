@@ -1,0 +1,66 @@
+#pragma once
+// Fine-tuning that keeps a recipe's compression (core/train; libtorch stays inside its .cpp files).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/common/progress.h"
+#include "core/common/result.h"
+#include "core/compress/apply_recipe.h"
+#include "core/compress/recipe.h"
+#include "core/eval/dataset.h"
+#include "core/model/graph.h"
+
+namespace lathe {
+
+// One finished epoch.
+struct EpochRecord {
+    int epoch = 0;            // 1-based, over both phases
+    std::string phase;        // "fine-tune" or "centroids" (Deep Compression's second retraining)
+    double loss = 0;          // mean training loss of the epoch
+    double top1 = -1;         // percent on the evaluation data with the weights on their grid; -1: not measured
+    int64_t evaluated = 0;    // samples behind top1
+    double sparsity = 0;      // zeros / weights over the compressible layers
+    double lr = 0;            // learning rate at the epoch's start
+    double seconds = 0;       // wall time of the epoch, evaluation included
+    double imagesPerSecond = 0;  // training images / training time
+};
+
+struct TrainData {
+    std::shared_ptr<const Dataset> train;       // never the evaluation images
+    std::string trainName;                      // for reports: "idx:DIR (train split)"
+    std::shared_ptr<const Dataset> evaluation;  // top-1 after each epoch; null: not measured
+    int64_t evalLimit = 0;                      // evaluate on the first N samples only; 0 = all
+    int threads = 0;                            // libtorch intra-op and executor threads; 0 = all cores
+};
+
+using EpochFn = std::function<void(const EpochRecord&)>;
+
+struct TrainedModel {
+    CompressedModel model;  // trained, then quantized onto its grid exactly as applyRecipe does
+    std::vector<EpochRecord> history;
+    bool cancelled = false;  // Cancel after at least one epoch: the weights of the last finished epoch
+    std::vector<std::string> notes;
+};
+
+// Compresses `graph` by `recipe` and trains it with recipe.train: pruned weights stay exactly zero (masks on the
+// weights and their gradients), removed channels stay removed, decomposed layers train as their two factors, uniformly
+// quantized layers train with fake quantization at their bits/granularity/symmetry (straight-through gradients),
+// k-means layers train their centroids (after `centroid_epochs` of float fine-tuning when set). With prune_schedule
+// the unstructured sparsities ramp from `from` to their targets (cubic), masks recomputed by magnitude as they ramp.
+// Training uses the logits (the input of a final Softmax/LogSoftmax) with cross-entropy. Fails before training,
+// naming the node, when an op cannot be translated. Progress stage "training"; Cancel keeps the last finished epoch.
+Result<TrainedModel> trainRecipe(const Graph& graph, const Recipe& recipe, const TrainData& data,
+                                 const ApplyOptions& options, const ProgressFn& progress = {},
+                                 const EpochFn& onEpoch = {});
+
+// Sparsity of the cubic ramp of Zhu & Gupta (2017) at t in [0, 1]: target + (start − target)·(1 − t)³.
+double cubicSparsity(double start, double target, double t);
+
+// History as JSON: [{"epoch", "phase", "loss", "top1", "sparsity", "lr", "seconds", "images_per_second"}, …].
+nlohmann::json historyToJson(const std::vector<EpochRecord>& history);
+
+}  // namespace lathe

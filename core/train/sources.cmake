@@ -1,0 +1,11 @@
+# core/train: the training engine, the only part of the tree that includes libtorch (each .cpp costs ~30 s to
+# compile). lathe_train is its own library so the rest of core builds without torch headers.
+add_library(lathe_train STATIC
+    train/torch_graph.cpp
+    train/torch_ops.cpp
+    train/graph_module.cpp
+    train/fine_tune.cpp
+)
+target_link_libraries(lathe_train PUBLIC lathe_core PRIVATE ${TORCH_LIBRARIES})
+target_include_directories(lathe_train PRIVATE ${TORCH_INCLUDE_DIRS})
+set_target_properties(lathe_train PROPERTIES POSITION_INDEPENDENT_CODE ON AUTOMOC OFF AUTORCC OFF)
