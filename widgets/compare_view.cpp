@@ -321,6 +321,21 @@ void CompareView::fillMetrics() {
             m_metrics->setItem(r, c + 1, item);
         }
     }
+    const bool trained = std::any_of(m_columns.begin(), m_columns.end(), [](auto& c) { return !c.lineage.isEmpty(); });
+    if (trained) {
+        const int r = m_metrics->rowCount();
+        m_metrics->setRowCount(r + 1);
+        m_metrics->setItem(r, 0, cell(tr("Trained"), Qt::AlignLeft | Qt::AlignVCenter));
+        for (int c = 0; c < int(m_columns.size()); ++c) {
+            const QString text = m_columns[size_t(c)].lineage.isEmpty() ? QStringLiteral("–") : m_columns[size_t(c)].lineage;
+            QTableWidgetItem* item = cell(text);
+            item->setToolTip(text);
+            m_metrics->setItem(r, c + 1, item);
+        }
+    }
+    for (int c = 0; c < int(m_columns.size()); ++c)
+        if (QTableWidgetItem* header = m_metrics->horizontalHeaderItem(c + 1))
+            header->setToolTip(m_columns[size_t(c)].lineage);
     m_metrics->resizeColumnsToContents();
     m_metrics->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
     for (int c = 1; c < m_metrics->columnCount(); ++c)

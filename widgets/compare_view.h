@@ -49,6 +49,7 @@ struct CompareColumn {
     int64_t macs = 0;
     ConfusionMatrix confusion;
     std::vector<CompareLayer> layers;
+    QString lineage;  // "fine-tuned from Variant 2, 2 epochs"; empty: not trained
 };
 
 // Compressed weights of `layer` in each compared variant (same order as the columns); null entries are skipped.

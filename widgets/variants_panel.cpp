@@ -179,6 +179,9 @@ VariantsPanel::VariantsPanel(QWidget* parent)
         menu->addAction(tr("Duplicate"), this, &VariantsPanel::duplicateSelected);
         menu->addAction(tr("Evaluate Again"), this, [this, id] { emit evaluateRequested(id); });
         menu->addAction(tr("Export…"), this, [this, id] { emit exportRequested(id); });
+        QAction* train = menu->addAction(tr("Train…"), this, [this, id] { emit trainRequested(id); });
+        train->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+        train->setToolTip(tr("Fine-tune this variant with its compression kept; the result is a new variant"));
         menu->addSeparator();
         menu->addAction(tr("Compare Selected"), this, &VariantsPanel::compareSelected)
             ->setEnabled(selectedIds().size() >= 2);

@@ -75,6 +75,8 @@ signals:
     void exportRequested(const QString& id);
     // Evaluate the variant again (after a failure or when it was never evaluated).
     void evaluateRequested(const QString& id);
+    // Open the train panel for the variant (context menu).
+    void trainRequested(const QString& id);
     void selectionChanged(const QStringList& ids);
     void currentChanged(const QString& id);
 

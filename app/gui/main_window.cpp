@@ -20,12 +20,14 @@
 
 #include "app/gui/evaluation_session.h"
 #include "app/gui/model_document.h"
+#include "app/gui/training_session.h"
 #include "app/gui/workbench_controller.h"
 #include "app/gui/workbench_document.h"
 #include "widgets/activation_view.h"
 #include "widgets/compare_view.h"
 #include "widgets/layer_inspector.h"
 #include "widgets/tradeoff_plot.h"
+#include "widgets/train_panel.h"
 #include "widgets/variants_panel.h"
 #include "widgets/dataset_panel.h"
 #include "widgets/display_format.h"
@@ -133,6 +135,10 @@ MainWindow::MainWindow(QWidget* parent)
             [this](const QString& text, int timeoutMs) { statusBar()->showMessage(text, timeoutMs); });
     connect(m_workbench, &WorkbenchController::titleChanged, this, &MainWindow::updateTitle);
     connect(m_workbench->document(), &WorkbenchDocument::dirtyChanged, this, &MainWindow::updateTitle);
+    connect(m_workbench, &WorkbenchController::trainPanelShown, this, [this] {
+        m_trainDock->show();
+        m_trainDock->raise();
+    });
     connect(m_workbench, &WorkbenchController::compareShown, this, [this] {
         m_compareDock->show();
         m_compareDock->raise();
@@ -178,6 +184,8 @@ void MainWindow::createDocks() {
         makeDock(tr("Compress"), QStringLiteral("compressDock"), m_workbench->inspector(), Qt::BottomDockWidgetArea);
     m_compareDock =
         makeDock(tr("Compare"), QStringLiteral("compareDock"), m_workbench->compareView(), Qt::BottomDockWidgetArea);
+    m_trainDock =
+        makeDock(tr("Train"), QStringLiteral("trainDock"), m_workbench->trainPanel(), Qt::BottomDockWidgetArea);
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
     splitDockWidget(m_layersDock, m_histogramDock, Qt::Vertical);
@@ -189,11 +197,14 @@ void MainWindow::createDocks() {
     tabifyDockWidget(m_datasetDock, m_variantsDock);
     m_variantsDock->raise();
     tabifyDockWidget(m_compressDock, m_compareDock);
+    tabifyDockWidget(m_compareDock, m_trainDock);
+    m_trainDock->hide();
     m_compressDock->raise();
     m_compressDock->setToolTip(tr("Pruning, bits and rank of the selected layers, with a live preview"));
     m_variantsDock->setToolTip(tr("Evaluated settings: rename, annotate, duplicate, delete, compare, export"));
     m_tradeoffDock->setToolTip(tr("Accuracy against file size of every evaluated variant; click a point to load it"));
     m_compareDock->setToolTip(tr("Two or more variants side by side"));
+    m_trainDock->setToolTip(tr("Fine-tune a variant with its compression kept: settings, live curves, Cancel"));
     m_histogramDock->setToolTip(tr("Histogram of the selected layer's weights"));
     m_activationsDock->setToolTip(tr("Histogram of the selected node's output over images of the data set"));
     m_evaluationDock->setToolTip(tr("Accuracy, F1, confusion matrix and speed of the model on the data set"));
@@ -249,6 +260,8 @@ void MainWindow::createActions() {
     compressMenu->addAction(m_workbench->evaluateVariantAction());
     compressMenu->addAction(m_workbench->compareAction());
     compressMenu->addAction(m_workbench->exportAction());
+    compressMenu->addAction(m_workbench->trainAction());
+    compressMenu->setToolTipsVisible(true);
     compressMenu->addSeparator();
     QMenu* activationsMenu = compressMenu->addMenu(tr("&Activations"));
     activationsMenu->setToolTipsVisible(true);
@@ -280,6 +293,8 @@ void MainWindow::createActions() {
             tr("Show or hide the %1 panel (%2)").arg(dock->windowTitle(), key.toString(QKeySequence::NativeText)));
         viewMenu->addAction(toggle);
     }
+    m_trainDock->toggleViewAction()->setToolTip(tr("Show or hide the Train panel"));
+    viewMenu->addAction(m_trainDock->toggleViewAction());
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
     auto* aboutAction = helpMenu->addAction(tr("&About Lathe"), this, &MainWindow::showAbout);
@@ -302,7 +317,9 @@ void MainWindow::createActions() {
     toolbar->addAction(m_evaluateAction);
     toolbar->addAction(m_workbench->evaluateVariantAction());
     toolbar->addAction(m_workbench->exportAction());
-    for (QAction* action : {m_evaluateAction, m_workbench->evaluateVariantAction(), m_workbench->exportAction()})
+    toolbar->addAction(m_workbench->trainAction());
+    for (QAction* action : {m_evaluateAction, m_workbench->evaluateVariantAction(), m_workbench->exportAction(),
+                            m_workbench->trainAction()})
         if (auto* button = qobject_cast<QToolButton*>(toolbar->widgetForAction(action)))
             button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
 }
@@ -318,6 +335,8 @@ void MainWindow::createStatusBar() {
     m_variantProgress->setObjectName(QStringLiteral("variantProgress"));
     m_exportProgress = new TaskProgress(this);
     m_exportProgress->setObjectName(QStringLiteral("exportProgress"));
+    m_trainProgress = new TaskProgress(this);
+    m_trainProgress->setObjectName(QStringLiteral("trainingProgress"));
     m_modelLabel = new QLabel(tr("No model"), this);
     m_modelLabel->setTextFormat(Qt::RichText);
     m_modelLabel->setToolTip(tr("Open model: file, producer, opset, nodes, parameters and multiply-accumulates"));
@@ -330,6 +349,7 @@ void MainWindow::createStatusBar() {
     statusBar()->addPermanentWidget(m_captureProgress);
     statusBar()->addPermanentWidget(m_variantProgress);
     statusBar()->addPermanentWidget(m_exportProgress);
+    statusBar()->addPermanentWidget(m_trainProgress);
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_zoomLabel);
     bindJob(m_document->loadJob(), m_loadProgress, [this] { m_document->cancelLoading(); });
@@ -338,6 +358,8 @@ void MainWindow::createStatusBar() {
     WorkbenchDocument* workbench = m_workbench->document();
     bindJob(workbench->evaluationJob(), m_variantProgress, [workbench] { workbench->cancelEvaluation(); });
     bindJob(workbench->exportJob(), m_exportProgress, [workbench] { workbench->cancelExport(); });
+    TrainingSession* training = m_workbench->trainingSession();
+    bindJob(training->job(), m_trainProgress, [training] { training->cancel(); });
 }
 
 void MainWindow::bindJob(Job* job, TaskProgress* progress, const std::function<void()>& cancel) {

@@ -61,6 +61,8 @@ public:
     QDockWidget* compareDock() const { return m_compareDock; }
     QDockWidget* variantsDock() const { return m_variantsDock; }
     QDockWidget* tradeoffDock() const { return m_tradeoffDock; }
+    QDockWidget* trainDock() const { return m_trainDock; }
+    TaskProgress* trainingProgress() const { return m_trainProgress; }
     GraphView* graphView() const { return m_graphView; }
     LayerTable* layerTable() const { return m_layerTable; }
     PropertiesView* propertiesView() const { return m_propertiesView; }
@@ -129,6 +131,7 @@ private:
     QDockWidget* m_compareDock = nullptr;
     QDockWidget* m_variantsDock = nullptr;
     QDockWidget* m_tradeoffDock = nullptr;
+    QDockWidget* m_trainDock = nullptr;
     QAction* m_evaluateAction = nullptr;
     QAction* m_captureAction = nullptr;
     QMenu* m_recentMenu = nullptr;
@@ -137,6 +140,7 @@ private:
     TaskProgress* m_captureProgress = nullptr;
     TaskProgress* m_variantProgress = nullptr;
     TaskProgress* m_exportProgress = nullptr;
+    TaskProgress* m_trainProgress = nullptr;
     QLabel* m_modelLabel = nullptr;
     QLabel* m_zoomLabel = nullptr;
     bool m_dialogsEnabled = true;

@@ -218,6 +218,7 @@ VariantMetrics metricsFromJson(const json& j, const std::string& path) {
 ProjectDataset datasetFromJson(const json& j, const std::string& path) {
     ProjectDataset s;
     s.specText = qs(string(j, "spec", path));
+    s.trainSpecText = qs(string(j, "train_spec", path));
     // A spec that does not parse is kept as text: the data set panel reports it under its field.
     if (auto spec = parseDatasetSpec(s.specText.toStdString())) s.spec = *spec;
     if (s.spec.kind == DatasetKind::Idx) {
@@ -282,6 +283,8 @@ Recipe recipeAt(const json& j, const std::string& path) {
     return *recipe;
 }
 
+std::vector<EpochRecord> historyFromJson(const json& j, const std::string& path);
+
 ProjectFile parse(const json& j, const QString& projectDir) {
     ProjectFile f;
     if (!j.is_object() || !j.contains("lathe_project"))
@@ -314,6 +317,9 @@ ProjectFile parse(const json& j, const QString& projectDir) {
         x.error = qs(string(v, "error", path));
         x.recipe = recipeAt(object(v, "recipe", path), path + ".recipe");
         if (const json* metrics = member(v, "metrics")) x.metrics = metricsFromJson(*metrics, child(path, "metrics"));
+        x.parentId = qs(string(v, "parent", path));
+        if (const json* history = member(v, "train_history"))
+            x.history = historyFromJson(*history, child(path, "train_history"));
         x.failed = string(v, "state", path, "not_evaluated") == "failed";
         f.variants.push_back(std::move(x));
     }
@@ -333,6 +339,31 @@ json layerReportToJson(const LayerReport& r) {
               {"original_bytes", r.originalBytes}};
     if (!r.notes.empty()) l["notes"] = r.notes;
     return l;
+}
+
+// A training history ("train_history"), each field checked; throws FieldError naming the field.
+std::vector<EpochRecord> historyFromJson(const json& j, const std::string& path) {
+    if (!j.is_array()) fail(path, "expected an array, got " + shortDump(j));
+    std::vector<EpochRecord> history;
+    constexpr double kHuge = std::numeric_limits<double>::max();
+    for (size_t i = 0; i < j.size(); ++i) {
+        const std::string at = index(path, i);
+        const json& e = j[i];
+        if (!e.is_object()) fail(at, "expected an object, got " + shortDump(e));
+        EpochRecord r;
+        r.epoch = int(integer(e, "epoch", at, int64_t(i) + 1, 1, 1'000'000));
+        r.phase = string(e, "phase", at, "fine-tune");
+        r.loss = number(e, "loss", at, 0);
+        r.top1 = number(e, "top1", at, -1);
+        r.sparsity = number(e, "sparsity", at, 0);
+        r.lr = number(e, "lr", at, 0);
+        r.seconds = number(e, "seconds", at, 0);
+        r.imagesPerSecond = number(e, "images_per_second", at, 0);
+        if (r.top1 > 100 || r.sparsity < 0 || r.sparsity > 1 || r.seconds < 0 || r.seconds > kHuge)
+            fail(at, "top1, sparsity or seconds out of range");
+        history.push_back(std::move(r));
+    }
+    return history;
 }
 
 }  // namespace
@@ -385,7 +416,7 @@ json projectDatasetToJson(const ProjectDataset& s) {
     json pre = {{"resize", p.resize}, {"crop", p.crop}, {"mean", p.mean}, {"std", p.stddev},
                 {"bgr", p.bgr},       {"gray", p.gray}};
     if (p.scale) pre["scale"] = *p.scale;
-    return {{"spec", s.specText.toStdString()},
+    json out = {{"spec", s.specText.toStdString()},
             {"split", s.dataset.split.value_or(Split::Test) == Split::Train ? "train" : "test"},
             {"limit", s.eval.limit},
             {"shuffle", s.eval.shuffle},
@@ -395,6 +426,8 @@ json projectDatasetToJson(const ProjectDataset& s) {
             {"backend", std::string(backendName(s.eval.backend))},
             {"latency_samples", s.eval.latencySamples},
             {"preprocessing", pre}};
+    if (!s.trainSpecText.isEmpty()) out["train_spec"] = s.trainSpecText.toStdString();
+    return out;
 }
 
 }  // namespace lathe

@@ -14,6 +14,7 @@
 #include "core/eval/dataset.h"
 #include "core/eval/evaluator.h"
 #include "core/eval/metrics.h"
+#include "core/train/fine_tune.h"
 
 namespace lathe {
 
@@ -44,6 +45,7 @@ struct ProjectDataset {
     DatasetSpec spec;  // parsed from specText when it parses
     DatasetOptions dataset;
     EvalOptions eval;
+    QString trainSpecText;  // training data for folder:/npy: sets ("train_spec"); empty: the IDX train split
 };
 
 struct ProjectVariant {
@@ -56,6 +58,8 @@ struct ProjectVariant {
     bool failed = false;  // stored state "failed" (a variant with metrics is done whatever its state)
     Recipe recipe;
     std::optional<VariantMetrics> metrics;
+    QString parentId;                   // "parent": the variant it was trained from; empty: none
+    std::vector<EpochRecord> history;  // "train_history": its training epochs
 };
 
 // The contents of a .latheproj file.

@@ -40,10 +40,109 @@ Result<ApplyOptions> applyOptionsFor(const Recipe& recipe, const EvaluationSetti
     return options;
 }
 
+// The variant's compressed model: `trained` when given, else applyRecipe, or trainRecipe when the recipe trains.
+struct Compressed {
+    std::shared_ptr<const CompressedModel> model;  // null with an empty error: cancelled
+    QString error;
+    std::vector<EpochRecord> history;
+    bool trainingCancelled = false;
+    QStringList notes;
+};
+
+Compressed compress(const Graph& graph, const Recipe& recipe, const EvaluationSettings& settings,
+                    const QString& trainSpec, const std::shared_ptr<const Dataset>& dataset,
+                    const ApplyOptions& options, const std::shared_ptr<const CompressedModel>& trained,
+                    const ProgressFn& progress, const TrainingHooks& hooks) {
+    Compressed out;
+    if (trained) {
+        out.model = trained;
+        return out;
+    }
+    if (!recipe.train) {
+        auto compressed = applyRecipe(graph, recipe, options, progress);
+        if (!compressed) {
+            if (compressed.error().code != ErrorCode::Cancelled) out.error = qs(compressed.error().message);
+            return out;
+        }
+        out.model = std::make_shared<const CompressedModel>(std::move(*compressed));
+        return out;
+    }
+    if (!progress(0.f, "opening training data")) return out;
+    auto data = openTrainData(settings, trainSpec, dataset);
+    if (!data) {
+        out.error = qs(data.error().message);
+        return out;
+    }
+    const ProgressFn training = [progress, stop = hooks.stopRequested](float f, std::string_view stage) {
+        const bool go = progress(f, stage);
+        return go && !(stop && stop());
+    };
+    auto result = trainRecipe(graph, recipe, *data, options, training, hooks.onEpoch);
+    if (!result) {
+        if (result.error().code != ErrorCode::Cancelled) out.error = qs(result.error().message);
+        return out;
+    }
+    out.history = result->history;
+    out.trainingCancelled = result->cancelled;
+    for (const auto& n : result->notes) out.notes << qs(n);
+    out.notes << QObject::tr("trained %1 epoch(s) on %2").arg(result->history.size()).arg(qs(data->trainName));
+    out.model = std::make_shared<const CompressedModel>(std::move(result->model));
+    return out;
+}
+
 }  // namespace
 
+QString trainDataProblem(const EvaluationSettings& settings, const QString& trainSpec) {
+    if (settings.specText.isEmpty()) return QObject::tr("Training needs a data set: choose one in the Data Set panel.");
+    if (!trainSpec.trimmed().isEmpty()) {
+        auto parsed = parseDatasetSpec(trainSpec.trimmed().toStdString());
+        if (!parsed) return QObject::tr("Training data: %1").arg(qs(parsed.error().message));
+        if (trainSpec.trimmed() == settings.specText && parsed->kind != DatasetKind::Idx)
+            return QObject::tr("The training data is the evaluation data set: give other images, so that the accuracy "
+                               "is measured on images the model did not train on.");
+        return {};
+    }
+    if (settings.spec.kind != DatasetKind::Idx)
+        return QObject::tr("%1 has no train split: give a second SPEC (folder:DIR or npy:IMAGES.npy,LABELS.npy) with "
+                           "other images to train on; the evaluation images are never trained on.")
+            .arg(settings.specText);
+    if (settings.dataset.split.value_or(Split::Test) == Split::Train)
+        return QObject::tr("The data set panel evaluates on the IDX train split, which training uses: evaluate on the "
+                           "test split, or give a second SPEC to train on.");
+    return {};
+}
+
+Result<TrainData> openTrainData(const EvaluationSettings& settings, const QString& trainSpec,
+                                std::shared_ptr<const Dataset> evaluation) {
+    if (const QString problem = trainDataProblem(settings, trainSpec); !problem.isEmpty())
+        return makeError(ErrorCode::InvalidArgument, problem.toStdString());
+    DatasetOptions options = settings.dataset;
+    DatasetSpec spec = settings.spec;
+    std::string name = settings.specText.toStdString() + " (train split)";
+    if (!trainSpec.trimmed().isEmpty()) {
+        spec = *parseDatasetSpec(trainSpec.trimmed().toStdString());
+        name = trainSpec.trimmed().toStdString();
+    }
+    options.split = spec.kind == DatasetKind::Idx ? std::optional(Split::Train) : std::nullopt;
+    if (spec.kind != DatasetKind::Folder) {  // image options belong to folders; scale/mean/std carry over
+        options.preprocessing.resize = 0;
+        options.preprocessing.crop = 0;
+        options.preprocessing.bgr = false;
+        options.preprocessing.gray = false;
+    }
+    auto opened = openDataset(spec, options);
+    if (!opened) return makeError(opened.error().code, "training data: " + opened.error().message);
+    TrainData data;
+    data.train = *opened;
+    data.trainName = name;
+    data.evaluation = std::move(evaluation);
+    data.evalLimit = settings.eval.limit;
+    data.threads = settings.eval.threads;
+    return data;
+}
+
 VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const OpenedData& cached,
-                                  const ProgressFn& progress) {
+                                  const ProgressFn& progress, const TrainingHooks& hooks) {
     const EvaluationSettings& settings = task.settings;
     const Graph& graph = *task.graph;
     const Recipe recipe = task.baseline ? Recipe{} : task.recipe;
@@ -68,12 +167,23 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
         out.error = qs(options.error().message);
         return out;
     }
-    auto compressed = applyRecipe(graph, recipe, *options, scaled(progress, 0.f, 0.15f));
-    if (!compressed) {
-        out.error = qs(compressed.error().message);
+    // Training takes most of the time when the recipe trains; the steps after it share the rest.
+    const float c = recipe.train && !task.trained ? 0.8f : 0.15f;
+    const auto after = [&](float a, float b) {
+        return scaled(progress, c + (1.f - c) * (a - 0.15f) / 0.85f, c + (1.f - c) * (b - 0.15f) / 0.85f);
+    };
+    Compressed made = compress(graph, recipe, settings, task.trainSpec, dataset, *options, task.trained,
+                               scaled(progress, 0.f, c), hooks);
+    if (!made.model) {
+        out.error = made.error;
         return out;
     }
+    out.trained = recipe.train ? made.model : nullptr;
+    out.history = made.history;
+    out.trainingCancelled = made.trainingCancelled;
+    const CompressedModel* compressed = made.model.get();
     VariantMetrics m;
+    m.notes << made.notes;
     m.params = compressed->params;
     m.weightBytes = compressed->bytes;
     m.layers = compressed->layers;
@@ -95,7 +205,7 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
         evalGraph = graph;
     } else {
         const ActivationSettings activations = recipe.activations.value_or(ActivationSettings{});
-        auto ranges = calibrateActivations(compressed->graph, dataset, activations, {}, scaled(progress, 0.15f, 0.3f));
+        auto ranges = calibrateActivations(compressed->graph, dataset, activations, {}, after(0.15f, 0.3f));
         if (!ranges) {
             out.error = qs(ranges.error().message);
             return out;
@@ -108,7 +218,7 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
             out.error = qs(built.error().message);
             return out;
         }
-        if (!progress(0.3f, "measuring size")) return out;
+        if (!after(0.3f, 0.3f)(0.f, "measuring size")) return out;
         auto bytes = serializeOnnxModel(built->graph);
         if (!bytes) {
             out.error = qs(bytes.error().message);
@@ -121,7 +231,7 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
         for (const auto& n : built->notes) m.notes << qs(n);
         evalGraph = std::move(built->graph);
     }
-    auto report = evaluate(evalGraph, *dataset, settings.eval, scaled(progress, 0.35f, 1.f));
+    auto report = evaluate(evalGraph, *dataset, settings.eval, after(0.35f, 1.f));
     if (!report) {
         if (report.error().code != ErrorCode::Cancelled) out.error = qs(report.error().message);
         return out;
@@ -166,17 +276,23 @@ ExportedVariant exportVariantFile(const VariantExportTask& task, const OpenedDat
         out.error = qs(options.error().message);
         return out;
     }
-    auto compressed = applyRecipe(*task.graph, recipe, *options, scaled(progress, 0.f, 0.2f));
-    if (!compressed) {
-        out.error = qs(compressed.error().message);
+    const float c = recipe.train && !task.trained ? 0.7f : 0.2f;
+    const auto after = [&](float a, float b) {
+        return scaled(progress, c + (1.f - c) * (a - 0.2f) / 0.8f, c + (1.f - c) * (b - 0.2f) / 0.8f);
+    };
+    Compressed made = compress(*task.graph, recipe, settings, task.trainSpec, dataset, *options, task.trained,
+                               scaled(progress, 0.f, c), {});
+    if (!made.model) {
+        out.error = made.error;
         return out;
     }
-    auto ranges = calibrateActivations(compressed->graph, dataset, activations, {}, scaled(progress, 0.2f, 0.4f));
+    const CompressedModel* compressed = made.model.get();
+    auto ranges = calibrateActivations(compressed->graph, dataset, activations, {}, after(0.2f, 0.4f));
     if (!ranges) {
         out.error = qs(ranges.error().message);
         return out;
     }
-    if (!progress(0.4f, "writing")) return out;
+    if (!after(0.4f, 0.4f)(0.f, "writing")) return out;
     auto written = exportModel(*compressed, *ranges, task.format, task.path.toStdString());
     if (!written) {
         out.error = qs(written.error().message);
@@ -188,11 +304,12 @@ ExportedVariant exportVariantFile(const VariantExportTask& task, const OpenedDat
     s.format = task.format;
     s.size = written->size;
     s.weightBytes = written->weightBytes;
+    s.notes << made.notes;
     for (const auto& n : written->notes) s.notes << qs(n);
     for (const auto& w : ranges->warnings) s.notes << qs(w);
     if (auto original = measureFile(task.modelPath.toStdString())) s.originalSize = *original;
     if (dataset) {
-        auto reloaded = readOnnxModel(written->path, scaled(progress, 0.4f, 0.5f));
+        auto reloaded = readOnnxModel(written->path, after(0.4f, 0.5f));
         if (!reloaded) {
             out.error =
                 QObject::tr("%1 was written but cannot be read back: %2").arg(s.path, qs(reloaded.error().message));
@@ -200,7 +317,7 @@ ExportedVariant exportVariantFile(const VariantExportTask& task, const OpenedDat
         }
         EvalOptions options = settings.eval;
         options.latencySamples = 0;
-        auto report = evaluate(*reloaded, *dataset, options, scaled(progress, 0.5f, 1.f));
+        auto report = evaluate(*reloaded, *dataset, options, after(0.5f, 1.f));
         if (!report) {
             if (report.error().code == ErrorCode::Cancelled) return out;
             s.notes << QObject::tr("the written file was not evaluated: %1").arg(qs(report.error().message));

@@ -14,6 +14,7 @@
 #include "core/export/model_size.h"
 #include "core/export/onnx_export.h"
 #include "core/model/graph.h"
+#include "core/train/fine_tune.h"
 #include "widgets/dataset_panel.h"
 
 namespace lathe {
@@ -37,6 +38,8 @@ struct VariantEvaluationTask {
     Recipe recipe;
     bool baseline = false;
     EvaluationSettings settings;
+    QString trainSpec;  // training data of recipe.train for folder:/npy: data sets (idx: uses its train split)
+    std::shared_ptr<const CompressedModel> trained;  // weights trained before: evaluated instead of training again
 };
 
 // What evaluating it gave: metrics, or an error (neither: cancelled), and the data it opened.
@@ -46,13 +49,34 @@ struct VariantEvaluation {
     QString error;
     OpenedData opened;  // dataset null when nothing was opened
     QStringList classNames;
+    // With recipe.train: the trained model (kept so export does not train again) and its epochs.
+    std::shared_ptr<const CompressedModel> trained;
+    std::vector<EpochRecord> history;
+    bool trainingCancelled = false;  // stopped early; the weights are those of the last finished epoch
 };
+
+// What a training run adds to evaluateVariant: a call per finished epoch (on the worker thread) and a stop request
+// that ends training after keeping the last finished epoch (the trained model is still evaluated).
+struct TrainingHooks {
+    EpochFn onEpoch;
+    std::function<bool()> stopRequested;
+};
+
+// Why recipe.train cannot get training data from these settings (empty: it can): no data set, an IDX set evaluated on
+// its own train split, or a folder:/npy: set without a second SPEC. Never the evaluation images.
+QString trainDataProblem(const EvaluationSettings& settings, const QString& trainSpec);
+// Opens the training data: the IDX train split (same preprocessing), else `trainSpec`; evaluation after each epoch on
+// `evaluation` (limited like the evaluation settings), threads from the evaluation settings.
+Result<TrainData> openTrainData(const EvaluationSettings& settings, const QString& trainSpec,
+                                std::shared_ptr<const Dataset> evaluation);
 
 // Applies the recipe (global_prune refit on the calibration data), measures the ONNX file the variant exports to (QDQ
 // when it quantizes, else float; the baseline: the model file) and evaluates it. `cached`: data opened for the same
 // settings before, or empty.
+// With recipe.train (and no task.trained) it trains instead (trainRecipe on openTrainData), then measures the trained
+// model the same way.
 VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const OpenedData& cached,
-                                  const ProgressFn& progress);
+                                  const ProgressFn& progress, const TrainingHooks& hooks = {});
 
 // What exportVariant wrote and how the file it wrote performs when read back.
 struct ExportSummary {
@@ -76,6 +100,8 @@ struct VariantExportTask {
     EvaluationSettings settings;
     ExportFormat format = ExportFormat::Float;
     QString path;  // checked against overwriting an input before
+    QString trainSpec;                               // as in VariantEvaluationTask
+    std::shared_ptr<const CompressedModel> trained;  // the variant's trained weights; null: trained again when needed
 };
 
 // What exporting gave: the summary, or an error (neither: cancelled).

@@ -12,6 +12,7 @@
 #include <QUndoStack>
 
 #include "app/gui/model_document.h"
+#include "app/gui/training_session.h"
 #include "app/gui/workbench_document.h"
 #include "widgets/compare_view.h"
 #include "widgets/dataset_panel.h"
@@ -19,6 +20,7 @@
 #include "widgets/layer_inspector.h"
 #include "widgets/layer_table.h"
 #include "widgets/tradeoff_plot.h"
+#include "widgets/train_panel.h"
 #include "widgets/variants_panel.h"
 
 namespace lathe {
@@ -49,7 +51,9 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
       m_inspector(new LayerInspector),
       m_plot(new TradeoffPlot),
       m_variants(new VariantsPanel),
-      m_compare(new CompareView) {
+      m_compare(new CompareView),
+      m_trainPanel(new TrainPanel),
+      m_training(new TrainingSession(m_doc, this)) {
     createActions();
 
     connect(m_model, &ModelDocument::modelChanged, this, &WorkbenchController::onModelChanged);
@@ -127,6 +131,50 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
     connect(m_variants, &VariantsPanel::compareRequested, this, &WorkbenchController::compare);
     connect(m_variants, &VariantsPanel::exportRequested, this, [this](const QString& id) { exportVariant(id); });
     connect(m_variants, &VariantsPanel::selectionChanged, this, [this] { updateActions(); });
+    connect(m_variants, &VariantsPanel::trainRequested, this, [this](const QString& id) { openTrainPanel(id); });
+    connect(m_datasetPanel, &DatasetPanel::settingsChanged, this, [this] { updateActions(); });
+
+    // Training: the panel asks, the session runs, the document receives the new variant.
+    connect(m_trainPanel, &TrainPanel::startRequested, this, &WorkbenchController::startTraining);
+    connect(m_trainPanel, &TrainPanel::cancelRequested, m_training, &TrainingSession::cancel);
+    connect(m_trainPanel, &TrainPanel::trainSpecChanged, this, [this](const QString& spec) {
+        m_doc->setTrainDataSpec(spec);
+        updateTrainState();
+    });
+    connect(m_training, &TrainingSession::started, this, [this] {
+        m_trainPanel->setRunning(true);
+        updateTrainState();
+    });
+    connect(m_training->job(), &Job::progressChanged, m_trainPanel, &TrainPanel::setProgress);
+    connect(m_training, &TrainingSession::epochFinished, this, [this](const EpochRecord& e) {
+        m_trainPanel->addEpoch({e.epoch, QString::fromStdString(e.phase), e.loss, e.top1, e.sparsity, e.seconds,
+                                e.imagesPerSecond});
+    });
+    connect(m_training, &TrainingSession::finished, this, [this](const QString& id) {
+        m_trainPanel->setRunning(false);
+        if (const Variant* v = m_doc->variant(id); v && v->metrics) {
+            const Variant* parent = m_doc->variant(v->parentId);
+            QString text = tr("Added %1: top-1 %2 %").arg(v->name).arg(v->metrics->top1, 0, 'f', 2);
+            if (parent && parent->metrics)
+                text += tr(" (%1: %2 %)").arg(parent->name).arg(parent->metrics->top1, 0, 'f', 2);
+            if (!v->note.isEmpty()) text += QStringLiteral(" — ") + v->note;
+            m_trainPanel->setStatus(text);
+            emit statusMessage(text, 15000);
+            m_variants->setCurrentId(id);
+        }
+        updateTrainState();
+    });
+    connect(m_training, &TrainingSession::failed, this, [this](const QString& message) {
+        m_trainPanel->setRunning(false);
+        m_trainPanel->setStatus(tr("Training failed: %1").arg(message));
+        updateTrainState();
+        error(tr("Training Failed"), message);
+    });
+    connect(m_training, &TrainingSession::cancelled, this, [this] {
+        m_trainPanel->setRunning(false);
+        m_trainPanel->setStatus(tr("Cancelled before the first epoch finished: nothing was added."));
+        updateTrainState();
+    });
     updateActions();
 }
 
@@ -205,6 +253,10 @@ void WorkbenchController::createActions() {
     m_compareAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     m_compareAction->setToolTip(tr("Show the variants selected in the list side by side (Ctrl+D)"));
     connect(m_compareAction, &QAction::triggered, this, [this] { compare(m_variants->selectedIds()); });
+
+    m_train = new QAction(tr("&Train…"), this);
+    m_train->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    connect(m_train, &QAction::triggered, this, [this] { openTrainPanel(); });
 }
 
 QList<QAction*> WorkbenchController::activationActions() const { return m_activationGroup->actions(); }
@@ -241,11 +293,65 @@ void WorkbenchController::updateTargets() {
 
 void WorkbenchController::updateActions() {
     const bool hasModel = m_doc->graph() != nullptr;
+    updateTrainState();
     m_evaluateVariant->setEnabled(hasModel);
     m_export->setEnabled(hasModel && !m_doc->variants().empty());
     m_compareAction->setEnabled(m_variants->selectedIds().size() >= 2);
     m_saveProject->setEnabled(hasModel);
     m_saveProjectAs->setEnabled(hasModel);
+}
+
+void WorkbenchController::updateTrainState() {
+    QString why;
+    if (!m_doc->graph())
+        why = tr("Open a model first: training starts from one of its variants.");
+    else if (m_datasetPanel->specText().trimmed().isEmpty())
+        why = tr("Choose a data set first (Data Set panel): training needs images and labels.");
+    m_train->setEnabled(why.isEmpty());
+    m_train->setToolTip(why.isEmpty() ? tr("Fine-tune the current variant with its compression kept; the result is a "
+                                           "new variant (Ctrl+T)")
+                                      : why);
+    m_train->setStatusTip(m_train->toolTip());
+    if (m_training->isRunning()) return;
+    const EvaluationSettings& settings = m_doc->evaluationSettings();
+    const bool noSplit = !settings.specText.isEmpty() && settings.spec.kind != DatasetKind::Idx;
+    m_trainPanel->setTrainSpecNeeded(
+        noSplit, tr("%1 has no train split. Give other images to train on (a second SPEC): training on the "
+                    "evaluation images would make the accuracy measured after training meaningless.")
+                     .arg(settings.specText));
+    m_trainPanel->setTrainSpec(m_doc->trainDataSpec());
+    QString blocker = !why.isEmpty() ? why : m_doc->trainBlocker(m_trainId);
+    if (noSplit && m_doc->trainDataSpec().isEmpty()) blocker.clear();  // the SPEC field says what is missing
+    m_trainPanel->setBlocker(blocker);
+}
+
+void WorkbenchController::openTrainPanel(const QString& id) {
+    const QString target = id.isEmpty() ? m_variants->currentId() : id;
+    if (const std::optional<EvaluationSettings> settings = m_datasetPanel->validate())
+        m_doc->setEvaluationSettings(*settings);
+    if (!m_training->isRunning()) {
+        m_trainId = target;
+        const Variant* v = m_doc->variant(target);
+        m_trainPanel->setVariantName(v ? v->name : QString());
+        if (v && v->recipe.train) m_trainPanel->setSettings(*v->recipe.train);
+    }
+    updateTrainState();
+    emit trainPanelShown();
+}
+
+void WorkbenchController::startTraining(const TrainSettings& settings) {
+    const std::optional<EvaluationSettings> evaluation = m_datasetPanel->validate();
+    if (!evaluation) {
+        m_trainPanel->setStatus(tr("Cannot train: %1").arg(m_datasetPanel->firstError()));
+        return;
+    }
+    m_doc->setEvaluationSettings(*evaluation);
+    m_doc->setTrainDataSpec(m_trainPanel->trainSpec());
+    QString why;
+    if (!m_training->start(m_trainId, settings, &why)) {
+        m_trainPanel->setStatus(tr("Cannot train: %1").arg(why));
+        updateTrainState();
+    }
 }
 
 QString WorkbenchController::titleText() const {

@@ -5,6 +5,8 @@
 #include <QList>
 #include <QStringList>
 
+#include "core/compress/recipe.h"
+
 class QAction;
 class QActionGroup;
 class QWidget;
@@ -17,6 +19,8 @@ class LayerInspector;
 class LayerTable;
 class ModelDocument;
 class TradeoffPlot;
+class TrainingSession;
+class TrainPanel;
 class VariantsPanel;
 class WorkbenchDocument;
 struct ExportSummary;
@@ -36,6 +40,8 @@ public:
     TradeoffPlot* tradeoffPlot() const { return m_plot; }
     VariantsPanel* variantsPanel() const { return m_variants; }
     CompareView* compareView() const { return m_compare; }
+    TrainPanel* trainPanel() const { return m_trainPanel; }
+    TrainingSession* trainingSession() const { return m_training; }
 
     QAction* newProjectAction() const { return m_newProject; }
     QAction* openProjectAction() const { return m_openProject; }
@@ -46,6 +52,8 @@ public:
     QAction* redoAction() const { return m_redo; }
     QAction* evaluateVariantAction() const { return m_evaluateVariant; }
     QAction* compareAction() const { return m_compareAction; }
+    // Train… (Ctrl+T): opens the train panel for the current variant; disabled, saying why, without a model or data set.
+    QAction* trainAction() const { return m_train; }
     // Float / dynamic / static (min-max, percentile, entropy) activations for the whole model: checkable, exclusive.
     QList<QAction*> activationActions() const;
 
@@ -68,12 +76,16 @@ public:
     void exportVariant(const QString& id = {}, const QString& path = {}, const QString& format = {});
     // Shows the variants among `ids` side by side (the compare view's dock is raised by the window).
     void compare(const QStringList& ids);
+    // Opens the train panel for variant `id` (the current one when empty), prefilled from its recipe's train section.
+    void openTrainPanel(const QString& id = {});
     // The window title's document part: project name (or "Untitled") and [*] for the modified marker.
     QString titleText() const;
 
 signals:
     void statusMessage(const QString& text, int timeoutMs);
     void compareShown();
+    // The train panel was opened for a variant: the window shows its dock.
+    void trainPanelShown();
     void titleChanged();
     void exportSummaryReady(const QString& text);
 
@@ -90,6 +102,8 @@ private:
     // Redraws the compare view for m_compared (dropping variants deleted or no longer evaluated).
     void showCompared();
     void updateActions();
+    void updateTrainState();
+    void startTraining(const TrainSettings& settings);
     void error(const QString& title, const QString& message);
 
     ModelDocument* m_model;
@@ -101,6 +115,9 @@ private:
     TradeoffPlot* m_plot;
     VariantsPanel* m_variants;
     CompareView* m_compare;
+    TrainPanel* m_trainPanel;
+    TrainingSession* m_training;
+    QString m_trainId;  // the variant the train panel is for
     QStringList m_compared;       // ids shown in the compare view
     QStringList m_comparedState;  // what the compare view shows of them (comparedState() when last drawn)
     bool m_dialogsEnabled = true;
@@ -114,6 +131,7 @@ private:
     QAction* m_redo = nullptr;
     QAction* m_evaluateVariant = nullptr;
     QAction* m_compareAction = nullptr;
+    QAction* m_train = nullptr;
     QActionGroup* m_activationGroup = nullptr;
 };
 

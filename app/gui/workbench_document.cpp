@@ -29,7 +29,18 @@ QString sha256Of(const QString& path) {
     return QString::fromLatin1(hash.result().toHex());
 }
 
-ProjectDataset projectDataset(const EvaluationSettings& s) { return {s.specText, s.spec, s.dataset, s.eval}; }
+ProjectDataset projectDataset(const EvaluationSettings& s, const QString& trainSpec) {
+    return {s.specText, s.spec, s.dataset, s.eval, trainSpec};
+}
+
+// "2 epochs · loss 0.31 · cancelled" of a training history.
+QString historyText(const std::vector<EpochRecord>& history) {
+    if (history.empty()) return {};
+    const EpochRecord& last = history.back();
+    QString text = QObject::tr("%n epoch(s), last loss %1", nullptr, int(history.size())).arg(last.loss, 0, 'f', 3);
+    if (last.top1 >= 0) text += QObject::tr(", top-1 after training %1 %").arg(last.top1, 0, 'f', 2);
+    return text;
+}
 
 }  // namespace
 
@@ -131,10 +142,16 @@ InspectorLayer WorkbenchDocument::inspectorLayer(const QString& layer) const {
 }
 
 void WorkbenchDocument::setEvaluationSettings(const EvaluationSettings& settings) {
-    const bool changed =
-        projectDatasetToJson(projectDataset(settings)) != projectDatasetToJson(projectDataset(m_evalSettings));
+    const bool changed = projectDatasetToJson(projectDataset(settings, m_trainSpec)) !=
+                         projectDatasetToJson(projectDataset(m_evalSettings, m_trainSpec));
     m_evalSettings = settings;
     if (changed) m_project.markDirty();
+}
+
+void WorkbenchDocument::setTrainDataSpec(const QString& spec) {
+    if (spec.trimmed() == m_trainSpec) return;
+    m_trainSpec = spec.trimmed();
+    m_project.markDirty();
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -280,13 +297,48 @@ std::optional<VariantEvaluationTask> WorkbenchDocument::evaluationTask(const QSt
     if (!v) return std::nullopt;
     v->state = Variant::State::Running;
     v->progress = 0;
-    return VariantEvaluationTask{v->id, v->name, graph(), m_modelPath, v->recipe, v->baseline, m_evalSettings};
+    return VariantEvaluationTask{v->id,           v->name,        graph(),     m_modelPath, v->recipe,
+                                 v->baseline,     m_evalSettings, trainDataSpec(), v->trained};
+}
+
+QString WorkbenchDocument::trainBlocker(const QString& id) const {
+    if (!graph()) return tr("Open a model first: training starts from a variant of it.");
+    const Variant* v = variant(id);
+    if (!v) return tr("Select a variant to train (Evaluate Variant makes one from the current settings): training starts "
+                         "from its settings.");
+    return trainDataProblem(m_evalSettings, trainDataSpec());
+}
+
+std::optional<VariantEvaluationTask> WorkbenchDocument::trainingTask(const QString& id,
+                                                                     const TrainSettings& settings) const {
+    if (!trainBlocker(id).isEmpty()) return std::nullopt;
+    const Variant* v = variant(id);
+    Recipe recipe = v->baseline ? Recipe{} : v->recipe;
+    recipe.train = settings;
+    return VariantEvaluationTask{v->id, v->name, graph(), m_modelPath, std::move(recipe), false, m_evalSettings,
+                                 trainDataSpec(), nullptr};
+}
+
+QString WorkbenchDocument::lineage(const QString& id) const {
+    const Variant* v = variant(id);
+    if (!v || (v->parentId.isEmpty() && !v->recipe.train)) return {};
+    QString text;
+    if (!v->parentId.isEmpty()) {
+        const Variant* parent = variant(v->parentId);
+        text = tr("fine-tuned from %1").arg(parent ? parent->name : tr("a deleted variant"));
+    } else {
+        text = tr("trained by its recipe's train section");
+    }
+    if (!v->history.empty()) text += QStringLiteral(" (%1)").arg(historyText(v->history));
+    return text;
 }
 
 void WorkbenchDocument::onEvaluated(const VariantEvaluation& out) {
     if (!out.classNames.isEmpty()) m_classNames = out.classNames;
     if (Variant* v = find(out.id)) {
         v->progress = out.metrics ? 1.f : 0.f;
+        if (out.trained) v->trained = out.trained;
+        if (!out.history.empty()) v->history = out.history;
         if (out.metrics) {
             v->metrics = out.metrics;
             v->state = Variant::State::Done;
@@ -320,6 +372,7 @@ std::vector<TradeoffPoint> WorkbenchDocument::tradeoffPoints() const {
         p.zlibBytes = v.metrics->zlibBytes;
         p.baseline = v.baseline;
         p.summary = v.baseline ? tr("the model as read, float32") : recipeSummary(v.recipe);
+        if (const QString from = lineage(v.id); !from.isEmpty()) p.summary = from + QLatin1Char('\n') + p.summary;
         points.push_back(std::move(p));
     }
     return points;
@@ -347,6 +400,13 @@ std::vector<VariantRow> WorkbenchDocument::variantRows() const {
             if (baseBytes > 0 && r.onnxBytes > 0) r.ratio = double(baseBytes) / double(r.onnxBytes);
         }
         r.summary = v.baseline ? tr("the model as read, float32") : recipeSummary(v.recipe);
+        if (const QString from = lineage(v.id); !from.isEmpty()) {
+            r.summary = from + QLatin1Char('\n') + r.summary;
+            r.summary += QLatin1Char('\n') +
+                         (v.trained ? tr("Trained weights are in memory: export writes them without training again.")
+                                    : tr("Trained weights are not kept in the project: evaluating or exporting trains "
+                                         "again (seeded: the same weights on the same machine)."));
+        }
         rows.push_back(std::move(r));
     }
     return rows;
@@ -372,6 +432,7 @@ std::vector<CompareColumn> WorkbenchDocument::compareColumns(const QStringList& 
         c.params = m.params;
         c.macs = m.macs;
         c.confusion = m.confusion;
+        c.lineage = lineage(v->id);
         for (const LayerReport& r : m.layers) {
             CompareLayer l;
             l.name = qs(r.name);
@@ -436,7 +497,8 @@ void WorkbenchDocument::exportVariant(const QString& id, ExportFormat format, co
         emit exportFailed(tr("Nothing to export: choose an evaluated variant of the open model."));
         return;
     }
-    VariantExportTask task{id, graph(), m_modelPath, v->baseline ? Recipe{} : v->recipe, m_evalSettings, format, path};
+    VariantExportTask task{id,   graph(), m_modelPath,     v->baseline ? Recipe{} : v->recipe, m_evalSettings, format,
+                           path, trainDataSpec(), v->trained};
     // Nothing the user opened may be replaced: the model, its external data, the data set, the project.
     std::vector<InputPath> inputs = {{m_modelPath.toStdString(), "the model", false},
                                      {projectPath().toStdString(), "the project file", false}};
@@ -485,13 +547,13 @@ ProjectFile WorkbenchDocument::projectFile() const {
     ProjectFile project;
     project.modelPath = m_modelPath;
     project.modelSha256 = modelSha256();
-    project.dataset = projectDataset(m_evalSettings);
+    project.dataset = projectDataset(m_evalSettings, m_trainSpec);
     project.classNames = m_classNames;
     project.recipe = recipe();
     project.nextVariant = m_nextId;
     for (const Variant& v : m_variants)
         project.variants.push_back({v.id, v.name, v.note, v.baseline, v.created, v.error,
-                                    v.state == Variant::State::Failed, v.recipe, v.metrics});
+                                    v.state == Variant::State::Failed, v.recipe, v.metrics, v.parentId, v.history});
     return project;
 }
 
@@ -507,6 +569,8 @@ void WorkbenchDocument::applyProject(ProjectFile project) {
         x.error = v.error;
         x.recipe = std::move(v.recipe);
         x.metrics = std::move(v.metrics);
+        x.parentId = v.parentId;
+        x.history = std::move(v.history);
         x.state = x.metrics ? Variant::State::Done : v.failed ? Variant::State::Failed : Variant::State::NotEvaluated;
         variants.push_back(std::move(x));
     }
@@ -523,6 +587,7 @@ void WorkbenchDocument::applyProject(ProjectFile project) {
     m_evalSettings.spec = project.dataset.spec;
     m_evalSettings.dataset = project.dataset.dataset;
     m_evalSettings.eval = project.dataset.eval;
+    m_trainSpec = project.dataset.trainSpecText;
     m_classNames = project.classNames;
     m_variants = std::move(variants);
     m_nextId = project.nextVariant;

@@ -39,6 +39,11 @@ struct Variant {
     QString error;
     std::optional<VariantMetrics> metrics;
     QDateTime created;
+    QString parentId;                   // the variant it was trained from (TrainingSession); empty: none
+    std::vector<EpochRecord> history;  // its training epochs (saved with the project)
+    // The trained weights of a recipe with a train section, in memory only (export reuses them; after reopening a
+    // project, evaluating trains again, seeded: the same weights on the same machine).
+    std::shared_ptr<const CompressedModel> trained;
 };
 
 // The workbench state behind the compression views, and the one object they talk to (through the functions and signals
@@ -75,6 +80,9 @@ public:
     // --- Data set -------------------------------------------------------------------------------------------------
     void setEvaluationSettings(const EvaluationSettings& settings);
     const EvaluationSettings& evaluationSettings() const { return m_evalSettings; }
+    // Training data of folder:/npy: data sets (a second SPEC; IDX sets train on their train split). Saved.
+    void setTrainDataSpec(const QString& spec);
+    QString trainDataSpec() const { return m_evalSettings.specText.isEmpty() ? QString() : m_trainSpec; }
 
     // --- Recipe (undoable) ----------------------------------------------------------------------------------------
     const Recipe& recipe() const { return m_editor.recipe(); }
@@ -85,7 +93,8 @@ public:
     // Replaces the recipe as one undo step.
     void setRecipe(const Recipe& recipe, const QString& description) { m_editor.setRecipe(recipe, description); }
     // Recipe of a preset for this model. Deep Compression: per layer, sparsity 20 % (< 2,000 weights), 50 % (the
-    // classifier), 60 % (Conv) or 80 % (others), then k-means sharing with 8 bits (Conv) or 5 bits (others).
+    // classifier), 60 % (Conv) or 80 % (others), then k-means sharing with 8 bits (Conv) or 5 bits (others), with its train section: 2 epochs retraining the pruned
+    // weights, then 1 epoch retraining the centroids (cosine schedule, lr 0.01).
     Recipe presetRecipe(RecipePreset preset) const { return m_editor.presetRecipe(preset); }
     // One-line summary per compressed layer, for tooltips ("fc1  80 % zeros · 5-bit k-means").
     QString recipeSummary(const Recipe& recipe) const { return m_editor.recipeSummary(recipe); }
@@ -135,6 +144,14 @@ public:
     void removeVariants(const QStringList& ids);
     // Puts the variant's recipe into the editor (undoable).
     void loadVariant(const QString& id);
+    // Why variant `id` cannot be trained now (no model, no such variant, no data set, no training data); empty: it can.
+    QString trainBlocker(const QString& id) const;
+    // What training variant `id` with `settings` needs (its recipe with the train section; the data set settings and
+    // data opened before); nullopt when trainBlocker() says why not.
+    std::optional<VariantEvaluationTask> trainingTask(const QString& id, const TrainSettings& settings) const;
+    OpenedData openedData() const { return m_evaluations.cached(m_evalSettings); }
+    // "fine-tuned from <parent name>" for a trained variant; empty otherwise.
+    QString lineage(const QString& id) const;
     // Class names of the evaluation data (empty: numbers).
     QStringList classNames() const { return m_classNames; }
 
@@ -223,6 +240,7 @@ private:
     mutable QFutureWatcher<QString> m_hashWatcher;
     QString m_sha;
     EvaluationSettings m_evalSettings;
+    QString m_trainSpec;
     RecipeEditor m_editor;  // also holds the graph
 
     std::vector<Variant> m_variants;

@@ -31,6 +31,8 @@ json toJson(const ProjectFile& project, const QString& projectDir) {
                   {"recipe", recipeToJson(v.recipe)}};
         if (!v.error.isEmpty()) j["error"] = v.error.toStdString();
         if (v.metrics) j["metrics"] = variantMetricsToJson(*v.metrics);
+        if (!v.parentId.isEmpty()) j["parent"] = v.parentId.toStdString();
+        if (!v.history.empty()) j["train_history"] = historyToJson(v.history);
         variants.push_back(std::move(j));
     }
     json classNames = json::array();
