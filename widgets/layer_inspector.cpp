@@ -343,7 +343,7 @@ QWidget* LayerInspector::buildControls() {
     m_preset->addItem(tr("Float (no compression)"), int(RecipePreset::Float));
     m_preset->addItem(tr("int8 weights, per channel"), int(RecipePreset::Int8));
     m_preset->addItem(tr("4-bit weights, per channel"), int(RecipePreset::Int4Weights));
-    m_preset->addItem(tr("Deep Compression: prune, then share"), int(RecipePreset::DeepCompression));
+    m_preset->addItem(tr("Deep Compression: prune, retrain, share, retrain"), int(RecipePreset::DeepCompression));
     m_preset->setToolTip(tr("Replaces the whole recipe (undoable)"));
     m_applyPreset = new QPushButton(tr("Apply"), panel);
     m_applyPreset->setToolTip(tr("Replace the recipe of every layer by the preset (Edit ▸ Undo brings it back)"));

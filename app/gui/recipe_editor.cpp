@@ -181,9 +181,15 @@ Recipe RecipeEditor::presetRecipe(RecipePreset preset) const {
             break;
         }
         case RecipePreset::DeepCompression: {
-            // Deep Compression's shape without its retraining: big layers pruned hard, small ones and the classifier
-            // gently; then k-means weight sharing, 8 bits for convolutions and 5 for fully connected layers.
+            // Deep Compression's pipeline: big layers pruned hard, small ones and the classifier gently; retraining
+            // with the masks; k-means weight sharing, 8 bits for convolutions and 5 for fully connected layers; then
+            // retraining the centroids. Sized for a laptop CPU: 2 epochs of fine-tuning, 1 of centroids.
             if (!m_graph) break;
+            r.train.emplace();
+            r.train->epochs = 2;
+            r.train->centroidEpochs = 1;
+            r.train->lr = 0.01;
+            r.train->schedule = LrSchedule::Cosine;
             for (const LayerWeight& l : compressibleLayers(*m_graph)) {
                 const bool conv = l.opType == "Conv" || l.opType == "ConvTranspose";
                 const Tensor* w = m_graph->initializer(l.weight);

@@ -60,7 +60,8 @@ public:
     void applyPreset(RecipePreset preset);
 
     // Recipe of a preset for this model. Deep Compression: per layer, sparsity 20 % (< 2,000 weights), 50 % (the
-    // classifier), 60 % (Conv) or 80 % (others), then k-means sharing with 8 bits (Conv) or 5 bits (others).
+    // classifier), 60 % (Conv) or 80 % (others), then k-means sharing with 8 bits (Conv) or 5 bits (others), with its train section: 2 epochs retraining the pruned
+    // weights, then 1 epoch retraining the centroids (cosine schedule, lr 0.01).
     Recipe presetRecipe(RecipePreset preset) const;
     // One-line summary per compressed layer, for tooltips ("fc1  80 % zeros · 5-bit k-means").
     QString recipeSummary(const Recipe& recipe) const;

@@ -149,6 +149,14 @@ private slots:
         doc.applyPreset(RecipePreset::Int8);
         const QString int8 = doc.evaluateCurrent("int8");
         doc.applyPreset(RecipePreset::DeepCompression);
+        // The preset runs the whole pipeline: prune → retrain → k-means share → retrain centroids.
+        QVERIFY(doc.recipe().train.has_value());
+        QCOMPARE(doc.recipe().train->epochs, 2);
+        QCOMPARE(doc.recipe().train->centroidEpochs, 1);
+        QVERIFY(doc.recipe().train->schedule == LrSchedule::Cosine);
+        Recipe quick = doc.recipe();
+        quick.train->samples = 300;  // a few hundred training images keep the test short
+        doc.setRecipe(quick, "fewer training images");
         const QString deep = doc.evaluateCurrent("deep");
         QCOMPARE(doc.variants().size(), size_t(3));
         QVERIFY(doc.variants().front().baseline);
