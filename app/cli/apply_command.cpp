@@ -15,6 +15,7 @@
 #include "core/compress/calibrate/calibrate_activations.h"
 #include "core/common/output_path.h"
 #include "core/eval/evaluator.h"
+#include "core/export/deep_compression_size.h"
 #include "core/export/onnx_export.h"
 #include "core/model/onnx_reader.h"
 #include "core/train/fine_tune.h"
@@ -116,6 +117,9 @@ void printText(std::ostream& out, const ApplyArgs& args, const CompressedModel& 
         << written.size.zlibBytes << " bytes (" << percentOf(written.size.zlibBytes, baseline.zlibBytes) << "% of "
         << baseline.zlibBytes << ")\n";
     out << "weights:   " << written.weightBytes << " bytes in the file\n";
+    const DeepCompressionSize paper = deepCompressionSize(model);
+    out << "deep compression count: " << paper.bytes() << " bytes (sparse entries with relative indices, codes, "
+        << "codebooks), " << std::setprecision(1) << paper.ratio() << "x smaller than the float model\n";
     if (ranges.mode != ActivationMode::None) {
         out << "activations: " << toString(ranges.mode);
         if (ranges.mode == ActivationMode::Static)
@@ -296,7 +300,8 @@ int runApplyCommand(const std::vector<std::string>& args) {
                  {"zlib_bytes", written->size.zlibBytes},
                  {"baseline_onnx_bytes", baseline->onnxBytes},
                  {"baseline_zlib_bytes", baseline->zlibBytes},
-                 {"weight_bytes", written->weightBytes}};
+                 {"weight_bytes", written->weightBytes},
+                 {"deep_compression", deepCompressionSizeToJson(deepCompressionSize(*compressed))}};
     if (eval) j["eval"] = nlohmann::ordered_json::parse(evalJson(*eval));
     j["format"] = toString(parsed.format);
     j["output"] = parsed.output;

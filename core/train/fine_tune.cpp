@@ -564,8 +564,9 @@ Result<TrainedModel> trainRecipe(const Graph& graph, const Recipe& recipe, const
     if (!compressed) return compressed.error();
     out.model = std::move(*compressed);
     if (gradual)
-        out.notes.push_back("unstructured sparsities ramped from " + std::to_string(settings.pruneSchedule->from) +
-                            " to their targets over " + std::to_string(settings.pruneSchedule->epochs) +
+        out.notes.push_back("unstructured sparsities ramped from " +
+                            std::to_string(int(std::lround(100 * settings.pruneSchedule->from))) +
+                            " % to their targets over " + std::to_string(settings.pruneSchedule->epochs) +
                             " epoch(s) (cubic schedule), masks recomputed by magnitude");
     return out;
 }

@@ -161,6 +161,11 @@ def recipe_seeds():
                                              "samples": 128, "percentile": 99.9},
                              "defaults": {"lowrank": {"energy": 0.9}, "prune": {"structured": {"keep_fraction": 0.5}}}},
         "empty.json": {},
+        "train.json": {"global_prune": {"sparsity": 0.9},
+                       "train": {"epochs": 3, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9, "weight_decay": 1e-4,
+                                 "batch": 64, "schedule": "step", "step_epochs": 1, "gamma": 0.5, "seed": 3,
+                                 "samples": 1000, "batchnorm": "train", "centroid_epochs": 1,
+                                 "prune_schedule": {"from": 0.5, "epochs": 2}}},
     }
     for name, r in recipes.items():
         write("recipe", name, json.dumps(r, indent=1))

@@ -93,6 +93,14 @@ private slots:
         QTest::newRow("qdq: int8 weights, static activations (percentile)")
             << "qdq" << R"({"defaults": {"quant": {"bits": 8, "granularity": "per_channel"}},
                              "activations": {"mode": "static", "calibration": "percentile", "samples": 256}})";
+        // Fine-tuned in lathe-cli (on 3,000 training images to keep the suite short): the trained weights export
+        // like any variant's.
+        QTest::newRow("float: 90% global sparsity, fine-tuned 1 epoch")
+            << "float" << R"({"global_prune": {"sparsity": 0.9, "correction": "none"},
+                               "train": {"epochs": 1, "lr": 0.01, "samples": 3000}})";
+        QTest::newRow("qdq: 4-bit per-channel weights, quantization-aware training 1 epoch")
+            << "qdq" << R"({"defaults": {"quant": {"bits": 4, "granularity": "per_channel"}},
+                             "train": {"epochs": 1, "lr": 0.005, "samples": 3000}})";
         QTest::newRow("qop: int8 weights, static activations (min-max)")
             << "qop" << R"({"defaults": {"quant": {"bits": 8, "granularity": "per_channel"}},
                              "activations": {"mode": "static", "calibration": "minmax", "samples": 256}})";
@@ -110,6 +118,7 @@ private slots:
         QVERIFY2(lathe.exitCode == 0, lathe.err.constData());
         const QJsonObject report = parse(lathe.out);
         QCOMPARE(report["format"].toString(), format);
+        if (recipe.contains("\"train\"")) QCOMPARE(report["train"].toObject()["history"].toArray().size(), 1);
         const QJsonObject eval = report["eval"].toObject();
         QCOMPARE(eval["n"].toInt(), kImages);
         const double latheTop1 = eval["top1"].toDouble();
