@@ -41,6 +41,27 @@ Graph unaryGraph(const std::string& op, std::function<void(Node&)> configure = {
     return finish(b, x);
 }
 
+Tensor int64s(const std::string& name, std::vector<int64_t> values, std::vector<int64_t> shape) {
+    Tensor t;
+    t.name = name;
+    t.dtype = DType::Int64;
+    t.shape = std::move(shape);
+    t.ints = values;
+    t.data.assign(values.begin(), values.end());
+    return t;
+}
+
+// A node reading `inputs`, output `name`_out (shapes are not needed by the translation).
+std::string nodeOf(GraphBuilder& b, const std::string& op, const std::string& name, std::vector<std::string> inputs) {
+    Node n;
+    n.name = name;
+    n.opType = op;
+    n.inputs = std::move(inputs);
+    n.outputs = {name + "_out"};
+    b.graph.nodes.push_back(n);
+    return n.outputs[0];
+}
+
 NDArray randomArray(std::vector<int64_t> shape, uint32_t seed) {
     auto a = lathe::testing::randomInput(std::move(shape), seed);
     return NDArray(a.shape, a.data);
@@ -157,6 +178,41 @@ private slots:
             std::string t = b.unary("Transpose", "transpose", r);
             last(b).attributes["perm"] = intsAttribute({0, 2, 1});
             return finish(b, t);
+        });
+        row("Pad + ReduceMean", [] {
+            GraphBuilder b(18);
+            std::string x = b.conv("conv", b.input("x", {2, 3, 5, 5}), 4, 3, 1, 1);
+            putInitializer(b.graph, int64s("pads", {0, 0, 1, 2, 0, 0, 2, 1}, {8}));
+            x = nodeOf(b, "Pad", "pad", {x, "pads"});
+            x = nodeOf(b, "ReduceMean", "mean", {x});
+            b.graph.nodes.back().attributes["axes"] = intsAttribute({2, 3});
+            b.graph.nodes.back().attributes["keepdims"] = intAttribute(0);
+            return finish(b, x);
+        });
+        row("Shape, Gather, Unsqueeze, Concat, Reshape (an exporter's flatten)", [] {
+            GraphBuilder b(19);
+            std::string x = b.conv("conv", b.input("x", {2, 3, 4, 4}), 4, 3, 1, 1);
+            putInitializer(b.graph, int64s("zero", {0}, {}));
+            putInitializer(b.graph, int64s("axes0", {0}, {1}));
+            putInitializer(b.graph, int64s("minus1", {-1}, {1}));
+            std::string shape = nodeOf(b, "Shape", "shape", {x});
+            std::string batch = nodeOf(b, "Gather", "gather", {shape, "zero"});
+            std::string dim = nodeOf(b, "Unsqueeze", "unsqueeze", {batch, "axes0"});
+            std::string target = nodeOf(b, "Concat", "target", {dim, "minus1"});
+            b.graph.nodes.back().attributes["axis"] = intAttribute(0);
+            std::string flat = nodeOf(b, "Reshape", "reshape", {x, target});
+            b.graph.values[flat].shape = {2, 64};
+            return finish(b, b.gemm("fc", flat, 3));
+        });
+        row("Squeeze + Identity + Dropout", [] {
+            GraphBuilder b(20);
+            std::string x = b.globalAveragePool("gap", b.conv("conv", b.input("x", {2, 3, 4, 4}), 4, 3, 1, 1));
+            putInitializer(b.graph, int64s("axes23", {2, 3}, {2}));
+            x = nodeOf(b, "Squeeze", "squeeze", {x, "axes23"});
+            x = nodeOf(b, "Identity", "identity", {x});
+            x = nodeOf(b, "Dropout", "dropout", {x});
+            b.graph.values[x].shape = {2, 4};
+            return finish(b, b.gemm("fc", x, 3));
         });
         row("Softmax", [] {
             GraphBuilder b(16);
