@@ -234,7 +234,7 @@ TrainPanel::TrainPanel(QWidget* parent)
     m_plot->legend->setFont(legendFont);
     m_plot->legend->setBorderPen(QPen(style::kPanelBorder));
     m_plot->legend->setBrush(QBrush(style::withAlpha(Qt::white, 230)));
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
     m_plot->setToolTip(tr("Per epoch: the mean training loss (left axis), the top-1 accuracy on the evaluation data "
                           "and the sparsity (right axis). Right-click to save it as PNG."));
     installPlotContextMenu(m_plot, [this] { return QStringLiteral("training_curves"); });
@@ -415,7 +415,10 @@ void TrainPanel::updateRate() {
 void TrainPanel::replot() {
     QVector<double> x, loss, tx, top1, sparsity;
     double maxLoss = 0;
+    double lowPercent = 100;
     for (const TrainEpochPoint& p : m_points) {
+        lowPercent = std::min(lowPercent, p.sparsity * 100.0);
+        if (p.top1 >= 0) lowPercent = std::min(lowPercent, p.top1);
         x << p.epoch;
         loss << p.loss;
         sparsity << p.sparsity * 100.0;
@@ -433,7 +436,8 @@ void TrainPanel::replot() {
                                                                           ? m_centroidEpochs->value()
                                                                           : 0)) + 0.5);
     m_plot->yAxis->setRange(0, maxLoss > 0 ? maxLoss * 1.15 : 1.0);
-    m_plot->yAxis2->setRange(0, 100);
+    // The right axis spans the percentages shown (top-1 moves by tenths of a point; 0..100 would flatten it).
+    m_plot->yAxis2->setRange(m_points.empty() ? 0 : std::max(0.0, std::floor(lowPercent / 5.0) * 5.0 - 5.0), 100);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

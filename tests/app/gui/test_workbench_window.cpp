@@ -2,13 +2,17 @@
 // and decompose layers in the Compress panel (one layer and several at once), undo, evaluate variants on
 // Fashion-MNIST, compare two, export one and read it back, save the project and open it in a new window.
 // With LATHE_SCREENSHOT_DIR set, every step is also saved there as a PNG.
+#include <qcustomplot.h>
+
 #include <QAction>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QItemSelectionModel>
 #include <QSettings>
 #include <QSlider>
+#include <QPushButton>
 #include <QSortFilterProxyModel>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
@@ -20,6 +24,7 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "app/gui/training_session.h"
 #include "app/gui/workbench_controller.h"
 #include "app/gui/workbench_document.h"
 #include "core/model/onnx_reader.h"
@@ -31,6 +36,7 @@
 #include "widgets/layer_table.h"
 #include "widgets/layer_table_model.h"
 #include "widgets/tradeoff_plot.h"
+#include "widgets/train_panel.h"
 #include "widgets/variants_panel.h"
 
 using namespace lathe;
@@ -271,6 +277,54 @@ private slots:
         QTRY_VERIFY(reopened.workbench()->inspector()->hasLayer());
         QTRY_VERIFY_WITH_TIMEOUT(!reopened.workbench()->inspector()->isPreviewBusy(), 20000);
         screenshot(reopened, "06_reopened");
+    }
+
+    // Train a pruned variant from the window: the Train action (disabled without a model), the panel prefilled, live
+    // curves per epoch, and the new variant in the list and on the plot, linked to its parent.
+    void trainFromTheWindow() {
+        auto window = std::make_unique<MainWindow>();
+        WorkbenchController* wb = window->workbench();
+        QVERIFY(!wb->trainAction()->isEnabled());
+        QVERIFY(wb->trainAction()->toolTip().contains("model"));
+        QCOMPARE(wb->trainAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_T));
+        QVERIFY(openDemo(*window));
+        window->resize(1500, 950);
+        window->datasetPanel()->setLimit(kLimit);
+        WorkbenchDocument* doc = wb->document();
+        QTRY_VERIFY(wb->trainAction()->isEnabled());
+        doc->setGlobalSparsity(0.8);
+        const QString parent = doc->evaluateCurrent("global 80 %");
+        QTRY_VERIFY_WITH_TIMEOUT(settled(*doc) && doc->variant(parent)->metrics, kTimeoutMs);
+        wb->variantsPanel()->setCurrentId(parent);
+        wb->trainAction()->trigger();
+        QTRY_VERIFY(window->trainDock()->isVisible());
+        TrainPanel* panel = wb->trainPanel();
+        QVERIFY(panel->blocker().isEmpty());
+        TrainSettings settings;
+        settings.epochs = 3;
+        settings.samples = 3000;
+        settings.lr = 0.01;
+        settings.schedule = LrSchedule::Cosine;
+        panel->setSettings(settings);
+        QSignalSpy epochs(wb->trainingSession(), &TrainingSession::epochFinished);
+        QSignalSpy finished(wb->trainingSession(), &TrainingSession::finished);
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QVERIFY(wb->trainingSession()->isRunning());
+        QVERIFY(panel->cancelButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(epochs.count() >= 2, kTimeoutMs);
+        QVERIFY(panel->plot()->graph(0)->dataCount() >= 2);
+        screenshot(*window, "train_running");
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
+        QCOMPARE(panel->epochs().size(), size_t(3));
+        QVERIFY(!panel->cancelButton()->isEnabled());
+        const QString child = finished.first().at(0).toString();
+        QCOMPARE(wb->variantsPanel()->currentId(), child);
+        QVERIFY(doc->variant(child)->metrics->top1 > doc->variant(parent)->metrics->top1 - 1.0);
+        QVERIFY(panel->statusText().startsWith("Added global 80 % fine-tuned"));
+        bool onPlot = false;
+        for (const TradeoffPoint& p : wb->tradeoffPlot()->points()) onPlot = onPlot || p.id == child;
+        QVERIFY(onPlot);
+        screenshot(*window, "train_done");
     }
 };
 
