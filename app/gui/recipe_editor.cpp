@@ -181,15 +181,16 @@ Recipe RecipeEditor::presetRecipe(RecipePreset preset) const {
             break;
         }
         case RecipePreset::DeepCompression: {
-            // Deep Compression's pipeline: big layers pruned hard, small ones and the classifier gently; retraining
-            // with the masks; k-means weight sharing, 8 bits for convolutions and 5 for fully connected layers; then
-            // retraining the centroids. Sized for a laptop CPU: 2 epochs of fine-tuning, 1 of centroids.
+            // Deep Compression's pipeline (its LeNet rates, by layer kind): big layers pruned hard, small ones and the
+            // classifier gently, the sparsity ramped while retraining with the masks; k-means weight sharing; then
+            // retraining the centroids. Sized for a laptop CPU: 3 epochs of fine-tuning, 1 of centroids.
             if (!m_graph) break;
             r.train.emplace();
-            r.train->epochs = 2;
+            r.train->epochs = 3;
             r.train->centroidEpochs = 1;
-            r.train->lr = 0.01;
+            r.train->lr = 0.02;
             r.train->schedule = LrSchedule::Cosine;
+            r.train->pruneSchedule = PruneSchedule{0.5, 1};
             for (const LayerWeight& l : compressibleLayers(*m_graph)) {
                 const bool conv = l.opType == "Conv" || l.opType == "ConvTranspose";
                 const Tensor* w = m_graph->initializer(l.weight);
@@ -200,9 +201,10 @@ Recipe RecipeEditor::presetRecipe(RecipePreset preset) const {
                     });
                 LayerEntry e;
                 e.prune.emplace();
-                e.prune->sparsity = w && w->numel() < 2000 ? 0.2 : classifier ? 0.5 : conv ? 0.6 : 0.8;
+                const bool small = w && w->numel() < 2000;
+                e.prune->sparsity = small ? 0.3 : classifier ? 0.75 : conv ? 0.85 : 0.95;
                 e.quant.emplace();
-                e.quant->bits = conv ? 8 : 5;
+                e.quant->bits = small ? 8 : classifier || conv ? 5 : 4;
                 e.quant->rounding = Rounding::KMeans;
                 r.layers[l.nodeName] = e;
             }

@@ -43,12 +43,6 @@ TrainSettings quick(int epochs, int64_t samples) {
     return t;
 }
 
-const Variant* childOf(const WorkbenchDocument& doc, const QString& parent) {
-    for (const Variant& v : doc.variants())
-        if (v.parentId == parent) return &v;
-    return nullptr;
-}
-
 }  // namespace
 
 class TestTrainingSession : public QObject {

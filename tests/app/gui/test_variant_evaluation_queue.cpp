@@ -42,7 +42,7 @@ private slots:
         VariantEvaluationQueue queue([&](const QString& id) -> std::optional<VariantEvaluationTask> {
             asked << id;
             if (id == "gone") return std::nullopt;
-            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, missing};
+            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, missing, {}, nullptr};
         });
         QSignalSpy started(&queue, &VariantEvaluationQueue::started);
         QStringList finished;
@@ -75,7 +75,7 @@ private slots:
     void cancelReturnsWhatWasStopped() {
         const EvaluationSettings settings = settingsFor("idx:/usr/share/datasets/fashion-mnist", 10000);
         VariantEvaluationQueue queue([&](const QString& id) -> std::optional<VariantEvaluationTask> {
-            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings};
+            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings, {}, nullptr};
         });
         QSignalSpy finished(&queue, &VariantEvaluationQueue::finished);
         QVERIFY(queue.cancel().isEmpty());
@@ -96,7 +96,7 @@ private slots:
     void keepsTheOpenedDataSet() {
         const EvaluationSettings settings = settingsFor("idx:/usr/share/datasets/fashion-mnist", 200);
         VariantEvaluationQueue queue([&](const QString& id) -> std::optional<VariantEvaluationTask> {
-            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings};
+            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings, {}, nullptr};
         });
         std::map<QString, VariantEvaluation> results;
         connect(&queue, &VariantEvaluationQueue::finished, this, [&](const VariantEvaluation& result) {

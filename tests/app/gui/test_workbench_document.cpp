@@ -151,8 +151,11 @@ private slots:
         doc.applyPreset(RecipePreset::DeepCompression);
         // The preset runs the whole pipeline: prune → retrain → k-means share → retrain centroids.
         QVERIFY(doc.recipe().train.has_value());
-        QCOMPARE(doc.recipe().train->epochs, 2);
+        QCOMPARE(doc.recipe().train->epochs, 3);
         QCOMPARE(doc.recipe().train->centroidEpochs, 1);
+        QCOMPARE(doc.recipe().train->pruneSchedule->from, 0.5);
+        QCOMPARE(*doc.recipe().layers.at("fc1").prune->sparsity, 0.95);
+        QCOMPARE(*doc.recipe().layers.at("conv1").quant->bits, 8);
         QVERIFY(doc.recipe().train->schedule == LrSchedule::Cosine);
         Recipe quick = doc.recipe();
         quick.train->samples = 300;  // a few hundred training images keep the test short
@@ -208,12 +211,12 @@ private slots:
         // Comparing them.
         const auto columns = doc.compareColumns({doc.baselineId(), int8, deep});
         QCOMPARE(columns.size(), size_t(3));
-        QCOMPARE(columns[2].layers[2].quant, QStringLiteral("5-bit k-means"));
-        QCOMPARE(columns[2].layers[2].pruning, QStringLiteral("80.0 % by sparsity"));
+        QCOMPARE(columns[2].layers[2].quant, QStringLiteral("4-bit k-means"));
+        QCOMPARE(columns[2].layers[2].pruning, QStringLiteral("95.0 % by sparsity"));
         const auto values = doc.layerValues({doc.baselineId(), deep}, "fc1");
         QCOMPARE(values.size(), size_t(2));
         QCOMPARE(values[1]->size(), size_t(500 * 800));
-        QVERIFY(std::count(values[1]->begin(), values[1]->end(), 0.f) >= 500 * 800 * 8 / 10);
+        QVERIFY(std::count(values[1]->begin(), values[1]->end(), 0.f) >= 500 * 800 * 94 / 100);
     }
 
     // A global sparsity is refit on the IDX train split (opened once, then reused) before it is measured.
