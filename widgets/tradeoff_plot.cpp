@@ -153,9 +153,17 @@ TradeoffPlot::TradeoffPlot(QWidget* parent)
     QFont legendFont = font();
     legendFont.setPointSizeF(8);
     m_plot->legend->setFont(legendFont);
-    m_plot->legend->setBorderPen(QPen(style::kPanelBorder));
     m_plot->legend->setBrush(QBrush(style::withAlpha(Qt::white, 230)));
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    // Below the axes, in one row: inside them it covered points (a pruned variant under the front's legend).
+    m_plot->axisRect()->insetLayout()->take(m_plot->legend);
+    auto* legendRow = new QCPLayoutGrid;
+    m_plot->plotLayout()->addElement(1, 0, legendRow);
+    legendRow->addElement(0, 0, m_plot->legend);
+    legendRow->setMargins(QMargins(0, 0, 0, 4));
+    m_plot->legend->setWrap(2);
+    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst, true);
+    m_plot->legend->setBorderPen(Qt::NoPen);
+    m_plot->plotLayout()->setRowStretchFactor(1, 0.001);
     installPlotContextMenu(m_plot, [] { return QStringLiteral("accuracy_vs_size"); });
 
     m_empty->setText(tr("Evaluate variants to place them here: each one is a point of accuracy against size."));
