@@ -7,6 +7,7 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cmath>
 
 #include "cli_test_support.h"
 
@@ -141,6 +142,8 @@ private slots:
                                              << "--data";
         QTest::newRow("qop without static") << R"({"defaults": {"quant": {"bits": 8}}})" << "qop" << true
                                             << "activations.mode";
+        QTest::newRow("train without data") << R"({"train": {"epochs": 1}})" << "float" << false
+                                            << "train: training needs data; pass --data SPEC";
     }
 
     void inputErrors() {
@@ -202,6 +205,57 @@ private slots:
     }
 
     // -o naming any input of the run (not only the model) is refused before anything is written.
+    // A "train" section fine-tunes on the IDX train split and evaluates on the test split; --json has the history.
+    void trainsWithTheTrainSection() {
+        const QString recipe = write("train.json", R"({"global_prune": {"sparsity": 0.8, "correction": "none"},
+            "train": {"epochs": 2, "lr": 0.01, "samples": 1000, "seed": 1}})");
+        const QString out = m_dir.filePath("trained.onnx");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--data", kFashion, "--limit",
+                           "500", "--threads", "2", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject j = parse(r.out);
+        const QJsonObject train = j["train"].toObject();
+        QCOMPARE(train["data"].toString(), kFashion + " (train split)");
+        QCOMPARE(train["cancelled"].toBool(), false);
+        const QJsonArray history = train["history"].toArray();
+        QCOMPARE(history.size(), 2);
+        for (int e = 0; e < 2; ++e) {
+            const QJsonObject h = history[e].toObject();
+            QCOMPARE(h["epoch"].toInt(), e + 1);
+            QVERIFY(h["loss"].toDouble() > 0);
+            QVERIFY(h["top1"].toDouble() > 50);
+            QCOMPARE(h["evaluated"].toInt(), 500);
+            QVERIFY(std::fabs(h["sparsity"].toDouble() - 0.8) < 0.01);
+            QVERIFY(h["seconds"].toDouble() > 0);
+        }
+        // The last epoch's figure is the written file's, reloaded and evaluated.
+        QCOMPARE(history[1].toObject()["top1"].toDouble(), j["eval"].toObject()["top1"].toDouble());
+        QVERIFY(j["size"].toObject()["deep_compression"].toObject()["ratio"].toDouble() > 4);
+    }
+
+    void trainingDataRules() {
+        const QString recipe = write("train1.json", R"({"train": {"epochs": 1, "samples": 100}})");
+        const QString out = m_dir.filePath("rules.onnx");
+        CliRun trainSplit = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--data", kFashion,
+                                    "--split", "train", "--limit", "10"});
+        QCOMPARE(trainSplit.exitCode, 1);
+        QVERIFY2(trainSplit.err.contains("--split train: the evaluation would use the training images"),
+                 trainSplit.err.constData());
+        QTemporaryDir dir;
+        const QString x = dir.filePath("x.npy"), y = dir.filePath("y.npy");
+        writeNpy(x, "|u1", "(4, 28, 28)", QByteArray(4 * 784, '\x10'));
+        writeNpy(y, "|u1", "(4,)", QByteArray("\x00\x01\x02\x03", 4));
+        CliRun npy = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--data", "npy:" + x + "," + y});
+        QCOMPARE(npy.exitCode, 1);
+        QVERIFY2(npy.err.contains("has no train split; pass --train-data SPEC"), npy.err.constData());
+        // With --train-data the npy set trains (here on the IDX train split) and the npy set is evaluated.
+        CliRun ok = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--data", "npy:" + x + "," + y,
+                            "--train-data", kFashion, "--json"});
+        QVERIFY2(ok.exitCode == 0, ok.err.constData());
+        QCOMPARE(parse(ok.out)["train"].toObject()["data"].toString(), kFashion);
+        QVERIFY(!QFileInfo::exists(out + ".tmp"));
+    }
+
     void neverOverwritesAnInput_data() {
         QTest::addColumn<QString>("target");
         QTest::addColumn<QString>("role");
