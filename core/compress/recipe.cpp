@@ -210,6 +210,15 @@ public:
         return std::nullopt;
     }
 
+    std::optional<uint64_t> seed(const json& j, const std::string& path) {
+        if (!j.contains("seed")) return std::nullopt;
+        const json& v = j.at("seed");
+        if (v.is_number_unsigned()) return v.get<uint64_t>();
+        if (v.is_number_integer() && v.get<int64_t>() >= 0) return uint64_t(v.get<int64_t>());
+        fail(path + ".seed", "expected a non-negative integer, got " + shortDump(v));
+        return std::nullopt;
+    }
+
     template <class E>
     std::optional<E> choice(const json& j, const char* key, const std::string& path, std::initializer_list<E> values) {
         if (!j.contains(key)) return std::nullopt;
@@ -254,15 +263,7 @@ public:
         e.granularity = choice(j, "granularity", path, {Granularity::PerTensor, Granularity::PerChannel});
         e.symmetric = boolean(j, "symmetric", path);
         e.rounding = choice(j, "rounding", path, {Rounding::Nearest, Rounding::Stochastic, Rounding::KMeans});
-        if (j.contains("seed")) {
-            const json& v = j.at("seed");
-            if (v.is_number_unsigned())
-                e.seed = v.get<uint64_t>();
-            else if (v.is_number_integer() && v.get<int64_t>() >= 0)
-                e.seed = uint64_t(v.get<int64_t>());
-            else
-                fail(path + ".seed", "expected a non-negative integer, got " + shortDump(v));
-        }
+        e.seed = seed(j, path);
         return e;
     }
 
@@ -309,15 +310,7 @@ public:
             t.schedule = *v;
         if (auto v = integer(j, "step_epochs", path)) t.stepEpochs = small(*v);
         if (auto v = number(j, "gamma", path)) t.gamma = *v;
-        if (j.contains("seed")) {
-            const json& v = j.at("seed");
-            if (v.is_number_unsigned())
-                t.seed = v.get<uint64_t>();
-            else if (v.is_number_integer() && v.get<int64_t>() >= 0)
-                t.seed = uint64_t(v.get<int64_t>());
-            else
-                fail(path + ".seed", "expected a non-negative integer, got " + shortDump(v));
-        }
+        if (auto v = seed(j, path)) t.seed = *v;
         if (auto v = integer(j, "samples", path)) t.samples = *v;
         if (auto v = choice(j, "batchnorm", path, {BatchNormTraining::Frozen, BatchNormTraining::Train}))
             t.batchNorm = *v;

@@ -5,6 +5,7 @@
 
 #include "core/model/graph.h"
 #include "core/model/onnx_reader.h"
+#include "widgets/dataset_panel.h"
 
 namespace lathe::test {
 
@@ -20,6 +21,18 @@ inline std::shared_ptr<const Graph> loadGraph(const QString& path, QString* erro
         return nullptr;
     }
     return std::make_shared<const Graph>(std::move(graph).value());
+}
+
+// Fashion-MNIST's test split as the data set panel sets it: the first `limit` images, 2 folds.
+inline EvaluationSettings fashionMnist(int64_t limit, int latencySamples = 0) {
+    EvaluationSettings s;
+    s.specText = "idx:/usr/share/datasets/fashion-mnist";
+    s.spec = *parseDatasetSpec(s.specText.toStdString());
+    s.dataset.split = Split::Test;
+    s.eval.limit = limit;
+    s.eval.latencySamples = latencySamples;
+    s.eval.folds = 2;
+    return s;
 }
 
 }  // namespace lathe::test

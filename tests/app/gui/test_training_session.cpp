@@ -16,17 +16,6 @@ namespace {
 
 constexpr int kTimeoutMs = 240000;
 
-EvaluationSettings fashionMnist(int64_t limit) {
-    EvaluationSettings s;
-    s.specText = "idx:/usr/share/datasets/fashion-mnist";
-    s.spec = *parseDatasetSpec(s.specText.toStdString());
-    s.dataset.split = Split::Test;
-    s.eval.limit = limit;
-    s.eval.latencySamples = 0;
-    s.eval.folds = 2;
-    return s;
-}
-
 bool allSettled(const WorkbenchDocument& doc) {
     for (const Variant& v : doc.variants())
         if (v.state == Variant::State::Queued || v.state == Variant::State::Running) return false;
@@ -186,16 +175,16 @@ private slots:
         QVERIFY(!session.start("v1", quick(1, 10), &error));
         QVERIFY(error.contains("model"));
         doc.setModel(m_graph, test::demoModelPath());
-        EvaluationSettings folder = fashionMnist(10);
+        EvaluationSettings folder = test::fashionMnist(10);
         folder.specText = "folder:/tmp/images";
         folder.spec = *parseDatasetSpec(folder.specText.toStdString());
         QCOMPARE(trainDataProblem(folder, {}).contains("no train split"), true);
         QVERIFY(trainDataProblem(folder, "folder:/tmp/other").isEmpty());
         QVERIFY(!trainDataProblem(folder, "folder:/tmp/images").isEmpty());  // never the evaluation images
-        EvaluationSettings trainSplit = fashionMnist(10);
+        EvaluationSettings trainSplit = test::fashionMnist(10);
         trainSplit.dataset.split = Split::Train;
         QVERIFY(!trainDataProblem(trainSplit, {}).isEmpty());
-        QVERIFY(trainDataProblem(fashionMnist(10), {}).isEmpty());
+        QVERIFY(trainDataProblem(test::fashionMnist(10), {}).isEmpty());
     }
 
     void oldProjectWithoutTrainingFieldsOpens() {
@@ -220,7 +209,7 @@ private:
     // A pruned variant (70 % global magnitude cut, no refit) evaluated on 500 test images.
     void makePruned(WorkbenchDocument& doc, QString& id) {
         doc.setModel(m_graph, test::demoModelPath());
-        doc.setEvaluationSettings(fashionMnist(500));
+        doc.setEvaluationSettings(test::fashionMnist(500));
         Recipe r;
         r.globalPruneSparsity = 0.7;
         r.globalPruneCorrection = PruneCorrection::None;

@@ -20,17 +20,6 @@ namespace {
 
 constexpr int kEvalTimeoutMs = 240000;
 
-EvaluationSettings fashionMnist(int64_t limit) {
-    EvaluationSettings s;
-    s.specText = "idx:/usr/share/datasets/fashion-mnist";
-    s.spec = *parseDatasetSpec(s.specText.toStdString());
-    s.dataset.split = Split::Test;
-    s.eval.limit = limit;
-    s.eval.latencySamples = 5;
-    s.eval.folds = 2;
-    return s;
-}
-
 LayerEdit sparsityEdit(double sparsity) {
     LayerEdit e;
     e.description = QStringLiteral("fc1: sparsity %1").arg(sparsity);
@@ -138,7 +127,7 @@ private slots:
     void evaluatedVariantsOnThePlot() {
         WorkbenchDocument doc;
         doc.setModel(m_graph, test::demoModelPath());
-        doc.setEvaluationSettings(fashionMnist(1000));
+        doc.setEvaluationSettings(test::fashionMnist(1000, 5));
         TradeoffPlot plot;
         VariantsPanel panel;
         connect(&doc, &WorkbenchDocument::variantsChanged, &plot, [&] { plot.setPoints(doc.tradeoffPoints()); });
@@ -223,7 +212,7 @@ private slots:
     void globalSparsityRefitsOnTrainingData() {
         WorkbenchDocument doc;
         doc.setModel(m_graph, test::demoModelPath());
-        doc.setEvaluationSettings(fashionMnist(1000));
+        doc.setEvaluationSettings(test::fashionMnist(1000, 5));
         doc.setGlobalSparsity(0.7);
         const QString refit = doc.evaluateCurrent("global 70 % refit");
         const QString again = doc.evaluateCurrent("global 70 % refit again");
@@ -248,7 +237,7 @@ private slots:
     void cancelLeavesVariantsUnevaluated() {
         WorkbenchDocument doc;
         doc.setModel(m_graph, test::demoModelPath());
-        doc.setEvaluationSettings(fashionMnist(10000));
+        doc.setEvaluationSettings(test::fashionMnist(10000, 5));
         const QString id = doc.evaluateCurrent();
         QVERIFY(doc.isEvaluating());
         doc.cancelEvaluation();
@@ -316,7 +305,7 @@ private slots:
         const QString project = dir.filePath("demo.latheproj");
         WorkbenchDocument doc;
         doc.setModel(m_graph, test::demoModelPath());
-        doc.setEvaluationSettings(fashionMnist(500));
+        doc.setEvaluationSettings(test::fashionMnist(500, 5));
         doc.editLayers({"fc1", "fc2"}, bitsEdit(6));
         doc.setGlobalSparsity(0.4);
         const QString id = doc.evaluateCurrent("six bits");
@@ -489,7 +478,7 @@ private slots:
         QTemporaryDir dir;
         WorkbenchDocument doc;
         doc.setModel(m_graph, test::demoModelPath());
-        doc.setEvaluationSettings(fashionMnist(500));
+        doc.setEvaluationSettings(test::fashionMnist(500, 5));
         doc.applyPreset(RecipePreset::Int8);
         const QString id = doc.evaluateCurrent("int8");
         QTRY_VERIFY_WITH_TIMEOUT(allSettled(doc), kEvalTimeoutMs);
