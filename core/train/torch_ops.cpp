@@ -94,10 +94,9 @@ Tensors gemm(const Tensors& in, const OpContext& c) {
     if (c.node.attrInt("transA", 0)) a = a.t();
     if (c.node.attrInt("transB", 0)) b = b.t();
     const double alpha = c.node.attrFloat("alpha", 1.f), beta = c.node.attrFloat("beta", 1.f);
+    if (has(in, 2)) return {torch::addmm(in[2], a, b, beta, alpha)};  // one fused op, as torch's Linear
     Tensor y = torch::mm(a, b);
-    if (alpha != 1.0) y = y * alpha;
-    if (has(in, 2)) y = y + (beta == 1.0 ? in[2] : in[2] * beta);
-    return {y};
+    return {alpha != 1.0 ? y * alpha : y};
 }
 
 Tensors matmul(const Tensors& in, const OpContext& c) { return {torch::matmul(input(in, 0, c), input(in, 1, c))}; }
