@@ -276,6 +276,8 @@ void CompareView::fillMetrics() {
          -1, {}},
         {tr("zlib size"), [](auto& c) { return double(c.zlibBytes); }, [](double v) { return formatBytes(int64_t(v)); },
          -1, {}},
+        {tr("Deep Compression count"), [](auto& c) { return double(c.deepCompressionBytes); },
+         [](double v) { return v > 0 ? formatBytes(int64_t(v)) : QStringLiteral("—"); }, -1, {}},
         {tr("Parameters"), [](auto& c) { return double(c.params); }, [](double v) { return formatCount(int64_t(v)); },
          -1, {}},
         {tr("MACs / sample"), [](auto& c) { return double(c.macs); }, [](double v) { return formatCompact(int64_t(v)); },

@@ -45,6 +45,7 @@ struct CompareColumn {
     int64_t samples = 0;
     int64_t onnxBytes = 0;
     int64_t zlibBytes = 0;
+    int64_t deepCompressionBytes = 0;  // sparse entries + codes + codebooks, as the Deep Compression paper counts
     int64_t params = 0;
     int64_t macs = 0;
     ConfusionMatrix confusion;

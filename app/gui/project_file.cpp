@@ -206,6 +206,7 @@ VariantMetrics metricsFromJson(const json& j, const std::string& path) {
     m.weightBytes = integer(j, "weight_bytes", path, 0, 0, kBig);
     m.onnxBytes = integer(j, "onnx_bytes", path, 0, 0, kBig);
     m.zlibBytes = integer(j, "zlib_bytes", path, 0, 0, kBig);
+    m.deepCompressionBytes = integer(j, "deep_compression_bytes", path, 0, 0, kBig);
     m.macs = integer(j, "macs", path, 0, 0, kBig);
     m.format = qs(string(j, "format", path, "float"));
     const json& layers = array(j, "layers", path);
@@ -405,6 +406,7 @@ json variantMetricsToJson(const VariantMetrics& m) {
             {"weight_bytes", m.weightBytes},
             {"onnx_bytes", m.onnxBytes},
             {"zlib_bytes", m.zlibBytes},
+            {"deep_compression_bytes", m.deepCompressionBytes},
             {"macs", m.macs},
             {"format", m.format.toStdString()},
             {"layers", layers},

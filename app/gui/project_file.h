@@ -33,6 +33,7 @@ struct VariantMetrics {
     int64_t weightBytes = 0;  // weight storage at the chosen bit-widths (CompressedModel::bytes)
     int64_t onnxBytes = 0;
     int64_t zlibBytes = 0;
+    int64_t deepCompressionBytes = 0;  // Deep Compression's count (core/export/deep_compression_size.h); 0: unknown
     int64_t macs = 0;  // per sample
     QString format;    // "float" or "qdq": what the sizes were measured on
     std::vector<LayerReport> layers;  // what happened to each layer (singular values dropped)

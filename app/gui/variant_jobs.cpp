@@ -6,6 +6,7 @@
 #include "core/compress/calibrate/activation_quant.h"
 #include "core/compress/calibrate/calibrate_activations.h"
 #include "core/eval/evaluator.h"
+#include "core/export/deep_compression_size.h"
 #include "core/model/model_summary.h"
 #include "core/model/onnx_reader.h"
 #include "core/model/onnx_writer.h"
@@ -186,6 +187,7 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
     m.notes << made.notes;
     m.params = compressed->params;
     m.weightBytes = compressed->bytes;
+    m.deepCompressionBytes = deepCompressionSize(*compressed).bytes();
     m.layers = compressed->layers;
     for (LayerReport& l : m.layers) l.singularValues.clear();
     for (const auto& w : compressed->warnings) m.notes << qs(w);

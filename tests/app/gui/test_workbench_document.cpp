@@ -169,6 +169,10 @@ private slots:
         QVERIFY(b->metrics->zlibBytes < base->metrics->zlibBytes / 3);       // ... but zlib sees the zeros
         QCOMPARE(b->metrics->confusion.total(), int64_t(1000));
         QCOMPARE(int(b->metrics->layers.size()), 4);
+        // The paper's count beside the file sizes: sparse entries, codes and codebooks, about 42x below float.
+        QVERIFY2(b->metrics->deepCompressionBytes * 35 < base->metrics->deepCompressionBytes,
+                 qPrintable(QString("%1 vs %2").arg(b->metrics->deepCompressionBytes).arg(base->metrics->deepCompressionBytes)));
+        QVERIFY(base->metrics->deepCompressionBytes >= 4 * 431080);
         QVERIFY(panel.cellText(int8, 1).endsWith(QLatin1String("%")));
 
         // The true front by brute force on both size metrics.
@@ -200,6 +204,7 @@ private slots:
         // Comparing them.
         const auto columns = doc.compareColumns({doc.baselineId(), int8, deep});
         QCOMPARE(columns.size(), size_t(3));
+        QCOMPARE(columns[2].deepCompressionBytes, b->metrics->deepCompressionBytes);
         QCOMPARE(columns[2].layers[2].quant, QStringLiteral("4-bit k-means"));
         QCOMPARE(columns[2].layers[2].pruning, QStringLiteral("95.0 % by sparsity"));
         const auto values = doc.layerValues({doc.baselineId(), deep}, "fc1");
