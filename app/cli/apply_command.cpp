@@ -250,6 +250,7 @@ int runApplyCommand(const std::vector<std::string>& args) {
             terminal.clear();
             std::cerr << "epoch " << e.epoch << " (" << e.phase << "): loss " << e.loss;
             if (e.top1 >= 0) std::cerr << ", top-1 " << e.top1 << "%";
+            if (e.penalty > 0) std::cerr << ", L1 penalty " << e.penalty;
             std::cerr << ", sparsity " << 100.0 * e.sparsity << "%, " << std::lround(e.imagesPerSecond)
                       << " images/s, " << e.seconds << " s\n";
         });

@@ -60,6 +60,7 @@ std::string_view toString(LrSchedule s) {
     return s == LrSchedule::Cosine ? "cosine" : s == LrSchedule::Step ? "step" : "constant";
 }
 std::string_view toString(BatchNormTraining b) { return b == BatchNormTraining::Train ? "train" : "frozen"; }
+std::string_view toString(TrainObjective m) { return m == TrainObjective::L1 ? "l1" : "finetune"; }
 
 namespace {
 
@@ -296,9 +297,27 @@ public:
     std::optional<TrainSettings> train(const json& j) {
         const std::string path = "train";
         if (!object(j, path)) return std::nullopt;
-        keys(j, path, {"epochs", "lr", "optimizer", "momentum", "weight_decay", "batch", "schedule", "step_epochs",
+        keys(j, path, {"mode", "l1", "epochs", "lr", "optimizer", "momentum", "weight_decay", "batch", "schedule", "step_epochs",
                        "gamma", "seed", "samples", "batchnorm", "prune_schedule", "centroid_epochs"});
         TrainSettings t;
+        if (auto v = choice(j, "mode", path, {TrainObjective::FineTune, TrainObjective::L1})) t.mode = *v;
+        if (j.contains("l1") && object(j.at("l1"), path + ".l1")) {
+            const json& l = j.at("l1");
+            const std::string lp = path + ".l1";
+            keys(l, lp, {"lambda", "layers", "target_sparsity", "threshold"});
+            L1Settings s;
+            if (auto v = number(l, "lambda", lp)) s.lambda = *v;
+            if (l.contains("layers") && object(l.at("layers"), lp + ".layers"))
+                for (const auto& [name, value] : l.at("layers").items()) {
+                    if (value.is_number())
+                        s.layers[name] = value.get<double>();
+                    else
+                        fail(lp + ".layers." + name, "expected a number (lambda of the layer), got " + shortDump(value));
+                }
+            s.targetSparsity = number(l, "target_sparsity", lp);
+            s.threshold = number(l, "threshold", lp);
+            t.l1 = s;
+        }
         auto small = [](int64_t v) { return int(std::clamp<int64_t>(v, -1'000'000, 1'000'000)); };
         if (auto v = integer(j, "epochs", path)) t.epochs = small(*v);
         if (auto v = number(j, "lr", path)) t.lr = *v;
@@ -412,6 +431,19 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
         if (!(t.gamma > 0 && t.gamma <= 1)) fail("gamma", formatNumber(t.gamma) + " is outside (0, 1]");
         if (t.centroidEpochs < 0 || t.centroidEpochs > 10'000)
             fail("centroid_epochs", std::to_string(t.centroidEpochs) + " is outside 0..10000");
+        if (t.l1 && t.mode != TrainObjective::L1) fail("l1", "set \"mode\": \"l1\" to use these settings");
+        if (t.l1) {
+            const L1Settings& l = *t.l1;
+            if (!(l.lambda >= 0 && l.lambda < 1)) fail("l1.lambda", formatNumber(l.lambda) + " is outside [0, 1)");
+            for (const auto& [name, lambda] : l.layers)
+                if (!(lambda >= 0 && lambda < 1))
+                    fail("l1.layers." + name, formatNumber(lambda) + " is outside [0, 1)");
+            if (l.targetSparsity && !(*l.targetSparsity >= 0 && *l.targetSparsity < 1))
+                fail("l1.target_sparsity", formatNumber(*l.targetSparsity) + " is outside [0, 1)");
+            if (l.threshold && !(*l.threshold >= 0 && std::isfinite(*l.threshold)))
+                fail("l1.threshold", formatNumber(*l.threshold) + " must be a finite number >= 0");
+            if (l.targetSparsity && l.threshold) fail("l1", "set either target_sparsity or threshold, not both");
+        }
         if (t.pruneSchedule) {
             if (!(t.pruneSchedule->from >= 0 && t.pruneSchedule->from < 1))
                 fail("prune_schedule.from", formatNumber(t.pruneSchedule->from) + " is outside [0, 1)");
@@ -557,7 +589,8 @@ json recipeToJson(const Recipe& r) {
     }
     if (r.train) {
         const TrainSettings& t = *r.train;
-        json train = {{"epochs", t.epochs},
+        json train = {{"mode", toString(t.mode)},
+                      {"epochs", t.epochs},
                       {"lr", t.lr},
                       {"optimizer", toString(t.optimizer)},
                       {"batch", t.batch},
@@ -573,6 +606,13 @@ json recipeToJson(const Recipe& r) {
         if (t.pruneSchedule) train["prune_schedule"] = {{"from", t.pruneSchedule->from}, {"epochs", t.pruneSchedule->epochs}};
         if (t.centroidEpochs > 0) train["centroid_epochs"] = t.centroidEpochs;
         if (t.samples > 0) train["samples"] = t.samples;
+        if (t.l1) {
+            json l1 = {{"lambda", t.l1->lambda}};
+            if (!t.l1->layers.empty()) l1["layers"] = t.l1->layers;
+            if (t.l1->targetSparsity) l1["target_sparsity"] = *t.l1->targetSparsity;
+            if (t.l1->threshold) l1["threshold"] = *t.l1->threshold;
+            train["l1"] = l1;
+        }
         j["train"] = train;
     }
     return j;
@@ -583,6 +623,11 @@ std::string writeRecipe(const Recipe& recipe) { return recipeToJson(recipe).dump
 Status validateRecipe(const Recipe& recipe, const Graph& graph) {
     std::vector<std::string> errors;
     checkIntrinsic(recipe, errors);
+    if (recipe.train && recipe.train->l1)
+        for (const auto& [name, lambda] : recipe.train->l1->layers)
+            if (findLayerNode(graph, name) < 0)
+                errors.push_back("train.l1.layers." + name + ": no layer named '" + name + "' in the model; " +
+                                 layerList(graph));
     std::map<int, std::string> claimed;
     for (const auto& [name, e] : recipe.layers) {
         const std::string path = "layers." + name;

@@ -23,6 +23,8 @@ enum class LrSchedule { Constant, Step, Cosine };
 // BatchNormalization while training: frozen (running statistics, affine parameters train) or train (batch statistics,
 // running statistics updated).
 enum class BatchNormTraining { Frozen, Train };
+// What training optimises: the task loss (fine-tuning), or the task loss + λ·Σ|w| with a proximal step (L1).
+enum class TrainObjective { FineTune, L1 };
 
 // One recipe entry ("defaults" or "layers.<name>"): every field optional, an unset field inherits.
 struct PruneEntry {
@@ -66,8 +68,20 @@ struct PruneSchedule {
     int epochs = 1;
 };
 
+// "l1": L1 sparsification. Loss = task loss + Σ_layers λ_l·Σ|w|; after every update the weights are soft-thresholded
+// by lr·λ_l (proximal step), so they reach exact zeros; at the end a magnitude cut reaches `targetSparsity` over the
+// regularised layers (or zeroes |w| < threshold).
+struct L1Settings {
+    double lambda = 1e-4;                  // every compressible layer
+    std::map<std::string, double> layers;  // per layer (node or weight name), overrides lambda
+    std::optional<double> targetSparsity;
+    std::optional<double> threshold;
+};
+
 // The "train" section: fine-tuning that keeps the recipe's compression (see core/train/fine_tune.h).
 struct TrainSettings {
+    TrainObjective mode = TrainObjective::FineTune;
+    std::optional<L1Settings> l1;  // mode l1
     int epochs = 1;
     double lr = 0.01;
     TrainOptimizer optimizer = TrainOptimizer::Sgd;
@@ -148,5 +162,6 @@ std::string_view toString(PruneCorrection c);
 std::string_view toString(TrainOptimizer o);
 std::string_view toString(LrSchedule s);
 std::string_view toString(BatchNormTraining b);
+std::string_view toString(TrainObjective m);
 
 }  // namespace lathe

@@ -27,6 +27,10 @@ nlohmann::json historyToJson(const std::vector<EpochRecord>& history) {
                             {"sparsity", e.sparsity}, {"lr", e.lr},          {"seconds", e.seconds},
                             {"images_per_second", e.imagesPerSecond}};
         j["top1"] = e.top1 >= 0 ? nlohmann::json(e.top1) : nlohmann::json(nullptr);
+        nlohmann::json layers = nlohmann::json::object();
+        for (const auto& [name, s] : e.layerSparsity) layers[name] = s;
+        j["layers"] = layers;
+        if (e.penalty > 0) j["penalty"] = e.penalty;
         if (e.top1 >= 0) j["evaluated"] = e.evaluated;
         out.push_back(j);
     }
@@ -56,6 +60,7 @@ struct WeightPlan {
     torch::Tensor codebook;  // [k] parameter
     torch::Tensor indices;   // long, like the weight
     bool zeroReserved = false;
+    double l1 = 0;  // λ of the L1 penalty on this weight (mode l1)
 };
 
 // Fake quantization with Lathe's grid (uniform_quantize.h): symmetric ±max|w| over ±(2^(b−1)−1) levels, zero point
@@ -178,6 +183,13 @@ private:
                 } else if (own.pruned()) {
                     p.mask = (w != 0).to(w.scalar_type());
                 }
+                if (m_settings.mode == TrainObjective::L1 && p.kind != WeightPlan::Kind::KMeans) {
+                    const L1Settings l1 = m_settings.l1.value_or(L1Settings{});
+                    p.l1 = l1.lambda;
+                    const auto sourceWeight = sourceNode >= 0 ? layerWeight(m_source, sourceNode) : std::nullopt;
+                    if (auto it = l1.layers.find(layer.name); it != l1.layers.end()) p.l1 = it->second;
+                    else if (sourceWeight && l1.layers.count(sourceWeight->weight)) p.l1 = l1.layers.at(sourceWeight->weight);
+                }
                 m_plans.push_back(std::move(p));
             }
         }
@@ -298,6 +310,52 @@ private:
         }
     }
 
+    // Proximal step of the L1 penalty: soft-thresholding by lr·λ sets small weights exactly to zero.
+    void proximalStep(double lr) {
+        torch::NoGradGuard noGrad;
+        for (WeightPlan& p : m_plans) {
+            if (p.l1 <= 0 || p.shared) continue;
+            torch::Tensor& w = m_net->parameters().at(p.name);
+            w.copy_(torch::sign(w) * torch::clamp_min(w.abs() - lr * p.l1, 0.0));
+        }
+    }
+
+    double penalty() {
+        double sum = 0;
+        for (const WeightPlan& p : m_plans)
+            if (p.l1 > 0 && !p.shared) sum += p.l1 * storedForm(p).abs().sum().item<double>();
+        return sum;
+    }
+
+    // The end of L1 training: a magnitude cut over the regularised weights to the target sparsity (or threshold);
+    // the cut weights stay masked.
+    void finalCut() {
+        if (!m_settings.l1 || (!m_settings.l1->targetSparsity && !m_settings.l1->threshold)) return;
+        torch::NoGradGuard noGrad;
+        std::vector<torch::Tensor> magnitudes;
+        for (WeightPlan& p : m_plans)
+            if (p.l1 > 0 && !p.shared) magnitudes.push_back(storedForm(p).abs().flatten());
+        if (magnitudes.empty()) return;
+        double threshold = m_settings.l1->threshold.value_or(0);
+        bool inclusive = false;  // |w| <= threshold is cut (a kth value), else |w| < threshold
+        if (m_settings.l1->targetSparsity) {
+            const torch::Tensor all = torch::cat(magnitudes);
+            const int64_t k = int64_t(std::floor(*m_settings.l1->targetSparsity * double(all.numel())));
+            if (k <= 0) return;
+            threshold = std::get<0>(all.kthvalue(k)).item<double>();
+            inclusive = true;
+        }
+        for (WeightPlan& p : m_plans) {
+            if (p.l1 <= 0 || p.shared) continue;
+            const torch::Tensor magnitude = storedForm(p).abs();
+            const torch::Tensor keep = (inclusive ? magnitude > threshold : magnitude >= threshold).to(magnitude.scalar_type());
+            p.mask = p.mask.defined() ? p.mask * keep : keep;
+        }
+        applyMasks();
+        m_out.notes.push_back("L1: the final cut zeroed |w| " + std::string(inclusive ? "<= " : "< ") +
+                              std::to_string(threshold) + " in the regularised layers");
+    }
+
     void applyMasks() {
         torch::NoGradGuard noGrad;
         for (WeightPlan& p : m_plans) {
@@ -364,6 +422,22 @@ private:
         return count ? double(zeros) / double(count) : 0.0;
     }
 
+    std::vector<std::pair<std::string, double>> layerSparsity() {
+        std::vector<std::pair<std::string, double>> out;
+        for (const WeightPlan& p : m_plans) {
+            const torch::Tensor w = storedForm(p);
+            const double zeros = double((w == 0).sum().item<int64_t>()), count = double(w.numel());
+            if (!out.empty() && out.back().first == p.layer) {  // a decomposed layer's second factor
+                out.back().second = (out.back().second * m_countOf[p.layer] + zeros) / (m_countOf[p.layer] + count);
+                m_countOf[p.layer] += count;
+            } else {
+                out.emplace_back(p.layer, count ? zeros / count : 0.0);
+                m_countOf[p.layer] = count;
+            }
+        }
+        return out;
+    }
+
     std::map<std::string, CodebookTensor> codebooks() {
         std::map<std::string, CodebookTensor> out;
         for (const WeightPlan& p : m_plans) {
@@ -417,7 +491,8 @@ private:
             for (int64_t b = 0; b < steps; ++b, ++step) {
                 const float fraction = float(epochBase + epoch) + float(b) / float(steps);
                 if (!reportProgress(m_progress, fraction / float(m_settings.epochs + m_settings.centroidEpochs),
-                                    "training " + name + ", epoch " + std::to_string(epochBase + epoch + 1))) {
+                                    name + ", epoch " + std::to_string(epochBase + epoch + 1) + " of " +
+                                        std::to_string(m_settings.epochs + m_settings.centroidEpochs))) {
                     return cancel(last, epoch);
                 }
                 if (ramp && step <= rampSteps && (step % updateEvery == 0 || step == rampSteps)) {
@@ -444,9 +519,11 @@ private:
                     if (p.shared && p.zeroReserved && p.codebook.grad().defined()) p.codebook.grad()[0].fill_(0.0);
                 optimizer->step();
                 applyMasks();
+                if (m_settings.mode == TrainObjective::L1) proximalStep(learningRate(epoch, step, totalSteps));
                 lossSum += loss.item<double>() * double(count);
                 seen += count;
             }
+            if (m_settings.mode == TrainObjective::L1 && epoch == epochs - 1 && rampPhase) finalCut();
             const double trainSeconds = secondsSince(start);
             EpochRecord record;
             record.epoch = epochBase + epoch + 1;
@@ -454,6 +531,8 @@ private:
             record.loss = seen ? lossSum / double(seen) : 0;
             record.lr = epochLr;
             record.sparsity = sparsity();
+            record.layerSparsity = layerSparsity();
+            if (m_settings.mode == TrainObjective::L1) record.penalty = penalty();
             record.imagesPerSecond = trainSeconds > 0 ? double(seen) / trainSeconds : 0;
             if (m_data.evaluation) {
                 EvalOptions options;
@@ -499,6 +578,7 @@ private:
     std::string m_logits;
     bool m_logSoftmax = false;
     std::vector<WeightPlan> m_plans;
+    std::map<std::string, double> m_countOf;  // weights per layer, for layerSparsity()
 };
 
 // The recipe without unstructured pruning: gradual pruning reaches those sparsities while training.

@@ -20,10 +20,12 @@ namespace lathe {
 struct EpochRecord {
     int epoch = 0;            // 1-based, over both phases
     std::string phase;        // "fine-tune" or "centroids" (Deep Compression's second retraining)
-    double loss = 0;          // mean training loss of the epoch
+    double loss = 0;          // mean task loss (cross-entropy) of the epoch
+    double penalty = 0;       // L1 mode: Σ λ_l·Σ|w| at the epoch's end (0 otherwise)
     double top1 = -1;         // percent on the evaluation data with the weights on their grid; -1: not measured
     int64_t evaluated = 0;    // samples behind top1
     double sparsity = 0;      // zeros / weights over the compressible layers
+    std::vector<std::pair<std::string, double>> layerSparsity;  // per compressible layer, in node order
     double lr = 0;            // learning rate at the epoch's start
     double seconds = 0;       // wall time of the epoch, evaluation included
     double imagesPerSecond = 0;  // training images / training time
@@ -51,8 +53,9 @@ struct TrainedModel {
 // quantized layers train with fake quantization at their bits/granularity/symmetry (straight-through gradients),
 // k-means layers train their centroids (after `centroid_epochs` of float fine-tuning when set). With prune_schedule
 // the unstructured sparsities ramp from `from` to their targets (cubic), masks recomputed by magnitude as they ramp.
+// Mode l1 adds λ·Σ|w| with a proximal step after every update and a final magnitude cut (recipe.h, L1Settings).
 // Training uses the logits (the input of a final Softmax/LogSoftmax) with cross-entropy. Fails before training,
-// naming the node, when an op cannot be translated. Progress stage "training"; Cancel keeps the last finished epoch.
+// naming the node, when an op cannot be translated. Progress stage "<phase>, epoch N of M"; Cancel keeps the last finished epoch.
 Result<TrainedModel> trainRecipe(const Graph& graph, const Recipe& recipe, const TrainData& data,
                                  const ApplyOptions& options, const ProgressFn& progress = {},
                                  const EpochFn& onEpoch = {});
@@ -60,7 +63,8 @@ Result<TrainedModel> trainRecipe(const Graph& graph, const Recipe& recipe, const
 // Sparsity of the cubic ramp of Zhu & Gupta (2017) at t in [0, 1]: target + (start − target)·(1 − t)³.
 double cubicSparsity(double start, double target, double t);
 
-// History as JSON: [{"epoch", "phase", "loss", "top1", "sparsity", "lr", "seconds", "images_per_second"}, …].
+// History as JSON: [{"epoch", "phase", "loss", "top1", "sparsity", "layers": {name: sparsity}, "lr", "seconds",
+// "images_per_second"} (+ "penalty" in L1 mode), …].
 nlohmann::json historyToJson(const std::vector<EpochRecord>& history);
 
 }  // namespace lathe

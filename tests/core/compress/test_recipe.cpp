@@ -62,6 +62,8 @@ private slots:
         train.batchNorm = BatchNormTraining::Train;
         train.pruneSchedule = PruneSchedule{0.25, 2};
         train.centroidEpochs = 1;
+        train.mode = TrainObjective::L1;
+        train.l1 = L1Settings{2e-4, {{"fc1", 5e-4}}, 0.9, std::nullopt};
         withGlobal.train = train;
         const std::string text = writeRecipe(withGlobal);
         auto again = parseRecipe(text);
@@ -73,6 +75,9 @@ private slots:
         QCOMPARE(again->train->pruneSchedule->from, 0.25);
         QCOMPARE(again->train->samples, int64_t(5000));
         QVERIFY(again->train->batchNorm == BatchNormTraining::Train);
+        QVERIFY(again->train->mode == TrainObjective::L1);
+        QCOMPARE(again->train->l1->layers.at("fc1"), 5e-4);
+        QCOMPARE(*again->train->l1->targetSparsity, 0.9);
     }
 
     void parsesTheTrainSectionOfTheIssue() {
@@ -227,6 +232,14 @@ private slots:
         row("train ramp from 1", R"({"train": {"prune_schedule": {"from": 1}}})",
             "train.prune_schedule.from: 1 is outside [0, 1)");
         row("train momentum 1", R"({"train": {"momentum": 1}})", "train.momentum: 1 is outside [0, 1)");
+        row("l1 without its mode", R"({"train": {"l1": {"lambda": 0.001}}})", "train.l1: set \"mode\": \"l1\"");
+        row("l1 lambda negative", R"({"train": {"mode": "l1", "l1": {"lambda": -1}}})", "train.l1.lambda: -1 is outside");
+        row("l1 layer lambda not a number", R"({"train": {"mode": "l1", "l1": {"layers": {"fc1": "big"}}}})",
+            "train.l1.layers.fc1: expected a number");
+        row("l1 target and threshold", R"({"train": {"mode": "l1", "l1": {"target_sparsity": 0.5, "threshold": 0.1}}})",
+            "train.l1: set either target_sparsity or threshold");
+        row("l1 unknown layer", R"({"train": {"mode": "l1", "l1": {"layers": {"fc9": 0.1}}}})",
+            "train.l1.layers.fc9: no layer named 'fc9'");
     }
 
     void rejectsInvalidRecipes() {

@@ -81,7 +81,7 @@ private slots:
     // 70% global magnitude sparsity, kept weights refit by least squares on 512 training images (no retraining):
     // sparsity met, zlib ≤ 45% of the baseline's, within 1.5 points.
     void seventyPercentGlobalSparsity() {
-        auto train = openDataset({DatasetKind::Idx, kFashionDir, ""}, {.split = Split::Train});
+        auto train = openDataset({DatasetKind::Idx, kFashionDir, ""}, {.split = Split::Train, .preprocessing = {}});
         QVERIFY(train.ok());
         ApplyOptions options;
         options.calibration = *train;

@@ -315,6 +315,38 @@ private slots:
             }
     }
 
+    // L1 with the proximal step: exact zeros appear while training, λ per layer (fc2 left alone), and the final cut
+    // reaches the target over the regularised layers.
+    void l1SparsificationReachesItsTarget() {
+        const Recipe recipe = recipeFrom(R"({"train": {"mode": "l1", "l1": {"lambda": 0.02, "layers": {"fc2": 0},
+            "target_sparsity": 0.85}, "epochs": 2, "lr": 0.01, "batch": 32}})");
+        auto trained = trainRecipe(m_graph, recipe, data(true), ApplyOptions{});
+        QVERIFY2(trained, trained ? "" : trained.error().message.c_str());
+        const auto& h = trained->history;
+        QCOMPARE(h.size(), size_t(2));
+        qInfo("L1: sparsity after epoch 1 %.3f (proximal zeros), after the cut %.3f, top-1 %.1f %%", h[0].sparsity,
+              h[1].sparsity, h[1].top1);
+        QVERIFY2(h[0].sparsity > 0.05, std::to_string(h[0].sparsity).c_str());
+        QVERIFY(h[0].penalty > h[1].penalty && h[1].penalty > 0);
+        QCOMPARE(h[1].layerSparsity.size(), size_t(4));
+        QCOMPARE(h[1].layerSparsity[3].first, std::string("fc2"));
+        QCOMPARE(h[1].layerSparsity[3].second, 0.0);
+        int64_t zeros = 0, count = 0;
+        for (const char* name : {"conv1.weight", "conv2.weight", "fc1.weight"})
+            for (float v : weight(trained->model, name).data) {
+                zeros += v == 0.f;
+                ++count;
+            }
+        QVERIFY2(std::fabs(double(zeros) / double(count) - 0.85) < 1e-3, std::to_string(double(zeros) / count).c_str());
+        QVERIFY(h[1].top1 > 70);
+        QVERIFY(!trained->notes.empty());
+        // A layer name the model does not have is refused before training.
+        auto bad = trainRecipe(m_graph, recipeFrom(R"({"train": {"mode": "l1", "l1": {"layers": {"fc9": 0.1}}}})"), data(),
+                               ApplyOptions{});
+        QVERIFY(!bad);
+        QVERIFY(QString::fromStdString(bad.error().message).contains("train.l1.layers.fc9: no layer named 'fc9'"));
+    }
+
     void otherOptimizersAndSchedules() {
         const Recipe recipe = recipeFrom(R"({"train": {"epochs": 3, "lr": 0.001, "optimizer": "adam",
             "weight_decay": 0.0001, "schedule": "step", "step_epochs": 1, "gamma": 0.5, "batch": 100, "samples": 300}})");
