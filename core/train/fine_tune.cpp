@@ -124,7 +124,8 @@ public:
         try {
             const bool twoPhases = m_settings.centroidEpochs > 0 && hasKMeans();
             if (!twoPhases) shareAll();
-            if (auto st = phase(g, twoPhases ? "fine-tune" : phaseName(), m_settings.epochs, true); !st) return st.error();
+            const std::string first = m_settings.mode == TrainObjective::L1 ? "l1" : "fine-tune";
+            if (auto st = phase(g, twoPhases ? first : phaseName(), m_settings.epochs, true); !st) return st.error();
             if (twoPhases && !m_cancelled) {
                 shareAll();
                 if (auto st = phase(g, "centroids", m_settings.centroidEpochs, false); !st) return st.error();
@@ -137,7 +138,9 @@ public:
     }
 
 private:
-    std::string phaseName() const { return hasKMeans() ? "centroids" : "fine-tune"; }
+    std::string phaseName() const {
+        return hasKMeans() ? "centroids" : m_settings.mode == TrainObjective::L1 ? "l1" : "fine-tune";
+    }
 
     bool hasKMeans() const {
         return std::any_of(m_plans.begin(), m_plans.end(), [](const WeightPlan& p) { return p.kind == WeightPlan::Kind::KMeans; });

@@ -19,7 +19,7 @@ namespace lathe {
 // One finished epoch.
 struct EpochRecord {
     int epoch = 0;            // 1-based, over both phases
-    std::string phase;        // "fine-tune" or "centroids" (Deep Compression's second retraining)
+    std::string phase;        // "fine-tune", "l1", or "centroids" (Deep Compression's second retraining)
     double loss = 0;          // mean task loss (cross-entropy) of the epoch
     double penalty = 0;       // L1 mode: Σ λ_l·Σ|w| at the epoch's end (0 otherwise)
     double top1 = -1;         // percent on the evaluation data with the weights on their grid; -1: not measured

@@ -166,6 +166,8 @@ def recipe_seeds():
                                  "batch": 64, "schedule": "step", "step_epochs": 1, "gamma": 0.5, "seed": 3,
                                  "samples": 1000, "batchnorm": "train", "centroid_epochs": 1,
                                  "prune_schedule": {"from": 0.5, "epochs": 2}}},
+        "train_l1.json": {"train": {"mode": "l1", "epochs": 5,
+                                    "l1": {"lambda": 1e-4, "layers": {"fc1": 5e-4}, "target_sparsity": 0.9}}},
     }
     for name, r in recipes.items():
         write("recipe", name, json.dumps(r, indent=1))
