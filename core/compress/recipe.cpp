@@ -304,7 +304,7 @@ public:
         if (j.contains("l1") && object(j.at("l1"), path + ".l1")) {
             const json& l = j.at("l1");
             const std::string lp = path + ".l1";
-            keys(l, lp, {"lambda", "layers", "target_sparsity", "threshold"});
+            keys(l, lp, {"lambda", "layers", "target_sparsity", "threshold", "final_epochs"});
             L1Settings s;
             if (auto v = number(l, "lambda", lp)) s.lambda = *v;
             if (l.contains("layers") && object(l.at("layers"), lp + ".layers"))
@@ -316,6 +316,7 @@ public:
                 }
             s.targetSparsity = number(l, "target_sparsity", lp);
             s.threshold = number(l, "threshold", lp);
+            if (auto v = integer(l, "final_epochs", lp)) s.finalEpochs = int(std::clamp<int64_t>(*v, -1, 1'000'000));
             t.l1 = s;
         }
         auto small = [](int64_t v) { return int(std::clamp<int64_t>(v, -1'000'000, 1'000'000)); };
@@ -443,6 +444,9 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
             if (l.threshold && !(*l.threshold >= 0 && std::isfinite(*l.threshold)))
                 fail("l1.threshold", formatNumber(*l.threshold) + " must be a finite number >= 0");
             if (l.targetSparsity && l.threshold) fail("l1", "set either target_sparsity or threshold, not both");
+            if (l.finalEpochs < 0 || l.finalEpochs >= t.epochs)
+                fail("l1.final_epochs", std::to_string(l.finalEpochs) + " is outside 0..epochs-1 (" +
+                                            std::to_string(t.epochs - 1) + ")");
         }
         if (t.pruneSchedule) {
             if (!(t.pruneSchedule->from >= 0 && t.pruneSchedule->from < 1))
@@ -611,6 +615,7 @@ json recipeToJson(const Recipe& r) {
             if (!t.l1->layers.empty()) l1["layers"] = t.l1->layers;
             if (t.l1->targetSparsity) l1["target_sparsity"] = *t.l1->targetSparsity;
             if (t.l1->threshold) l1["threshold"] = *t.l1->threshold;
+            if (t.l1->finalEpochs > 0) l1["final_epochs"] = t.l1->finalEpochs;
             train["l1"] = l1;
         }
         j["train"] = train;

@@ -70,12 +70,13 @@ struct PruneSchedule {
 
 // "l1": L1 sparsification. Loss = task loss + Σ_layers λ_l·Σ|w|; after every update the weights are soft-thresholded
 // by lr·λ_l (proximal step), so they reach exact zeros; at the end a magnitude cut reaches `targetSparsity` over the
-// regularised layers (or zeroes |w| < threshold).
+// regularised layers (or zeroes |w| < threshold), followed by `finalEpochs` of fine-tuning with the cut weights masked.
 struct L1Settings {
     double lambda = 1e-4;                  // every compressible layer
     std::map<std::string, double> layers;  // per layer (node or weight name), overrides lambda
     std::optional<double> targetSparsity;
     std::optional<double> threshold;
+    int finalEpochs = 0;  // of the train section's epochs, the last ones: after the cut, without the penalty
 };
 
 // The "train" section: fine-tuning that keeps the recipe's compression (see core/train/fine_tune.h).

@@ -323,6 +323,11 @@ private:
         }
     }
 
+    // The epoch at whose end L1 training cuts; the epochs after it fine-tune with the cut masked.
+    int l1CutEpoch(int epochs) const {
+        return epochs - 1 - (m_settings.l1 ? std::clamp(m_settings.l1->finalEpochs, 0, epochs - 1) : 0);
+    }
+
     double penalty() {
         double sum = 0;
         for (const WeightPlan& p : m_plans)
@@ -522,11 +527,12 @@ private:
                     if (p.shared && p.zeroReserved && p.codebook.grad().defined()) p.codebook.grad()[0].fill_(0.0);
                 optimizer->step();
                 applyMasks();
-                if (m_settings.mode == TrainObjective::L1) proximalStep(learningRate(epoch, step, totalSteps));
+                if (m_settings.mode == TrainObjective::L1 && !(rampPhase && epoch > l1CutEpoch(epochs)))
+                    proximalStep(learningRate(epoch, step, totalSteps));
                 lossSum += loss.item<double>() * double(count);
                 seen += count;
             }
-            if (m_settings.mode == TrainObjective::L1 && epoch == epochs - 1 && rampPhase) finalCut();
+            if (m_settings.mode == TrainObjective::L1 && epoch == l1CutEpoch(epochs) && rampPhase) finalCut();
             const double trainSeconds = secondsSince(start);
             EpochRecord record;
             record.epoch = epochBase + epoch + 1;

@@ -63,7 +63,7 @@ private slots:
         train.pruneSchedule = PruneSchedule{0.25, 2};
         train.centroidEpochs = 1;
         train.mode = TrainObjective::L1;
-        train.l1 = L1Settings{2e-4, {{"fc1", 5e-4}}, 0.9, std::nullopt};
+        train.l1 = L1Settings{2e-4, {{"fc1", 5e-4}}, 0.9, std::nullopt, 1};
         withGlobal.train = train;
         const std::string text = writeRecipe(withGlobal);
         auto again = parseRecipe(text);
@@ -238,6 +238,8 @@ private slots:
             "train.l1.layers.fc1: expected a number");
         row("l1 target and threshold", R"({"train": {"mode": "l1", "l1": {"target_sparsity": 0.5, "threshold": 0.1}}})",
             "train.l1: set either target_sparsity or threshold");
+        row("l1 final epochs", R"({"train": {"mode": "l1", "epochs": 2, "l1": {"final_epochs": 2}}})",
+            "train.l1.final_epochs: 2 is outside 0..epochs-1 (1)");
         row("l1 unknown layer", R"({"train": {"mode": "l1", "l1": {"layers": {"fc9": 0.1}}}})",
             "train.l1.layers.fc9: no layer named 'fc9'");
     }

@@ -347,6 +347,20 @@ private slots:
         QVERIFY(QString::fromStdString(bad.error().message).contains("train.l1.layers.fc9: no layer named 'fc9'"));
     }
 
+    // final_epochs: the cut comes after the first epoch, the second fine-tunes with the cut weights held at zero.
+    void l1FinalEpochsKeepTheCut() {
+        const Recipe recipe = recipeFrom(R"({"train": {"mode": "l1", "l1": {"lambda": 0.02, "target_sparsity": 0.8,
+            "final_epochs": 1}, "epochs": 2, "lr": 0.01, "batch": 32}})");
+        auto trained = trainRecipe(m_graph, recipe, data(true), ApplyOptions{});
+        QVERIFY2(trained, trained ? "" : trained.error().message.c_str());
+        const auto& h = trained->history;
+        QCOMPARE(h.size(), size_t(2));
+        qInfo("L1 cut after epoch 1: top-1 %.1f %% -> %.1f %% after a masked epoch", h[0].top1, h[1].top1);
+        QVERIFY(std::fabs(h[0].sparsity - 0.8) < 1e-3);
+        QCOMPARE(h[1].sparsity, h[0].sparsity);  // no new zeros from the penalty, none lost
+        QVERIFY(h[1].top1 > h[0].top1);
+    }
+
     void otherOptimizersAndSchedules() {
         const Recipe recipe = recipeFrom(R"({"train": {"epochs": 3, "lr": 0.001, "optimizer": "adam",
             "weight_decay": 0.0001, "schedule": "step", "step_epochs": 1, "gamma": 0.5, "batch": 100, "samples": 300}})");
