@@ -257,7 +257,7 @@ int runApplyCommand(const std::vector<std::string>& args) {
         terminal.clear();
         if (!result) return fail(Error{result.error().code, parsed.recipe + ": " + result.error().message});
         trained = std::move(*result);
-        compressed = trained->model;
+        compressed = std::move(trained->model);  // the rest reads trained's history and notes only
     } else {
         compressed = applyRecipe(*graph, *recipe, applyOptions, terminal.callback());
         terminal.clear();

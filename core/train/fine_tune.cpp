@@ -432,15 +432,16 @@ private:
 
     std::vector<std::pair<std::string, double>> layerSparsity() {
         std::vector<std::pair<std::string, double>> out;
+        std::map<std::string, double> countOf;  // weights per layer so far (a decomposed layer has two tensors)
         for (const WeightPlan& p : m_plans) {
             const torch::Tensor w = storedForm(p);
             const double zeros = double((w == 0).sum().item<int64_t>()), count = double(w.numel());
             if (!out.empty() && out.back().first == p.layer) {  // a decomposed layer's second factor
-                out.back().second = (out.back().second * m_countOf[p.layer] + zeros) / (m_countOf[p.layer] + count);
-                m_countOf[p.layer] += count;
+                out.back().second = (out.back().second * countOf[p.layer] + zeros) / (countOf[p.layer] + count);
+                countOf[p.layer] += count;
             } else {
                 out.emplace_back(p.layer, count ? zeros / count : 0.0);
-                m_countOf[p.layer] = count;
+                countOf[p.layer] = count;
             }
         }
         return out;
@@ -496,13 +497,12 @@ private:
             const std::vector<int64_t> order = shuffledIndices(n, m_settings.seed * 1000003ull + uint64_t(epochBase + epoch));
             double lossSum = 0;
             int64_t seen = 0;
+            const std::string stage = name + ", epoch " + std::to_string(epochBase + epoch + 1) + " of " +
+                                      std::to_string(m_settings.epochs + m_settings.centroidEpochs);
             for (int64_t b = 0; b < steps; ++b, ++step) {
                 const float fraction = float(epochBase + epoch) + float(b) / float(steps);
-                if (!reportProgress(m_progress, fraction / float(m_settings.epochs + m_settings.centroidEpochs),
-                                    name + ", epoch " + std::to_string(epochBase + epoch + 1) + " of " +
-                                        std::to_string(m_settings.epochs + m_settings.centroidEpochs))) {
-                    return cancel(last, epoch);
-                }
+                if (!reportProgress(m_progress, fraction / float(m_settings.epochs + m_settings.centroidEpochs), stage))
+                    return cancel(last);
                 if (ramp && step <= rampSteps && (step % updateEvery == 0 || step == rampSteps)) {
                     updateMasks(double(step) / double(std::max<int64_t>(1, rampSteps)));
                     applyMasks();
@@ -563,7 +563,7 @@ private:
         return Ok{};
     }
 
-    Status cancel(const Snapshot& last, int epochInPhase) {
+    Status cancel(const Snapshot& last) {
         if (m_out.history.empty())
             return makeError(ErrorCode::Cancelled, "training cancelled before its first epoch finished");
         restore(last);
@@ -571,7 +571,6 @@ private:
         m_out.cancelled = true;
         m_out.notes.push_back("training cancelled; the weights are those of epoch " +
                               std::to_string(m_out.history.back().epoch));
-        (void)epochInPhase;
         return Ok{};
     }
 
@@ -587,7 +586,6 @@ private:
     std::string m_logits;
     bool m_logSoftmax = false;
     std::vector<WeightPlan> m_plans;
-    std::map<std::string, double> m_countOf;  // weights per layer, for layerSparsity()
 };
 
 // The recipe without unstructured pruning: gradual pruning reaches those sparsities while training.
@@ -619,10 +617,7 @@ Result<TrainedModel> trainRecipe(const Graph& graph, const Recipe& recipe, const
     if (auto st = validateRecipe(recipe, graph); !st) return st.error();
     if (auto st = checkCompatibility(graph, *data.train); !st)
         return makeError(st.error().code, "training data " + data.trainName + ": " + st.error().message);
-    {
-        auto built = train::TorchGraph::build(graph);
-        if (!built) return built.error();
-    }
+    if (auto st = train::TorchGraph::checkOps(graph); !st) return st.error();
     const TrainSettings& settings = *recipe.train;
     const bool gradual = settings.pruneSchedule.has_value();
     if (gradual && settings.centroidEpochs == 0) {

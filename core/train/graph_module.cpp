@@ -14,11 +14,7 @@ std::vector<std::string> trainableOps() {
     return names;
 }
 
-Status checkTrainable(const Graph& graph) {
-    auto built = train::TorchGraph::build(graph);
-    if (!built) return built.error();
-    return Ok{};
-}
+Status checkTrainable(const Graph& graph) { return train::TorchGraph::checkOps(graph); }
 
 namespace {
 

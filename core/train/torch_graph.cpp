@@ -42,12 +42,26 @@ int TorchGraph::slotOf(const std::string& name) {
     return it->second;
 }
 
-Result<TorchGraph> TorchGraph::build(const Graph& graph, torch::Dtype dtype) {
-    TorchGraph g;
-    g.m_opset = graph.opset;
+Status TorchGraph::checkOps(const Graph& graph) {
     if (graph.inputs.size() != 1)
         return makeError(ErrorCode::UnsupportedOp, "the model has " + std::to_string(graph.inputs.size()) +
                                                        " inputs; training needs exactly one (the image batch)");
+    const auto& ops = torchOps();
+    for (const Node& node : graph.nodes) {
+        if (ops.count(node.opType) && (node.domain.empty() || node.domain == "ai.onnx")) continue;
+        std::string known;
+        for (const auto& [name, fn] : ops) known += (known.empty() ? "" : ", ") + name;
+        return makeError(ErrorCode::UnsupportedOp, "node " + node.name + ": op " +
+                                                       (node.domain.empty() ? "" : node.domain + ".") + node.opType +
+                                                       " cannot be trained; the training engine translates " + known);
+    }
+    return Ok{};
+}
+
+Result<TorchGraph> TorchGraph::build(const Graph& graph, torch::Dtype dtype) {
+    TorchGraph g;
+    g.m_opset = graph.opset;
+    if (auto st = checkOps(graph); !st) return st.error();
     g.m_input = graph.inputs[0];
     if (const ValueInfo* v = graph.value(g.m_input); v && v->hasShape) g.m_inputShape = v->shape;
     const auto& ops = torchOps();
@@ -61,15 +75,7 @@ Result<TorchGraph> TorchGraph::build(const Graph& graph, torch::Dtype dtype) {
         }
     }
     for (const Node& node : graph.nodes) {
-        auto op = ops.find(node.opType);
-        if (!node.domain.empty() && node.domain != "ai.onnx") op = ops.end();
-        if (op == ops.end()) {
-            std::string known;
-            for (const auto& [name, fn] : ops) known += (known.empty() ? "" : ", ") + name;
-            return makeError(ErrorCode::UnsupportedOp,
-                             "node " + node.name + ": op " + (node.domain.empty() ? "" : node.domain + ".") +
-                                 node.opType + " cannot be trained; the training engine translates " + known);
-        }
+        const auto op = ops.find(node.opType);
         Step step{op->second, node, {}, {}};
         for (const std::string& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : g.slotOf(in));
         for (const std::string& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : g.slotOf(out));

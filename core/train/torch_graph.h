@@ -35,6 +35,9 @@ const std::map<std::string, TorchOp>& torchOps();
 // fake-quantization, codebook) that the forward pass uses instead of the raw parameter.
 class TorchGraph {
 public:
+    // Ok when the graph has one input and every node's op translates; else UnsupportedOp naming the first node that
+    // does not. Copies nothing.
+    static Status checkOps(const Graph& graph);
     // Fails naming the first node whose op cannot be translated.
     static Result<TorchGraph> build(const Graph& graph, torch::Dtype dtype = torch::kFloat);
 
