@@ -192,37 +192,26 @@ int runApplyCommand(const std::vector<std::string>& args) {
         if (!spec)
             return fail(parsed.recipe + ": train: training needs data; pass --data SPEC (and --train-data SPEC unless "
                                         "it is idx: with a train split)");
-        DatasetOptions trainOptions = parsed.datasetOptions;
         std::optional<DatasetSpec> trainSpec;
         if (!parsed.trainData.empty()) {
             auto parsedSpec = parseDatasetSpec(parsed.trainData);
             if (!parsedSpec) return fail("--train-data: " + parsedSpec.error().message);
             trainSpec = *parsedSpec;
-            trainOptions.split = trainSpec->kind == DatasetKind::Idx ? std::optional(Split::Train) : std::nullopt;
-        } else if (spec->kind == DatasetKind::Idx) {
-            if (parsed.datasetOptions.split == Split::Train)
-                return fail("--split train: the evaluation would use the training images; evaluate on the test split "
-                            "or pass --train-data SPEC");
-            trainSpec = *spec;
-            trainOptions.split = Split::Train;
-        } else {
+        } else if (spec->kind != DatasetKind::Idx) {
             return fail(parsed.recipe + ": train: " + parsed.data + " has no train split; pass --train-data SPEC "
                                         "(other images than the evaluation data)");
+        } else if (parsed.datasetOptions.split == Split::Train) {
+            return fail("--split train: the evaluation would use the training images; evaluate on the test split "
+                        "or pass --train-data SPEC");
         }
-        if (trainSpec->kind != DatasetKind::Folder) {  // image options belong to folders; scale/mean/std carry over
-            trainOptions.preprocessing.resize = 0;
-            trainOptions.preprocessing.crop = 0;
-            trainOptions.preprocessing.bgr = false;
-            trainOptions.preprocessing.gray = false;
-        }
-        auto opened = openDataset(*trainSpec, trainOptions);
+        auto opened = openTrainingData(*spec, parsed.data, parsed.datasetOptions, trainSpec, parsed.trainData);
         if (!opened) return fail(opened.error());
-        trainData.train = *opened;
-        trainData.trainName = parsed.trainData.empty() ? parsed.data + " (train split)" : parsed.trainData;
+        trainData.train = opened->dataset;
+        trainData.trainName = opened->name;
+        for (InputPath& input : datasetInputPaths(trainSpec ? *trainSpec : *spec)) inputs.push_back(std::move(input));
         trainData.evaluation = dataset;
         trainData.evalLimit = parsed.evalOptions.limit;
         trainData.threads = parsed.evalOptions.threads;
-        for (InputPath& input : datasetInputPaths(*trainSpec)) inputs.push_back(std::move(input));
         if (auto output = checkOutputPath(parsed.output, inputs); !output) return fail(output.error());
     }
 

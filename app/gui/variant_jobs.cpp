@@ -117,25 +117,14 @@ Result<TrainData> openTrainData(const EvaluationSettings& settings, const QStrin
                                 std::shared_ptr<const Dataset> evaluation) {
     if (const QString problem = trainDataProblem(settings, trainSpec); !problem.isEmpty())
         return makeError(ErrorCode::InvalidArgument, problem.toStdString());
-    DatasetOptions options = settings.dataset;
-    DatasetSpec spec = settings.spec;
-    std::string name = settings.specText.toStdString() + " (train split)";
-    if (!trainSpec.trimmed().isEmpty()) {
-        spec = *parseDatasetSpec(trainSpec.trimmed().toStdString());
-        name = trainSpec.trimmed().toStdString();
-    }
-    options.split = spec.kind == DatasetKind::Idx ? std::optional(Split::Train) : std::nullopt;
-    if (spec.kind != DatasetKind::Folder) {  // image options belong to folders; scale/mean/std carry over
-        options.preprocessing.resize = 0;
-        options.preprocessing.crop = 0;
-        options.preprocessing.bgr = false;
-        options.preprocessing.gray = false;
-    }
-    auto opened = openDataset(spec, options);
+    std::optional<DatasetSpec> spec;
+    if (!trainSpec.trimmed().isEmpty()) spec = *parseDatasetSpec(trainSpec.trimmed().toStdString());
+    auto opened = openTrainingData(settings.spec, settings.specText.toStdString(), settings.dataset, spec,
+                                   trainSpec.trimmed().toStdString());
     if (!opened) return makeError(opened.error().code, "training data: " + opened.error().message);
     TrainData data;
-    data.train = *opened;
-    data.trainName = name;
+    data.train = opened->dataset;
+    data.trainName = opened->name;
     data.evaluation = std::move(evaluation);
     data.evalLimit = settings.eval.limit;
     data.threads = settings.eval.threads;

@@ -173,6 +173,23 @@ Result<CalibrationData> openCalibrationData(const DatasetSpec& spec, const Datas
     return CalibrationData{*opened, "idx:" + spec.path + " (train split)"};
 }
 
+Result<CalibrationData> openTrainingData(const DatasetSpec& evaluation, const std::string& evaluationText,
+                                         const DatasetOptions& options, const std::optional<DatasetSpec>& trainSpec,
+                                         const std::string& trainText) {
+    const DatasetSpec& spec = trainSpec ? *trainSpec : evaluation;
+    DatasetOptions train = options;
+    train.split = spec.kind == DatasetKind::Idx ? std::optional(Split::Train) : std::nullopt;
+    if (spec.kind != DatasetKind::Folder) {
+        train.preprocessing.resize = 0;
+        train.preprocessing.crop = 0;
+        train.preprocessing.bgr = false;
+        train.preprocessing.gray = false;
+    }
+    auto opened = openDataset(spec, train);
+    if (!opened) return opened.error();
+    return CalibrationData{*opened, trainSpec ? trainText : evaluationText + " (train split)"};
+}
+
 std::vector<int64_t> shuffledIndices(int64_t n, uint64_t seed) {
     std::vector<int64_t> indices(size_t(std::max<int64_t>(n, 0)));
     std::iota(indices.begin(), indices.end(), int64_t(0));

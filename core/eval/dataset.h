@@ -95,6 +95,14 @@ struct CalibrationData {
 Result<CalibrationData> openCalibrationData(const DatasetSpec& spec, const DatasetOptions& options,
                                             std::shared_ptr<const Dataset> evaluation = nullptr);
 
+// The images a recipe's "train" section trains on: `trainSpec` when given, else `evaluation` (which must then be IDX:
+// callers check that, in their own words). An IDX spec reads its train split; image options (resize, crop, bgr, gray)
+// carry over to folders only, scale/mean/std to every kind. `name` reads "<evaluationText> (train split)" or
+// `trainText`.
+Result<CalibrationData> openTrainingData(const DatasetSpec& evaluation, const std::string& evaluationText,
+                                         const DatasetOptions& options, const std::optional<DatasetSpec>& trainSpec,
+                                         const std::string& trainText);
+
 // 0..n-1 in a seeded Fisher-Yates order; the same (n, seed) gives the same order on every platform.
 std::vector<int64_t> shuffledIndices(int64_t n, uint64_t seed);
 // A view of `parent` holding the samples parent[indices[0]], parent[indices[1]], …
