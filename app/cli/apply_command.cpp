@@ -1,6 +1,7 @@
 #include "app/cli/apply_command.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -41,6 +42,9 @@ constexpr const char* kApplyUsage =
     "                       correction calibrates on the IDX train split (other kinds: the data set itself)\n"
     "  --split test|train   IDX files to read (default test); calibration and evaluation use this split\n"
     "  --train-data SPEC    training data of the recipe's \"train\" section (default for idx: the train split)\n"
+    "  --student S.onnx     compress and train S instead of MODEL; MODEL is then the distillation teacher\n"
+    "                       (\"distill\": {\"teacher\": \"baseline\"}); a teacher path in the recipe is read\n"
+    "                       relative to the recipe's folder\n"
     "  --limit N            evaluate the first N samples (default all)\n"
     "  --backend B          runtime of the evaluation: auto (default), builtin or opencv\n"
     "  --seed S             seed of the calibration subsets (default 0)\n"
@@ -52,6 +56,7 @@ constexpr const char* kApplyUsage =
 struct ApplyArgs : cli::DatasetArguments {
     std::string model;
     std::string trainData;
+    std::string student;
     std::string recipe;
     std::string output;
     ExportFormat format = ExportFormat::Float;
@@ -67,6 +72,7 @@ ApplyArgs parseArgs(const std::vector<std::string>& args) {
         {"--recipe", [&](auto&, auto& v) { out.recipe = v; }},
         {"-o", [&](auto&, auto& v) { out.output = v; }},
         {"--train-data", [&](auto&, auto& v) { out.trainData = v; }},
+        {"--student", [&](auto&, auto& v) { out.student = v; }},
         {"--output", [&](auto&, auto& v) { out.output = v; }},
         {"--format",
          [&](auto&, auto& v) {
@@ -98,7 +104,9 @@ double percentOf(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * doubl
 
 void printText(std::ostream& out, const ApplyArgs& args, const CompressedModel& model, const ExportResult& written,
                const FileSize& baseline, const ActivationRanges& ranges, const std::optional<EvalReport>& eval) {
-    out << "model:     " << args.model << "\nrecipe:    " << args.recipe << "\nwritten:   " << written.path << " ("
+    out << "model:     " << args.model << '\n';
+    if (!args.student.empty()) out << "student:   " << args.student << '\n';
+    out << "recipe:    " << args.recipe << "\nwritten:   " << written.path << " ("
         << toString(written.format) << ")\n\n";
     out << std::left << std::setw(18) << "layer" << std::right << std::setw(10) << "sparsity" << std::setw(6)
         << "bits" << std::setw(6) << "rank" << std::setw(11) << "rel.error" << std::setw(10) << "SQNR dB"
@@ -159,13 +167,43 @@ int runApplyCommand(const std::vector<std::string>& args) {
     const std::optional<DatasetSpec>& spec = parsed.spec;
 
     // Every input is read and checked before anything is written: on any failure an existing output stays as it was.
-    auto graph = readOnnxModel(parsed.model);
-    if (!graph) return fail(graph.error());
+    // With --student the student is what gets compressed and trained, MODEL its default teacher.
+    auto model = readOnnxModel(parsed.model);
+    if (!model) return fail(model.error());
     auto recipe = readRecipeFile(parsed.recipe);
     if (!recipe) return fail(recipe.error());
     std::vector<InputPath> inputs = {{parsed.model, "the model", false}, {parsed.recipe, "the recipe", false}};
-    for (const std::string& file : graph->externalDataFiles)
+    for (const std::string& file : model->externalDataFiles)
         inputs.push_back({file, "an external-data file of the model", false});
+    if (!parsed.student.empty() && !recipe->train)
+        return fail(parsed.recipe + ": --student trains the student; the recipe needs a \"train\" section");
+    Result<Graph> graph = std::move(model);
+    std::shared_ptr<const Graph> teacher;
+    if (!parsed.student.empty()) {
+        teacher = std::make_shared<const Graph>(std::move(*graph));
+        graph = readOnnxModel(parsed.student);
+        if (!graph) return fail(graph.error());
+        inputs.push_back({parsed.student, "the student model", false});
+        for (const std::string& file : graph->externalDataFiles)
+            inputs.push_back({file, "an external-data file of the student", false});
+    }
+    const std::string& trainedFile = parsed.student.empty() ? parsed.model : parsed.student;
+    if (recipe->train && recipe->train->mode == TrainObjective::Distill) {
+        const DistillSettings distill = recipe->train->distill.value_or(DistillSettings{});
+        if (distill.teacher != "baseline") {
+            const std::filesystem::path teacherPath =
+                std::filesystem::path(distill.teacher).is_absolute()
+                    ? std::filesystem::path(distill.teacher)
+                    : std::filesystem::path(parsed.recipe).parent_path() / distill.teacher;
+            auto opened = readOnnxModel(teacherPath.string());
+            if (!opened)
+                return fail(parsed.recipe + ": train.distill.teacher: " + opened.error().message);
+            inputs.push_back({teacherPath.string(), "the teacher model", false});
+            teacher = std::make_shared<const Graph>(std::move(*opened));
+        }
+    } else {
+        teacher.reset();  // only distillation reads a teacher
+    }
     if (spec)
         for (InputPath& input : datasetInputPaths(*spec)) inputs.push_back(std::move(input));
     if (auto output = checkOutputPath(parsed.output, inputs); !output) return fail(output.error());
@@ -212,6 +250,7 @@ int runApplyCommand(const std::vector<std::string>& args) {
         trainData.evaluation = dataset;
         trainData.evalLimit = parsed.evalOptions.limit;
         trainData.threads = parsed.evalOptions.threads;
+        trainData.teacher = teacher;
         if (auto output = checkOutputPath(parsed.output, inputs); !output) return fail(output.error());
     }
 
@@ -240,6 +279,7 @@ int runApplyCommand(const std::vector<std::string>& args) {
             std::cerr << "epoch " << e.epoch << " (" << e.phase << "): loss " << e.loss;
             if (e.top1 >= 0) std::cerr << ", top-1 " << e.top1 << "%";
             if (e.penalty > 0) std::cerr << ", L1 penalty " << e.penalty;
+            if (e.distillation) std::cerr << ", distillation " << *e.distillation;
             std::cerr << ", sparsity " << 100.0 * e.sparsity << "%, " << std::lround(e.imagesPerSecond)
                       << " images/s, " << e.seconds << " s\n";
         });
@@ -259,7 +299,7 @@ int runApplyCommand(const std::vector<std::string>& args) {
     auto ranges = calibrateActivations(compressed->graph, dataset, activations, calibration, terminal.callback());
     terminal.clear();
     if (!ranges) return fail(ranges.error());
-    auto baseline = measureFile(parsed.model);
+    auto baseline = measureFile(trainedFile);
     if (!baseline) return fail(baseline.error());
 
     auto written = exportModel(*compressed, *ranges, parsed.format, parsed.output);
@@ -305,6 +345,9 @@ int runApplyCommand(const std::vector<std::string>& args) {
     if (trained) {
         nlohmann::ordered_json train;
         train["data"] = trainData.trainName;
+        if (!parsed.student.empty()) train["student"] = parsed.student;
+        if (recipe->train->mode == TrainObjective::Distill)
+            train["teacher"] = trainData.teacher ? trainData.teacher->sourcePath : parsed.model;
         train["history"] = historyToJson(trained->history);
         train["cancelled"] = trained->cancelled;
         if (!trained->notes.empty()) train["notes"] = trained->notes;

@@ -60,7 +60,10 @@ std::string_view toString(LrSchedule s) {
     return s == LrSchedule::Cosine ? "cosine" : s == LrSchedule::Step ? "step" : "constant";
 }
 std::string_view toString(BatchNormTraining b) { return b == BatchNormTraining::Train ? "train" : "frozen"; }
-std::string_view toString(TrainObjective m) { return m == TrainObjective::L1 ? "l1" : "finetune"; }
+std::string_view toString(TrainObjective m) {
+    return m == TrainObjective::L1 ? "l1" : m == TrainObjective::Distill ? "distill" : "finetune";
+}
+std::string_view toString(WeightInit w) { return w == WeightInit::Random ? "random" : "model"; }
 
 namespace {
 
@@ -297,10 +300,29 @@ public:
     std::optional<TrainSettings> train(const json& j) {
         const std::string path = "train";
         if (!object(j, path)) return std::nullopt;
-        keys(j, path, {"mode", "l1", "epochs", "lr", "optimizer", "momentum", "weight_decay", "batch", "schedule", "step_epochs",
+        keys(j, path, {"mode", "l1", "distill", "init", "epochs", "lr", "optimizer", "momentum", "weight_decay", "batch", "schedule", "step_epochs",
                        "gamma", "seed", "samples", "batchnorm", "prune_schedule", "centroid_epochs"});
         TrainSettings t;
-        if (auto v = choice(j, "mode", path, {TrainObjective::FineTune, TrainObjective::L1})) t.mode = *v;
+        if (auto v = choice(j, "mode", path, {TrainObjective::FineTune, TrainObjective::L1, TrainObjective::Distill}))
+            t.mode = *v;
+        if (auto v = choice(j, "init", path, {WeightInit::Model, WeightInit::Random})) t.init = *v;
+        if (j.contains("distill") && object(j.at("distill"), path + ".distill")) {
+            const json& d = j.at("distill");
+            const std::string dp = path + ".distill";
+            keys(d, dp, {"teacher", "temperature", "alpha", "hard"});
+            DistillSettings s;
+            if (d.contains("teacher")) {
+                if (d.at("teacher").is_string())
+                    s.teacher = d.at("teacher").get<std::string>();
+                else
+                    fail(dp + ".teacher", "expected \"baseline\" or the path of an ONNX file, got " +
+                                              shortDump(d.at("teacher")));
+            }
+            if (auto v = number(d, "temperature", dp)) s.temperature = *v;
+            if (auto v = number(d, "alpha", dp)) s.alpha = *v;
+            if (auto v = boolean(d, "hard", dp)) s.hard = *v;
+            t.distill = s;
+        }
         if (j.contains("l1") && object(j.at("l1"), path + ".l1")) {
             const json& l = j.at("l1");
             const std::string lp = path + ".l1";
@@ -433,6 +455,15 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
         if (t.centroidEpochs < 0 || t.centroidEpochs > 10'000)
             fail("centroid_epochs", std::to_string(t.centroidEpochs) + " is outside 0..10000");
         if (t.l1 && t.mode != TrainObjective::L1) fail("l1", "set \"mode\": \"l1\" to use these settings");
+        if (t.distill && t.mode != TrainObjective::Distill)
+            fail("distill", "set \"mode\": \"distill\" to use these settings");
+        if (t.distill) {
+            const DistillSettings& d = *t.distill;
+            if (d.teacher.empty()) fail("distill.teacher", "is empty; use \"baseline\" or the path of an ONNX file");
+            if (!(d.temperature > 0 && d.temperature <= 100))
+                fail("distill.temperature", formatNumber(d.temperature) + " is outside (0, 100]");
+            if (!(d.alpha >= 0 && d.alpha <= 1)) fail("distill.alpha", formatNumber(d.alpha) + " is outside [0, 1]");
+        }
         if (t.l1) {
             const L1Settings& l = *t.l1;
             if (!(l.lambda >= 0 && l.lambda < 1)) fail("l1.lambda", formatNumber(l.lambda) + " is outside [0, 1)");
@@ -618,6 +649,11 @@ json recipeToJson(const Recipe& r) {
             if (t.l1->finalEpochs > 0) l1["final_epochs"] = t.l1->finalEpochs;
             train["l1"] = l1;
         }
+        if (t.mode == TrainObjective::Distill) {
+            const DistillSettings d = t.distill.value_or(DistillSettings{});
+            train["distill"] = {{"teacher", d.teacher}, {"temperature", d.temperature}, {"alpha", d.alpha}, {"hard", d.hard}};
+        }
+        if (t.init == WeightInit::Random) train["init"] = "random";
         j["train"] = train;
     }
     return j;

@@ -23,8 +23,12 @@ enum class LrSchedule { Constant, Step, Cosine };
 // BatchNormalization while training: frozen (running statistics, affine parameters train) or train (batch statistics,
 // running statistics updated).
 enum class BatchNormTraining { Frozen, Train };
-// What training optimises: the task loss (fine-tuning), or the task loss + λ·Σ|w| with a proximal step (L1).
-enum class TrainObjective { FineTune, L1 };
+// What training optimises: the task loss (fine-tuning), the task loss + λ·Σ|w| with a proximal step (L1), or the
+// knowledge-distillation loss against a teacher's logits (distill).
+enum class TrainObjective { FineTune, L1, Distill };
+// Where training starts: the model's own weights, or a seeded re-initialisation (PyTorch's defaults: Conv/Gemm/MatMul
+// weights and biases uniform in ±1/sqrt(fan_in), BatchNorm scale 1, shift 0, running mean 0, variance 1).
+enum class WeightInit { Model, Random };
 
 // One recipe entry ("defaults" or "layers.<name>"): every field optional, an unset field inherits.
 struct PruneEntry {
@@ -79,10 +83,21 @@ struct L1Settings {
     int finalEpochs = 0;  // of the train section's epochs, the last ones: after the cut, without the penalty
 };
 
+// "distill": knowledge distillation from a teacher's logits (Hinton et al. 2015). Soft: loss = α·T²·KL(softmax(t/T) ‖
+// softmax(s/T)) + (1−α)·CE(s, labels). Hard: loss = α·CE(s, argmax t) + (1−α)·CE(s, labels).
+struct DistillSettings {
+    std::string teacher = "baseline";  // "baseline": the model before compression; else the path of an ONNX file
+    double temperature = 4;
+    double alpha = 0.7;
+    bool hard = false;
+};
+
 // The "train" section: fine-tuning that keeps the recipe's compression (see core/train/fine_tune.h).
 struct TrainSettings {
     TrainObjective mode = TrainObjective::FineTune;
     std::optional<L1Settings> l1;  // mode l1
+    std::optional<DistillSettings> distill;  // mode distill (defaults when unset)
+    WeightInit init = WeightInit::Model;
     int epochs = 1;
     double lr = 0.01;
     TrainOptimizer optimizer = TrainOptimizer::Sgd;
@@ -164,5 +179,6 @@ std::string_view toString(TrainOptimizer o);
 std::string_view toString(LrSchedule s);
 std::string_view toString(BatchNormTraining b);
 std::string_view toString(TrainObjective m);
+std::string_view toString(WeightInit w);
 
 }  // namespace lathe

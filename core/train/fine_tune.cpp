@@ -11,7 +11,10 @@
 #include "core/compress/quantize/kmeans_share.h"
 #include "core/compress/quantize/uniform_quantize.h"
 #include "core/eval/evaluator.h"
+#include "core/train/initialize_weights.h"
+#include "core/train/teacher_logits.h"
 #include "core/train/torch_graph.h"
+#include "core/train/torch_losses.h"
 
 namespace lathe {
 
@@ -31,6 +34,7 @@ nlohmann::json historyToJson(const std::vector<EpochRecord>& history) {
         for (const auto& [name, s] : e.layerSparsity) layers[name] = s;
         j["layers"] = layers;
         if (e.penalty > 0) j["penalty"] = e.penalty;
+        if (e.distillation) j["distillation"] = *e.distillation;
         if (e.top1 >= 0) j["evaluated"] = e.evaluated;
         out.push_back(j);
     }
@@ -105,10 +109,10 @@ torch::Tensor fakeQuant(const torch::Tensor& w, const LayerSettings& s, int axis
 
 class Trainer {
 public:
-    Trainer(const Graph& source, const Recipe& recipe, const TrainData& data, const EpochFn& onEpoch,
-            TrainedModel& out, bool& cancelled)
-        : m_source(source), m_recipe(recipe), m_settings(*recipe.train), m_data(data), m_onEpoch(onEpoch),
-          m_out(out), m_cancelled(cancelled) {}
+    Trainer(const Graph& source, const Recipe& recipe, const TrainData& data,
+            std::shared_ptr<const TeacherLogits> teacher, const EpochFn& onEpoch, TrainedModel& out, bool& cancelled)
+        : m_source(source), m_recipe(recipe), m_settings(*recipe.train), m_data(data), m_teacher(std::move(teacher)),
+          m_onEpoch(onEpoch), m_out(out), m_cancelled(cancelled) {}
 
     Result<std::map<std::string, CodebookTensor>> run(Graph& g, const std::vector<RetrainLayer>& layers,
                                                        const ProgressFn& progress) {
@@ -119,12 +123,14 @@ public:
         auto built = train::TorchGraph::build(g);
         if (!built) return built.error();
         m_net = std::make_unique<train::TorchGraph>(std::move(*built));
-        if (auto st = findLogits(g); !st) return st.error();
+        m_logits = logitsValue(g);
+        if (m_logits.empty()) return makeError(ErrorCode::InvalidModel, "the model has no outputs");
         if (auto st = plan(g, layers); !st) return st.error();
+        m_histograms = initialHistograms();
         try {
             const bool twoPhases = m_settings.centroidEpochs > 0 && hasKMeans();
             if (!twoPhases) shareAll();
-            const std::string first = m_settings.mode == TrainObjective::L1 ? "l1" : "fine-tune";
+            const std::string first = objectiveName();
             if (auto st = phase(g, twoPhases ? first : phaseName(), m_settings.epochs, true); !st) return st.error();
             if (twoPhases && !m_cancelled) {
                 shareAll();
@@ -138,24 +144,13 @@ public:
     }
 
 private:
-    std::string phaseName() const {
-        return hasKMeans() ? "centroids" : m_settings.mode == TrainObjective::L1 ? "l1" : "fine-tune";
+    std::string objectiveName() const {
+        return m_settings.mode == TrainObjective::L1 ? "l1" : m_settings.mode == TrainObjective::Distill ? "distill" : "fine-tune";
     }
+    std::string phaseName() const { return hasKMeans() ? "centroids" : objectiveName(); }
 
     bool hasKMeans() const {
         return std::any_of(m_plans.begin(), m_plans.end(), [](const WeightPlan& p) { return p.kind == WeightPlan::Kind::KMeans; });
-    }
-
-    Status findLogits(const Graph& g) {
-        if (g.outputs.empty()) return makeError(ErrorCode::InvalidModel, "the model has no outputs");
-        m_logits = g.outputs[0];
-        const int producer = g.producerOf(m_logits);
-        if (producer >= 0) {
-            const Node& n = g.nodes[size_t(producer)];
-            if (n.opType == "Softmax" && !n.inputs.empty()) m_logits = n.inputs[0];
-            if (n.opType == "LogSoftmax") m_logSoftmax = true;
-        }
-        return Ok{};
     }
 
     Status plan(const Graph& g, const std::vector<RetrainLayer>& layers) {
@@ -420,6 +415,41 @@ private:
         }
     }
 
+    static constexpr int kHistogramBins = 61;
+
+    static void count(const torch::Tensor& w, double lo, double hi, std::vector<int64_t>& bins) {
+        bins.assign(kHistogramBins, 0);
+        const torch::Tensor f = w.to(torch::kFloat).contiguous();
+        const float* v = f.data_ptr<float>();
+        const double width = (hi - lo) / kHistogramBins;
+        for (int64_t i = 0; i < f.numel(); ++i) {
+            const int b = width > 0 ? int(std::floor((double(v[i]) - lo) / width)) : kHistogramBins / 2;
+            ++bins[size_t(std::clamp(b, 0, kHistogramBins - 1))];
+        }
+    }
+
+    std::vector<WeightHistogram> initialHistograms() {
+        std::vector<WeightHistogram> out;
+        for (const WeightPlan& p : m_plans) {
+            const torch::Tensor w = storedForm(p);
+            WeightHistogram h;
+            h.layer = p.layer;
+            h.tensor = p.name;
+            const double extent = std::max(1e-12, w.abs().max().item<double>());
+            h.lo = -extent;
+            h.hi = extent;
+            count(w, h.lo, h.hi, h.before);
+            out.push_back(std::move(h));
+        }
+        return out;
+    }
+
+    std::vector<WeightHistogram> histograms() {
+        std::vector<WeightHistogram> out = m_histograms;
+        for (size_t i = 0; i < out.size() && i < m_plans.size(); ++i) count(storedForm(m_plans[i]), out[i].lo, out[i].hi, out[i].now);
+        return out;
+    }
+
     double sparsity() {
         int64_t zeros = 0, count = 0;
         for (const WeightPlan& p : m_plans) {
@@ -495,7 +525,7 @@ private:
             const auto start = Clock::now();
             const double epochLr = learningRate(epoch, step, totalSteps);
             const std::vector<int64_t> order = shuffledIndices(n, m_settings.seed * 1000003ull + uint64_t(epochBase + epoch));
-            double lossSum = 0;
+            double lossSum = 0, distillSum = 0;
             int64_t seen = 0;
             const std::string stage = name + ", epoch " + std::to_string(epochBase + epoch + 1) + " of " +
                                       std::to_string(m_settings.epochs + m_settings.centroidEpochs);
@@ -521,7 +551,35 @@ private:
                 optimizer->zero_grad();
                 torch::Tensor out = m_net->forward(x, m_logits, true, m_settings.batchNorm);
                 if (out.dim() > 2) out = out.flatten(1);
-                const torch::Tensor loss = m_logSoftmax ? torch::nll_loss(out, y) : torch::cross_entropy_loss(out, y);
+                torch::Tensor loss, labelLoss;
+                if (m_teacher) {
+                    if (out.dim() != 2 || out.size(1) != m_teacher->classes)
+                        return makeError(ErrorCode::InvalidArgument,
+                                         "the model's logits '" + m_logits + "' have " +
+                                             std::to_string(out.dim() == 2 ? out.size(1) : out.numel() / std::max<int64_t>(count, 1)) +
+                                             " values per sample, the teacher's " + std::to_string(m_teacher->classes) +
+                                             "; teacher and student must have the same classes");
+                    std::vector<float> rows;
+                    rows.reserve(size_t(count * m_teacher->classes));
+                    for (int64_t i : indices) rows.insert(rows.end(), m_teacher->row(i), m_teacher->row(i) + m_teacher->classes);
+                    const torch::Tensor t = torch::from_blob(rows.data(), {count, m_teacher->classes}, torch::kFloat);
+                    const train::LossTerms terms =
+                        train::distillationLoss(out, t, y, m_settings.distill.value_or(DistillSettings{}));
+                    loss = terms.total;
+                    labelLoss = terms.labels;
+                    distillSum += terms.distillation.item<double>() * double(count);
+                } else {
+                    loss = labelLoss = torch::cross_entropy_loss(out, y);
+                }
+                if (!std::isfinite(loss.item<double>()))
+                    return makeError(ErrorCode::InvalidArgument,
+                                     "training diverged: the loss is " + std::to_string(loss.item<double>()) + " at " +
+                                         stage + ", batch " + std::to_string(b + 1) + " of " + std::to_string(steps) +
+                                         " (lr " + std::to_string(learningRate(epoch, step, totalSteps)) +
+                                         "); lower train.lr" +
+                                         (m_teacher ? " (distillation's T²-scaled term asks for a smaller lr than "
+                                                      "training on labels)"
+                                                    : ""));
                 loss.backward();
                 for (WeightPlan& p : m_plans)
                     if (p.shared && p.zeroReserved && p.codebook.grad().defined()) p.codebook.grad()[0].fill_(0.0);
@@ -529,7 +587,7 @@ private:
                 applyMasks();
                 if (m_settings.mode == TrainObjective::L1 && !(rampPhase && epoch > l1CutEpoch(epochs)))
                     proximalStep(learningRate(epoch, step, totalSteps));
-                lossSum += loss.item<double>() * double(count);
+                lossSum += labelLoss.item<double>() * double(count);
                 seen += count;
             }
             if (m_settings.mode == TrainObjective::L1 && epoch == l1CutEpoch(epochs) && rampPhase) finalCut();
@@ -541,7 +599,9 @@ private:
             record.lr = epochLr;
             record.sparsity = sparsity();
             record.layerSparsity = layerSparsity();
+            record.histograms = histograms();
             if (m_settings.mode == TrainObjective::L1) record.penalty = penalty();
+            if (m_teacher && seen) record.distillation = distillSum / double(seen);
             record.imagesPerSecond = trainSeconds > 0 ? double(seen) / trainSeconds : 0;
             if (m_data.evaluation) {
                 EvalOptions options;
@@ -578,14 +638,15 @@ private:
     const Recipe& m_recipe;
     const TrainSettings& m_settings;
     const TrainData& m_data;
+    std::shared_ptr<const TeacherLogits> m_teacher;  // distill mode
     const EpochFn& m_onEpoch;
     TrainedModel& m_out;
     bool& m_cancelled;
     ProgressFn m_progress;
     std::unique_ptr<train::TorchGraph> m_net;
     std::string m_logits;
-    bool m_logSoftmax = false;
     std::vector<WeightPlan> m_plans;
+    std::vector<WeightHistogram> m_histograms;  // bins and counts before training
 };
 
 // The recipe without unstructured pruning: gradual pruning reaches those sparsities while training.
@@ -601,6 +662,28 @@ Recipe withoutUnstructuredPruning(Recipe recipe) {
     recipe.globalPruneCorrection.reset();
     recipe.globalPruneSamples.reset();
     return recipe;
+}
+
+// "[N,1,28,28]" of a graph's first input, "unknown" when it is not declared.
+std::string inputShapeText(const Graph& g) {
+    const ValueInfo* v = g.inputs.empty() ? nullptr : g.value(g.inputs.front());
+    return v && v->hasShape ? shapeToString(v->shape) : std::string("unknown");
+}
+
+// Teacher and student take the same samples: their declared input shapes agree past the batch dimension where both
+// are known.
+Status checkSameInput(const Graph& teacher, const Graph& student, const std::string& teacherName) {
+    const ValueInfo* t = teacher.inputs.empty() ? nullptr : teacher.value(teacher.inputs.front());
+    const ValueInfo* s = student.inputs.empty() ? nullptr : student.value(student.inputs.front());
+    if (!t || !s || !t->hasShape || !s->hasShape) return Ok{};
+    bool same = t->shape.size() == s->shape.size();
+    for (size_t d = 1; same && d < t->shape.size(); ++d)
+        same = t->shape[d] < 0 || s->shape[d] < 0 || t->shape[d] == s->shape[d];
+    if (same) return Ok{};
+    return makeError(ErrorCode::InvalidArgument, "teacher and student inputs differ: " + teacherName + " takes '" +
+                                                     teacher.inputs.front() + "' " + inputShapeText(teacher) +
+                                                     ", the student '" + student.inputs.front() + "' " +
+                                                     inputShapeText(student));
 }
 
 }  // namespace
@@ -634,8 +717,35 @@ Result<TrainedModel> trainRecipe(const Graph& graph, const Recipe& recipe, const
     if (settings.samples > 0 && settings.samples < data.train->size())
         subset.train = calibrationSubset(data.train, settings.samples, settings.seed);
     TrainedModel out;
+    std::shared_ptr<const TeacherLogits> teacherLogitsOfData;
+    if (settings.mode == TrainObjective::Distill) {
+        const DistillSettings distill = settings.distill.value_or(DistillSettings{});
+        if (!data.teacher && distill.teacher != "baseline")
+            return makeError(ErrorCode::InvalidArgument, "train.distill.teacher: '" + distill.teacher +
+                                                             "' is a file; open it and pass it as the teacher");
+        const Graph& teacher = data.teacher ? *data.teacher : graph;
+        const std::string teacherName =
+            data.teacher ? "teacher " + (teacher.sourcePath.empty() ? std::string("model") : teacher.sourcePath)
+                         : std::string("the baseline (teacher)");
+        if (auto st = checkSameInput(teacher, graph, teacherName); !st) return st.error();
+        auto logits = teacherLogits(teacher, *subset.train, data.threads, progress);
+        if (!logits) return logits.error();
+        teacherLogitsOfData = *logits;
+        out.notes.push_back(std::string(distill.hard ? "hard" : "soft") + " distillation from " + teacherName +
+                            " (T " + std::to_string(distill.temperature) + ", alpha " + std::to_string(distill.alpha) +
+                            "); its logits of the " + std::to_string(subset.train->size()) +
+                            " training images come from Lathe's executor, cached by teacher and data content");
+    }
+    Graph initialized;
+    if (settings.init == WeightInit::Random) {
+        initialized = graph;
+        const auto tensors = initializeWeights(initialized, settings.seed);
+        out.notes.push_back("re-initialised " + std::to_string(tensors.size()) +
+                            " weight tensors (PyTorch's defaults, seed " + std::to_string(settings.seed) + ")");
+    }
+    const Graph& start = settings.init == WeightInit::Random ? initialized : graph;
     bool cancelled = false;
-    Trainer trainer(graph, recipe, subset, onEpoch, out, cancelled);
+    Trainer trainer(start, recipe, subset, teacherLogitsOfData, onEpoch, out, cancelled);
     ApplyOptions applyOptions = options;
     applyOptions.retrain = [&](Graph& g, const std::vector<RetrainLayer>& layers, const ProgressFn& p) {
         return trainer.run(g, layers, p);
@@ -644,7 +754,7 @@ Result<TrainedModel> trainRecipe(const Graph& graph, const Recipe& recipe, const
     const ProgressFn outer = [&](float fraction, std::string_view stage) {
         return cancelled || reportProgress(progress, fraction, stage);
     };
-    auto compressed = applyRecipe(graph, gradual ? withoutUnstructuredPruning(recipe) : recipe, applyOptions, outer);
+    auto compressed = applyRecipe(start, gradual ? withoutUnstructuredPruning(recipe) : recipe, applyOptions, outer);
     if (!compressed) return compressed.error();
     out.model = std::move(*compressed);
     if (gradual)

@@ -5,6 +5,9 @@ add_library(lathe_train STATIC
     train/torch_ops.cpp
     train/graph_module.cpp
     train/fine_tune.cpp
+    train/distillation_loss.cpp
+    train/teacher_logits.cpp
+    train/initialize_weights.cpp
 )
 target_link_libraries(lathe_train PUBLIC lathe_core PRIVATE ${TORCH_LIBRARIES})
 target_include_directories(lathe_train PRIVATE ${TORCH_INCLUDE_DIRS})

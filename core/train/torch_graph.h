@@ -1,5 +1,5 @@
 #pragma once
-// Internal to core/train: the only header with torch types; included by core/train's .cpp files alone.
+// Internal to core/train: with torch_losses.h the only headers with torch types; included by core/train's .cpp files alone.
 
 #include <torch/torch.h>
 

@@ -168,6 +168,9 @@ def recipe_seeds():
                                  "prune_schedule": {"from": 0.5, "epochs": 2}}},
         "train_l1.json": {"train": {"mode": "l1", "epochs": 5,
                                     "l1": {"lambda": 1e-4, "layers": {"fc1": 5e-4}, "target_sparsity": 0.9}}},
+        "train_distill.json": {"train": {"mode": "distill", "init": "random", "epochs": 5,
+                                         "distill": {"teacher": "teacher.onnx", "temperature": 4, "alpha": 0.7,
+                                                     "hard": False}}},
     }
     for name, r in recipes.items():
         write("recipe", name, json.dumps(r, indent=1))

@@ -233,6 +233,49 @@ private slots:
         QVERIFY(j["size"].toObject()["deep_compression"].toObject()["ratio"].toDouble() > 4);
     }
 
+    // --student trains the half-width student with MODEL as its teacher; a teacher path in the recipe is read relative
+    // to the recipe's folder; the output may not overwrite the student or the teacher.
+    void distillsIntoAStudent() {
+        const QString student = QString(LATHE_FIXTURES_DIR) + "/lenet5_half_student.onnx";
+        const QString recipe = write("distill.json", R"({"train": {"mode": "distill", "distill": {"temperature": 4,
+            "alpha": 0.7}, "epochs": 1, "lr": 0.01, "batch": 32, "samples": 3000, "seed": 1}})");
+        const QString out = m_dir.filePath("student.onnx");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--student", student, "--recipe", recipe, "-o", out, "--data",
+                           kFashion, "--limit", "500", "--threads", "2", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject j = parse(r.out);
+        const QJsonObject train = j["train"].toObject();
+        QCOMPARE(train["student"].toString(), student);
+        QCOMPARE(train["teacher"].toString(), QString(LATHE_DEMO_MODEL));
+        const QJsonObject epoch = train["history"].toArray()[0].toObject();
+        QCOMPARE(epoch["phase"].toString(), QString("distill"));
+        QVERIFY(epoch["distillation"].toDouble() > 0);
+        QVERIFY2(epoch["top1"].toDouble() > 60, QByteArray::number(epoch["top1"].toDouble()).constData());
+        QCOMPARE(j["original_params"].toInt(), 109295);  // the student's, not the teacher's
+        // A teacher file next to the recipe, named relatively.
+        QVERIFY(QFile::copy(LATHE_DEMO_MODEL, m_dir.filePath("teacher.onnx")));
+        const QString byPath = write("distill_path.json", R"({"train": {"mode": "distill", "distill": {"teacher":
+            "teacher.onnx", "hard": true}, "epochs": 1, "lr": 0.01, "samples": 500}})");
+        CliRun p = runCli({"apply", LATHE_DEMO_MODEL, "--student", student, "--recipe", byPath, "-o", out, "--data",
+                           kFashion, "--limit", "200", "--json"});
+        QVERIFY2(p.exitCode == 0, p.err.constData());
+        QCOMPARE(parse(p.out)["train"].toObject()["teacher"].toString(), m_dir.filePath("teacher.onnx"));
+        const QString missing = write("distill_missing.json",
+                                      R"({"train": {"mode": "distill", "distill": {"teacher": "nowhere.onnx"}}})");
+        CliRun m = runCli({"apply", LATHE_DEMO_MODEL, "--student", student, "--recipe", missing, "-o", out, "--data",
+                           kFashion, "--limit", "10"});
+        QCOMPARE(m.exitCode, 1);
+        QVERIFY2(m.err.contains("train.distill.teacher") && m.err.contains("nowhere.onnx"), m.err.constData());
+        CliRun overwrite = runCli({"apply", LATHE_DEMO_MODEL, "--student", student, "--recipe", recipe, "-o", student,
+                                   "--data", kFashion});
+        QCOMPARE(overwrite.exitCode, 1);
+        QVERIFY2(overwrite.err.contains("the student model"), overwrite.err.constData());
+        CliRun noTrain = runCli({"apply", LATHE_DEMO_MODEL, "--student", student, "--recipe",
+                                 write("q.json", R"({"defaults": {"quant": {"bits": 8}}})"), "-o", out});
+        QCOMPARE(noTrain.exitCode, 1);
+        QVERIFY2(noTrain.err.contains("--student trains the student"), noTrain.err.constData());
+    }
+
     void trainingDataRules() {
         const QString recipe = write("train1.json", R"({"train": {"epochs": 1, "samples": 100}})");
         const QString out = m_dir.filePath("rules.onnx");

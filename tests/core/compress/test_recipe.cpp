@@ -80,6 +80,29 @@ private slots:
         QCOMPARE(*again->train->l1->targetSparsity, 0.9);
     }
 
+    void distillSectionRoundTrips() {
+        auto r = parseRecipe(R"({"train": {"mode": "distill", "init": "random", "distill": {"teacher": "big.onnx",
+            "temperature": 2.5, "alpha": 0.4, "hard": true}}})");
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QVERIFY(r->train->mode == TrainObjective::Distill);
+        QVERIFY(r->train->init == WeightInit::Random);
+        QCOMPARE(r->train->distill->teacher, std::string("big.onnx"));
+        QCOMPARE(r->train->distill->temperature, 2.5);
+        QCOMPARE(r->train->distill->alpha, 0.4);
+        QVERIFY(r->train->distill->hard);
+        auto again = parseRecipe(writeRecipe(*r));
+        QVERIFY(again.ok());
+        QCOMPARE(recipeToJson(*again), recipeToJson(*r));
+        // The mode alone: the issue's defaults (baseline teacher, T 4, α 0.7, soft) are written out.
+        auto plain = parseRecipe(R"({"train": {"mode": "distill"}})");
+        QVERIFY(plain.ok());
+        const nlohmann::json d = recipeToJson(*plain)["train"]["distill"];
+        QCOMPARE(d["teacher"].get<std::string>(), std::string("baseline"));
+        QCOMPARE(d["temperature"].get<double>(), 4.0);
+        QCOMPARE(d["alpha"].get<double>(), 0.7);
+        QCOMPARE(d["hard"].get<bool>(), false);
+    }
+
     void parsesTheTrainSectionOfTheIssue() {
         auto r = parseRecipe(R"({"train": {"epochs": 2, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9, "batch": 64,
             "schedule": "cosine", "seed": 0, "prune_schedule": {"from": 0.5, "epochs": 2}}})");
@@ -240,6 +263,16 @@ private slots:
             "train.l1: set either target_sparsity or threshold");
         row("l1 final epochs", R"({"train": {"mode": "l1", "epochs": 2, "l1": {"final_epochs": 2}}})",
             "train.l1.final_epochs: 2 is outside 0..epochs-1 (1)");
+        row("distill without its mode", R"({"train": {"distill": {"alpha": 0.5}}})",
+            "train.distill: set \"mode\": \"distill\"");
+        row("distill alpha", R"({"train": {"mode": "distill", "distill": {"alpha": 1.5}}})",
+            "train.distill.alpha: 1.5 is outside [0, 1]");
+        row("distill temperature", R"({"train": {"mode": "distill", "distill": {"temperature": 0}}})",
+            "train.distill.temperature: 0 is outside (0, 100]");
+        row("distill teacher not a string", R"({"train": {"mode": "distill", "distill": {"teacher": 3}}})",
+            "train.distill.teacher: expected \"baseline\" or the path of an ONNX file");
+        row("distill unknown key", R"({"train": {"mode": "distill", "distill": {"temp": 3}}})", "train.distill.temp");
+        row("init unknown", R"({"train": {"init": "zeros"}})", "train.init");
         row("l1 unknown layer", R"({"train": {"mode": "l1", "l1": {"layers": {"fc9": 0.1}}}})",
             "train.l1.layers.fc9: no layer named 'fc9'");
     }
