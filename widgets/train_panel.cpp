@@ -2,16 +2,22 @@
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "widgets/plot_export.h"
 #include "widgets/workbench_style.h"
@@ -26,6 +32,20 @@ W* tipped(W* widget, const QString& tip) {
     widget->setToolTip(tip);
     return widget;
 }
+
+const QString kBaseline = QStringLiteral("baseline");
+// Defaults that work on the demo LeNet-5 (README): L1 with a per-weight proximal step of lr·λ, then a magnitude cut
+// and two epochs without the penalty; distillation at T = 4 diverges from lr 0.05 on.
+constexpr double kL1Lambda = 5e-3;
+constexpr double kL1Target = 0.8;
+constexpr int kL1Epochs = 5;
+constexpr int kL1FinalEpochs = 2;
+constexpr double kL1Lr = 0.02;
+constexpr double kDistillLr = 0.01;
+
+enum class Cut { Sparsity, Threshold, None };
+
+QString lambdaText(double v) { return QString::number(v, 'g', 6); }
 
 QString durationText(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("–");
@@ -56,8 +76,23 @@ TrainPanel::TrainPanel(QWidget* parent)
       m_rampFrom(new QDoubleSpinBox(this)),
       m_rampEpochs(new QSpinBox(this)),
       m_centroidEpochs(new QSpinBox(this)),
+      m_init(new QComboBox(this)),
+      m_lambda(new QDoubleSpinBox(this)),
+      m_layerLambdas(new QLineEdit(this)),
+      m_cut(new QComboBox(this)),
+      m_cutSparsity(new QDoubleSpinBox(this)),
+      m_cutThreshold(new QDoubleSpinBox(this)),
+      m_finalEpochs(new QSpinBox(this)),
+      m_teacher(new QComboBox(this)),
+      m_temperature(new QDoubleSpinBox(this)),
+      m_alpha(new QDoubleSpinBox(this)),
+      m_targets(new QComboBox(this)),
       m_gradualRow(new QWidget(this)),
       m_centroidRow(new QWidget(this)),
+      m_lambdaRow(new QWidget(this)),
+      m_cutRow(new QWidget(this)),
+      m_teacherRow(new QWidget(this)),
+      m_distillRow(new QWidget(this)),
       m_stepRow(new QWidget(this)),
       m_specRow(new QWidget(this)),
       m_specWhy(new QLabel(this)),
@@ -68,6 +103,7 @@ TrainPanel::TrainPanel(QWidget* parent)
       m_progress(new QProgressBar(this)),
       m_rate(new QLabel(this)),
       m_plot(new QCustomPlot(this)),
+      m_weights(new WeightCollapseView(this)),
       m_status(new QLabel(this)) {
     qRegisterMetaType<lathe::TrainSettings>();
     QFont titleFont = m_title->font();
@@ -77,13 +113,22 @@ TrainPanel::TrainPanel(QWidget* parent)
     m_mode->addItem(tr("Fine-tune"), int(TrainMode::FineTune));
     m_mode->addItem(tr("Gradual pruning"), int(TrainMode::Gradual));
     m_mode->addItem(tr("Deep Compression"), int(TrainMode::DeepCompression));
+    m_mode->addItem(tr("L1 sparsification"), int(TrainMode::L1));
+    m_mode->addItem(tr("Distillation"), int(TrainMode::Distill));
     m_mode->setToolTip(
         tr("Fine-tune: train the variant with its compression kept (pruned weights stay zero, quantized layers train "
            "with fake quantization, k-means layers train their centroids).\n"
            "Gradual pruning: the variant's sparsities ramp from a start value to their targets over the ramp "
            "epochs (cubic schedule, Zhu & Gupta 2017), masks recomputed as they ramp.\n"
            "Deep Compression: retrain the pruned float weights, then share them by k-means and retrain the "
-           "centroids."));
+           "centroids.\n"
+           "L1 sparsification: train with λ·Σ|w| added to the loss, weights pulled to exact zeros after every step, "
+           "then cut by magnitude to a target sparsity and fine-tuned.\n"
+           "Distillation: train the variant (the student) to match a teacher's outputs as well as the labels "
+           "(Hinton et al. 2015).\n"
+           "Choosing L1 or Distillation fills in settings that work on the demo LeNet-5 (L1: λ 0.005, 80 %% cut, 5 "
+           "epochs with the last 2 after the cut, lr 0.02 cosine; distillation: lr 0.01, as lr 0.05 diverges at T = "
+           "4)."));
     m_epochs->setRange(1, 1000);
     m_epochs->setToolTip(tr("Passes over the training images (in Deep Compression: before the weights are shared)"));
     m_lr->setDecimals(5);
@@ -135,6 +180,52 @@ TrainPanel::TrainPanel(QWidget* parent)
     m_centroidEpochs->setRange(1, 1000);
     m_centroidEpochs->setToolTip(tr("Deep Compression: epochs training the k-means centroids after the weights are "
                                     "shared (the pipeline's second retraining)"));
+    m_init->addItem(tr("the model's weights"), int(WeightInit::Model));
+    m_init->addItem(tr("re-initialised (seeded)"), int(WeightInit::Random));
+    m_init->setToolTip(tr("Where training starts: the variant's own weights, or fresh weights drawn with the seed "
+                          "(PyTorch's defaults: uniform in ±1/√fan_in; BatchNorm scale 1, shift 0) — a student "
+                          "trained from scratch by distillation"));
+    m_lambda->setDecimals(6);
+    m_lambda->setRange(0, 0.999999);
+    m_lambda->setSingleStep(0.0005);
+    m_lambda->setToolTip(tr("L1 strength λ of every compressible layer: the loss gains λ·Σ|w|, and after every step "
+                            "each weight moves lr·λ toward zero and stops at exactly zero (proximal step). Larger λ: "
+                            "more zeros sooner, at more cost in accuracy."));
+    m_layerLambdas->setPlaceholderText(tr("per layer: fc1=0.001, conv1=0"));
+    m_layerLambdas->setToolTip(tr("λ of single layers, overriding the one beside it: name=λ pairs separated by commas "
+                                  "(node or weight names). Empty: every layer uses the λ beside it."));
+    m_cut->addItem(tr("cut to sparsity"), int(Cut::Sparsity));
+    m_cut->addItem(tr("cut below |w|"), int(Cut::Threshold));
+    m_cut->addItem(tr("no cut"), int(Cut::None));
+    m_cut->setToolTip(tr("After the L1 epochs, a magnitude cut over the regularised layers: to a target fraction of "
+                         "zeros, or zeroing every |w| below a threshold; then the final epochs fine-tune with the cut "
+                         "weights held at zero and the penalty off"));
+    m_cutSparsity->setRange(0, 99.9);
+    m_cutSparsity->setDecimals(1);
+    m_cutSparsity->setSuffix(QStringLiteral(" %"));
+    m_cutSparsity->setToolTip(tr("The fraction of zeros the final cut reaches over the regularised layers"));
+    m_cutThreshold->setRange(0, 10);
+    m_cutThreshold->setDecimals(6);
+    m_cutThreshold->setSingleStep(0.001);
+    m_cutThreshold->setToolTip(tr("The final cut zeroes every weight with |w| below this"));
+    m_finalEpochs->setRange(0, 999);
+    m_finalEpochs->setToolTip(tr("The last epochs of the run, after the cut: fine-tuning with the cut weights held at "
+                                 "zero and without the penalty (fewer than the epochs)"));
+    m_teacher->setToolTip(tr("The model the student learns from: the baseline (the model as opened), another variant "
+                             "(its compressed weights), or an ONNX file with the same input and classes"));
+    m_temperature->setRange(0.1, 100);
+    m_temperature->setDecimals(1);
+    m_temperature->setSingleStep(0.5);
+    m_temperature->setToolTip(tr("Temperature T of the soft targets: softmax(logits / T) of teacher and student. Higher "
+                                 "T shows more of the teacher's view of the wrong classes; the term is scaled by T²"));
+    m_alpha->setRange(0, 1);
+    m_alpha->setDecimals(2);
+    m_alpha->setSingleStep(0.05);
+    m_alpha->setToolTip(tr("Weight α of the teacher: loss = α·(distillation term) + (1 − α)·CE(student, labels)"));
+    m_targets->addItem(tr("soft targets"), false);
+    m_targets->addItem(tr("hard targets"), true);
+    m_targets->setToolTip(tr("Soft: distillation term = T²·KL(softmax(teacher/T) ‖ softmax(student/T)).\n"
+                             "Hard: distillation term = CE(student, the teacher's top class)."));
     m_spec->setPlaceholderText(tr("folder:DIR or npy:IMAGES.npy,LABELS.npy"));
     m_spec->setToolTip(tr("Images to train on. They must not be the evaluation images, or the accuracy measured "
                           "after training would flatter the model."));
@@ -172,6 +263,12 @@ TrainPanel::TrainPanel(QWidget* parent)
     hbox(m_stepRow, {{tr("every"), m_stepEpochs}, {tr("γ"), m_gamma}});
     hbox(m_gradualRow, {{tr("from"), m_rampFrom}, {tr("over"), m_rampEpochs}});
     hbox(m_centroidRow, {{QString(), m_centroidEpochs}});
+    hbox(m_lambdaRow, {{QString(), m_lambda}, {QString(), m_layerLambdas}});
+    hbox(m_cutRow, {{QString(), m_cut}, {QString(), m_cutSparsity}, {QString(), m_cutThreshold},
+                    {tr("final epochs"), m_finalEpochs}});
+    hbox(m_teacherRow, {{QString(), m_teacher}});
+    hbox(m_distillRow, {{tr("T"), m_temperature}, {tr("α"), m_alpha}, {QString(), m_targets}});
+    static_cast<QHBoxLayout*>(m_lambdaRow->layout())->setStretch(1, 2);
     auto* seedRow = new QWidget(this);
     hbox(seedRow, {{QString(), m_seed}, {tr("batch norm"), m_batchNorm}});
     auto* specLayout = new QVBoxLayout(m_specRow);
@@ -196,8 +293,15 @@ TrainPanel::TrainPanel(QWidget* parent)
     addRow(tr("Step"), m_stepRow, m_stepEpochs->toolTip());
     addRow(tr("Training images"), m_samples, m_samples->toolTip());
     addRow(tr("Seed"), seedRow, m_seed->toolTip());
+    addRow(tr("Start from"), m_init, m_init->toolTip());
     addRow(tr("Sparsity ramp"), m_gradualRow, m_rampFrom->toolTip());
     addRow(tr("Centroid epochs"), m_centroidRow, m_centroidEpochs->toolTip());
+    addRow(tr("L1 λ"), m_lambdaRow, m_lambda->toolTip());
+    addRow(tr("Final cut"), m_cutRow, m_cut->toolTip());
+    addRow(tr("Teacher"), m_teacherRow, m_teacher->toolTip());
+    addRow(tr("Distillation"), m_distillRow,
+           tr("Soft: loss = α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − α)·CE(student, labels).\n"
+              "Hard: loss = α·CE(student, teacher's top class) + (1 − α)·CE(student, labels)."));
     addRow(tr("Training data"), m_specRow, m_spec->toolTip());
 
     auto* buttons = new QHBoxLayout;
@@ -228,38 +332,82 @@ TrainPanel::TrainPanel(QWidget* parent)
     addGraph(m_plot->yAxis, style::kBlue, tr("training loss"), Qt::SolidLine);
     addGraph(m_plot->yAxis2, style::kGreen, tr("top-1 (evaluation)"), Qt::SolidLine);
     addGraph(m_plot->yAxis2, style::kOrange, tr("sparsity"), Qt::DashLine);
+    addGraph(m_plot->yAxis, style::seriesColor(5), tr("distillation term"), Qt::SolidLine);
     m_plot->legend->setVisible(true);
     QFont legendFont = font();
     legendFont.setPointSizeF(8);
     m_plot->legend->setFont(legendFont);
-    m_plot->legend->setBorderPen(QPen(style::kPanelBorder));
-    m_plot->legend->setBrush(QBrush(style::withAlpha(Qt::white, 230)));
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
-    m_plot->setToolTip(tr("Per epoch: the mean training loss (left axis), the top-1 accuracy on the evaluation data "
-                          "and the sparsity (right axis). Right-click to save it as PNG."));
+    // The legend in a row above the axes: inside, it would hide the curves in the dock's small plot.
+    m_plot->plotLayout()->insertRow(0);
+    m_plot->plotLayout()->addElement(0, 0, m_plot->legend);
+    m_plot->plotLayout()->setRowStretchFactor(0, 0.001);
+    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    m_plot->legend->setBorderPen(Qt::NoPen);
+    m_plot->legend->setMargins(QMargins(4, 2, 4, 0));
+    m_plot->legend->setIconSize(20, 10);
+    m_plot->setToolTip(tr("Per epoch: the mean training loss (left axis; distillation shows its two terms, the labels' "
+                          "cross-entropy and the distillation term), the top-1 accuracy on the evaluation data and the "
+                          "sparsity (right axis). Right-click to save it as PNG."));
     installPlotContextMenu(m_plot, [this] { return QStringLiteral("training_curves"); });
 
+    // Settings on the left (scrolling when the dock is short), the curves over the weights view on the right.
+    auto* settingsPane = new QWidget;
+    auto* left = new QVBoxLayout(settingsPane);
+    left->setContentsMargins(0, 0, 4, 0);
+    left->addWidget(m_title);
+    left->addLayout(form);
+    left->addWidget(m_blockerLabel);
+    left->addLayout(buttons);
+    left->addWidget(m_progress);
+    left->addWidget(m_status);
+    left->addStretch(1);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(settingsPane);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(settingsPane->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+    m_weights->setMinimumHeight(170);
+    auto* plots = new QSplitter(Qt::Vertical, this);
+    plots->addWidget(m_plot);
+    plots->addWidget(m_weights);
+    plots->setChildrenCollapsible(false);
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(scroll);
+    split->addWidget(plots);
+    split->setStretchFactor(0, 0);
+    split->setStretchFactor(1, 1);
+    split->setChildrenCollapsible(false);
+    split->setSizes({std::max(430, scroll->minimumWidth()), 10000});
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(m_title);
-    layout->addLayout(form);
-    layout->addWidget(m_blockerLabel);
-    layout->addLayout(buttons);
-    layout->addWidget(m_progress);
-    layout->addWidget(m_plot, 1);
-    layout->addWidget(m_status);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(split);
 
-    connect(m_mode, &QComboBox::currentIndexChanged, this, &TrainPanel::updateEnabled);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, [this] {
+        updateEnabled();
+        if (!m_running) replot();
+    });
+    connect(m_mode, &QComboBox::activated, this, &TrainPanel::modeChosen);
     connect(m_optimizer, &QComboBox::currentIndexChanged, this, &TrainPanel::updateEnabled);
     connect(m_schedule, &QComboBox::currentIndexChanged, this, &TrainPanel::updateEnabled);
+    connect(m_cut, &QComboBox::currentIndexChanged, this, &TrainPanel::updateEnabled);
+    connect(m_epochs, &QSpinBox::valueChanged, this, &TrainPanel::updateEnabled);
+    connect(m_finalEpochs, &QSpinBox::valueChanged, this, &TrainPanel::updateEnabled);
+    connect(m_layerLambdas, &QLineEdit::textChanged, this, &TrainPanel::updateEnabled);
+    connect(m_teacher, &QComboBox::activated, this, &TrainPanel::teacherChosen);
     connect(m_spec, &QLineEdit::textChanged, this, [this](const QString& text) {
         emit trainSpecChanged(text.trimmed());
         updateEnabled();
     });
     connect(m_start, &QPushButton::clicked, this, [this] {
-        if (m_blocker.isEmpty() && !m_running) emit startRequested(settings());
+        if (m_blocker.isEmpty() && inputProblem().isEmpty() && !m_running) emit startRequested(settings());
     });
     connect(m_cancel, &QPushButton::clicked, this, &TrainPanel::cancelRequested);
 
+    m_pickTeacherFile = [this] {
+        return QFileDialog::getOpenFileName(this, tr("Teacher Model"), QString(), tr("ONNX models (*.onnx)"));
+    };
+    setTeacherChoices({});
     setSettings(TrainSettings{});
     setTrainSpecNeeded(false);
     updateRate();
@@ -283,8 +431,30 @@ TrainSettings TrainPanel::settings() const {
     s.seed = uint64_t(m_seed->value());
     s.samples = m_samples->value();
     s.batchNorm = BatchNormTraining(m_batchNorm->currentData().toInt());
+    s.init = WeightInit(m_init->currentData().toInt());
     if (mode() == TrainMode::Gradual) s.pruneSchedule = PruneSchedule{m_rampFrom->value() / 100.0, m_rampEpochs->value()};
     if (mode() == TrainMode::DeepCompression) s.centroidEpochs = m_centroidEpochs->value();
+    if (mode() == TrainMode::L1) {
+        s.mode = TrainObjective::L1;
+        L1Settings l1;
+        l1.lambda = m_lambda->value();
+        l1.layers = layerLambdas().value_or(std::map<std::string, double>{});
+        const Cut cut = Cut(m_cut->currentData().toInt());
+        if (cut == Cut::Sparsity) l1.targetSparsity = m_cutSparsity->value() / 100.0;
+        if (cut == Cut::Threshold) l1.threshold = m_cutThreshold->value();
+        l1.finalEpochs = m_finalEpochs->value();
+        s.l1 = l1;
+    }
+    if (mode() == TrainMode::Distill) {
+        s.mode = TrainObjective::Distill;
+        DistillSettings d;
+        d.teacher = m_teacher->currentData().toString().toStdString();
+        if (d.teacher.empty()) d.teacher = m_lastTeacher.toStdString();
+        d.temperature = m_temperature->value();
+        d.alpha = m_alpha->value();
+        d.hard = m_targets->currentData().toBool();
+        s.distill = d;
+    }
     return s;
 }
 
@@ -304,10 +474,157 @@ void TrainPanel::setSettings(const TrainSettings& s) {
     m_rampFrom->setValue(s.pruneSchedule ? s.pruneSchedule->from * 100.0 : 50.0);
     m_rampEpochs->setValue(s.pruneSchedule ? s.pruneSchedule->epochs : std::max(1, s.epochs));
     m_centroidEpochs->setValue(std::max(1, s.centroidEpochs));
-    setMode(s.pruneSchedule         ? TrainMode::Gradual
-            : s.centroidEpochs > 0 ? TrainMode::DeepCompression
-                                   : TrainMode::FineTune);
+    m_init->setCurrentIndex(m_init->findData(int(s.init)));
+    // An l1 section without settings trains with core's defaults; other modes leave the GUI's defaults ready.
+    L1Settings l1;
+    if (s.l1)
+        l1 = *s.l1;
+    else if (s.mode != TrainObjective::L1)
+        l1 = L1Settings{kL1Lambda, {}, kL1Target, std::nullopt, std::min(kL1FinalEpochs, std::max(0, s.epochs - 1))};
+    m_lambda->setValue(l1.lambda);
+    QStringList pairs;
+    for (const auto& [name, lambda] : l1.layers)
+        pairs << QStringLiteral("%1=%2").arg(QString::fromStdString(name), lambdaText(lambda));
+    m_layerLambdas->setText(pairs.join(QStringLiteral(", ")));
+    const Cut cut = l1.targetSparsity ? Cut::Sparsity : l1.threshold ? Cut::Threshold : Cut::None;
+    m_cut->setCurrentIndex(m_cut->findData(int(cut)));
+    m_cutSparsity->setValue(l1.targetSparsity.value_or(kL1Target) * 100.0);
+    m_cutThreshold->setValue(l1.threshold.value_or(0.01));
+    m_finalEpochs->setValue(l1.finalEpochs);
+    const DistillSettings d = s.distill.value_or(DistillSettings{});
+    selectTeacher(QString::fromStdString(d.teacher));
+    m_temperature->setValue(d.temperature);
+    m_alpha->setValue(d.alpha);
+    m_targets->setCurrentIndex(m_targets->findData(d.hard));
+    setMode(s.mode == TrainObjective::L1         ? TrainMode::L1
+            : s.mode == TrainObjective::Distill ? TrainMode::Distill
+            : s.pruneSchedule                   ? TrainMode::Gradual
+            : s.centroidEpochs > 0              ? TrainMode::DeepCompression
+                                                : TrainMode::FineTune);
     updateEnabled();
+}
+
+void TrainPanel::modeChosen() {
+    // The user picked a mode: fill in what works for it (see the mode's tooltip).
+    if (mode() == TrainMode::L1) {
+        m_epochs->setValue(kL1Epochs);
+        m_lr->setValue(kL1Lr);
+        m_schedule->setCurrentIndex(m_schedule->findData(int(LrSchedule::Cosine)));
+        m_lambda->setValue(kL1Lambda);
+        m_cut->setCurrentIndex(m_cut->findData(int(Cut::Sparsity)));
+        m_cutSparsity->setValue(kL1Target * 100.0);
+        m_finalEpochs->setValue(kL1FinalEpochs);
+    } else if (mode() == TrainMode::Distill) {
+        m_lr->setValue(kDistillLr);
+    }
+    updateEnabled();
+}
+
+void TrainPanel::setTeacherChoices(const std::vector<TeacherChoice>& choices) {
+    const QString current = m_teacher->count() ? m_teacher->currentData().toString() : m_lastTeacher;
+    QStringList files;
+    for (int i = 0; i < m_teacher->count(); ++i)
+        if (m_teacher->itemData(i, Qt::UserRole + 1).toBool()) files << m_teacher->itemData(i).toString();
+    const QSignalBlocker block(m_teacher);
+    m_teacher->clear();
+    m_teacher->addItem(tr("Baseline (the opened model)"), kBaseline);
+    m_teacher->setItemData(0, tr("The model as opened, before any compression"), Qt::ToolTipRole);
+    for (const TeacherChoice& c : choices) {
+        m_teacher->addItem(tr("Variant: %1").arg(c.label), c.key);
+        m_teacher->setItemData(m_teacher->count() - 1, tr("The variant's compressed (or trained) weights"),
+                               Qt::ToolTipRole);
+    }
+    for (const QString& file : files) {
+        m_teacher->addItem(tr("File: %1").arg(QFileInfo(file).fileName()), file);
+        m_teacher->setItemData(m_teacher->count() - 1, true, Qt::UserRole + 1);
+        m_teacher->setItemData(m_teacher->count() - 1, file, Qt::ToolTipRole);
+    }
+    m_teacher->addItem(tr("File…"), QString());
+    m_teacher->setItemData(m_teacher->count() - 1, tr("Choose an ONNX file as the teacher"), Qt::ToolTipRole);
+    selectTeacher(current.isEmpty() ? m_lastTeacher : current);
+}
+
+void TrainPanel::selectTeacher(const QString& key) {
+    if (key.isEmpty()) return;
+    int index = m_teacher->findData(key);
+    if (index < 0) {
+        // Not a variant of this project: a file (or a variant key no longer in the project, shown as it is).
+        index = m_teacher->count() - 1;  // before "File…"
+        m_teacher->insertItem(index, tr("File: %1").arg(QFileInfo(key).fileName()), key);
+        m_teacher->setItemData(index, true, Qt::UserRole + 1);
+        m_teacher->setItemData(index, key, Qt::ToolTipRole);
+    }
+    const QSignalBlocker block(m_teacher);
+    m_teacher->setCurrentIndex(index);
+    m_lastTeacher = key;
+    m_teacher->setToolTip(m_teacher->itemData(index, Qt::ToolTipRole).toString().isEmpty()
+                              ? m_teacher->itemText(index)
+                              : m_teacher->itemText(index) + QStringLiteral("\n") +
+                                    m_teacher->itemData(index, Qt::ToolTipRole).toString());
+}
+
+void TrainPanel::teacherChosen() {
+    const QString key = m_teacher->currentData().toString();
+    if (!key.isEmpty()) {
+        selectTeacher(key);
+        return;
+    }
+    const QString file = m_pickTeacherFile ? m_pickTeacherFile() : QString();
+    selectTeacher(file.isEmpty() ? m_lastTeacher : file);
+}
+
+void TrainPanel::setLayerNames(const QStringList& names) {
+    m_layerNames = names;
+    m_layerLambdas->setToolTip(
+        tr("λ of single layers, overriding the one beside it: name=λ pairs separated by commas (node or weight "
+           "names). Empty: every layer uses the λ beside it.") +
+        (names.isEmpty() ? QString() : tr("\nLayers: %1").arg(names.join(QStringLiteral(", ")))));
+    updateEnabled();
+}
+
+std::optional<std::map<std::string, double>> TrainPanel::layerLambdas(QString* error) const {
+    std::map<std::string, double> out;
+    const QString text = m_layerLambdas->text().trimmed();
+    if (text.isEmpty()) return out;
+    for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const QStringList kv = part.split(QLatin1Char('='));
+        bool ok = false;
+        const double lambda = kv.size() == 2 ? kv[1].trimmed().toDouble(&ok) : 0.0;
+        const QString name = kv.value(0).trimmed();
+        if (kv.size() != 2 || name.isEmpty() || !ok) {
+            if (error) *error = tr("Per-layer λ: \"%1\" is not name=λ (e.g. fc1=0.001).").arg(part.trimmed());
+            return std::nullopt;
+        }
+        if (!(lambda >= 0 && lambda < 1)) {
+            if (error) *error = tr("Per-layer λ of %1: %2 is outside [0, 1).").arg(name).arg(lambda);
+            return std::nullopt;
+        }
+        // Weight names ("fc1.weight") are accepted too; the recipe check against the model has the last word.
+        const bool known = m_layerNames.isEmpty() || m_layerNames.contains(name) ||
+                           std::any_of(m_layerNames.begin(), m_layerNames.end(),
+                                       [&](const QString& layer) { return name.startsWith(layer + QLatin1Char('.')); });
+        if (!known) {
+            if (error)
+                *error = tr("Per-layer λ: no layer named %1 (layers: %2).")
+                             .arg(name, m_layerNames.join(QStringLiteral(", ")));
+            return std::nullopt;
+        }
+        out[name.toStdString()] = lambda;
+    }
+    return out;
+}
+
+QString TrainPanel::inputProblem() const {
+    const TrainMode m = mode();
+    if (m == TrainMode::L1) {
+        QString error;
+        if (!layerLambdas(&error)) return error;
+        if (m_finalEpochs->value() >= m_epochs->value())
+            return tr("Final epochs (%1) must be fewer than the epochs (%2): the L1 epochs come first.")
+                .arg(m_finalEpochs->value())
+                .arg(m_epochs->value());
+    }
+    return {};
 }
 
 void TrainPanel::setVariantName(const QString& name) {
@@ -316,8 +633,6 @@ void TrainPanel::setVariantName(const QString& name) {
 
 void TrainPanel::setBlocker(const QString& reason) {
     m_blocker = reason;
-    m_blockerLabel->setText(reason);
-    m_blockerLabel->setVisible(!reason.isEmpty());
     updateEnabled();
 }
 
@@ -343,18 +658,35 @@ void TrainPanel::updateEnabled() {
     const bool step = LrSchedule(m_schedule->currentData().toInt()) == LrSchedule::Step;
     m_stepEpochs->setEnabled(idle && step);
     m_gamma->setEnabled(idle && step);
-    m_rampFrom->setEnabled(idle);
-    m_rampEpochs->setEnabled(idle);
-    m_centroidEpochs->setEnabled(idle);
+    for (QWidget* w : std::initializer_list<QWidget*>{m_rampFrom, m_rampEpochs, m_centroidEpochs, m_init, m_lambda,
+                                                      m_layerLambdas, m_cut, m_finalEpochs, m_teacher, m_temperature,
+                                                      m_alpha, m_targets})
+        w->setEnabled(idle);
+    const Cut cut = Cut(m_cut->currentData().toInt());
+    m_cutSparsity->setVisible(cut == Cut::Sparsity);
+    m_cutThreshold->setVisible(cut == Cut::Threshold);
+    m_cutSparsity->setEnabled(idle);
+    m_cutThreshold->setEnabled(idle);
+    m_finalEpochs->setMaximum(std::max(0, m_epochs->maximum() - 1));
     if (m_form) {
         m_form->setRowVisible(m_gradualRow, m == TrainMode::Gradual);
         m_form->setRowVisible(m_centroidRow, m == TrainMode::DeepCompression);
+        m_form->setRowVisible(m_lambdaRow, m == TrainMode::L1);
+        m_form->setRowVisible(m_cutRow, m == TrainMode::L1);
+        m_form->setRowVisible(m_teacherRow, m == TrainMode::Distill);
+        m_form->setRowVisible(m_distillRow, m == TrainMode::Distill);
         m_form->setRowVisible(m_stepRow, step);
         m_form->setRowVisible(m_specRow, m_specNeeded);
     }
+    const QString problem = inputProblem();
+    m_layerLambdas->setStyleSheet(m == TrainMode::L1 && !layerLambdas() ? QStringLiteral("color:#c5221f;")
+                                                                       : QString());
+    m_blockerLabel->setText(!m_blocker.isEmpty() ? m_blocker : problem);
+    m_blockerLabel->setVisible(!m_blockerLabel->text().isEmpty());
     const bool specMissing = m_specNeeded && trainSpec().isEmpty();
-    m_start->setEnabled(idle && m_blocker.isEmpty() && !specMissing);
+    m_start->setEnabled(idle && m_blocker.isEmpty() && problem.isEmpty() && !specMissing);
     m_start->setToolTip(!m_blocker.isEmpty() ? m_blocker
+                        : !problem.isEmpty() ? problem
                         : specMissing       ? tr("Give the training data SPEC first: %1").arg(m_specWhy->text())
                                             : tr("Train the variant with these settings; the result becomes a new "
                                                  "variant"));
@@ -387,12 +719,15 @@ void TrainPanel::setProgress(float fraction, const QString& stage) {
 
 void TrainPanel::addEpoch(const TrainEpochPoint& point) {
     m_points.push_back(point);
+    if (!point.histograms.empty() || !point.layerSparsity.empty())
+        m_weights->setEpoch(point.epoch, point.histograms, point.layerSparsity);
     replot();
     updateRate();
 }
 
 void TrainPanel::clearCurves() {
     m_points.clear();
+    m_weights->clear();
     replot();
 }
 
@@ -403,6 +738,8 @@ QString TrainPanel::statusText() const { return m_status->text(); }
 void TrainPanel::updateRate() {
     QStringList parts;
     if (!m_points.empty()) parts << tr("%1 images/s").arg(std::lround(m_points.back().imagesPerSecond));
+    if (!m_points.empty() && m_points.back().penalty > 0)
+        parts << tr("L1 penalty %1").arg(m_points.back().penalty, 0, 'g', 3);
     if (m_running && m_fraction > 0.01f && m_clock.isValid()) {
         const double elapsed = double(m_clock.elapsed()) / 1000.0;
         parts << tr("ETA %1").arg(durationText(elapsed * (1.0 - m_fraction) / m_fraction));
@@ -413,7 +750,7 @@ void TrainPanel::updateRate() {
 }
 
 void TrainPanel::replot() {
-    QVector<double> x, loss, tx, top1, sparsity;
+    QVector<double> x, loss, tx, top1, sparsity, dx, distillation;
     double maxLoss = 0;
     double lowPercent = 100;
     for (const TrainEpochPoint& p : m_points) {
@@ -427,10 +764,25 @@ void TrainPanel::replot() {
             tx << p.epoch;
             top1 << p.top1;
         }
+        if (p.distillation) {
+            dx << p.epoch;
+            distillation << *p.distillation;
+            maxLoss = std::max(maxLoss, *p.distillation);
+        }
     }
     m_plot->graph(0)->setData(x, loss, true);
     m_plot->graph(1)->setData(tx, top1, true);
     m_plot->graph(2)->setData(x, sparsity, true);
+    m_plot->graph(3)->setData(dx, distillation, true);
+    // Distillation has two loss terms: the labels' cross-entropy and the teacher's term, each its own curve.
+    const bool distilling = !dx.isEmpty() || (m_points.empty() && mode() == TrainMode::Distill);
+    m_plot->graph(0)->setName(distilling ? tr("cross-entropy (labels)") : tr("training loss"));
+    m_plot->graph(3)->setVisible(distilling);
+    if (distilling)
+        m_plot->graph(3)->addToLegend();
+    else
+        m_plot->graph(3)->removeFromLegend();
+    m_plot->yAxis->setLabel(distilling ? tr("loss terms") : tr("training loss"));
     const int last = m_points.empty() ? 1 : m_points.back().epoch;
     m_plot->xAxis->setRange(0.5, std::max(last, m_epochs->value() + (mode() == TrainMode::DeepCompression
                                                                           ? m_centroidEpochs->value()

@@ -2,10 +2,15 @@
 
 #include <QElapsedTimer>
 #include <QString>
+#include <QStringList>
 #include <QWidget>
+#include <functional>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/compress/recipe.h"
+#include "widgets/weight_collapse_view.h"
 
 class QCheckBox;
 class QComboBox;
@@ -21,24 +26,39 @@ class QWidget;
 
 namespace lathe {
 
-enum class TrainMode { FineTune, Gradual, DeepCompression };
+enum class TrainMode { FineTune, Gradual, DeepCompression, L1, Distill };
 
 // One finished epoch as the panel plots it (the app converts core's EpochRecord).
 struct TrainEpochPoint {
     int epoch = 0;
-    QString phase;        // "fine-tune" or "centroids"
-    double loss = 0;
+    QString phase;        // "fine-tune", "l1", "distill" or "centroids"
+    double loss = 0;      // cross-entropy with the labels
     double top1 = -1;     // percent; -1: not measured
     double sparsity = 0;  // fraction
     double seconds = 0;
     double imagesPerSecond = 0;
+    std::optional<double> distillation;  // distillation: the distillation term of the loss
+    double penalty = 0;                  // L1: λ·Σ|w| at the epoch's end
+    std::vector<std::pair<QString, double>> layerSparsity;  // per compressible layer, fraction of exact zeros
+    std::vector<TrainWeightHistogram> histograms;          // per trained weight tensor, before training and now
 };
 
-// The train panel: mode (fine-tune / gradual pruning / Deep Compression), epochs, learning rate, optimizer (+momentum,
-// weight decay), schedule, batch, training images, seed, batch norm, gradual start sparsity and ramp, centroid epochs;
-// a training data SPEC when the data set has no train split; Start and Cancel. While a run goes: live curves of the
-// training loss, the evaluation accuracy and the sparsity per epoch (PNG from the context menu), images/s, ETA and a
-// progress bar. It only asks: Start and Cancel go out as signals, the run comes back through the setters.
+// A teacher distillation can learn from besides the baseline and files (another variant): `key` is what the train
+// section's distill.teacher holds, `label` what the choice shows.
+struct TeacherChoice {
+    QString key;
+    QString label;
+};
+
+// The train panel: mode (fine-tune / gradual pruning / Deep Compression / L1 sparsification / distillation), epochs,
+// learning rate, optimizer (+momentum, weight decay), schedule, batch, training images, seed, batch norm, where the
+// weights start (the model's or re-initialised); per mode: gradual start sparsity and ramp, centroid epochs, L1's λ (and
+// per-layer λ), final cut and final epochs, distillation's teacher (baseline, a variant, an ONNX file), temperature, α
+// and soft/hard targets; a training data SPEC when the data set has no train split; Start and Cancel. While a run goes:
+// live curves per epoch of the loss (with the distillation term as a second curve), the evaluation accuracy and the
+// sparsity, and the weights view (a layer's histogram before training and now, every layer's sparsity); PNG from each
+// plot's context menu; images/s, ETA and a progress bar. It only asks: Start and Cancel go out as signals, the run comes
+// back through the setters.
 class TrainPanel : public QWidget {
     Q_OBJECT
 
@@ -54,6 +74,14 @@ public:
 
     // The variant the run starts from ("Train Variant 2").
     void setVariantName(const QString& name);
+    // The variants distillation may take as teacher (besides the baseline and files).
+    void setTeacherChoices(const std::vector<TeacherChoice>& choices);
+    // Names of the compressible layers: per-layer λ are checked against them.
+    void setLayerNames(const QStringList& names);
+    // What "File…" in the teacher choice runs to get an ONNX file (empty: none chosen); default: a file dialog.
+    void setTeacherFilePicker(std::function<QString()> picker) { m_pickTeacherFile = std::move(picker); }
+    // What is wrong with the fields (a per-layer λ that does not parse, ...); empty when Start may go.
+    QString inputProblem() const;
     // Why Start is disabled (no model, no data set, ...); empty enables it.
     void setBlocker(const QString& reason);
     QString blocker() const { return m_blocker; }
@@ -78,6 +106,9 @@ public:
     QPushButton* startButton() const { return m_start; }
     QPushButton* cancelButton() const { return m_cancel; }
     QComboBox* modeCombo() const { return m_mode; }
+    QComboBox* teacherCombo() const { return m_teacher; }
+    QLineEdit* layerLambdaEdit() const { return m_layerLambdas; }
+    WeightCollapseView* weightView() const { return m_weights; }
 
 signals:
     void startRequested(const lathe::TrainSettings& settings);
@@ -88,6 +119,11 @@ private:
     void updateEnabled();
     void updateRate();
     void replot();
+    void modeChosen();
+    void teacherChosen();
+    // Selects the teacher `key` ("baseline", a variant's key or a file path), adding a file entry when it is new.
+    void selectTeacher(const QString& key);
+    std::optional<std::map<std::string, double>> layerLambdas(QString* error = nullptr) const;
 
     QString m_blocker;
     bool m_specNeeded = false;
@@ -95,6 +131,9 @@ private:
     std::vector<TrainEpochPoint> m_points;
     QElapsedTimer m_clock;
     float m_fraction = 0;
+    QStringList m_layerNames;
+    std::function<QString()> m_pickTeacherFile;
+    QString m_lastTeacher = QStringLiteral("baseline");  // the choice before "File…"
 
     QFormLayout* m_form = nullptr;
     QLabel* m_title;
@@ -114,8 +153,23 @@ private:
     QDoubleSpinBox* m_rampFrom;
     QSpinBox* m_rampEpochs;
     QSpinBox* m_centroidEpochs;
+    QComboBox* m_init;
+    QDoubleSpinBox* m_lambda;
+    QLineEdit* m_layerLambdas;
+    QComboBox* m_cut;
+    QDoubleSpinBox* m_cutSparsity;
+    QDoubleSpinBox* m_cutThreshold;
+    QSpinBox* m_finalEpochs;
+    QComboBox* m_teacher;
+    QDoubleSpinBox* m_temperature;
+    QDoubleSpinBox* m_alpha;
+    QComboBox* m_targets;
     QWidget* m_gradualRow;
     QWidget* m_centroidRow;
+    QWidget* m_lambdaRow;
+    QWidget* m_cutRow;
+    QWidget* m_teacherRow;
+    QWidget* m_distillRow;
     QWidget* m_stepRow;
     QWidget* m_specRow;
     QLabel* m_specWhy;
@@ -126,6 +180,7 @@ private:
     QProgressBar* m_progress;
     QLabel* m_rate;
     QCustomPlot* m_plot;
+    WeightCollapseView* m_weights;
     QLabel* m_status;
 };
 
