@@ -1,5 +1,6 @@
 #include "app/gui/training_session.h"
 
+#include <QFileInfo>
 #include <atomic>
 #include <mutex>
 
@@ -7,6 +8,24 @@
 #include "app/gui/workbench_document.h"
 
 namespace lathe {
+
+TrainEpochPoint toEpochPoint(const EpochRecord& e) {
+    TrainEpochPoint p;
+    p.epoch = e.epoch;
+    p.phase = QString::fromStdString(e.phase);
+    p.loss = e.loss;
+    p.top1 = e.top1;
+    p.sparsity = e.sparsity;
+    p.seconds = e.seconds;
+    p.imagesPerSecond = e.imagesPerSecond;
+    p.distillation = e.distillation;
+    p.penalty = e.penalty;
+    for (const auto& [layer, sparsity] : e.layerSparsity) p.layerSparsity.emplace_back(QString::fromStdString(layer), sparsity);
+    for (const WeightHistogram& h : e.histograms)
+        p.histograms.push_back({QString::fromStdString(h.layer), QString::fromStdString(h.tensor), h.lo, h.hi,
+                                h.before, h.now});
+    return p;
+}
 
 // What the worker and the UI thread share: the stop request, and whether the session still exists to receive epochs.
 struct TrainingSession::Shared {
@@ -31,6 +50,8 @@ TrainingSession::~TrainingSession() {
 }
 
 QString TrainingSession::suffixFor(const TrainSettings& settings) {
+    if (settings.mode == TrainObjective::L1) return tr("L1");
+    if (settings.mode == TrainObjective::Distill) return tr("distilled");
     if (settings.pruneSchedule) return tr("gradual");
     if (settings.centroidEpochs > 0) return tr("Deep Compression");
     return tr("fine-tuned");
@@ -43,6 +64,15 @@ bool TrainingSession::start(const QString& id, const TrainSettings& settings, QS
     else
         why = m_doc->trainBlocker(id);
     std::optional<VariantEvaluationTask> task = why.isEmpty() ? m_doc->trainingTask(id, settings) : std::nullopt;
+    // A teacher that cannot be had fails now, not after the training data is opened.
+    if (task && !task->teacher.error.isEmpty()) {
+        why = task->teacher.error;
+        task.reset();
+    } else if (task && task->teacher.kind == TeacherSource::Kind::File && !QFileInfo(task->teacher.file).isFile()) {
+        why = tr("The distillation teacher %1 does not exist: choose the teacher's ONNX file again.")
+                  .arg(task->teacher.file);
+        task.reset();
+    }
     if (!task) {
         if (error) *error = why.isEmpty() ? tr("Nothing to train.") : why;
         return false;

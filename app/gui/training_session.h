@@ -10,8 +10,12 @@
 #include "app/gui/variant_jobs.h"
 #include "core/compress/recipe.h"
 #include "core/train/fine_tune.h"
+#include "widgets/train_panel.h"
 
 namespace lathe {
+
+// An epoch as the train panel plots it: losses, accuracy, sparsity (overall and per layer), weight histograms.
+TrainEpochPoint toEpochPoint(const EpochRecord& record);
 
 class WorkbenchDocument;
 
@@ -27,11 +31,12 @@ public:
     explicit TrainingSession(WorkbenchDocument* document, QObject* parent = nullptr);
     ~TrainingSession() override;
 
-    // "fine-tuned", "gradual" (prune_schedule) or "Deep Compression" (centroid_epochs): the new variant's name suffix.
+    // "fine-tuned", "gradual" (prune_schedule), "Deep Compression" (centroid_epochs), "L1" or "distilled": the new
+    // variant's name suffix.
     static QString suffixFor(const TrainSettings& settings);
 
     // Starts training variant `id` with `settings`; false with `error` saying why when it cannot (no model, no data
-    // set, no training data, a run already going).
+    // set, no training data, a run already going, a distillation teacher that is missing).
     bool start(const QString& id, const TrainSettings& settings, QString* error = nullptr);
     // Stops the run: after a finished epoch its weights are evaluated and added; before one, nothing is (cancelled()).
     void cancel();

@@ -51,9 +51,10 @@ struct Compressed {
 };
 
 Compressed compress(const Graph& graph, const Recipe& recipe, const EvaluationSettings& settings,
-                    const QString& trainSpec, const std::shared_ptr<const Dataset>& dataset,
-                    const ApplyOptions& options, const std::shared_ptr<const CompressedModel>& trained,
-                    const ProgressFn& progress, const TrainingHooks& hooks) {
+                    const QString& trainSpec, const TeacherSource& teacher,
+                    const std::shared_ptr<const Dataset>& dataset, const ApplyOptions& options,
+                    const std::shared_ptr<const CompressedModel>& trained, const ProgressFn& progress,
+                    const TrainingHooks& hooks) {
     Compressed out;
     if (trained) {
         out.model = trained;
@@ -74,6 +75,14 @@ Compressed compress(const Graph& graph, const Recipe& recipe, const EvaluationSe
         out.error = qs(data.error().message);
         return out;
     }
+    if (recipe.train->mode == TrainObjective::Distill) {
+        auto opened = openTeacher(teacher, graph, settings, dataset, progress);
+        if (!opened) {
+            if (opened.error().code != ErrorCode::Cancelled) out.error = qs(opened.error().message);
+            return out;
+        }
+        data->teacher = std::move(*opened);
+    }
     const ProgressFn training = [progress, stop = hooks.stopRequested](float f, std::string_view stage) {
         const bool go = progress(f, stage);
         return go && !(stop && stop());
@@ -87,11 +96,71 @@ Compressed compress(const Graph& graph, const Recipe& recipe, const EvaluationSe
     out.trainingCancelled = result->cancelled;
     for (const auto& n : result->notes) out.notes << qs(n);
     out.notes << QObject::tr("trained %1 epoch(s) on %2").arg(result->history.size()).arg(qs(data->trainName));
+    if (recipe.train->mode == TrainObjective::Distill) {
+        const DistillSettings d = recipe.train->distill.value_or(DistillSettings{});
+        const QString from = teacher.kind == TeacherSource::Kind::File      ? teacher.file
+                             : teacher.kind == TeacherSource::Kind::Variant ? teacher.variantName
+                                                                             : QObject::tr("the baseline");
+        out.notes << QObject::tr("distilled from %1 (%2 targets, T %3, α %4)")
+                         .arg(from, d.hard ? QObject::tr("hard") : QObject::tr("soft"))
+                         .arg(d.temperature)
+                         .arg(d.alpha);
+    }
     out.model = std::make_shared<const CompressedModel>(std::move(result->model));
     return out;
 }
 
 }  // namespace
+
+QString variantTeacherKey(const QString& variantId) { return QStringLiteral("variant:") + variantId; }
+
+QString teacherVariantId(const std::string& teacher) {
+    const QString text = qs(teacher);
+    return text.startsWith(QStringLiteral("variant:")) ? text.mid(8) : QString();
+}
+
+Result<std::shared_ptr<const Graph>> openTeacher(const TeacherSource& source, const Graph& model,
+                                                 const EvaluationSettings& settings,
+                                                 const std::shared_ptr<const Dataset>& dataset,
+                                                 const ProgressFn& progress) {
+    if (!source.error.isEmpty()) return makeError(ErrorCode::InvalidArgument, source.error.toStdString());
+    switch (source.kind) {
+        case TeacherSource::Kind::Model:
+            return std::shared_ptr<const Graph>();
+        case TeacherSource::Kind::File: {
+            if (!progress(0.f, "reading the teacher")) return makeError(ErrorCode::Cancelled, "cancelled");
+            auto read = readOnnxModel(source.file.toStdString());
+            if (!read) {
+                if (read.error().code == ErrorCode::Cancelled) return read.error();
+                return makeError(read.error().code,
+                                 QObject::tr("The distillation teacher %1 cannot be read: %2")
+                                     .arg(source.file, qs(read.error().message))
+                                     .toStdString());
+            }
+            return std::make_shared<const Graph>(std::move(*read));
+        }
+        case TeacherSource::Kind::Variant: {
+            if (source.trained) return std::shared_ptr<const Graph>(source.trained, &source.trained->graph);
+            if (!progress(0.f, "compressing the teacher")) return makeError(ErrorCode::Cancelled, "cancelled");
+            CalibrationData calibration;
+            auto options = applyOptionsFor(source.recipe, settings, dataset, calibration);
+            if (!options) return options.error();
+            const ProgressFn stage = [progress](float, std::string_view) {
+                return progress(0.f, "compressing the teacher");
+            };
+            auto compressed = applyRecipe(model, source.recipe, *options, stage);
+            if (!compressed) {
+                if (compressed.error().code == ErrorCode::Cancelled) return compressed.error();
+                return makeError(compressed.error().code, QObject::tr("The distillation teacher %1: %2")
+                                                              .arg(source.variantName, qs(compressed.error().message))
+                                                              .toStdString());
+            }
+            auto kept = std::make_shared<const CompressedModel>(std::move(*compressed));
+            return std::shared_ptr<const Graph>(kept, &kept->graph);
+        }
+    }
+    return std::shared_ptr<const Graph>();
+}
 
 QString trainDataProblem(const EvaluationSettings& settings, const QString& trainSpec) {
     if (settings.specText.isEmpty()) return QObject::tr("Training needs a data set: choose one in the Data Set panel.");
@@ -162,8 +231,8 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
     const auto after = [&](float a, float b) {
         return scaled(progress, c + (1.f - c) * (a - 0.15f) / 0.85f, c + (1.f - c) * (b - 0.15f) / 0.85f);
     };
-    Compressed made = compress(graph, recipe, settings, task.trainSpec, dataset, *options, task.trained,
-                               scaled(progress, 0.f, c), hooks);
+    Compressed made = compress(graph, recipe, settings, task.trainSpec, task.teacher, dataset, *options,
+                               task.trained, scaled(progress, 0.f, c), hooks);
     if (!made.model) {
         out.error = made.error;
         return out;
@@ -271,8 +340,8 @@ ExportedVariant exportVariantFile(const VariantExportTask& task, const OpenedDat
     const auto after = [&](float a, float b) {
         return scaled(progress, c + (1.f - c) * (a - 0.2f) / 0.8f, c + (1.f - c) * (b - 0.2f) / 0.8f);
     };
-    Compressed made = compress(*task.graph, recipe, settings, task.trainSpec, dataset, *options, task.trained,
-                               scaled(progress, 0.f, c), {});
+    Compressed made = compress(*task.graph, recipe, settings, task.trainSpec, task.teacher, dataset, *options,
+                               task.trained, scaled(progress, 0.f, c), {});
     if (!made.model) {
         out.error = made.error;
         return out;

@@ -29,6 +29,23 @@ struct OpenedData {
     CalibrationData calibration;
 };
 
+// A distillation teacher that is another variant of the project: the train section's distill.teacher holds
+// "variant:<id>" (the window's own form, saved with the recipe in the project; lathe-cli reads "baseline" or a path).
+QString variantTeacherKey(const QString& variantId);
+// The variant id in a distill.teacher "variant:<id>"; empty for "baseline" and file paths.
+QString teacherVariantId(const std::string& teacher);
+
+// Where a distilling recipe's teacher comes from, captured on the UI thread; the job opens it (openTeacher).
+struct TeacherSource {
+    enum class Kind { Model, File, Variant };
+    Kind kind = Kind::Model;  // the model before compression ("baseline"), or nothing to distill from
+    QString file;             // Kind::File: the ONNX file
+    QString variantName;      // Kind::Variant
+    Recipe recipe;            // Kind::Variant: its recipe, applied to the model when it has no trained weights
+    std::shared_ptr<const CompressedModel> trained;  // Kind::Variant: its trained weights
+    QString error;  // why there is no teacher (a variant no longer in the project, ...); empty: there is one
+};
+
 // What evaluating one variant needs, captured on the UI thread when its turn comes.
 struct VariantEvaluationTask {
     QString id;
@@ -40,6 +57,7 @@ struct VariantEvaluationTask {
     EvaluationSettings settings;
     QString trainSpec;  // training data of recipe.train for folder:/npy: data sets (idx: uses its train split)
     std::shared_ptr<const CompressedModel> trained;  // weights trained before: evaluated instead of training again
+    TeacherSource teacher;                           // recipe.train in distill mode: its teacher
 };
 
 // What evaluating it gave: metrics, or an error (neither: cancelled), and the data it opened.
@@ -69,6 +87,13 @@ QString trainDataProblem(const EvaluationSettings& settings, const QString& trai
 // `evaluation` (limited like the evaluation settings), threads from the evaluation settings.
 Result<TrainData> openTrainData(const EvaluationSettings& settings, const QString& trainSpec,
                                 std::shared_ptr<const Dataset> evaluation);
+// The teacher as TrainData.teacher takes it: null for the model itself, the file read (an error naming the file when it
+// cannot be), or the variant's compressed graph (its trained weights when it has them, else its recipe applied to
+// `model`; weights as the variant keeps them, activations in float).
+Result<std::shared_ptr<const Graph>> openTeacher(const TeacherSource& source, const Graph& model,
+                                                 const EvaluationSettings& settings,
+                                                 const std::shared_ptr<const Dataset>& dataset,
+                                                 const ProgressFn& progress);
 
 // Applies the recipe (global_prune refit on the calibration data), measures the ONNX file the variant exports to (QDQ
 // when it quantizes, else float; the baseline: the model file) and evaluates it. `cached`: data opened for the same
@@ -102,6 +127,7 @@ struct VariantExportTask {
     QString path;  // checked against overwriting an input before
     QString trainSpec;                               // as in VariantEvaluationTask
     std::shared_ptr<const CompressedModel> trained;  // the variant's trained weights; null: trained again when needed
+    TeacherSource teacher;                           // as in VariantEvaluationTask
 };
 
 // What exporting gave: the summary, or an error (neither: cancelled).

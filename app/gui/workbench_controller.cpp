@@ -88,8 +88,11 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
         // Variants change on every progress tick of an evaluation; the comparison (whose weight overlay runs
         // previewLayer per variant) is redrawn only when what it shows changed.
         if (!m_compared.isEmpty() && comparedState() != m_comparedState) showCompared();
+        updateTeacherChoices();
         updateActions();
     });
+    connect(m_doc, &WorkbenchDocument::modelChanged, this,
+            [this] { m_trainPanel->setLayerNames(m_doc->graph() ? m_doc->layerNames() : QStringList()); });
     connect(m_doc, &WorkbenchDocument::variantEvaluated, this, [this](const QString& id) {
         if (const Variant* v = m_doc->variant(id); v && v->metrics)
             emit statusMessage(tr("%1: top-1 %2 %, %3 (%4 after zlib)")
@@ -146,10 +149,8 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
         updateTrainState();
     });
     connect(m_training->job(), &Job::progressChanged, m_trainPanel, &TrainPanel::setProgress);
-    connect(m_training, &TrainingSession::epochFinished, this, [this](const EpochRecord& e) {
-        m_trainPanel->addEpoch({e.epoch, QString::fromStdString(e.phase), e.loss, e.top1, e.sparsity, e.seconds,
-                                e.imagesPerSecond});
-    });
+    connect(m_training, &TrainingSession::epochFinished, this,
+            [this](const EpochRecord& e) { m_trainPanel->addEpoch(toEpochPoint(e)); });
     connect(m_training, &TrainingSession::finished, this, [this](const QString& id) {
         m_trainPanel->setRunning(false);
         if (const Variant* v = m_doc->variant(id); v && v->metrics) {
@@ -350,8 +351,24 @@ void WorkbenchController::startTraining(const TrainSettings& settings) {
     QString why;
     if (!m_training->start(m_trainId, settings, &why)) {
         m_trainPanel->setStatus(tr("Cannot train: %1").arg(why));
+        emit statusMessage(tr("Cannot train: %1").arg(why), 20000);
         updateTrainState();
     }
+}
+
+void WorkbenchController::updateTeacherChoices() {
+    // Every variant but the baseline (which is the teacher "Baseline" already); rebuilt only when names or ids change,
+    // not on every progress tick.
+    std::vector<TeacherChoice> choices;
+    QStringList state;
+    for (const Variant& v : m_doc->variants()) {
+        if (v.baseline) continue;
+        choices.push_back({variantTeacherKey(v.id), v.name});
+        state << v.id << v.name;
+    }
+    if (state == m_teacherChoicesState) return;
+    m_teacherChoicesState = state;
+    m_trainPanel->setTeacherChoices(choices);
 }
 
 QString WorkbenchController::titleText() const {

@@ -103,6 +103,7 @@ private:
     void showCompared();
     void updateActions();
     void updateTrainState();
+    void updateTeacherChoices();
     void startTraining(const TrainSettings& settings);
     void error(const QString& title, const QString& message);
 
@@ -118,6 +119,7 @@ private:
     TrainPanel* m_trainPanel;
     TrainingSession* m_training;
     QString m_trainId;  // the variant the train panel is for
+    QStringList m_teacherChoicesState;  // ids and names the panel's teacher choice was last given
     QStringList m_compared;       // ids shown in the compare view
     QStringList m_comparedState;  // what the compare view shows of them (comparedState() when last drawn)
     bool m_dialogsEnabled = true;

@@ -1,6 +1,7 @@
 #include "app/gui/workbench_document.h"
 
 #include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QtConcurrent/QtConcurrentRun>
@@ -297,8 +298,8 @@ std::optional<VariantEvaluationTask> WorkbenchDocument::evaluationTask(const QSt
     if (!v) return std::nullopt;
     v->state = Variant::State::Running;
     v->progress = 0;
-    return VariantEvaluationTask{v->id,           v->name,        graph(),     m_modelPath, v->recipe,
-                                 v->baseline,     m_evalSettings, trainDataSpec(), v->trained};
+    return VariantEvaluationTask{v->id,     v->name,        graph(),         m_modelPath, v->recipe,
+                                 v->baseline, m_evalSettings, trainDataSpec(), v->trained, teacherSource(v->recipe)};
 }
 
 QString WorkbenchDocument::trainBlocker(const QString& id) const {
@@ -315,8 +316,39 @@ std::optional<VariantEvaluationTask> WorkbenchDocument::trainingTask(const QStri
     const Variant* v = variant(id);
     Recipe recipe = v->baseline ? Recipe{} : v->recipe;
     recipe.train = settings;
-    return VariantEvaluationTask{v->id, v->name, graph(), m_modelPath, std::move(recipe), false, m_evalSettings,
-                                 trainDataSpec(), nullptr};
+    TeacherSource teacher = teacherSource(recipe);
+    return VariantEvaluationTask{v->id,          v->name, graph(),           m_modelPath, std::move(recipe), false,
+                                 m_evalSettings, trainDataSpec(), nullptr, std::move(teacher)};
+}
+
+TeacherSource WorkbenchDocument::teacherSource(const Recipe& recipe) const {
+    TeacherSource out;
+    if (!recipe.train || recipe.train->mode != TrainObjective::Distill) return out;
+    const std::string teacher = recipe.train->distill.value_or(DistillSettings{}).teacher;
+    if (teacher == "baseline") return out;
+    if (const QString id = teacherVariantId(teacher); !id.isEmpty()) {
+        const Variant* v = variant(id);
+        if (!v) {
+            out.error = tr("The distillation teacher, variant %1, is no longer in the project: choose another teacher.")
+                            .arg(id);
+            return out;
+        }
+        if (v->baseline) return out;
+        out.kind = TeacherSource::Kind::Variant;
+        out.variantName = v->name;
+        out.recipe = v->recipe;
+        out.trained = v->trained;
+        if (v->recipe.train && !v->trained)
+            out.error = tr("The distillation teacher %1 was trained, and its trained weights are not in memory (a "
+                           "project keeps recipes, not weights): evaluate %1 again first, then train.")
+                            .arg(v->name);
+        return out;
+    }
+    out.kind = TeacherSource::Kind::File;
+    out.file = qs(teacher);
+    if (QFileInfo(out.file).isRelative() && !projectPath().isEmpty())
+        out.file = QFileInfo(projectPath()).dir().filePath(out.file);
+    return out;
 }
 
 QString WorkbenchDocument::lineage(const QString& id) const {
@@ -498,13 +530,16 @@ void WorkbenchDocument::exportVariant(const QString& id, ExportFormat format, co
         emit exportFailed(tr("Nothing to export: choose an evaluated variant of the open model."));
         return;
     }
-    VariantExportTask task{id,   graph(), m_modelPath,     v->baseline ? Recipe{} : v->recipe, m_evalSettings, format,
-                           path, trainDataSpec(), v->trained};
+    VariantExportTask task{id,   graph(),         m_modelPath, v->baseline ? Recipe{} : v->recipe,
+                           m_evalSettings, format, path, trainDataSpec(), v->trained, {}};
+    task.teacher = teacherSource(task.recipe);
     // Nothing the user opened may be replaced: the model, its external data, the data set, the project.
     std::vector<InputPath> inputs = {{m_modelPath.toStdString(), "the model", false},
                                      {projectPath().toStdString(), "the project file", false}};
     for (const std::string& file : task.graph->externalDataFiles)
         inputs.push_back({file, "an external-data file of the model", false});
+    if (task.teacher.kind == TeacherSource::Kind::File)
+        inputs.push_back({task.teacher.file.toStdString(), "the distillation teacher", false});
     if (!task.settings.specText.isEmpty())
         for (InputPath& input : datasetInputPaths(task.settings.spec)) inputs.push_back(std::move(input));
     if (auto allowed = checkOutputPath(path.toStdString(), inputs); !allowed) {

@@ -151,6 +151,11 @@ public:
     // data opened before); nullopt when trainBlocker() says why not.
     std::optional<VariantEvaluationTask> trainingTask(const QString& id, const TrainSettings& settings) const;
     OpenedData openedData() const { return m_evaluations.cached(m_evalSettings); }
+    // The distillation teacher of `recipe` (its train section in distill mode): the model itself for "baseline" or
+    // no distillation, a variant of this project for "variant:<id>" (variantTeacherKey), else an ONNX file (a relative
+    // path is read from the project's folder). `error` says why a variant teacher cannot serve (not in the project, or
+    // trained and its weights no longer in memory).
+    TeacherSource teacherSource(const Recipe& recipe) const;
     // "fine-tuned from <parent name>" for a trained variant; empty otherwise.
     QString lineage(const QString& id) const;
     // Class names of the evaluation data (empty: numbers).

@@ -1,3 +1,4 @@
+#include <QComboBox>
 #include <QFile>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -9,6 +10,7 @@
 #include "app/gui/training_session.h"
 #include "app/gui/workbench_document.h"
 #include "widget_test_support.h"
+#include "widgets/train_panel.h"
 
 using namespace lathe;
 
@@ -30,6 +32,19 @@ TrainSettings quick(int epochs, int64_t samples) {
     t.batch = 64;
     t.seed = 3;
     return t;
+}
+
+// Knowledge distillation from `teacher` at the GUI's defaults (T 4, α 0.7, soft, lr 0.01), 1 epoch on 1000 images.
+TrainSettings distill(const std::string& teacher, WeightInit init = WeightInit::Model) {
+    TrainSettings t = quick(1, 1000);
+    t.mode = TrainObjective::Distill;
+    t.distill = DistillSettings{teacher, 4.0, 0.7, false};
+    t.init = init;
+    return t;
+}
+
+QString failure(const QSignalSpy& failed) {
+    return failed.isEmpty() ? QString() : failed.first().at(0).toString();
 }
 
 }  // namespace
@@ -166,6 +181,195 @@ private slots:
         QVERIFY(session.start(parentId, quick(1, 200)));
         QTRY_VERIFY_WITH_TIMEOUT(!session.isRunning(), kTimeoutMs);
         QCOMPARE(finished.count(), 1);
+    }
+
+    void distillsFromTheBaseline() {
+        WorkbenchDocument doc;
+        QString parentId;
+        makePruned(doc, parentId);
+        if (QTest::currentTestFailed()) return;
+        TrainingSession session(&doc);
+        QSignalSpy epochs(&session, &TrainingSession::epochFinished);
+        QSignalSpy finished(&session, &TrainingSession::finished);
+        QSignalSpy failed(&session, &TrainingSession::failed);
+        QString error;
+        QVERIFY2(session.start(parentId, distill("baseline"), &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!session.isRunning(), kTimeoutMs);
+        QVERIFY2(failed.isEmpty(), qPrintable(failure(failed)));
+        QCOMPARE(finished.count(), 1);
+        QCOMPARE(epochs.count(), 1);
+        const auto record = epochs.first().at(0).value<EpochRecord>();
+        QCOMPARE(record.phase, std::string("distill"));
+        QVERIFY(record.distillation.has_value());
+        QVERIFY(std::isfinite(*record.distillation) && *record.distillation > 0);
+        QVERIFY(std::isfinite(record.loss) && record.loss > 0);
+        QVERIFY(record.top1 > 50);
+        // The panel plots both loss terms of that epoch.
+        const TrainEpochPoint point = toEpochPoint(record);
+        QCOMPARE(*point.distillation, *record.distillation);
+        const Variant* child = doc.variant(finished.first().at(0).toString());
+        QVERIFY(child && child->metrics);
+        QCOMPARE(child->name, QStringLiteral("pruned distilled"));
+        QVERIFY(child->recipe.train->mode == TrainObjective::Distill);
+        QCOMPARE(child->recipe.train->distill->teacher, std::string("baseline"));
+        QVERIFY2(child->metrics->notes.join('\n').contains("distilled from the baseline (soft targets, T 4, α 0.7)"),
+                 qPrintable(child->metrics->notes.join('\n')));
+        QVERIFY(child->metrics->top1 > 50);
+        // The pruned weights stay zero while distilling.
+        QVERIFY(std::abs(child->history.back().sparsity - 0.7) < 0.05);
+    }
+
+    void distillsFromAnotherVariantAndTheProjectKeepsIt() {
+        WorkbenchDocument doc;
+        QString teacherId;
+        makePruned(doc, teacherId);
+        if (QTest::currentTestFailed()) return;
+        const QString baseline = doc.baselineId();
+        QVERIFY(!baseline.isEmpty());
+        const TrainSettings settings = distill(variantTeacherKey(teacherId).toStdString(), WeightInit::Random);
+        Recipe probe;
+        probe.train = settings;
+        const TeacherSource source = doc.teacherSource(probe);
+        QVERIFY(source.kind == TeacherSource::Kind::Variant);
+        QCOMPARE(source.variantName, QStringLiteral("pruned"));
+        QVERIFY(source.error.isEmpty());
+        // The student starts from random weights and learns from the pruned variant.
+        TrainingSession session(&doc);
+        QSignalSpy epochs(&session, &TrainingSession::epochFinished);
+        QSignalSpy finished(&session, &TrainingSession::finished);
+        QSignalSpy failed(&session, &TrainingSession::failed);
+        QString error;
+        QVERIFY2(session.start(baseline, settings, &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!session.isRunning(), kTimeoutMs);
+        QVERIFY2(failed.isEmpty(), qPrintable(failure(failed)));
+        QCOMPARE(finished.count(), 1);
+        const auto record = epochs.first().at(0).value<EpochRecord>();
+        QVERIFY(record.distillation && std::isfinite(*record.distillation));
+        const QString id = finished.first().at(0).toString();
+        const Variant* child = doc.variant(id);
+        QVERIFY(child && child->metrics);
+        QVERIFY2(child->metrics->notes.join('\n').contains("distilled from pruned"),
+                 qPrintable(child->metrics->notes.join('\n')));
+        QVERIFY(child->recipe.train->init == WeightInit::Random);
+        // One epoch from random weights learns something, far from the baseline's 91 %.
+        QVERIFY(child->metrics->top1 > 20);
+
+        // Saved and reopened, the trained variant still names the same teacher variant.
+        QTemporaryDir dir;
+        const QString path = dir.filePath("distilled.latheproj");
+        QVERIFY(doc.saveProject(path));
+        WorkbenchDocument reopened;
+        QString openError;
+        QVERIFY2(reopened.openProject(path, &openError), qPrintable(openError));
+        reopened.setModel(m_graph, test::demoModelPath());
+        const Variant* again = reopened.variant(id);
+        QVERIFY(again && again->recipe.train);
+        QCOMPARE(again->recipe.train->distill->teacher, variantTeacherKey(teacherId).toStdString());
+        const TeacherSource reloaded = reopened.teacherSource(again->recipe);
+        QVERIFY(reloaded.kind == TeacherSource::Kind::Variant);
+        QCOMPARE(reloaded.variantName, QStringLiteral("pruned"));
+        QVERIFY(reloaded.error.isEmpty());  // its recipe does not train: it is compressed again when needed
+        // Without the teacher variant, training says so before it starts.
+        reopened.removeVariants({teacherId});
+        QVERIFY(reopened.teacherSource(again->recipe).error.contains("no longer in the project"));
+        TrainingSession other(&reopened);
+        QVERIFY(!other.start(baseline, settings, &error));
+        QVERIFY2(error.contains("variant " + teacherId), qPrintable(error));
+    }
+
+    void distillsAStudentFromATeacherFile() {
+        // The half-width student fixture as the opened model, the demo LeNet-5 as the teacher file.
+        QString loadError;
+        auto student = test::loadGraph(test::fixturePath("lenet5_half_student.onnx"), &loadError);
+        QVERIFY2(student, qPrintable(loadError));
+        WorkbenchDocument doc;
+        doc.setModel(student, test::fixturePath("lenet5_half_student.onnx"));
+        doc.setEvaluationSettings(test::fashionMnist(500));
+        const QString id = doc.evaluateCurrent("student");
+        QTRY_VERIFY_WITH_TIMEOUT(allSettled(doc), kTimeoutMs);
+        TrainingSession session(&doc);
+        QSignalSpy epochs(&session, &TrainingSession::epochFinished);
+        QSignalSpy finished(&session, &TrainingSession::finished);
+        QSignalSpy failed(&session, &TrainingSession::failed);
+        QString error;
+        TrainSettings settings = distill(test::demoModelPath().toStdString());
+        settings.samples = 2000;
+        settings.batch = 32;
+        QVERIFY2(session.start(id, settings, &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!session.isRunning(), kTimeoutMs);
+        QVERIFY2(failed.isEmpty(), qPrintable(failure(failed)));
+        QCOMPARE(finished.count(), 1);
+        const auto record = epochs.first().at(0).value<EpochRecord>();
+        QVERIFY(record.distillation && std::isfinite(*record.distillation));
+        const Variant* child = doc.variant(finished.first().at(0).toString());
+        QVERIFY(child && child->metrics);
+        // The untrained student starts at chance (10 %).
+        QVERIFY2(child->metrics->top1 > 40, qPrintable(QString::number(child->metrics->top1)));
+        QVERIFY(child->metrics->notes.join('\n').contains("distilled from " + test::demoModelPath()));
+
+        // A teacher file that is missing fails at once; one that is no model fails naming the file.
+        QVERIFY(!session.start(id, distill("/nowhere/teacher.onnx"), &error));
+        QVERIFY2(error.contains("/nowhere/teacher.onnx") && error.contains("does not exist"), qPrintable(error));
+        const QString notOnnx = test::fixturePath("not_onnx.onnx");
+        QVERIFY2(session.start(id, distill(notOnnx.toStdString()), &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!session.isRunning(), kTimeoutMs);
+        QCOMPARE(failed.count(), 1);
+        QVERIFY2(failure(failed).contains("The distillation teacher " + notOnnx + " cannot be read"),
+                 qPrintable(failure(failed)));
+        QCOMPARE(finished.count(), 1);
+    }
+
+    void l1RecordsCarryTheWeightsTheyMove() {
+        WorkbenchDocument doc;
+        doc.setModel(m_graph, test::demoModelPath());
+        doc.setEvaluationSettings(test::fashionMnist(500));
+        const QString id = doc.evaluateCurrent("float");
+        QTRY_VERIFY_WITH_TIMEOUT(allSettled(doc), kTimeoutMs);
+        TrainSettings settings = quick(2, 1000);
+        settings.mode = TrainObjective::L1;
+        settings.lr = 0.02;
+        settings.l1 = L1Settings{5e-3, {}, 0.8, std::nullopt, 1};
+        TrainingSession session(&doc);
+        TrainPanel panel;  // what the window's panel shows of each epoch
+        connect(&session, &TrainingSession::epochFinished, &panel,
+                [&](const EpochRecord& e) { panel.addEpoch(toEpochPoint(e)); });
+        QSignalSpy finished(&session, &TrainingSession::finished);
+        QSignalSpy failed(&session, &TrainingSession::failed);
+        QString error;
+        panel.setRunning(true);
+        QVERIFY2(session.start(id, settings, &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!session.isRunning(), kTimeoutMs);
+        QVERIFY2(failed.isEmpty(), qPrintable(failure(failed)));
+        QCOMPARE(finished.count(), 1);
+        QCOMPARE(session.history().size(), size_t(2));
+        const EpochRecord& last = session.history().back();
+        QVERIFY(std::abs(last.sparsity - 0.8) < 0.02);  // the final cut
+        const auto layers = size_t(doc.layerNames().size());
+        QCOMPARE(last.layerSparsity.size(), layers);
+        QCOMPARE(last.histograms.size(), layers);  // one weight tensor per layer (none is decomposed)
+        const WeightHistogram& h = last.histograms.front();
+        QCOMPARE(h.before.size(), h.now.size());
+        QCOMPARE(h.before.size() % 2, size_t(1));
+        QVERIFY(session.history().front().penalty > 0);
+        // The middle bin (the zeros) fills up: more weights there now than before.
+        const size_t middle = h.now.size() / 2;
+        int64_t nowMiddle = 0, beforeMiddle = 0;
+        for (const WeightHistogram& w : last.histograms) {
+            nowMiddle += w.now[middle];
+            beforeMiddle += w.before[middle];
+        }
+        QVERIFY(nowMiddle > 2 * beforeMiddle);
+        // The panel shows the last epoch's histograms and per-layer sparsity.
+        WeightCollapseView* view = panel.weightView();
+        QCOMPARE(view->shownEpoch(), 2);
+        QCOMPARE(view->histograms().size(), last.histograms.size());
+        QCOMPARE(view->tensorCombo()->count(), int(layers));
+        QVERIFY(view->setCurrentTensor(QString::fromStdString(last.histograms.back().layer)));
+        QVERIFY2(view->infoText().contains("exactly zero after epoch 2"), qPrintable(view->infoText()));
+        QCOMPARE(panel.epochs().back().layerSparsity.size(), layers);
+        const Variant* child = doc.variant(finished.first().at(0).toString());
+        QCOMPARE(child->name, QStringLiteral("float L1"));
+        QVERIFY(child->metrics && child->metrics->top1 > 50);
     }
 
     void trainingNeedsData() {

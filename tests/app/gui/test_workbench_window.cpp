@@ -37,7 +37,9 @@
 #include "widgets/layer_table_model.h"
 #include "widgets/tradeoff_plot.h"
 #include "widgets/train_panel.h"
+#include "widgets/plot_export.h"
 #include "widgets/variants_panel.h"
+#include "widgets/weight_collapse_view.h"
 
 using namespace lathe;
 using namespace lathe::test;
@@ -325,6 +327,90 @@ private slots:
         for (const TradeoffPoint& p : wb->tradeoffPlot()->points()) onPlot = onPlot || p.id == child;
         QVERIFY(onPlot);
         screenshot(*window, "train_done");
+    }
+
+    // L1 sparsification and distillation picked in the Train panel as a user would: the weights view fills per epoch,
+    // the loss plot gets its second term, and a trained variant serves as the teacher.
+    void l1AndDistillationFromTheWindow() {
+        auto window = std::make_unique<MainWindow>();
+        WorkbenchController* wb = window->workbench();
+        QVERIFY(openDemo(*window));
+        window->resize(1500, 950);
+        window->datasetPanel()->setLimit(kLimit);
+        WorkbenchDocument* doc = wb->document();
+        QTRY_VERIFY(wb->trainAction()->isEnabled());
+        const QString floatId = doc->evaluateCurrent("float");
+        doc->setGlobalSparsity(0.8);
+        const QString prunedId = doc->evaluateCurrent("global 80 %");
+        QTRY_VERIFY_WITH_TIMEOUT(settled(*doc) && doc->variant(prunedId)->metrics, kTimeoutMs);
+        wb->variantsPanel()->setCurrentId(floatId);
+        wb->trainAction()->trigger();
+        QTRY_VERIFY(window->trainDock()->isVisible());
+        TrainPanel* panel = wb->trainPanel();
+        auto choose = [](QComboBox* combo, int index) {
+            combo->setCurrentIndex(index);
+            emit combo->activated(index);
+        };
+        // L1: the mode fills in λ 0.005, the 80 % cut and lr 0.02 cosine; fewer epochs and images keep the test short.
+        choose(panel->modeCombo(), panel->modeCombo()->findData(int(TrainMode::L1)));
+        TrainSettings l1 = panel->settings();
+        QCOMPARE(l1.l1->lambda, 5e-3);
+        l1.epochs = 3;
+        l1.samples = 3000;
+        l1.l1->finalEpochs = 1;
+        panel->setSettings(l1);
+        QSignalSpy epochs(wb->trainingSession(), &TrainingSession::epochFinished);
+        QSignalSpy finished(wb->trainingSession(), &TrainingSession::finished);
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QVERIFY(wb->trainingSession()->isRunning());
+        QTRY_VERIFY_WITH_TIMEOUT(epochs.count() >= 2, kTimeoutMs);
+        WeightCollapseView* weights = panel->weightView();
+        QCOMPARE(weights->tensorCombo()->count(), int(doc->layerNames().size()));
+        QVERIFY(weights->setCurrentTensor("fc1"));
+        screenshot(*window, "train_l1_running");
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
+        const QString l1Id = finished.first().at(0).toString();
+        const Variant* sparse = doc->variant(l1Id);
+        QCOMPARE(sparse->name, QStringLiteral("float L1"));
+        QVERIFY(std::abs(sparse->history.back().sparsity - 0.8) < 0.02);
+        QCOMPARE(weights->shownEpoch(), 3);
+        QCOMPARE(weights->currentTensor(), QStringLiteral("fc1.weight"));
+        QVERIFY2(weights->infoText().startsWith("fc1: "), qPrintable(weights->infoText()));
+        screenshot(*window, "train_l1_done");
+        if (const QString dir = qEnvironmentVariable("LATHE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            QVERIFY(savePlot(weights->histogramPlot(), dir + "/train_l1_weights_fc1.png"));
+            QVERIFY(savePlot(weights->sparsityPlot(), dir + "/train_l1_layer_sparsity.png"));
+        }
+
+        // Distillation of the pruned variant, with the L1 variant (trained, its weights in memory) as the teacher.
+        wb->variantsPanel()->setCurrentId(prunedId);
+        wb->trainAction()->trigger();
+        choose(panel->modeCombo(), panel->modeCombo()->findData(int(TrainMode::Distill)));
+        QComboBox* teacher = panel->teacherCombo();
+        QCOMPARE(teacher->findData(variantTeacherKey(doc->baselineId())), -1);  // it is "Baseline" already
+        QVERIFY(teacher->findData(variantTeacherKey(floatId)) >= 0);
+        choose(teacher, teacher->findData(variantTeacherKey(l1Id)));
+        TrainSettings kd = panel->settings();
+        QCOMPARE(kd.lr, 0.01);
+        QCOMPARE(kd.distill->teacher, variantTeacherKey(l1Id).toStdString());
+        kd.epochs = 2;
+        kd.samples = 2000;
+        panel->setSettings(kd);
+        QVERIFY(teacher->currentText().contains("float L1"));
+        epochs.clear();
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QVERIFY(wb->trainingSession()->isRunning());
+        QTRY_VERIFY_WITH_TIMEOUT(epochs.count() >= 1, kTimeoutMs);
+        screenshot(*window, "train_distill_running");
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, kTimeoutMs);
+        QCOMPARE(panel->plot()->graph(3)->dataCount(), 2);  // the distillation term beside the labels' loss
+        QVERIFY(panel->plot()->legend->hasItemWithPlottable(panel->plot()->graph(3)));
+        const Variant* student = doc->variant(finished.at(1).at(0).toString());
+        QCOMPARE(student->name, QStringLiteral("global 80 % distilled"));
+        QVERIFY(student->metrics->notes.join('\n').contains("distilled from float L1"));
+        QVERIFY(std::abs(student->history.back().sparsity - 0.8) < 0.02);
+        QVERIFY(panel->statusText().startsWith("Added global 80 % distilled"));
+        screenshot(*window, "train_distill_done");
     }
 };
 
