@@ -19,8 +19,6 @@
 #include <cmath>
 #include <limits>
 
-#include "widgets/plot_export.h"
-#include "widgets/workbench_style.h"
 
 namespace lathe {
 
@@ -102,7 +100,7 @@ TrainPanel::TrainPanel(QWidget* parent)
       m_blockerLabel(new QLabel(this)),
       m_progress(new QProgressBar(this)),
       m_rate(new QLabel(this)),
-      m_plot(new QCustomPlot(this)),
+      m_plot(new TrainCurves(this)),
       m_weights(new WeightCollapseView(this)),
       m_status(new QLabel(this)) {
     qRegisterMetaType<lathe::TrainSettings>();
@@ -216,8 +214,9 @@ TrainPanel::TrainPanel(QWidget* parent)
     m_temperature->setRange(0.1, 100);
     m_temperature->setDecimals(1);
     m_temperature->setSingleStep(0.5);
-    m_temperature->setToolTip(tr("Temperature T of the soft targets: softmax(logits / T) of teacher and student. Higher "
-                                 "T shows more of the teacher's view of the wrong classes; the term is scaled by T²"));
+    m_temperature->setToolTip(tr("Temperature T of the soft targets: softmax(logits / T) of teacher and student. "
+                                 "Higher T shows more of the teacher's view of the wrong classes; the term is scaled "
+                                 "by T²"));
     m_alpha->setRange(0, 1);
     m_alpha->setDecimals(2);
     m_alpha->setSingleStep(0.05);
@@ -310,45 +309,6 @@ TrainPanel::TrainPanel(QWidget* parent)
     buttons->addStretch();
     buttons->addWidget(m_rate);
 
-    style::stylePlot(m_plot);
-    m_plot->setMinimumHeight(180);
-    m_plot->xAxis->setLabel(tr("epoch"));
-    m_plot->yAxis->setLabel(tr("training loss"));
-    m_plot->yAxis2->setVisible(true);
-    m_plot->yAxis2->setLabel(tr("top-1 / sparsity (%)"));
-    style::styleAxis(m_plot->yAxis2, m_plot->font());
-    m_plot->yAxis2->setRange(0, 100);
-    QSharedPointer<QCPAxisTickerFixed> epochTicker(new QCPAxisTickerFixed);
-    epochTicker->setTickStep(1);
-    epochTicker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-    m_plot->xAxis->setTicker(epochTicker);
-    auto addGraph = [&](QCPAxis* value, const QColor& color, const QString& name, Qt::PenStyle pen) {
-        QCPGraph* g = m_plot->addGraph(m_plot->xAxis, value);
-        g->setName(name);
-        g->setPen(QPen(color, 2, pen));
-        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, Qt::white, 6));
-        return g;
-    };
-    addGraph(m_plot->yAxis, style::kBlue, tr("training loss"), Qt::SolidLine);
-    addGraph(m_plot->yAxis2, style::kGreen, tr("top-1 (evaluation)"), Qt::SolidLine);
-    addGraph(m_plot->yAxis2, style::kOrange, tr("sparsity"), Qt::DashLine);
-    addGraph(m_plot->yAxis, style::seriesColor(5), tr("distillation term"), Qt::SolidLine);
-    m_plot->legend->setVisible(true);
-    QFont legendFont = font();
-    legendFont.setPointSizeF(8);
-    m_plot->legend->setFont(legendFont);
-    // The legend in a row above the axes: inside, it would hide the curves in the dock's small plot.
-    m_plot->plotLayout()->insertRow(0);
-    m_plot->plotLayout()->addElement(0, 0, m_plot->legend);
-    m_plot->plotLayout()->setRowStretchFactor(0, 0.001);
-    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
-    m_plot->legend->setBorderPen(Qt::NoPen);
-    m_plot->legend->setMargins(QMargins(4, 2, 4, 0));
-    m_plot->legend->setIconSize(20, 10);
-    m_plot->setToolTip(tr("Per epoch: the mean training loss (left axis; distillation shows its two terms, the labels' "
-                          "cross-entropy and the distillation term), the top-1 accuracy on the evaluation data and the "
-                          "sparsity (right axis). Right-click to save it as PNG."));
-    installPlotContextMenu(m_plot, [this] { return QStringLiteral("training_curves"); });
 
     // Settings on the left (scrolling when the dock is short), the curves over the weights view on the right.
     auto* settingsPane = new QWidget;
@@ -522,9 +482,9 @@ void TrainPanel::modeChosen() {
 
 void TrainPanel::setTeacherChoices(const std::vector<TeacherChoice>& choices) {
     const QString current = m_teacher->count() ? m_teacher->currentData().toString() : m_lastTeacher;
-    QStringList files;
+    QStringList others;
     for (int i = 0; i < m_teacher->count(); ++i)
-        if (m_teacher->itemData(i, Qt::UserRole + 1).toBool()) files << m_teacher->itemData(i).toString();
+        if (m_teacher->itemData(i, Qt::UserRole + 1).toBool()) others << m_teacher->itemData(i).toString();
     const QSignalBlocker block(m_teacher);
     m_teacher->clear();
     m_teacher->addItem(tr("Baseline (the opened model)"), kBaseline);
@@ -534,11 +494,8 @@ void TrainPanel::setTeacherChoices(const std::vector<TeacherChoice>& choices) {
         m_teacher->setItemData(m_teacher->count() - 1, tr("The variant's compressed (or trained) weights"),
                                Qt::ToolTipRole);
     }
-    for (const QString& file : files) {
-        m_teacher->addItem(tr("File: %1").arg(QFileInfo(file).fileName()), file);
-        m_teacher->setItemData(m_teacher->count() - 1, true, Qt::UserRole + 1);
-        m_teacher->setItemData(m_teacher->count() - 1, file, Qt::ToolTipRole);
-    }
+    for (const QString& other : others)
+        if (m_teacher->findData(other) < 0) addOtherTeacher(other, m_teacher->count());  // else a variant's key now
     m_teacher->addItem(tr("File…"), QString());
     m_teacher->setItemData(m_teacher->count() - 1, tr("Choose an ONNX file as the teacher"), Qt::ToolTipRole);
     selectTeacher(current.isEmpty() ? m_lastTeacher : current);
@@ -547,13 +504,7 @@ void TrainPanel::setTeacherChoices(const std::vector<TeacherChoice>& choices) {
 void TrainPanel::selectTeacher(const QString& key) {
     if (key.isEmpty()) return;
     int index = m_teacher->findData(key);
-    if (index < 0) {
-        // Not a variant of this project: a file (or a variant key no longer in the project, shown as it is).
-        index = m_teacher->count() - 1;  // before "File…"
-        m_teacher->insertItem(index, tr("File: %1").arg(QFileInfo(key).fileName()), key);
-        m_teacher->setItemData(index, true, Qt::UserRole + 1);
-        m_teacher->setItemData(index, key, Qt::ToolTipRole);
-    }
+    if (index < 0) index = addOtherTeacher(key, m_teacher->count() - 1);  // before "File…"
     const QSignalBlocker block(m_teacher);
     m_teacher->setCurrentIndex(index);
     m_lastTeacher = key;
@@ -561,6 +512,18 @@ void TrainPanel::selectTeacher(const QString& key) {
                               ? m_teacher->itemText(index)
                               : m_teacher->itemText(index) + QStringLiteral("\n") +
                                     m_teacher->itemData(index, Qt::ToolTipRole).toString());
+}
+
+int TrainPanel::addOtherTeacher(const QString& key, int index) {
+    // Not a variant of this project: a file, or a teacher no longer in the project (shown as it is).
+    const bool file = key.endsWith(QStringLiteral(".onnx"), Qt::CaseInsensitive) || key.contains(QLatin1Char('/'));
+    const QSignalBlocker block(m_teacher);
+    m_teacher->insertItem(index, file ? tr("File: %1").arg(QFileInfo(key).fileName())
+                                      : tr("%1 (not in the project)").arg(key),
+                          key);
+    m_teacher->setItemData(index, true, Qt::UserRole + 1);
+    m_teacher->setItemData(index, key, Qt::ToolTipRole);
+    return index;
 }
 
 void TrainPanel::teacherChosen() {
@@ -750,47 +713,9 @@ void TrainPanel::updateRate() {
 }
 
 void TrainPanel::replot() {
-    QVector<double> x, loss, tx, top1, sparsity, dx, distillation;
-    double maxLoss = 0;
-    double lowPercent = 100;
-    for (const TrainEpochPoint& p : m_points) {
-        lowPercent = std::min(lowPercent, p.sparsity * 100.0);
-        if (p.top1 >= 0) lowPercent = std::min(lowPercent, p.top1);
-        x << p.epoch;
-        loss << p.loss;
-        sparsity << p.sparsity * 100.0;
-        maxLoss = std::max(maxLoss, p.loss);
-        if (p.top1 >= 0) {
-            tx << p.epoch;
-            top1 << p.top1;
-        }
-        if (p.distillation) {
-            dx << p.epoch;
-            distillation << *p.distillation;
-            maxLoss = std::max(maxLoss, *p.distillation);
-        }
-    }
-    m_plot->graph(0)->setData(x, loss, true);
-    m_plot->graph(1)->setData(tx, top1, true);
-    m_plot->graph(2)->setData(x, sparsity, true);
-    m_plot->graph(3)->setData(dx, distillation, true);
-    // Distillation has two loss terms: the labels' cross-entropy and the teacher's term, each its own curve.
-    const bool distilling = !dx.isEmpty() || (m_points.empty() && mode() == TrainMode::Distill);
-    m_plot->graph(0)->setName(distilling ? tr("cross-entropy (labels)") : tr("training loss"));
-    m_plot->graph(3)->setVisible(distilling);
-    if (distilling)
-        m_plot->graph(3)->addToLegend();
-    else
-        m_plot->graph(3)->removeFromLegend();
-    m_plot->yAxis->setLabel(distilling ? tr("loss terms") : tr("training loss"));
-    const int last = m_points.empty() ? 1 : m_points.back().epoch;
-    m_plot->xAxis->setRange(0.5, std::max(last, m_epochs->value() + (mode() == TrainMode::DeepCompression
-                                                                          ? m_centroidEpochs->value()
-                                                                          : 0)) + 0.5);
-    m_plot->yAxis->setRange(0, maxLoss > 0 ? maxLoss * 1.15 : 1.0);
-    // The right axis spans the percentages shown (top-1 moves by tenths of a point; 0..100 would flatten it).
-    m_plot->yAxis2->setRange(m_points.empty() ? 0 : std::max(0.0, std::floor(lowPercent / 5.0) * 5.0 - 5.0), 100);
-    m_plot->replot(QCustomPlot::rpQueuedReplot);
+    m_plot->setPoints(m_points,
+                      m_epochs->value() + (mode() == TrainMode::DeepCompression ? m_centroidEpochs->value() : 0),
+                      mode() == TrainMode::Distill);
 }
 
 }  // namespace lathe

@@ -6,15 +6,14 @@
 #include <QWidget>
 #include <functional>
 #include <optional>
-#include <utility>
 #include <vector>
 
 #include "core/compress/recipe.h"
+#include "widgets/train_curves.h"
 #include "widgets/weight_collapse_view.h"
 
 class QCheckBox;
 class QComboBox;
-class QCustomPlot;
 class QDoubleSpinBox;
 class QFormLayout;
 class QLabel;
@@ -28,21 +27,6 @@ namespace lathe {
 
 enum class TrainMode { FineTune, Gradual, DeepCompression, L1, Distill };
 
-// One finished epoch as the panel plots it (the app converts core's EpochRecord).
-struct TrainEpochPoint {
-    int epoch = 0;
-    QString phase;        // "fine-tune", "l1", "distill" or "centroids"
-    double loss = 0;      // cross-entropy with the labels
-    double top1 = -1;     // percent; -1: not measured
-    double sparsity = 0;  // fraction
-    double seconds = 0;
-    double imagesPerSecond = 0;
-    std::optional<double> distillation;  // distillation: the distillation term of the loss
-    double penalty = 0;                  // L1: λ·Σ|w| at the epoch's end
-    std::vector<std::pair<QString, double>> layerSparsity;  // per compressible layer, fraction of exact zeros
-    std::vector<TrainWeightHistogram> histograms;          // per trained weight tensor, before training and now
-};
-
 // A teacher distillation can learn from besides the baseline and files (another variant): `key` is what the train
 // section's distill.teacher holds, `label` what the choice shows.
 struct TeacherChoice {
@@ -52,13 +36,12 @@ struct TeacherChoice {
 
 // The train panel: mode (fine-tune / gradual pruning / Deep Compression / L1 sparsification / distillation), epochs,
 // learning rate, optimizer (+momentum, weight decay), schedule, batch, training images, seed, batch norm, where the
-// weights start (the model's or re-initialised); per mode: gradual start sparsity and ramp, centroid epochs, L1's λ (and
-// per-layer λ), final cut and final epochs, distillation's teacher (baseline, a variant, an ONNX file), temperature, α
-// and soft/hard targets; a training data SPEC when the data set has no train split; Start and Cancel. While a run goes:
-// live curves per epoch of the loss (with the distillation term as a second curve), the evaluation accuracy and the
-// sparsity, and the weights view (a layer's histogram before training and now, every layer's sparsity); PNG from each
-// plot's context menu; images/s, ETA and a progress bar. It only asks: Start and Cancel go out as signals, the run comes
-// back through the setters.
+// weights start (the model's or re-initialised); per mode: gradual start sparsity and ramp, centroid epochs, L1's λ
+// (and per-layer λ), final cut and final epochs, distillation's teacher (baseline, a variant, an ONNX file),
+// temperature, α and soft/hard targets; a training data SPEC when the data set has no train split; Start and Cancel.
+// While a run goes: the curves per epoch (TrainCurves) and the weights view (WeightCollapseView: a layer's histogram
+// before training and now, every layer's sparsity), each plot saving as PNG from its context menu; images/s, ETA and a
+// progress bar. It only asks: Start and Cancel go out as signals, the run comes back through the setters.
 class TrainPanel : public QWidget {
     Q_OBJECT
 
@@ -102,7 +85,7 @@ public:
     void setStatus(const QString& text);
     QString statusText() const;
 
-    QCustomPlot* plot() const { return m_plot; }
+    TrainCurves* plot() const { return m_plot; }
     QPushButton* startButton() const { return m_start; }
     QPushButton* cancelButton() const { return m_cancel; }
     QComboBox* modeCombo() const { return m_mode; }
@@ -123,6 +106,8 @@ private:
     void teacherChosen();
     // Selects the teacher `key` ("baseline", a variant's key or a file path), adding a file entry when it is new.
     void selectTeacher(const QString& key);
+    // Inserts a teacher that is not among the choices (a file, or a variant no longer there) at `index`.
+    int addOtherTeacher(const QString& key, int index);
     std::optional<std::map<std::string, double>> layerLambdas(QString* error = nullptr) const;
 
     QString m_blocker;
@@ -179,7 +164,7 @@ private:
     QLabel* m_blockerLabel;
     QProgressBar* m_progress;
     QLabel* m_rate;
-    QCustomPlot* m_plot;
+    TrainCurves* m_plot;
     WeightCollapseView* m_weights;
     QLabel* m_status;
 };

@@ -78,9 +78,10 @@ WeightCollapseView::WeightCollapseView(QWidget* parent)
     m_histPlot->legend->setMargins(QMargins(4, 2, 4, 0));
     m_histPlot->legend->setIconSize(20, 10);
     m_histPlot->setToolTip(
-        tr("The chosen tensor's weights before training (outline) and after the last finished epoch (blue), counted over "
-           "the same bins spanning ±max|w| before training; values beyond fall in the end bins. L1 sparsification "
-           "empties the outer bins into the middle one, which holds the zeros. Right-click to save it as PNG."));
+        tr("The chosen tensor's weights before training (outline) and after the last finished epoch (blue), counted "
+           "over the same bins spanning ±max|w| before training; values beyond fall in the end bins. L1 "
+           "sparsification empties the outer bins into the middle one, which holds the zeros. Right-click to save it "
+           "as PNG."));
     installPlotContextMenu(m_histPlot, [this] {
         return QStringLiteral("weights_%1_epoch%2").arg(currentTensor()).arg(m_epoch);
     });

@@ -204,7 +204,9 @@ void MainWindow::createDocks() {
     m_variantsDock->setToolTip(tr("Evaluated settings: rename, annotate, duplicate, delete, compare, export"));
     m_tradeoffDock->setToolTip(tr("Accuracy against file size of every evaluated variant; click a point to load it"));
     m_compareDock->setToolTip(tr("Two or more variants side by side"));
-    m_trainDock->setToolTip(tr("Fine-tune a variant with its compression kept: settings, live curves, Cancel"));
+    m_trainDock->setToolTip(tr("Train a variant with its compression kept (fine-tuning, gradual pruning, Deep "
+                               "Compression, L1 sparsification, distillation): settings, live curves and weights, "
+                               "Cancel"));
     m_histogramDock->setToolTip(tr("Histogram of the selected layer's weights"));
     m_activationsDock->setToolTip(tr("Histogram of the selected node's output over images of the data set"));
     m_evaluationDock->setToolTip(tr("Accuracy, F1, confusion matrix and speed of the model on the data set"));

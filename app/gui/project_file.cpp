@@ -360,6 +360,16 @@ std::vector<EpochRecord> historyFromJson(const json& j, const std::string& path)
         r.lr = number(e, "lr", at, 0);
         r.seconds = number(e, "seconds", at, 0);
         r.imagesPerSecond = number(e, "images_per_second", at, 0);
+        r.penalty = number(e, "penalty", at, 0);
+        if (const json* d = member(e, "distillation"); d && !d->is_null())
+            r.distillation = number(e, "distillation", at, 0);
+        // Per-layer sparsity as stored: an object, so in name order.
+        for (const auto& [layer, value] : object(e, "layers", at).items()) {
+            if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1)
+                fail(child(child(at, "layers"), layer.c_str()),
+                     "expected a fraction in [0, 1], got " + shortDump(value));
+            r.layerSparsity.emplace_back(layer, value.get<double>());
+        }
         if (r.top1 > 100 || r.sparsity < 0 || r.sparsity > 1 || r.seconds < 0 || r.seconds > kHuge)
             fail(at, "top1, sparsity or seconds out of range");
         history.push_back(std::move(r));

@@ -20,7 +20,8 @@ TrainEpochPoint toEpochPoint(const EpochRecord& e) {
     p.imagesPerSecond = e.imagesPerSecond;
     p.distillation = e.distillation;
     p.penalty = e.penalty;
-    for (const auto& [layer, sparsity] : e.layerSparsity) p.layerSparsity.emplace_back(QString::fromStdString(layer), sparsity);
+    for (const auto& [layer, sparsity] : e.layerSparsity)
+        p.layerSparsity.emplace_back(QString::fromStdString(layer), sparsity);
     for (const WeightHistogram& h : e.histograms)
         p.histograms.push_back({QString::fromStdString(h.layer), QString::fromStdString(h.tensor), h.lo, h.hi,
                                 h.before, h.now});

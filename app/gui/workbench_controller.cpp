@@ -309,8 +309,8 @@ void WorkbenchController::updateTrainState() {
     else if (m_datasetPanel->specText().trimmed().isEmpty())
         why = tr("Choose a data set first (Data Set panel): training needs images and labels.");
     m_train->setEnabled(why.isEmpty());
-    m_train->setToolTip(why.isEmpty() ? tr("Fine-tune the current variant with its compression kept; the result is a "
-                                           "new variant (Ctrl+T)")
+    m_train->setToolTip(why.isEmpty() ? tr("Train the current variant with its compression kept (fine-tuning, L1 "
+                                           "sparsification, distillation, ...); the result is a new variant (Ctrl+T)")
                                       : why);
     m_train->setStatusTip(m_train->toolTip());
     if (m_training->isRunning()) return;

@@ -39,6 +39,7 @@ QString historyText(const std::vector<EpochRecord>& history) {
     if (history.empty()) return {};
     const EpochRecord& last = history.back();
     QString text = QObject::tr("%n epoch(s), last loss %1", nullptr, int(history.size())).arg(last.loss, 0, 'f', 3);
+    if (last.distillation) text += QObject::tr(" + distillation term %1").arg(*last.distillation, 0, 'f', 3);
     if (last.top1 >= 0) text += QObject::tr(", top-1 after training %1 %").arg(last.top1, 0, 'f', 2);
     return text;
 }
@@ -360,6 +361,15 @@ QString WorkbenchDocument::lineage(const QString& id) const {
         text = tr("fine-tuned from %1").arg(parent ? parent->name : tr("a deleted variant"));
     } else {
         text = tr("trained by its recipe's train section");
+    }
+    if (v->recipe.train && v->recipe.train->mode == TrainObjective::Distill) {
+        const std::string teacher = v->recipe.train->distill.value_or(DistillSettings{}).teacher;
+        const QString id = teacherVariantId(teacher);
+        const Variant* t = id.isEmpty() ? nullptr : variant(id);
+        text += tr(", distilled from %1")
+                    .arg(teacher == "baseline" ? tr("the baseline")
+                         : !id.isEmpty()       ? (t ? t->name : tr("a deleted variant"))
+                                               : QFileInfo(qs(teacher)).fileName());
     }
     if (!v->history.empty()) text += QStringLiteral(" (%1)").arg(historyText(v->history));
     return text;

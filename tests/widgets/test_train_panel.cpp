@@ -239,6 +239,22 @@ private slots:
         // The variant list changing keeps the choice.
         panel.setTeacherChoices({{"variant:v3", "renamed"}});
         QCOMPARE(QString::fromStdString(panel.settings().distill->teacher), teacher);
+        if (teacher == "variant:v3") QVERIFY(panel.teacherCombo()->currentText().contains("renamed"));
+    }
+
+    void teacherNotAmongTheChoicesStaysVisible() {
+        TrainPanel panel;
+        TrainSettings s;
+        s.mode = TrainObjective::Distill;
+        s.distill = DistillSettings{"variant:v7", 4, 0.7, false};
+        panel.setSettings(s);  // before the window passes the variants
+        QCOMPARE(panel.teacherCombo()->currentText(), QStringLiteral("variant:v7 (not in the project)"));
+        panel.setTeacherChoices({{"variant:v7", "pruned"}});
+        QCOMPARE(panel.teacherCombo()->currentText(), QStringLiteral("Variant: pruned"));
+        QCOMPARE(panel.teacherCombo()->findText("variant:v7 (not in the project)"), -1);  // listed once
+        panel.setTeacherChoices({});  // the variant was deleted
+        QCOMPARE(panel.teacherCombo()->currentText(), QStringLiteral("variant:v7 (not in the project)"));
+        QCOMPARE(panel.settings().distill->teacher, std::string("variant:v7"));
     }
 
     void fileTeacherComesFromThePicker() {

@@ -265,6 +265,14 @@ private slots:
         const Variant* again = reopened.variant(id);
         QVERIFY(again && again->recipe.train);
         QCOMPARE(again->recipe.train->distill->teacher, variantTeacherKey(teacherId).toStdString());
+        // Its history keeps both loss terms and the per-layer sparsity.
+        QCOMPARE(again->history.size(), size_t(1));
+        QVERIFY(again->history.front().distillation.has_value());
+        QCOMPARE(*again->history.front().distillation, *child->history.front().distillation);
+        QCOMPARE(again->history.front().layerSparsity.size(), child->history.front().layerSparsity.size());
+        QVERIFY2(reopened.lineage(id).contains("distilled from pruned (1 epoch(s), last loss"),
+                 qPrintable(reopened.lineage(id)));
+        QVERIFY(reopened.lineage(id).contains("+ distillation term"));
         const TeacherSource reloaded = reopened.teacherSource(again->recipe);
         QVERIFY(reloaded.kind == TeacherSource::Kind::Variant);
         QCOMPARE(reloaded.variantName, QStringLiteral("pruned"));
@@ -272,6 +280,7 @@ private slots:
         // Without the teacher variant, training says so before it starts.
         reopened.removeVariants({teacherId});
         QVERIFY(reopened.teacherSource(again->recipe).error.contains("no longer in the project"));
+        QVERIFY(reopened.lineage(id).contains("distilled from a deleted variant"));
         TrainingSession other(&reopened);
         QVERIFY(!other.start(baseline, settings, &error));
         QVERIFY2(error.contains("variant " + teacherId), qPrintable(error));
