@@ -1,6 +1,8 @@
 // Training images/s of Lathe's engine (core/train: the ONNX graph translated op by op) against the same network
 // written directly in libtorch (torch::nn modules), same weights, data, batch, optimizer and threads, interleaved in
-// one run; prints the median of each and the ratio. The demo LeNet-5 on Fashion-MNIST's training split.
+// one run; prints the median of each and the ratio. The demo LeNet-5 on Fashion-MNIST's training split. Then the
+// distillation teacher's logits: Lathe's executor (core/train/teacher_logits, what distillation uses) against the same
+// forward pass in libtorch (no grad, batch 256), over the same images.
 //
 //   bench_train [--threads N] [--images N] [--repeats R]
 #include <torch/torch.h>
@@ -9,12 +11,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <string>
 #include <vector>
 
 #include "core/eval/dataset.h"
 #include "core/model/onnx_reader.h"
 #include "core/train/fine_tune.h"
+#include "core/train/teacher_logits.h"
 
 using namespace lathe;
 
@@ -74,6 +78,33 @@ double directImagesPerSecond(const Graph& g, const Dataset& data, int batch, uin
     return double(data.size()) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Teacher logits of every image by libtorch inference, batches of 256 read through Dataset::batch.
+double directLogitsPerSecond(const Graph& g, const Dataset& data) {
+    LeNet net(g);
+    net->eval();
+    torch::NoGradGuard noGrad;
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<float> logits;
+    std::vector<int64_t> indices;
+    for (int64_t first = 0; first < data.size(); first += 256) {
+        indices.resize(size_t(std::min<int64_t>(256, data.size() - first)));
+        std::iota(indices.begin(), indices.end(), first);
+        auto images = data.batch(indices);
+        if (!images) std::exit(1);
+        const torch::Tensor y = net->forward(torch::from_blob(images->data.data(), images->shape, torch::kFloat)).contiguous();
+        logits.insert(logits.end(), y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+    }
+    return double(data.size()) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double latheLogitsPerSecond(const Graph& g, const Dataset& data, int threads) {
+    clearTeacherCache();
+    const auto start = std::chrono::steady_clock::now();
+    auto logits = teacherLogits(g, data, threads);
+    if (!logits) std::exit(1);
+    return double(data.size()) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -121,5 +152,16 @@ int main(int argc, char** argv) {
     std::printf("  lathe (ONNX graph translated)  %8.0f images/s\n", median(lathe));
     std::printf("  libtorch written directly      %8.0f images/s\n", median(direct));
     std::printf("  ratio lathe / direct           %8.2f  (target >= 0.90)\n", median(lathe) / median(direct));
+    std::vector<double> latheLogits, directLogits;
+    for (int r = 0; r < repeats; ++r) {
+        latheLogits.push_back(latheLogitsPerSecond(*graph, *data, threads));
+        torch::set_num_threads(threads);
+        directLogits.push_back(directLogitsPerSecond(*graph, *data));
+    }
+    std::printf("teacher logits (distillation), %lld images, median of %d, content hashing included for lathe\n",
+                static_cast<long long>(images), repeats);
+    std::printf("  lathe executor                 %8.0f images/s\n", median(latheLogits));
+    std::printf("  libtorch inference             %8.0f images/s\n", median(directLogits));
+    std::printf("  ratio lathe / libtorch         %8.2f\n", median(latheLogits) / median(directLogits));
     return 0;
 }

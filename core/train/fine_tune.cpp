@@ -600,7 +600,7 @@ private:
             record.sparsity = sparsity();
             record.layerSparsity = layerSparsity();
             record.histograms = histograms();
-            if (m_settings.mode == TrainObjective::L1) record.penalty = penalty();
+            if (m_settings.mode == TrainObjective::L1 && !(rampPhase && epoch > l1CutEpoch(epochs))) record.penalty = penalty();
             if (m_teacher && seen) record.distillation = distillSum / double(seen);
             record.imagesPerSecond = trainSeconds > 0 ? double(seen) / trainSeconds : 0;
             if (m_data.evaluation) {
