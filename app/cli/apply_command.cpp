@@ -19,6 +19,7 @@
 #include "core/export/deep_compression_size.h"
 #include "core/export/onnx_export.h"
 #include "core/model/onnx_reader.h"
+#include "core/train/cross_validation.h"
 #include "core/train/fine_tune.h"
 
 namespace lathe {
@@ -45,6 +46,10 @@ constexpr const char* kApplyUsage =
     "  --student S.onnx     compress and train S instead of MODEL; MODEL is then the distillation teacher\n"
     "                       (\"distill\": {\"teacher\": \"baseline\"}); a teacher path in the recipe is read\n"
     "                       relative to the recipe's folder\n"
+    "  --cv K               stratified K-fold cross-validation on the training data: per fold, train the\n"
+    "                       compressed model on the other folds (the recipe's train settings, else 1 epoch)\n"
+    "                       and measure it on the held-out fold; prints mean +- std (also the recipe's\n"
+    "                       \"evaluation\": {\"cross_validation\": {\"folds\": K, \"epochs\": E}})\n"
     "  --limit N            evaluate the first N samples (default all)\n"
     "  --backend B          runtime of the evaluation: auto (default), builtin or opencv\n"
     "  --seed S             seed of the calibration subsets (default 0)\n"
@@ -57,6 +62,7 @@ struct ApplyArgs : cli::DatasetArguments {
     std::string model;
     std::string trainData;
     std::string student;
+    int cvFolds = 0;
     std::string recipe;
     std::string output;
     ExportFormat format = ExportFormat::Float;
@@ -73,6 +79,7 @@ ApplyArgs parseArgs(const std::vector<std::string>& args) {
         {"-o", [&](auto&, auto& v) { out.output = v; }},
         {"--train-data", [&](auto&, auto& v) { out.trainData = v; }},
         {"--student", [&](auto&, auto& v) { out.student = v; }},
+        {"--cv", [&](auto& o, auto& v) { out.cvFolds = parseInteger<int>(o, v, 2); }},
         {"--output", [&](auto&, auto& v) { out.output = v; }},
         {"--format",
          [&](auto&, auto& v) {
@@ -224,12 +231,31 @@ int runApplyCommand(const std::vector<std::string>& args) {
             return fail(evaluable.error());
     }
 
-    // The "train" section trains on --train-data, else on the IDX train split; never on the evaluation images.
+    // Cross-validation: --cv K, else the recipe's evaluation.cross_validation.
+    std::optional<CrossValidationSettings> crossValidation;
+    if (recipe->evaluation && recipe->evaluation->crossValidation) crossValidation = recipe->evaluation->crossValidation;
+    if (parsed.cvFolds > 0) {
+        if (!crossValidation) crossValidation = CrossValidationSettings{};
+        crossValidation->folds = parsed.cvFolds;
+    }
+    // The written model is the one trained on all folds: without a train section, it and every fold fine-tune with
+    // the default settings.
+    std::string cvNote;
+    if (crossValidation && !recipe->train) {
+        recipe->train = TrainSettings{};
+        recipe->train->epochs = crossValidation->epochs.value_or(1);
+        cvNote = "the recipe has no train section: each fold and the written model fine-tune " +
+                 std::to_string(recipe->train->epochs) + " epoch(s) with the default train settings";
+    }
+
+    // The "train" section (and cross-validation) train on --train-data, else on the IDX train split; never on the
+    // evaluation images.
     TrainData trainData;
     if (recipe->train) {
         if (!spec)
-            return fail(parsed.recipe + ": train: training needs data; pass --data SPEC (and --train-data SPEC unless "
-                                        "it is idx: with a train split)");
+            return fail(parsed.recipe + (cvNote.empty() ? ": train" : ": cross-validation") +
+                        ": training needs data; pass --data SPEC (and --train-data SPEC unless it is idx: with a train "
+                        "split)");
         std::optional<DatasetSpec> trainSpec;
         if (!parsed.trainData.empty()) {
             auto parsedSpec = parseDatasetSpec(parsed.trainData);
@@ -315,12 +341,36 @@ int runApplyCommand(const std::vector<std::string>& args) {
         eval = std::move(report.value());
     }
 
+    std::optional<CrossValidationReport> cvReport;
+    if (crossValidation) {
+        auto cv = crossValidate(*graph, *recipe, *crossValidation, trainData, applyOptions, terminal.callback(),
+                                [&](const FoldResult& f) {
+                                    if (parsed.json) return;
+                                    terminal.clear();
+                                    std::cerr << "fold " << f.fold << " of " << crossValidation->folds << ": top-1 "
+                                              << f.top1 << "%, macro-F1 " << f.macroF1 << "% on " << f.heldOut
+                                              << " held-out images (trained on " << f.trainSamples << "), " << f.seconds
+                                              << " s\n";
+                                });
+        terminal.clear();
+        if (!cv) return fail(Error{cv.error().code, parsed.recipe + ": cross-validation: " + cv.error().message});
+        cvReport = std::move(*cv);
+    }
+
     if (!parsed.json) {
         if (trained) {
             std::cout << "training:  " << trained->history.size() << " epoch(s) on " << trainData.trainName << '\n';
             for (const std::string& note : trained->notes) std::cout << "note:      " << note << '\n';
         }
         printText(std::cout, parsed, *compressed, *written, *baseline, *ranges, eval);
+        if (cvReport) {
+            std::cout << std::fixed << std::setprecision(2) << "\ncross-validation: " << cvReport->k
+                      << "-fold stratified on " << trainData.trainName << ", " << cvReport->epochs
+                      << " epoch(s) per fold\n  top-1    " << cvReport->meanTop1 << "% +- " << cvReport->stdTop1
+                      << "%\n  macro-F1 " << cvReport->meanF1 << "% +- " << cvReport->stdF1 << "%\n";
+            if (!cvNote.empty()) std::cout << "note:      " << cvNote << '\n';
+            for (const std::string& note : cvReport->notes) std::cout << "note:      " << note << '\n';
+        }
         return 0;
     }
     nlohmann::ordered_json j;
@@ -352,6 +402,10 @@ int runApplyCommand(const std::vector<std::string>& args) {
         train["cancelled"] = trained->cancelled;
         if (!trained->notes.empty()) train["notes"] = trained->notes;
         j["train"] = train;
+    }
+    if (cvReport) {
+        j["cross_validation"] = crossValidationToJson(*cvReport);
+        if (!cvNote.empty()) j["cross_validation"]["notes"].push_back(cvNote);
     }
     std::cout << j.dump(2) << '\n';
     return 0;

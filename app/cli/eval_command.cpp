@@ -16,14 +16,15 @@ namespace {
 
 constexpr const char* kEvalUsage =
     "usage: lathe-cli eval MODEL --data SPEC [options]\n"
-    "accuracy, F1, k-fold spread, throughput and latency of MODEL on a labelled data set\n"
+    "accuracy, F1, split spread, throughput and latency of MODEL on a labelled data set\n"
     "  SPEC                 idx:DIR (MNIST-style IDX files), folder:DIR (one sub-folder per class)\n"
     "                       or npy:IMAGES.npy,LABELS.npy\n"
     "  --split test|train   IDX files to read (default test)\n"
     "  --limit N            evaluate the first N samples (default all)\n"
     "  --shuffle            take them in a seeded random order (with --limit: a random sample)\n"
     "  --backend B          auto (default: builtin, or OpenCV DNN for ops it lacks), builtin or opencv\n"
-    "  --folds K            k-fold accuracy spread (default 5)\n"
+    "  --folds K            split spread: accuracy over K disjoint parts of the evaluated images, nothing\n"
+    "                       retrained (default 5; cross-validation is lathe-cli apply --cv K)\n"
     "  --batch B            batch size (default 100)\n"
     "  --seed S             seed of the shuffle and the folds (default 0)\n"
     "  --threads T          inference threads (default: all cores)\n"
@@ -89,8 +90,8 @@ void printEvalReport(std::ostream& out, const EvalReport& r, const std::vector<s
     out << "top-1:     " << r.top1 << "%\n";
     out << "top-5:     " << r.top5 << "%\n";
     out << "macro-F1:  " << r.macroF1 << "%\n";
-    out << r.folds.k << "-fold:    " << r.folds.mean << "% +- " << r.folds.stddev << "%  (accuracy over " << r.folds.k
-        << " disjoint parts of the data: spread of the estimate)\n";
+    out << "split spread: " << r.folds.mean << "% +- " << r.folds.stddev << "%  (accuracy over " << r.folds.k
+        << " disjoint parts of the evaluated images, nothing retrained; not cross-validation)\n";
     out << "time:      " << std::setprecision(3) << r.seconds << " s   " << std::setprecision(1) << r.imagesPerSecond
         << " images/s (inference)   latency " << std::setprecision(3) << r.latencyMs << " ms/image (batch 1)\n";
 

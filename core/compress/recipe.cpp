@@ -297,6 +297,24 @@ public:
         return a;
     }
 
+    std::optional<RecipeEvaluation> evaluation(const json& j) {
+        const std::string path = "evaluation";
+        if (!object(j, path)) return std::nullopt;
+        keys(j, path, {"cross_validation"});
+        RecipeEvaluation e;
+        if (j.contains("cross_validation") && object(j.at("cross_validation"), path + ".cross_validation")) {
+            const json& c = j.at("cross_validation");
+            const std::string cp = path + ".cross_validation";
+            keys(c, cp, {"folds", "epochs", "seed"});
+            CrossValidationSettings cv;
+            if (auto v = integer(c, "folds", cp)) cv.folds = int(std::clamp<int64_t>(*v, -1, 1'000'000));
+            if (auto v = integer(c, "epochs", cp)) cv.epochs = int(std::clamp<int64_t>(*v, -1, 1'000'000));
+            if (auto v = seed(c, cp)) cv.seed = *v;
+            e.crossValidation = cv;
+        }
+        return e;
+    }
+
     std::optional<TrainSettings> train(const json& j) {
         const std::string path = "train";
         if (!object(j, path)) return std::nullopt;
@@ -438,6 +456,14 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
         if (a.percentile && !(*a.percentile > 0 && *a.percentile <= 100))
             errors.push_back("activations.percentile: " + formatNumber(*a.percentile) + " is outside (0, 100]");
     }
+    if (r.evaluation && r.evaluation->crossValidation) {
+        const CrossValidationSettings& cv = *r.evaluation->crossValidation;
+        if (cv.folds < 2 || cv.folds > 100)
+            errors.push_back("evaluation.cross_validation.folds: " + std::to_string(cv.folds) + " is outside 2..100");
+        if (cv.epochs && (*cv.epochs < 1 || *cv.epochs > 10'000))
+            errors.push_back("evaluation.cross_validation.epochs: " + std::to_string(*cv.epochs) +
+                             " is outside 1..10000");
+    }
     if (r.train) {
         const TrainSettings& t = *r.train;
         auto fail = [&](const std::string& field, const std::string& message) {
@@ -549,7 +575,7 @@ Result<Recipe> recipeFromJson(const json& j) {
         Parser p;
         Recipe r;
         if (!j.is_object()) return makeError(ErrorCode::Parse, "recipe: expected a JSON object, got " + shortDump(j));
-        p.keys(j, "", {"defaults", "layers", "global_prune", "activations", "train"});
+        p.keys(j, "", {"defaults", "layers", "global_prune", "activations", "train", "evaluation"});
         if (j.contains("defaults")) r.defaults = p.entry(j.at("defaults"), "defaults");
         if (j.contains("layers") && p.object(j.at("layers"), "layers"))
             for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
@@ -564,6 +590,7 @@ Result<Recipe> recipeFromJson(const json& j) {
         }
         if (j.contains("activations")) r.activations = p.activations(j.at("activations"));
         if (j.contains("train")) r.train = p.train(j.at("train"));
+        if (j.contains("evaluation")) r.evaluation = p.evaluation(j.at("evaluation"));
         checkIntrinsic(r, p.errors);
         if (!p.errors.empty()) return makeError(ErrorCode::InvalidArgument, join(p.errors, "\n"));
         return r;
@@ -655,6 +682,16 @@ json recipeToJson(const Recipe& r) {
         }
         if (t.init == WeightInit::Random) train["init"] = "random";
         j["train"] = train;
+    }
+    if (r.evaluation) {
+        json evaluation = json::object();
+        if (r.evaluation->crossValidation) {
+            const CrossValidationSettings& cv = *r.evaluation->crossValidation;
+            json c = {{"folds", cv.folds}, {"seed", cv.seed}};
+            if (cv.epochs) c["epochs"] = *cv.epochs;
+            evaluation["cross_validation"] = c;
+        }
+        j["evaluation"] = evaluation;
     }
     return j;
 }

@@ -116,6 +116,18 @@ struct TrainSettings {
     int centroidEpochs = 0;
 };
 
+// "evaluation": {"cross_validation": {"folds": 5, "epochs": 1, "seed": 0}}: stratified k-fold cross-validation of the
+// variant on its training data (core/train/cross_validation.h); epochs unset: the train section's (else 1).
+struct CrossValidationSettings {
+    int folds = 5;
+    std::optional<int> epochs;
+    uint64_t seed = 0;
+};
+
+struct RecipeEvaluation {
+    std::optional<CrossValidationSettings> crossValidation;
+};
+
 struct Recipe {
     LayerEntry defaults;
     std::map<std::string, LayerEntry> layers;   // key: ONNX node name or weight initializer name
@@ -126,6 +138,7 @@ struct Recipe {
     std::optional<int64_t> globalPruneSamples;  // "global_prune": {"samples": n}, calibration samples (default 512)
     std::optional<ActivationSettings> activations;
     std::optional<TrainSettings> train;
+    std::optional<RecipeEvaluation> evaluation;
 };
 
 // Effective settings of one layer: defaults overridden by its entry. Unstructured pruning picks one criterion:

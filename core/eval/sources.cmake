@@ -13,5 +13,6 @@ target_sources(lathe_core PRIVATE
     eval/npy_reader.cpp
     eval/opencv_backend.cpp
     eval/preprocessing.cpp
+    eval/stratified_folds.cpp
 )
 target_link_libraries(lathe_core PRIVATE opencv_core opencv_imgproc opencv_imgcodecs)

@@ -8,6 +8,7 @@ add_library(lathe_train STATIC
     train/distillation_loss.cpp
     train/teacher_logits.cpp
     train/initialize_weights.cpp
+    train/cross_validation.cpp
 )
 target_link_libraries(lathe_train PUBLIC lathe_core PRIVATE ${TORCH_LIBRARIES})
 target_include_directories(lathe_train PRIVATE ${TORCH_INCLUDE_DIRS})

@@ -171,6 +171,8 @@ def recipe_seeds():
         "train_distill.json": {"train": {"mode": "distill", "init": "random", "epochs": 5,
                                          "distill": {"teacher": "teacher.onnx", "temperature": 4, "alpha": 0.7,
                                                      "hard": False}}},
+        "evaluation_cv.json": {"evaluation": {"cross_validation": {"folds": 5, "epochs": 1, "seed": 2}},
+                               "train": {"epochs": 2}},
     }
     for name, r in recipes.items():
         write("recipe", name, json.dumps(r, indent=1))

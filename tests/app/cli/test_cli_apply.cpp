@@ -276,6 +276,40 @@ private slots:
         QVERIFY2(noTrain.err.contains("--student trains the student"), noTrain.err.constData());
     }
 
+    // --cv K: stratified folds of the training split, a model trained per fold, mean +- std; --json lists each fold.
+    void crossValidates() {
+        const QString recipe = write("cv.json", R"({"defaults": {"quant": {"bits": 4, "granularity": "per_channel"}},
+            "train": {"epochs": 1, "lr": 0.005, "samples": 600, "seed": 1}})");
+        const QString out = m_dir.filePath("cv.onnx");
+        CliRun r = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--data", kFashion, "--limit",
+                           "300", "--threads", "2", "--cv", "3", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject cv = parse(r.out)["cross_validation"].toObject();
+        QCOMPARE(cv["folds"].toInt(), 3);
+        const QJsonArray perFold = cv["per_fold"].toArray();
+        QCOMPARE(perFold.size(), 3);
+        double sum = 0;
+        for (const QJsonValue& v : perFold) {
+            const QJsonObject f = v.toObject();
+            QCOMPARE(f["held_out"].toInt(), 20000);  // 60,000 training images in 3 stratified folds
+            QCOMPARE(f["train_samples"].toInt(), 40000);
+            QVERIFY2(f["top1"].toDouble() > 85, QByteArray::number(f["top1"].toDouble()).constData());
+            sum += f["top1"].toDouble();
+        }
+        QVERIFY(std::fabs(cv["top1"].toObject()["mean"].toDouble() - sum / 3) < 1e-9);
+        QVERIFY(cv["top1"].toObject()["std"].toDouble() > 0);
+        // The same as text, and the recipe's evaluation section asks for it too.
+        const QString byRecipe = write("cv2.json", R"({"evaluation": {"cross_validation": {"folds": 2, "epochs": 1}},
+            "train": {"epochs": 2, "lr": 0.005, "samples": 300}})");
+        CliRun t = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", byRecipe, "-o", out, "--data", kFashion, "--limit",
+                           "100"});
+        QVERIFY2(t.exitCode == 0, t.err.constData());
+        QVERIFY2(t.out.contains("cross-validation: 2-fold stratified") && t.out.contains("1 epoch(s) per fold") &&
+                     t.out.contains("% +- "),
+                 t.out.constData());
+        QVERIFY2(t.err.contains("fold 2 of 2: top-1"), t.err.constData());
+    }
+
     void trainingDataRules() {
         const QString recipe = write("train1.json", R"({"train": {"epochs": 1, "samples": 100}})");
         const QString out = m_dir.filePath("rules.onnx");

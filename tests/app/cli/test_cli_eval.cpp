@@ -57,7 +57,7 @@ private slots:
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains("top-1:"));
         QVERIFY(r.out.contains("macro-F1:"));
-        QVERIFY(r.out.contains("5-fold:"));
+        QVERIFY(r.out.contains("split spread: ") && r.out.contains("over 5 disjoint parts"));
         QVERIFY(r.out.contains("confusion matrix"));
         QVERIFY(r.out.contains("samples:   300"));
     }

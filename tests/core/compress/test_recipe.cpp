@@ -103,6 +103,17 @@ private slots:
         QCOMPARE(d["hard"].get<bool>(), false);
     }
 
+    void crossValidationSectionRoundTrips() {
+        auto r = parseRecipe(R"({"evaluation": {"cross_validation": {"folds": 5, "epochs": 1, "seed": 3}}})");
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QCOMPARE(r->evaluation->crossValidation->folds, 5);
+        QCOMPARE(*r->evaluation->crossValidation->epochs, 1);
+        QCOMPARE(r->evaluation->crossValidation->seed, uint64_t(3));
+        auto again = parseRecipe(writeRecipe(*r));
+        QVERIFY(again.ok());
+        QCOMPARE(recipeToJson(*again), recipeToJson(*r));
+    }
+
     void parsesTheTrainSectionOfTheIssue() {
         auto r = parseRecipe(R"({"train": {"epochs": 2, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9, "batch": 64,
             "schedule": "cosine", "seed": 0, "prune_schedule": {"from": 0.5, "epochs": 2}}})");
@@ -273,6 +284,11 @@ private slots:
             "train.distill.teacher: expected \"baseline\" or the path of an ONNX file");
         row("distill unknown key", R"({"train": {"mode": "distill", "distill": {"temp": 3}}})", "train.distill.temp");
         row("init unknown", R"({"train": {"init": "zeros"}})", "train.init");
+        row("cv one fold", R"({"evaluation": {"cross_validation": {"folds": 1}}})",
+            "evaluation.cross_validation.folds: 1 is outside 2..100");
+        row("cv epochs", R"({"evaluation": {"cross_validation": {"epochs": 0}}})",
+            "evaluation.cross_validation.epochs: 0 is outside 1..10000");
+        row("evaluation unknown key", R"({"evaluation": {"kfold": 5}})", "evaluation.kfold");
         row("l1 unknown layer", R"({"train": {"mode": "l1", "l1": {"layers": {"fc9": 0.1}}}})",
             "train.l1.layers.fc9: no layer named 'fc9'");
     }
