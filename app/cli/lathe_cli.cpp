@@ -14,7 +14,7 @@ constexpr const char* kUsage =
     "usage: lathe-cli <command> [options]\n"
     "commands:\n"
     "  info MODEL [--json]   per-layer weights, parameters, bytes and MACs of an ONNX model\n"
-    "  eval MODEL --data SPEC [options]   accuracy, F1, k-fold spread, speed on a data set (eval --help)\n"
+    "  eval MODEL --data SPEC [options]   accuracy, F1, split spread, speed on a data set (eval --help)\n"
     "  apply MODEL --recipe R.json -o OUT.onnx [options]   compress, export, measure (apply --help)\n";
 
 int runInfo(const std::vector<std::string>& args) {

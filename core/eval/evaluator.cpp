@@ -93,9 +93,9 @@ Result<EvalPlan> planEvaluation(const Graph& graph, const Dataset& dataset, cons
     plan.folds = options.folds;
     if (plan.folds > n) {
         plan.folds = int(n);
-        plan.notes.push_back("the " + std::to_string(options.folds) + "-fold spread needs at least " +
+        plan.notes.push_back("the split spread over " + std::to_string(options.folds) + " parts needs at least " +
                              std::to_string(options.folds) + " samples; " + std::to_string(n) +
-                             " were evaluated, so it uses " + std::to_string(n) + " folds");
+                             " were evaluated, so it uses " + std::to_string(n) + " parts");
     }
     return plan;
 }

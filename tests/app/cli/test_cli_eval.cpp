@@ -126,7 +126,7 @@ private slots:
         const QJsonObject j = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(j["n"].toInt(), 3);
         QCOMPARE(j["folds"].toObject()["k"].toInt(), 3);
-        QVERIFY2(r.err.contains("note: the 5-fold spread needs at least 5 samples") && r.err.contains("uses 3 folds"),
+        QVERIFY2(r.err.contains("note: the split spread over 5 parts needs at least 5 samples") && r.err.contains("uses 3 parts"),
                  r.err.constData());
     }
 

@@ -198,7 +198,7 @@ private slots:
         QVERIFY2(clamped.ok(), qPrintable(messageOf(clamped)));
         QCOMPARE(clamped->folds.k, 3);
         QCOMPARE(clamped->notes.size(), size_t(1));
-        QVERIFY2(clamped->notes[0].find("uses 3 folds") != std::string::npos, clamped->notes[0].c_str());
+        QVERIFY2(clamped->notes[0].find("uses 3 parts") != std::string::npos, clamped->notes[0].c_str());
     }
 
     // checkEvaluation finds what evaluate() would refuse without evaluating: here a label beyond the outputs,
