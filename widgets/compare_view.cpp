@@ -96,7 +96,12 @@ CompareView::CompareView(QWidget* parent)
       m_layerCombo(new QComboBox(this)),
       m_logCheck(new QCheckBox(tr("Log count"), this)),
       m_histPlot(new QCustomPlot(this)),
-      m_histNote(new QLabel(this)) {
+      m_histNote(new QLabel(this)),
+      m_cvVerdict(new QLabel(this)) {
+    m_cvVerdict->setWordWrap(true);
+    m_cvVerdict->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_cvVerdict->setToolTip(tr("Whether the cross-validated intervals (mean ± std of top-1 over the folds) of two "
+                               "variants overlap: when they do, the difference between them may be noise"));
     QFont titleFont = m_title->font();
     titleFont.setBold(true);
     titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
@@ -209,6 +214,7 @@ CompareView::CompareView(QWidget* parent)
     layout->setContentsMargins(6, 6, 6, 6);
     layout->setSpacing(6);
     layout->addWidget(m_title);
+    layout->addWidget(m_cvVerdict);
     layout->addWidget(split, 1);
 
     connect(m_onlyDifferences, &QCheckBox::toggled, this, [this] { fillLayers(); });
@@ -335,6 +341,7 @@ void CompareView::fillMetrics() {
             m_metrics->setItem(r, c + 1, item);
         }
     }
+    fillCrossValidation();
     for (int c = 0; c < int(m_columns.size()); ++c)
         if (QTableWidgetItem* header = m_metrics->horizontalHeaderItem(c + 1))
             header->setToolTip(m_columns[size_t(c)].lineage);
@@ -342,6 +349,40 @@ void CompareView::fillMetrics() {
     m_metrics->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
     for (int c = 1; c < m_metrics->columnCount(); ++c)
         m_metrics->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
+}
+
+void CompareView::fillCrossValidation() {
+    std::vector<int> measured;
+    for (int c = 0; c < int(m_columns.size()); ++c)
+        if (m_columns[size_t(c)].crossValidation) measured.push_back(c);
+    QStringList verdicts;
+    for (size_t i = 0; i < measured.size(); ++i)
+        for (size_t j = i + 1; j < measured.size(); ++j) {
+            const CompareColumn& a = m_columns[size_t(measured[i])];
+            const CompareColumn& b = m_columns[size_t(measured[j])];
+            verdicts << crossValidationComparison(a.name, *a.crossValidation, b.name, *b.crossValidation);
+        }
+    m_cvVerdict->setText(verdicts.join(QLatin1Char('\n')));
+    m_cvVerdict->setVisible(!verdicts.isEmpty());
+    if (measured.empty() || m_columns.size() < 2) return;
+    const int r = m_metrics->rowCount();
+    m_metrics->setRowCount(r + 1);
+    QTableWidgetItem* name = cell(tr("Cross-validated top-1"), Qt::AlignLeft | Qt::AlignVCenter);
+    name->setToolTip(tr("Mean ± std over K stratified folds of the training data: the variant trained on the other "
+                        "folds and measured on each held-out fold"));
+    m_metrics->setItem(r, 0, name);
+    for (int c = 0; c < int(m_columns.size()); ++c) {
+        const auto& cv = m_columns[size_t(c)].crossValidation;
+        QTableWidgetItem* item = cell(cv ? crossValidationText(*cv) : QStringLiteral("–"));
+        if (cv)
+            item->setToolTip(tr("macro-F1 %1 ± %2, %3 epoch(s) per fold")
+                                 .arg(cv->meanF1, 0, 'f', 1)
+                                 .arg(cv->stdF1, 0, 'f', 1)
+                                 .arg(cv->epochs));
+        else
+            item->setToolTip(tr("Not cross-validated (Variants ▸ Cross-Validate)"));
+        m_metrics->setItem(r, c + 1, item);
+    }
 }
 
 void CompareView::fillLayers() {
@@ -495,6 +536,8 @@ void CompareView::setHistogramLayer(const QString& layer) {
 }
 
 int CompareView::histogramSeriesCount() const { return m_histPlot->graphCount(); }
+
+QString CompareView::crossValidationVerdict() const { return m_cvVerdict->text(); }
 
 void CompareView::drawHistograms() {
     m_histPlot->clearGraphs();

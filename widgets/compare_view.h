@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/eval/metrics.h"
+#include "widgets/cross_validation_figure.h"
 
 class QComboBox;
 class QCheckBox;
@@ -51,6 +52,7 @@ struct CompareColumn {
     ConfusionMatrix confusion;
     std::vector<CompareLayer> layers;
     QString lineage;  // "fine-tuned from Variant 2, 2 epochs"; empty: not trained
+    std::optional<CrossValidationFigure> crossValidation;  // measured by cross-validation
 };
 
 // Compressed weights of `layer` in each compared variant (same order as the columns); null entries are skipped.
@@ -83,6 +85,9 @@ public:
     // Series drawn in the overlay (one per variant with values).
     int histogramSeriesCount() const;
 
+    // Whether each pair of cross-validated variants is distinguishable ("… not distinguishable at 5 folds …"), a line
+    // per pair; empty when fewer than two are cross-validated.
+    QString crossValidationVerdict() const;
     QTableWidget* metricsTable() const { return m_metrics; }
     QTableWidget* layersTable() const { return m_layers; }
     QCustomPlot* confusionPlot() const { return m_confusionPlot; }
@@ -95,6 +100,7 @@ public:
 
 private:
     void fillMetrics();
+    void fillCrossValidation();
     void fillLayers();
     void drawConfusion();
     void drawHistograms();
@@ -118,6 +124,7 @@ private:
     QCheckBox* m_logCheck;
     QCustomPlot* m_histPlot;
     QLabel* m_histNote;
+    QLabel* m_cvVerdict;
 };
 
 }  // namespace lathe

@@ -195,6 +195,7 @@ DatasetPanel::DatasetPanel(QWidget* parent)
     m_backend->addItem(tr("OpenCV DNN"), int(BackendKind::OpenCv));
     m_folds->setRange(1, 100);
     m_folds->setValue(5);
+    m_folds->setSuffix(tr(" parts"));
     m_size->setRange(0, 8192);
     m_size->setSpecialValueText(tr("keep"));
     m_size->setSuffix(tr(" px"));
@@ -245,9 +246,11 @@ DatasetPanel::DatasetPanel(QWidget* parent)
     addField(form, QStringLiteral("Backend"), tr("Backend"), m_backend,
              tr("Runtime that executes the model: Lathe's built-in executor, OpenCV DNN (cv::dnn), or the built-in "
                 "one with OpenCV as the fallback for ops it lacks"));
-    addField(form, QStringLiteral("Folds"), tr("Folds"), m_folds,
-             tr("k of the k-fold estimate: accuracy is measured on k disjoint parts of the evaluated images; the "
-                "spread (± std) shows how much it varies between samples"));
+    addField(form, QStringLiteral("Folds"), tr("Split spread"), m_folds,
+             tr("Split spread (K parts of the test images, nothing retrained): accuracy is also measured on K "
+                "disjoint parts of the evaluated images, and its spread (± std) shows how much it varies between "
+                "samples. This is not cross-validation: for that, use Compress ▸ Cross-Validate, which trains the "
+                "variant on folds of the training data"));
 
     form->addRow(sectionHeader(tr("Preprocessing"), this));
     addField(form, QStringLiteral("Scale"), tr("Scale"), m_scale,
@@ -481,7 +484,7 @@ std::optional<EvaluationSettings> DatasetPanel::validate() {
     if (s.eval.limit > 0 && s.eval.folds > s.eval.limit)
         setFieldError(
             QStringLiteral("Folds"),
-            tr("Folds: %1 folds need at least as many images (limit is %2)").arg(s.eval.folds).arg(s.eval.limit));
+            tr("Split spread: %1 parts need at least as many images (limit is %2)").arg(s.eval.folds).arg(s.eval.limit));
     if (m_firstError.isEmpty())
         if (auto valid = validateDatasetOptions(s.spec, s.dataset); !valid)
             setFieldError(QStringLiteral("Data set"), QString::fromStdString(valid.error().message));

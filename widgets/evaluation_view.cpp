@@ -71,9 +71,10 @@ EvaluationView::EvaluationView(QWidget* parent)
     addMetric(QStringLiteral("top5"), tr("Top-5 accuracy"), tr("Share of images whose class is among the 5 best"), 0,
               1);
     addMetric(QStringLiteral("f1"), tr("Macro-F1"), tr("Unweighted mean of the per-class F1 scores"), 1, 0);
-    addMetric(QStringLiteral("folds"), tr("k-fold accuracy"),
-              tr("Top-1 accuracy over k disjoint parts of the evaluated images: mean ± sample standard deviation. "
-                 "The spread shows how much the estimate varies between samples; nothing is retrained"),
+    addMetric(QStringLiteral("folds"), tr("Split spread"),
+              tr("Split spread (K parts of the test images, nothing retrained): top-1 accuracy over K disjoint parts "
+                 "of the evaluated images, mean ± sample standard deviation. It shows how much the estimate varies "
+                 "between samples; it is not cross-validation (Compress ▸ Cross-Validate trains per fold)"),
               1, 1);
     addMetric(QStringLiteral("n"), tr("Images"), tr("Evaluated images"), 2, 0);
     addMetric(QStringLiteral("throughput"), tr("Throughput"),
@@ -185,7 +186,8 @@ void EvaluationView::setReport(const EvalReport& r, const QStringList& className
     m_metricLabels["f1"]->setText(percentText(r.macroF1));
     m_metricLabels["folds"]->setText(
         QStringLiteral("%1 ± %2 %").arg(r.folds.mean, 0, 'f', 2).arg(r.folds.stddev, 0, 'f', 2));
-    m_metricLabels["folds"]->setToolTip(tr("mean ± std over %1 folds").arg(r.folds.k));
+    m_metricLabels["folds"]->setToolTip(tr("Split spread: mean ± std over %1 parts of the test images, nothing retrained (not cross-validation)")
+            .arg(r.folds.k));
     m_metricLabels["n"]->setText(formatCount(r.n));
     m_metricLabels["throughput"]->setText(tr("%1 img/s").arg(formatCount(int64_t(std::llround(r.imagesPerSecond)))));
     m_metricLabels["latency"]->setText(r.latencyMs > 0 ? tr("%1 ms").arg(r.latencyMs, 0, 'f', 3) : tr("not measured"));

@@ -141,6 +141,16 @@ TradeoffPlot::TradeoffPlot(QWidget* parent)
     m_baseline->setLineStyle(QCPGraph::lsNone);
     m_baseline->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(style::kText, 1.5),
                                                 QBrush(QColor(0xfbbc04)), 13));
+    m_cvMeans = m_plot->addGraph();
+    m_cvMeans->setName(tr("cross-validated top-1, mean ± std"));
+    m_cvMeans->setLineStyle(QCPGraph::lsNone);
+    m_cvMeans->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssPlus, QPen(QColor(0x9334e6), 1.5), Qt::NoBrush, 9));
+    m_cvBars = new QCPErrorBars(m_plot->xAxis, m_plot->yAxis);
+    m_cvBars->setDataPlottable(m_cvMeans);
+    m_cvBars->setErrorType(QCPErrorBars::etValueError);
+    m_cvBars->setPen(QPen(QColor(0x9334e6), 1.4));
+    m_cvBars->setWhiskerWidth(8);
+    m_cvBars->removeFromLegend();
     m_currentRing = m_plot->addGraph();
     m_currentRing->setLineStyle(QCPGraph::lsNone);
     m_currentRing->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(style::kRed, 2), Qt::NoBrush, 18));
@@ -254,6 +264,21 @@ void TradeoffPlot::rebuild() {
     m_onFront->setData(ox, oy);
     m_baseline->setData(bx, by);
     m_currentRing->setData(cx, cy);
+    QVector<double> vx, vy, verr;
+    for (size_t i = 0; i < m_points.size(); ++i)
+        if (const auto& cv = m_points[i].crossValidation) {
+            vx << xy[i].x();
+            vy << cv->meanTop1;
+            verr << cv->stdTop1;
+        }
+    m_cvMeans->setData(vx, vy);
+    m_cvBars->setData(verr);
+    m_cvMeans->setVisible(!vx.isEmpty());
+    m_cvBars->setVisible(!vx.isEmpty());
+    if (vx.isEmpty())
+        m_cvMeans->removeFromLegend();
+    else
+        m_cvMeans->addToLegend();
 
     for (QCPItemText* t : m_labels) m_plot->removeItem(t);
     m_labels.clear();
@@ -284,6 +309,10 @@ void TradeoffPlot::rebuild() {
             xmax = std::max(xmax, p.x());
             ymin = std::min(ymin, p.y());
             ymax = std::max(ymax, p.y());
+        }
+        for (int i = 0; i < vy.size(); ++i) {
+            ymin = std::min(ymin, vy[i] - verr[i]);
+            ymax = std::max(ymax, vy[i] + verr[i]);
         }
         // Room for labels on the right and above; at least a factor 3 of size and 2 points of accuracy.
         const double span = std::max(xmax / xmin, 3.0);
@@ -395,11 +424,21 @@ QString TradeoffPlot::toolTipFor(const QString& id) const {
         text += tr("<br>%1× smaller (ONNX), %2× (zlib)")
                     .arg(double(base->onnxBytes) / double(point->onnxBytes), 0, 'f', 1)
                     .arg(double(base->zlibBytes) / double(point->zlibBytes), 0, 'f', 1);
+    if (point->crossValidation)
+        text += tr("<br>cross-validated top-1 %1 (bar: ± std)").arg(crossValidationText(*point->crossValidation));
     const auto front = frontIds();
     if (front.contains(id)) text += tr("<br><i>on the Pareto front</i>");
     if (!point->summary.isEmpty())
         text += QStringLiteral("<hr><span style='white-space:pre'>%1</span>").arg(point->summary.toHtmlEscaped());
     return text;
+}
+
+std::vector<std::pair<double, double>> TradeoffPlot::errorBars() const {
+    std::vector<std::pair<double, double>> bars;
+    if (!m_cvBars->visible()) return bars;
+    for (int i = 0; i < m_cvBars->dataCount(); ++i)
+        bars.emplace_back(m_cvMeans->data()->at(i)->value, m_cvBars->data()->at(i).errorPlus);
+    return bars;
 }
 
 bool TradeoffPlot::eventFilter(QObject* watched, QEvent* event) {

@@ -4,10 +4,14 @@
 #include <QString>
 #include <QWidget>
 #include <cstdint>
+#include <optional>
 #include <vector>
+
+#include "widgets/cross_validation_figure.h"
 
 class QButtonGroup;
 class QCustomPlot;
+class QCPErrorBars;
 class QCPGraph;
 class QCPItemStraightLine;
 class QCPItemText;
@@ -24,6 +28,7 @@ struct TradeoffPoint {
     int64_t zlibBytes = 0;
     bool baseline = false;  // the float model: marked, and the reference line
     QString summary;        // the recipe's summary, shown in the tooltip (multi-line)
+    std::optional<CrossValidationFigure> crossValidation;  // drawn as its mean with ±std error bars at the same size
 };
 
 // Indices of the points no other point beats on both axes (size smaller or equal, accuracy higher or equal, one of
@@ -32,7 +37,8 @@ std::vector<int> paretoFront(const std::vector<QPointF>& points);
 
 // Accuracy against size (QCustomPlot): size on a log axis in ONNX or zlib bytes (toggle), the float baseline marked
 // with its accuracy as a reference line, the Pareto front drawn as a staircase, point labels, a tooltip with the
-// recipe summary; clicking a point emits pointClicked. The context menu saves the plot as PNG/PDF/SVG.
+// recipe summary; clicking a point emits pointClicked.
+// Cross-validated variants also show their CV mean (a dash) with ±std error bars at the same size. The context menu saves the plot as PNG/PDF/SVG.
 class TradeoffPlot : public QWidget {
     Q_OBJECT
 
@@ -60,6 +66,8 @@ public:
     // Tooltip text of point `id`.
     QString toolTipFor(const QString& id) const;
     QCustomPlot* plot() const { return m_plot; }
+    // Error bars drawn: (mean, std) of top-1 per cross-validated point, in point order.
+    std::vector<std::pair<double, double>> errorBars() const;
 
 signals:
     void pointClicked(const QString& id);
@@ -86,6 +94,8 @@ private:
     QCPGraph* m_onFront;
     QCPGraph* m_baseline;
     QCPGraph* m_currentRing;
+    QCPGraph* m_cvMeans;
+    QCPErrorBars* m_cvBars;
     QCPItemStraightLine* m_baselineLine;
     std::vector<QCPItemText*> m_labels;
     std::vector<int> m_labelsToPlace;

@@ -20,7 +20,7 @@ namespace lathe {
 
 namespace {
 
-enum Column { ColName = 0, ColTop1, ColF1, ColOnnx, ColZlib, ColRatio, ColNote, ColumnCount };
+enum Column { ColName = 0, ColTop1, ColF1, ColCv, ColOnnx, ColZlib, ColRatio, ColNote, ColumnCount };
 constexpr int kIdRole = Qt::UserRole + 1;
 constexpr int kNoteDebounceMs = 600;
 
@@ -77,7 +77,7 @@ VariantsPanel::VariantsPanel(QWidget* parent)
       m_export(makeButton(tr("Export…"), tr("Write this variant as an ONNX file"), this)) {
     m_list->setObjectName(QStringLiteral("variantsList"));
     m_list->setColumnCount(ColumnCount);
-    m_list->setHeaderLabels({tr("Variant"), tr("Top-1"), tr("F1"), tr("ONNX"), tr("zlib"), tr("Smaller"), tr("Note")});
+    m_list->setHeaderLabels({tr("Variant"), tr("Top-1"), tr("F1"), tr("CV top-1"), tr("ONNX"), tr("zlib"), tr("Smaller"), tr("Note")});
     m_list->setRootIsDecorated(false);
     m_list->setUniformRowHeights(true);
     m_list->setAlternatingRowColors(true);
@@ -87,9 +87,12 @@ VariantsPanel::VariantsPanel(QWidget* parent)
     m_list->header()->setStretchLastSection(true);
     m_list->header()->setSectionResizeMode(ColName, QHeaderView::Interactive);
     m_list->setColumnWidth(ColName, 170);
-    for (int c = ColTop1; c <= ColRatio; ++c) m_list->setColumnWidth(c, c == ColTop1 ? 82 : 64);
+    for (int c = ColTop1; c <= ColRatio; ++c) m_list->setColumnWidth(c, c == ColTop1 ? 82 : c == ColCv ? 150 : 64);
     m_list->headerItem()->setToolTip(ColTop1, tr("Top-1 accuracy on the evaluation data"));
     m_list->headerItem()->setToolTip(ColF1, tr("Macro-averaged F1"));
+    m_list->headerItem()->setToolTip(
+        ColCv, tr("Cross-validated top-1 (Variants ▸ Cross-Validate): mean ± std over K stratified folds of the training "
+                  "data, the variant trained on the other folds and measured on each held-out fold"));
     m_list->headerItem()->setToolTip(ColOnnx, tr("Size of the exported ONNX file"));
     m_list->headerItem()->setToolTip(ColZlib, tr("Size of the ONNX file after zlib"));
     m_list->headerItem()->setToolTip(ColRatio, tr("Float model ONNX bytes / these ONNX bytes"));
@@ -182,6 +185,11 @@ VariantsPanel::VariantsPanel(QWidget* parent)
         QAction* train = menu->addAction(tr("Train…"), this, [this, id] { emit trainRequested(id); });
         train->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
         train->setToolTip(tr("Fine-tune this variant with its compression kept; the result is a new variant"));
+        QAction* cv =
+            menu->addAction(tr("Cross-Validate…"), this, [this, id] { emit crossValidateRequested(id); });
+        cv->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+        cv->setToolTip(tr("Train this variant on K−1 folds of the training data and measure it on the held-out fold, "
+                          "K times: its accuracy as mean ± std"));
         menu->addSeparator();
         menu->addAction(tr("Compare Selected"), this, &VariantsPanel::compareSelected)
             ->setEnabled(selectedIds().size() >= 2);
@@ -259,6 +267,7 @@ void VariantsPanel::setVariants(const std::vector<VariantRow>& rows) {
             item->setText(ColTop1, top1);
             item->setForeground(ColTop1, top1Color);
             item->setText(ColF1, f1);
+            item->setText(ColCv, row.crossValidation ? crossValidationText(*row.crossValidation) : QString());
             item->setText(ColOnnx, onnx);
             item->setText(ColZlib, zlib);
             item->setText(ColRatio, ratio);
@@ -266,6 +275,12 @@ void VariantsPanel::setVariants(const std::vector<VariantRow>& rows) {
             for (int c = ColTop1; c <= ColRatio; ++c) item->setTextAlignment(c, Qt::AlignRight | Qt::AlignVCenter);
             QString tip = QStringLiteral("<b>%1</b>").arg(row.name.toHtmlEscaped());
             if (row.state == VariantRow::State::Failed) tip += QStringLiteral("<br><span style='color:#c5221f'>%1</span>").arg(row.error.toHtmlEscaped());
+            if (row.crossValidation)
+                tip += tr("<br>cross-validated top-1 %1, macro-F1 %2 ± %3 (%4 epoch(s) per fold)")
+                           .arg(crossValidationText(*row.crossValidation))
+                           .arg(row.crossValidation->meanF1, 0, 'f', 1)
+                           .arg(row.crossValidation->stdF1, 0, 'f', 1)
+                           .arg(row.crossValidation->epochs);
             if (!row.summary.isEmpty())
                 tip += QStringLiteral("<br><span style='white-space:pre'>%1</span>").arg(row.summary.toHtmlEscaped());
             if (!row.note.isEmpty()) tip += QStringLiteral("<hr>%1").arg(row.note.toHtmlEscaped());

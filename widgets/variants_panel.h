@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "widgets/cross_validation_figure.h"
+
 class QLabel;
 class QPlainTextEdit;
 class QTimer;
@@ -32,6 +34,7 @@ struct VariantRow {
     int64_t zlibBytes = 0;
     double ratio = 0;  // baseline ONNX bytes / these ONNX bytes (0: unknown)
     QString summary;   // the recipe's summary (tooltip)
+    std::optional<CrossValidationFigure> crossValidation;  // measured by cross-validation
 };
 
 // The list of variants: name (renamed in place), state or accuracy, F1, sizes, compression ratio and note; a note
@@ -55,7 +58,8 @@ public:
     void selectIds(const QStringList& ids);
     QTreeWidget* list() const { return m_list; }
     QPlainTextEdit* noteEditor() const { return m_note; }
-    // Text shown in `column` of row `id` (0 name, 1 top-1, 2 F1, 3 ONNX, 4 zlib, 5 ratio, 6 note).
+    // Text shown in `column` of row `id` (0 name, 1 top-1, 2 F1, 3 CV top-1, 4 ONNX, 5 zlib, 6 ratio,
+    // 7 note).
     QString cellText(const QString& id, int column) const;
 
 public slots:
@@ -77,6 +81,8 @@ signals:
     void evaluateRequested(const QString& id);
     // Open the train panel for the variant (context menu).
     void trainRequested(const QString& id);
+    // Cross-validate the variant (context menu).
+    void crossValidateRequested(const QString& id);
     void selectionChanged(const QStringList& ids);
     void currentChanged(const QString& id);
 

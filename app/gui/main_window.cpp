@@ -20,6 +20,7 @@
 
 #include "app/gui/evaluation_session.h"
 #include "app/gui/model_document.h"
+#include "app/gui/cross_validation_session.h"
 #include "app/gui/training_session.h"
 #include "app/gui/workbench_controller.h"
 #include "app/gui/workbench_document.h"
@@ -263,6 +264,7 @@ void MainWindow::createActions() {
     compressMenu->addAction(m_workbench->compareAction());
     compressMenu->addAction(m_workbench->exportAction());
     compressMenu->addAction(m_workbench->trainAction());
+    compressMenu->addAction(m_workbench->crossValidateAction());
     compressMenu->setToolTipsVisible(true);
     compressMenu->addSeparator();
     QMenu* activationsMenu = compressMenu->addMenu(tr("&Activations"));
@@ -339,6 +341,8 @@ void MainWindow::createStatusBar() {
     m_exportProgress->setObjectName(QStringLiteral("exportProgress"));
     m_trainProgress = new TaskProgress(this);
     m_trainProgress->setObjectName(QStringLiteral("trainingProgress"));
+    m_crossValidationProgress = new TaskProgress(this);
+    m_crossValidationProgress->setObjectName(QStringLiteral("crossValidationProgress"));
     m_modelLabel = new QLabel(tr("No model"), this);
     m_modelLabel->setTextFormat(Qt::RichText);
     m_modelLabel->setToolTip(tr("Open model: file, producer, opset, nodes, parameters and multiply-accumulates"));
@@ -352,6 +356,7 @@ void MainWindow::createStatusBar() {
     statusBar()->addPermanentWidget(m_variantProgress);
     statusBar()->addPermanentWidget(m_exportProgress);
     statusBar()->addPermanentWidget(m_trainProgress);
+    statusBar()->addPermanentWidget(m_crossValidationProgress);
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_zoomLabel);
     bindJob(m_document->loadJob(), m_loadProgress, [this] { m_document->cancelLoading(); });
@@ -362,6 +367,8 @@ void MainWindow::createStatusBar() {
     bindJob(workbench->exportJob(), m_exportProgress, [workbench] { workbench->cancelExport(); });
     TrainingSession* training = m_workbench->trainingSession();
     bindJob(training->job(), m_trainProgress, [training] { training->cancel(); });
+    CrossValidationSession* cv = m_workbench->crossValidationSession();
+    bindJob(cv->job(), m_crossValidationProgress, [cv] { cv->cancel(); });
 }
 
 void MainWindow::bindJob(Job* job, TaskProgress* progress, const std::function<void()>& cancel) {

@@ -63,6 +63,7 @@ public:
     QDockWidget* tradeoffDock() const { return m_tradeoffDock; }
     QDockWidget* trainDock() const { return m_trainDock; }
     TaskProgress* trainingProgress() const { return m_trainProgress; }
+    TaskProgress* crossValidationProgress() const { return m_crossValidationProgress; }
     GraphView* graphView() const { return m_graphView; }
     LayerTable* layerTable() const { return m_layerTable; }
     PropertiesView* propertiesView() const { return m_propertiesView; }
@@ -141,6 +142,7 @@ private:
     TaskProgress* m_variantProgress = nullptr;
     TaskProgress* m_exportProgress = nullptr;
     TaskProgress* m_trainProgress = nullptr;
+    TaskProgress* m_crossValidationProgress = nullptr;
     QLabel* m_modelLabel = nullptr;
     QLabel* m_zoomLabel = nullptr;
     bool m_dialogsEnabled = true;

@@ -286,6 +286,24 @@ Recipe recipeAt(const json& j, const std::string& path) {
 
 std::vector<EpochRecord> historyFromJson(const json& j, const std::string& path);
 
+// A cross-validated figure ("cross_validation"), each field checked; throws FieldError naming the field.
+CrossValidationFigure crossValidationFromJson(const json& j, const std::string& path) {
+    if (!j.is_object()) fail(path, "expected an object, got " + shortDump(j));
+    CrossValidationFigure f;
+    f.folds = int(integer(j, "folds", path, 0, 2, 1000));
+    f.epochs = int(integer(j, "epochs", path, 1, 1, 100000));
+    const auto meanStd = [&](const char* key, double& mean, double& std) {
+        const std::string at = child(path, key);
+        const json& o = object(j, key, path);
+        mean = number(o, "mean", at, -1);
+        std = number(o, "std", at, -1);
+        if (mean < 0 || mean > 100 || std < 0 || std > 100) fail(at, "mean or std out of range [0, 100]");
+    };
+    meanStd("top1", f.meanTop1, f.stdTop1);
+    meanStd("macro_f1", f.meanF1, f.stdF1);
+    return f;
+}
+
 ProjectFile parse(const json& j, const QString& projectDir) {
     ProjectFile f;
     if (!j.is_object() || !j.contains("lathe_project"))
@@ -321,6 +339,8 @@ ProjectFile parse(const json& j, const QString& projectDir) {
         x.parentId = qs(string(v, "parent", path));
         if (const json* history = member(v, "train_history"))
             x.history = historyFromJson(*history, child(path, "train_history"));
+        if (const json* cv = member(v, "cross_validation"))
+            x.crossValidation = crossValidationFromJson(*cv, child(path, "cross_validation"));
         x.failed = string(v, "state", path, "not_evaluated") == "failed";
         f.variants.push_back(std::move(x));
     }
@@ -440,6 +460,13 @@ json projectDatasetToJson(const ProjectDataset& s) {
             {"preprocessing", pre}};
     if (!s.trainSpecText.isEmpty()) out["train_spec"] = s.trainSpecText.toStdString();
     return out;
+}
+
+json crossValidationFigureToJson(const CrossValidationFigure& f) {
+    return {{"folds", f.folds},
+            {"epochs", f.epochs},
+            {"top1", {{"mean", f.meanTop1}, {"std", f.stdTop1}}},
+            {"macro_f1", {{"mean", f.meanF1}, {"std", f.stdF1}}}};
 }
 
 }  // namespace lathe

@@ -15,6 +15,7 @@
 #include "core/eval/evaluator.h"
 #include "core/eval/metrics.h"
 #include "core/train/fine_tune.h"
+#include "widgets/cross_validation_figure.h"
 
 namespace lathe {
 
@@ -24,7 +25,7 @@ struct VariantMetrics {
     double top1 = 0;
     double top5 = 0;
     double macroF1 = 0;
-    double foldStd = 0;  // spread of the k-fold accuracy, percent
+    double foldStd = 0;  // split spread: std of the accuracy over K parts of the test images (nothing retrained), %
     int64_t samples = 0;
     double latencyMs = 0;
     QString backend;
@@ -61,6 +62,7 @@ struct ProjectVariant {
     std::optional<VariantMetrics> metrics;
     QString parentId;                   // "parent": the variant it was trained from; empty: none
     std::vector<EpochRecord> history;  // "train_history": its training epochs
+    std::optional<CrossValidationFigure> crossValidation;  // "cross_validation": its cross-validated accuracy
 };
 
 // The contents of a .latheproj file.
@@ -85,5 +87,7 @@ Result<ProjectFile> parseProjectFile(std::string_view bytes, const QString& proj
 nlohmann::json variantMetricsToJson(const VariantMetrics& metrics);
 // The JSON of the data set settings, as parseProjectFile reads them.
 nlohmann::json projectDatasetToJson(const ProjectDataset& dataset);
+// {"folds", "epochs", "top1": {"mean", "std"}, "macro_f1": {"mean", "std"}} (percent), as parseProjectFile reads it.
+nlohmann::json crossValidationFigureToJson(const CrossValidationFigure& figure);
 
 }  // namespace lathe

@@ -310,6 +310,50 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
     return out;
 }
 
+VariantCrossValidation crossValidateVariant(const VariantEvaluationTask& task, const CrossValidationSettings& cv,
+                                            const OpenedData& cached, const ProgressFn& progress) {
+    const EvaluationSettings& settings = task.settings;
+    VariantCrossValidation out;
+    out.id = task.id;
+    std::shared_ptr<const Dataset> dataset = cached.dataset;
+    if (!dataset) {
+        if (!progress(0.f, "opening data set")) return out;
+        auto opened = openDataset(settings.spec, settings.dataset);
+        if (!opened) {
+            out.error = qs(opened.error().message);
+            return out;
+        }
+        dataset = *opened;
+    }
+    CalibrationData calibration = cached.calibration;
+    auto options = applyOptionsFor(task.recipe, settings, dataset, calibration);
+    if (!options) {
+        out.error = qs(options.error().message);
+        return out;
+    }
+    if (!progress(0.f, "opening training data")) return out;
+    auto data = openTrainData(settings, task.trainSpec, dataset);
+    if (!data) {
+        out.error = qs(data.error().message);
+        return out;
+    }
+    if (task.recipe.train && task.recipe.train->mode == TrainObjective::Distill) {
+        auto teacher = openTeacher(task.teacher, *task.graph, settings, dataset, progress);
+        if (!teacher) {
+            if (teacher.error().code != ErrorCode::Cancelled) out.error = qs(teacher.error().message);
+            return out;
+        }
+        data->teacher = std::move(*teacher);
+    }
+    auto report = crossValidate(*task.graph, task.recipe, cv, *data, *options, progress);
+    if (!report) {
+        if (report.error().code != ErrorCode::Cancelled) out.error = qs(report.error().message);
+        return out;
+    }
+    out.report = std::move(*report);
+    return out;
+}
+
 ExportedVariant exportVariantFile(const VariantExportTask& task, const OpenedData& cached, const ProgressFn& progress) {
     const EvaluationSettings& settings = task.settings;
     const Recipe& recipe = task.recipe;

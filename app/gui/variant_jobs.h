@@ -14,6 +14,7 @@
 #include "core/export/model_size.h"
 #include "core/export/onnx_export.h"
 #include "core/model/graph.h"
+#include "core/train/cross_validation.h"
 #include "core/train/fine_tune.h"
 #include "widgets/dataset_panel.h"
 
@@ -44,6 +45,13 @@ struct TeacherSource {
     Recipe recipe;            // Kind::Variant: its recipe, applied to the model when it has no trained weights
     std::shared_ptr<const CompressedModel> trained;  // Kind::Variant: its trained weights
     QString error;  // why there is no teacher (a variant no longer in the project, ...); empty: there is one
+};
+
+// What cross-validating a variant gave: the report, or an error (neither: cancelled).
+struct VariantCrossValidation {
+    QString id;
+    std::optional<CrossValidationReport> report;
+    QString error;
 };
 
 // What evaluating one variant needs, captured on the UI thread when its turn comes.
@@ -102,6 +110,12 @@ Result<std::shared_ptr<const Graph>> openTeacher(const TeacherSource& source, co
 // model the same way.
 VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const OpenedData& cached,
                                   const ProgressFn& progress, const TrainingHooks& hooks = {});
+
+// Cross-validates the variant of `task` (its recipe's train section, or default fine-tuning): opens the training data
+// as training does (openTrainData; the teacher when it distills) and runs crossValidate with `cv`; progress stages
+// "fold F of K: …". `cached`: data opened for the same settings before, or empty.
+VariantCrossValidation crossValidateVariant(const VariantEvaluationTask& task, const CrossValidationSettings& cv,
+                                            const OpenedData& cached, const ProgressFn& progress);
 
 // What exportVariant wrote and how the file it wrote performs when read back.
 struct ExportSummary {

@@ -11,6 +11,8 @@
 #include <QRegularExpression>
 #include <QUndoStack>
 
+#include "app/gui/cross_validation_dialog.h"
+#include "app/gui/cross_validation_session.h"
 #include "app/gui/model_document.h"
 #include "app/gui/training_session.h"
 #include "app/gui/workbench_document.h"
@@ -53,7 +55,8 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
       m_variants(new VariantsPanel),
       m_compare(new CompareView),
       m_trainPanel(new TrainPanel),
-      m_training(new TrainingSession(m_doc, this)) {
+      m_training(new TrainingSession(m_doc, this)),
+      m_crossValidation(new CrossValidationSession(m_doc, this)) {
     createActions();
 
     connect(m_model, &ModelDocument::modelChanged, this, &WorkbenchController::onModelChanged);
@@ -125,6 +128,7 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
         if (const Variant* v = m_doc->variant(id)) emit statusMessage(tr("Loaded the settings of %1").arg(v->name), 5000);
     });
     connect(m_variants, &VariantsPanel::currentChanged, m_plot, &TradeoffPlot::setCurrent);
+    connect(m_variants, &VariantsPanel::currentChanged, this, [this] { updateActions(); });
     connect(m_variants, &VariantsPanel::renameRequested, m_doc, &WorkbenchDocument::renameVariant);
     connect(m_variants, &VariantsPanel::noteEdited, m_doc, &WorkbenchDocument::setVariantNote);
     connect(m_variants, &VariantsPanel::duplicateRequested, m_doc, &WorkbenchDocument::duplicateVariant);
@@ -135,6 +139,22 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
     connect(m_variants, &VariantsPanel::exportRequested, this, [this](const QString& id) { exportVariant(id); });
     connect(m_variants, &VariantsPanel::selectionChanged, this, [this] { updateActions(); });
     connect(m_variants, &VariantsPanel::trainRequested, this, [this](const QString& id) { openTrainPanel(id); });
+    connect(m_variants, &VariantsPanel::crossValidateRequested, this, [this](const QString& id) { crossValidate(id); });
+    connect(m_crossValidation, &CrossValidationSession::started, this, [this] { updateActions(); });
+    connect(m_crossValidation, &CrossValidationSession::finished, this, [this](const QString& id) {
+        updateActions();
+        if (const Variant* v = m_doc->variant(id); v && v->crossValidation)
+            emit statusMessage(tr("%1: cross-validated top-1 %2").arg(v->name, crossValidationText(*v->crossValidation)),
+                               20000);
+    });
+    connect(m_crossValidation, &CrossValidationSession::failed, this, [this](const QString& message) {
+        updateActions();
+        error(tr("Cross-Validation Failed"), message);
+    });
+    connect(m_crossValidation, &CrossValidationSession::cancelled, this, [this] {
+        updateActions();
+        emit statusMessage(tr("Cross-validation cancelled: nothing was stored."), 8000);
+    });
     connect(m_datasetPanel, &DatasetPanel::settingsChanged, this, [this] { updateActions(); });
 
     // Training: the panel asks, the session runs, the document receives the new variant.
@@ -258,6 +278,35 @@ void WorkbenchController::createActions() {
     m_train = new QAction(tr("&Train…"), this);
     m_train->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     connect(m_train, &QAction::triggered, this, [this] { openTrainPanel(); });
+
+    m_crossValidate = new QAction(tr("Cross-&Validate…"), this);
+    m_crossValidate->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+    connect(m_crossValidate, &QAction::triggered, this, [this] { crossValidate(); });
+}
+
+void WorkbenchController::crossValidate(const QString& id, int folds, int epochs) {
+    const QString target = id.isEmpty() ? m_variants->currentId() : id;
+    const std::optional<EvaluationSettings> settings = m_datasetPanel->validate();
+    if (!settings) {
+        error(tr("Cannot Cross-Validate"), tr("Cannot cross-validate: %1").arg(m_datasetPanel->firstError()));
+        return;
+    }
+    m_doc->setEvaluationSettings(*settings);
+    m_doc->setTrainDataSpec(m_trainPanel->trainSpec());
+    const Variant* v = m_doc->variant(target);
+    if (folds <= 0) {
+        CrossValidationChoice choice{5, epochs > 0 ? epochs : m_crossValidation->defaultEpochs(target)};
+        if (m_dialogsEnabled && v) {
+            const auto asked = askCrossValidation(m_window, v->name, choice);
+            if (!asked) return;
+            choice = *asked;
+        }
+        folds = choice.folds;
+        epochs = choice.epochs;
+    }
+    if (epochs <= 0) epochs = m_crossValidation->defaultEpochs(target);
+    QString why;
+    if (!m_crossValidation->start(target, folds, epochs, &why)) error(tr("Cannot Cross-Validate"), why);
 }
 
 QList<QAction*> WorkbenchController::activationActions() const { return m_activationGroup->actions(); }
@@ -313,6 +362,17 @@ void WorkbenchController::updateTrainState() {
                                            "sparsification, distillation, ...); the result is a new variant (Ctrl+T)")
                                       : why);
     m_train->setStatusTip(m_train->toolTip());
+    const QString cvWhy = !why.isEmpty()                     ? why
+                          : m_crossValidation->isRunning()   ? tr("A cross-validation is going on (Cancel in the status bar).")
+                          : m_variants->currentId().isEmpty() ? tr("Select a variant to cross-validate.")
+                                                              : QString();
+    m_crossValidate->setEnabled(cvWhy.isEmpty());
+    m_crossValidate->setToolTip(
+        cvWhy.isEmpty() ? tr("Cross-validate the current variant: train it on K−1 stratified folds of the training "
+                             "data and measure it on the held-out fold, K times; its top-1 as mean ± std "
+                             "(Ctrl+Shift+T)")
+                        : cvWhy);
+    m_crossValidate->setStatusTip(m_crossValidate->toolTip());
     if (m_training->isRunning()) return;
     const EvaluationSettings& settings = m_doc->evaluationSettings();
     const bool noSplit = !settings.specText.isEmpty() && settings.spec.kind != DatasetKind::Idx;
@@ -410,7 +470,8 @@ QStringList WorkbenchController::comparedState() const {
     for (const QString& id : m_compared)
         if (const Variant* v = m_doc->variant(id); v && v->metrics)
             state << id + '\t' + v->name + '\t' + QString::number(v->metrics->top1, 'g', 17) + '\t' +
-                         QString::number(v->metrics->onnxBytes);
+                         QString::number(v->metrics->onnxBytes) + '\t' +
+                         (v->crossValidation ? crossValidationText(*v->crossValidation) : QString());
     return state;
 }
 

@@ -14,6 +14,7 @@ class QWidget;
 namespace lathe {
 
 class CompareView;
+class CrossValidationSession;
 class DatasetPanel;
 class LayerInspector;
 class LayerTable;
@@ -42,6 +43,7 @@ public:
     CompareView* compareView() const { return m_compare; }
     TrainPanel* trainPanel() const { return m_trainPanel; }
     TrainingSession* trainingSession() const { return m_training; }
+    CrossValidationSession* crossValidationSession() const { return m_crossValidation; }
 
     QAction* newProjectAction() const { return m_newProject; }
     QAction* openProjectAction() const { return m_openProject; }
@@ -54,6 +56,8 @@ public:
     QAction* compareAction() const { return m_compareAction; }
     // Train… (Ctrl+T): opens the train panel for the current variant; disabled, saying why, without a model or data set.
     QAction* trainAction() const { return m_train; }
+    // Cross-Validate… (Ctrl+Shift+T): asks folds and epochs, then cross-validates the current variant in the background.
+    QAction* crossValidateAction() const { return m_crossValidate; }
     // Float / dynamic / static (min-max, percentile, entropy) activations for the whole model: checkable, exclusive.
     QList<QAction*> activationActions() const;
 
@@ -78,6 +82,10 @@ public:
     void compare(const QStringList& ids);
     // Opens the train panel for variant `id` (the current one when empty), prefilled from its recipe's train section.
     void openTrainPanel(const QString& id = {});
+    // Cross-validates variant `id` (the current one when empty) with `folds` folds of `epochs` epochs each; asks for
+    // both (defaults: 5, the variant's train epochs else 1) when `folds` is 0 and dialogs are enabled. Failures go to
+    // error().
+    void crossValidate(const QString& id = {}, int folds = 0, int epochs = 0);
     // The window title's document part: project name (or "Untitled") and [*] for the modified marker.
     QString titleText() const;
 
@@ -118,6 +126,7 @@ private:
     CompareView* m_compare;
     TrainPanel* m_trainPanel;
     TrainingSession* m_training;
+    CrossValidationSession* m_crossValidation;
     QString m_trainId;  // the variant the train panel is for
     QStringList m_teacherChoicesState;  // ids and names the panel's teacher choice was last given
     QStringList m_compared;       // ids shown in the compare view
@@ -134,6 +143,7 @@ private:
     QAction* m_evaluateVariant = nullptr;
     QAction* m_compareAction = nullptr;
     QAction* m_train = nullptr;
+    QAction* m_crossValidate = nullptr;
     QActionGroup* m_activationGroup = nullptr;
 };
 

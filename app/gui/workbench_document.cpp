@@ -216,6 +216,14 @@ void WorkbenchDocument::setVariantNote(const QString& id, const QString& note) {
     emit variantsChanged();
 }
 
+void WorkbenchDocument::setCrossValidation(const QString& id, const CrossValidationFigure& figure) {
+    Variant* v = find(id);
+    if (!v) return;
+    v->crossValidation = figure;
+    m_project.markDirty();
+    emit variantsChanged();
+}
+
 void WorkbenchDocument::removeVariants(const QStringList& ids) {
     m_evaluations.remove(ids);
     const auto removed = std::erase_if(m_variants, [&](const Variant& v) { return ids.contains(v.id); });
@@ -413,6 +421,7 @@ std::vector<TradeoffPoint> WorkbenchDocument::tradeoffPoints() const {
         p.onnxBytes = v.metrics->onnxBytes;
         p.zlibBytes = v.metrics->zlibBytes;
         p.baseline = v.baseline;
+        p.crossValidation = v.crossValidation;
         p.summary = v.baseline ? tr("the model as read, float32") : recipeSummary(v.recipe);
         if (const QString from = lineage(v.id); !from.isEmpty()) p.summary = from + QLatin1Char('\n') + p.summary;
         points.push_back(std::move(p));
@@ -434,6 +443,7 @@ std::vector<VariantRow> WorkbenchDocument::variantRows() const {
         r.state = v.state;
         r.progress = v.progress;
         r.error = v.error;
+        r.crossValidation = v.crossValidation;
         if (v.metrics) {
             r.top1 = v.metrics->top1;
             r.macroF1 = v.metrics->macroF1;
@@ -476,6 +486,7 @@ std::vector<CompareColumn> WorkbenchDocument::compareColumns(const QStringList& 
         c.macs = m.macs;
         c.confusion = m.confusion;
         c.lineage = lineage(v->id);
+        c.crossValidation = v->crossValidation;
         for (const LayerReport& r : m.layers) {
             CompareLayer l;
             l.name = qs(r.name);
@@ -599,7 +610,8 @@ ProjectFile WorkbenchDocument::projectFile() const {
     project.nextVariant = m_nextId;
     for (const Variant& v : m_variants)
         project.variants.push_back({v.id, v.name, v.note, v.baseline, v.created, v.error,
-                                    v.state == Variant::State::Failed, v.recipe, v.metrics, v.parentId, v.history});
+                                    v.state == Variant::State::Failed, v.recipe, v.metrics, v.parentId, v.history,
+                                    v.crossValidation});
     return project;
 }
 
@@ -617,6 +629,7 @@ void WorkbenchDocument::applyProject(ProjectFile project) {
         x.metrics = std::move(v.metrics);
         x.parentId = v.parentId;
         x.history = std::move(v.history);
+        x.crossValidation = v.crossValidation;
         x.state = x.metrics ? Variant::State::Done : v.failed ? Variant::State::Failed : Variant::State::NotEvaluated;
         variants.push_back(std::move(x));
     }

@@ -44,6 +44,8 @@ struct Variant {
     // The trained weights of a recipe with a train section, in memory only (export reuses them; after reopening a
     // project, evaluating trains again, seeded: the same weights on the same machine).
     std::shared_ptr<const CompressedModel> trained;
+    // Its cross-validated accuracy (CrossValidationSession), saved with the project.
+    std::optional<CrossValidationFigure> crossValidation;
 };
 
 // The workbench state behind the compression views, and the one object they talk to (through the functions and signals
@@ -156,6 +158,8 @@ public:
     // path is read from the project's folder). `error` says why a variant teacher cannot serve (not in the project, or
     // trained and its weights no longer in memory).
     TeacherSource teacherSource(const Recipe& recipe) const;
+    // Stores the cross-validated figure of variant `id` (marks the project dirty, emits variantsChanged()).
+    void setCrossValidation(const QString& id, const CrossValidationFigure& figure);
     // "fine-tuned from <parent name>" for a trained variant; empty otherwise.
     QString lineage(const QString& id) const;
     // Class names of the evaluation data (empty: numbers).

@@ -33,6 +33,7 @@ json toJson(const ProjectFile& project, const QString& projectDir) {
         if (v.metrics) j["metrics"] = variantMetricsToJson(*v.metrics);
         if (!v.parentId.isEmpty()) j["parent"] = v.parentId.toStdString();
         if (!v.history.empty()) j["train_history"] = historyToJson(v.history);
+        if (v.crossValidation) j["cross_validation"] = crossValidationFigureToJson(*v.crossValidation);
         variants.push_back(std::move(j));
     }
     json classNames = json::array();

@@ -46,6 +46,38 @@ class TestCompareView : public QObject {
     Q_OBJECT
 
 private slots:
+    void crossValidationVerdict() {
+        // Plain numbers: 91.2 ± 0.3 and 91.0 ± 0.4 overlap; 91.2 ± 0.3 and 89.0 ± 0.5 do not.
+        const CrossValidationFigure a{5, 1, 91.2, 0.3, 90.0, 0.3}, b{5, 1, 91.0, 0.4, 89.9, 0.4},
+            c{5, 1, 89.0, 0.5, 88.0, 0.5};
+        QVERIFY(crossValidationOverlaps(a, b));
+        QVERIFY(!crossValidationOverlaps(a, c));
+        QCOMPARE(crossValidationText(a), QStringLiteral("91.2 ± 0.3 (5-fold CV)"));
+        CompareView view;
+        auto x = column("A", 91.5, "int8", "–", {{0, 0}});
+        auto y = column("B", 91.4, "int8", "–", {{0, 0}});
+        x.crossValidation = a;
+        y.crossValidation = b;
+        view.setColumns({x, y});
+        QVERIFY2(view.crossValidationVerdict().contains(QStringLiteral("not distinguishable at 5 folds")),
+                 qPrintable(view.crossValidationVerdict()));
+        y.crossValidation = c;
+        view.setColumns({x, y});
+        QVERIFY2(view.crossValidationVerdict().startsWith(QStringLiteral("A is better than B at 5 folds")),
+                 qPrintable(view.crossValidationVerdict()));
+        bool row = false;
+        for (int r = 0; r < view.metricsTable()->rowCount(); ++r)
+            if (view.metricsTable()->item(r, 0)->text() == QStringLiteral("Cross-validated top-1")) {
+                row = true;
+                QCOMPARE(view.metricsTable()->item(r, 2)->text(), QStringLiteral("89.0 ± 0.5 (5-fold CV)"));
+            }
+        QVERIFY(row);
+        // One cross-validated variant: nothing to compare.
+        y.crossValidation.reset();
+        view.setColumns({x, y});
+        QVERIFY(view.crossValidationVerdict().isEmpty());
+    }
+
     void sideBySide() {
         CompareView view;
         view.resize(1200, 760);

@@ -27,6 +27,20 @@ class TestTradeoffPlot : public QObject {
     Q_OBJECT
 
 private slots:
+    void crossValidationErrorBars() {
+        TradeoffPlot plot;
+        TradeoffPoint base{"v1", "float", 91.5, 1700000, 1600000, true, {}, {}};
+        TradeoffPoint cv{"v2", "int8", 91.0, 440000, 380000, false, {}, CrossValidationFigure{5, 1, 90.6, 0.4, 90, 0.4}};
+        plot.setPoints({base, cv});
+        const auto bars = plot.errorBars();
+        QCOMPARE(int(bars.size()), 1);
+        QCOMPARE(bars.front().first, 90.6);
+        QCOMPARE(bars.front().second, 0.4);
+        QVERIFY(plot.toolTipFor("v2").contains(QStringLiteral("90.6 ± 0.4 (5-fold CV)")));
+        plot.setPoints({base});
+        QVERIFY(plot.errorBars().empty());
+    }
+
     void paretoFront_data() {
         QTest::addColumn<QList<QPointF>>("points");
         QTest::addColumn<QList<int>>("front");

@@ -29,6 +29,7 @@ std::vector<VariantRow> rows() {
     a.zlibBytes = 380000;
     a.ratio = 3.92;
     a.note = "per-channel\nsecond line";
+    a.crossValidation = CrossValidationFigure{5, 1, 91.23, 0.31, 90.8, 0.4};
     VariantRow b;
     b.id = "v3";
     b.name = "4-bit";
@@ -54,12 +55,16 @@ private slots:
         QCOMPARE(panel.list()->topLevelItemCount(), 4);
         QCOMPARE(panel.cellText("v2", 1), QStringLiteral("91.00 %"));
         QCOMPARE(panel.cellText("v2", 2), QStringLiteral("0.909"));
-        QCOMPARE(panel.cellText("v2", 5), QStringLiteral("3.9×"));
-        QCOMPARE(panel.cellText("v2", 6), QStringLiteral("per-channel"));
+        QCOMPARE(panel.cellText("v2", 6), QStringLiteral("3.9×"));
+        QCOMPARE(panel.cellText("v2", 7), QStringLiteral("per-channel"));
         QCOMPARE(panel.cellText("v3", 1), QStringLiteral("42 %"));
         QCOMPARE(panel.cellText("v4", 1), QStringLiteral("failed"));
         QVERIFY(panel.list()->topLevelItem(3)->toolTip(0).contains(QLatin1String("full rank 500")));
-        QVERIFY(panel.cellText("v1", 5).isEmpty());
+        QVERIFY(panel.cellText("v1", 6).isEmpty());
+        QCOMPARE(panel.cellText("v2", 3), QStringLiteral("91.2 ± 0.3 (5-fold CV)"));
+        QVERIFY(panel.cellText("v1", 3).isEmpty());
+        QVERIFY2(panel.list()->topLevelItem(1)->toolTip(0).contains(QStringLiteral("macro-F1 90.8 ± 0.4")),
+                 qPrintable(panel.list()->topLevelItem(1)->toolTip(0)));
     }
 
     void renameInPlace() {

@@ -294,12 +294,20 @@ private slots:
         QCOMPARE(doc.variant(between)->state, Variant::State::NotEvaluated);
         QVERIFY(!doc.isEvaluating());
 
+        doc.setCrossValidation(id, CrossValidationFigure{3, 1, 84.25, 1.5, 83.5, 1.25});
         const QString project = dir.filePath("added.latheproj");
         QString error;
         QVERIFY2(doc.saveProject(project, &error), qPrintable(error));
         WorkbenchDocument reopened;
         QVERIFY2(reopened.openProject(project, &error), qPrintable(error));
         QCOMPARE(reopened.variants().size(), size_t(3));
+        QVERIFY(reopened.variant(id)->crossValidation);
+        QCOMPARE(reopened.variant(id)->crossValidation->folds, 3);
+        QCOMPARE(reopened.variant(id)->crossValidation->meanTop1, 84.25);
+        QCOMPARE(reopened.variant(id)->crossValidation->stdTop1, 1.5);
+        QCOMPARE(reopened.variant(id)->crossValidation->stdF1, 1.25);
+        QVERIFY(!reopened.variant(last)->crossValidation);
+        QCOMPARE(reopened.variantRows()[0].crossValidation.has_value(), true);
         QCOMPARE(reopened.variant(id)->metrics->top1, 88.5);
         QCOMPARE(reopened.variant(id)->state, Variant::State::Done);
         QCOMPARE(reopened.addVariant(pending), QStringLiteral("v4"));
