@@ -72,6 +72,10 @@ private slots:
                 QCOMPARE(view.metricsTable()->item(r, 2)->text(), QStringLiteral("89.0 ± 0.5 (5-fold CV)"));
             }
         QVERIFY(row);
+        if (const QString dir = qEnvironmentVariable("LATHE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            view.resize(900, 600);
+            view.grab().save(dir + "/compare_cv.png");
+        }
         // One cross-validated variant: nothing to compare.
         y.crossValidation.reset();
         view.setColumns({x, y});

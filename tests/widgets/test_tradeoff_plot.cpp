@@ -37,6 +37,10 @@ private slots:
         QCOMPARE(bars.front().first, 90.6);
         QCOMPARE(bars.front().second, 0.4);
         QVERIFY(plot.toolTipFor("v2").contains(QStringLiteral("90.6 ± 0.4 (5-fold CV)")));
+        if (const QString dir = qEnvironmentVariable("LATHE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            plot.resize(640, 420);
+            plot.grab().save(dir + "/tradeoff_cv.png");
+        }
         plot.setPoints({base});
         QVERIFY(plot.errorBars().empty());
     }
