@@ -54,6 +54,8 @@ public:
         return m_parent->batch(mapped);
     }
 
+    SubsetOf view() const { return {m_parent, &m_indices}; }
+
 private:
     std::shared_ptr<const Dataset> m_parent;
     std::vector<int64_t> m_indices;
@@ -200,6 +202,11 @@ std::vector<int64_t> shuffledIndices(int64_t n, uint64_t seed) {
 
 std::shared_ptr<const Dataset> subsetDataset(std::shared_ptr<const Dataset> parent, std::vector<int64_t> indices) {
     return std::make_shared<SubsetDataset>(std::move(parent), std::move(indices));
+}
+
+std::optional<SubsetOf> subsetOf(const Dataset& data) {
+    if (const auto* subset = dynamic_cast<const SubsetDataset*>(&data)) return subset->view();
+    return std::nullopt;
 }
 
 std::shared_ptr<const Dataset> calibrationSubset(std::shared_ptr<const Dataset> parent, int64_t n, uint64_t seed) {

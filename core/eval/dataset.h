@@ -107,6 +107,12 @@ Result<CalibrationData> openTrainingData(const DatasetSpec& evaluation, const st
 std::vector<int64_t> shuffledIndices(int64_t n, uint64_t seed);
 // A view of `parent` holding the samples parent[indices[0]], parent[indices[1]], …
 std::shared_ptr<const Dataset> subsetDataset(std::shared_ptr<const Dataset> parent, std::vector<int64_t> indices);
+// When `data` was made by subsetDataset: its parent and the parent's index of each of its samples; else nullopt.
+struct SubsetOf {
+    std::shared_ptr<const Dataset> parent;
+    const std::vector<int64_t>* indices = nullptr;
+};
+std::optional<SubsetOf> subsetOf(const Dataset& data);
 // The first min(n, size) samples after a seeded shuffle: the calibration set of static quantization.
 std::shared_ptr<const Dataset> calibrationSubset(std::shared_ptr<const Dataset> parent, int64_t n, uint64_t seed);
 

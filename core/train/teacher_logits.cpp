@@ -84,26 +84,25 @@ Result<uint64_t> datasetFingerprint(const Dataset& data) {
     return h;
 }
 
-Result<std::shared_ptr<const TeacherLogits>> teacherLogits(const Graph& teacher, const Dataset& data, int threads,
-                                                           const ProgressFn& progress) {
-    if (!reportProgress(progress, 0.0f, "teacher logits: fingerprints"))
-        return makeError(ErrorCode::Cancelled, "cancelled while computing the teacher's logits");
-    auto teacherHash = graphFingerprint(teacher);
-    if (!teacherHash) return teacherHash.error();
-    auto dataHash = datasetFingerprint(data);
-    if (!dataHash) return dataHash.error();
-    {
-        Cache& c = cache();
-        std::lock_guard lock(c.mutex);
-        for (auto it = c.entries.begin(); it != c.entries.end(); ++it) {
-            if ((*it)->teacherHash != *teacherHash || (*it)->dataHash != *dataHash) continue;
-            auto found = *it;
-            c.entries.erase(it);
-            c.entries.push_front(found);
-            ++c.stats.hits;
-            return found;
-        }
+namespace {
+
+std::shared_ptr<const TeacherLogits> findCached(uint64_t teacherHash, uint64_t dataHash) {
+    Cache& c = cache();
+    std::lock_guard lock(c.mutex);
+    for (auto it = c.entries.begin(); it != c.entries.end(); ++it) {
+        if ((*it)->teacherHash != teacherHash || (*it)->dataHash != dataHash) continue;
+        auto found = *it;
+        c.entries.erase(it);
+        c.entries.push_front(found);
+        ++c.stats.hits;
+        return found;
     }
+    return nullptr;
+}
+
+Result<std::shared_ptr<const TeacherLogits>> computeLogits(const Graph& teacher, const Dataset& data, int threads,
+                                                           const ProgressFn& progress, uint64_t teacherHash,
+                                                           uint64_t dataHash) {
     if (auto st = checkCompatibility(teacher, data); !st)
         return makeError(st.error().code, teacherName(teacher) + ": " + st.error().message);
     const std::string logits = logitsValue(teacher);
@@ -118,8 +117,8 @@ Result<std::shared_ptr<const TeacherLogits>> teacherLogits(const Graph& teacher,
 
     auto out = std::make_shared<TeacherLogits>();
     out->samples = data.size();
-    out->teacherHash = *teacherHash;
-    out->dataHash = *dataHash;
+    out->teacherHash = teacherHash;
+    out->dataHash = dataHash;
     constexpr int64_t kBatch = 256;
     std::vector<int64_t> indices;
     for (int64_t first = 0; first < out->samples; first += kBatch) {
@@ -153,6 +152,44 @@ Result<std::shared_ptr<const TeacherLogits>> teacherLogits(const Graph& teacher,
     c.entries.push_front(out);
     if (c.entries.size() > kCacheEntries) c.entries.pop_back();
     return std::shared_ptr<const TeacherLogits>(out);
+}
+
+// The rows of the parent's logits a subset holds: a cross-validation fold's training folds (or any subset of at least
+// half its parent) reuse the logits of the whole set, computed once for every fold.
+std::shared_ptr<const TeacherLogits> gatherRows(const TeacherLogits& parent, const std::vector<int64_t>& indices) {
+    auto out = std::make_shared<TeacherLogits>();
+    out->samples = int64_t(indices.size());
+    out->classes = parent.classes;
+    out->teacherHash = parent.teacherHash;
+    out->dataHash = parent.dataHash;
+    hashBytes(out->dataHash, indices.data(), indices.size() * sizeof(int64_t));
+    out->values.reserve(size_t(out->samples * out->classes));
+    for (int64_t i : indices) out->values.insert(out->values.end(), parent.row(i), parent.row(i) + parent.classes);
+    return out;
+}
+
+Result<std::shared_ptr<const TeacherLogits>> logitsOf(const Graph& teacher, uint64_t teacherHash, const Dataset& data,
+                                                      int threads, const ProgressFn& progress) {
+    if (auto subset = subsetOf(data); subset && 2 * data.size() >= subset->parent->size()) {
+        auto parent = logitsOf(teacher, teacherHash, *subset->parent, threads, progress);
+        if (!parent) return parent.error();
+        return gatherRows(**parent, *subset->indices);
+    }
+    auto dataHash = datasetFingerprint(data);
+    if (!dataHash) return dataHash.error();
+    if (auto found = findCached(teacherHash, *dataHash)) return found;
+    return computeLogits(teacher, data, threads, progress, teacherHash, *dataHash);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const TeacherLogits>> teacherLogits(const Graph& teacher, const Dataset& data, int threads,
+                                                           const ProgressFn& progress) {
+    if (!reportProgress(progress, 0.0f, "teacher logits: fingerprints"))
+        return makeError(ErrorCode::Cancelled, "cancelled while computing the teacher's logits");
+    auto teacherHash = graphFingerprint(teacher);
+    if (!teacherHash) return teacherHash.error();
+    return logitsOf(teacher, *teacherHash, data, threads, progress);
 }
 
 TeacherCacheStats teacherCacheStats() {

@@ -38,7 +38,9 @@ struct TeacherCacheStats {
 
 // The teacher's logits for every sample of `data`, from Lathe's executor (`threads` OpenMP threads; 0 = all). Cached by
 // (teacher content, data content): a changed weight or other images compute them again. The cache keeps the four most
-// recent sets. Fails naming the teacher when its input does not fit the data or it has no kernel for an op.
+// recent sets. A subset (subsetDataset) of at least half its parent, such as a cross-validation fold's training folds,
+// takes its rows from the parent's logits, so every fold shares one computation. Fails naming the teacher when its
+// input does not fit the data or it has no kernel for an op.
 Result<std::shared_ptr<const TeacherLogits>> teacherLogits(const Graph& teacher, const Dataset& data, int threads,
                                                            const ProgressFn& progress = {});
 TeacherCacheStats teacherCacheStats();

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <set>
 
 #include "core/eval/stratified_folds.h"
 #include "core/model/onnx_reader.h"
 #include "core/train/cross_validation.h"
+#include "core/train/teacher_logits.h"
 
 using namespace lathe;
 
@@ -189,6 +191,38 @@ private slots:
         QCOMPARE(report->meanTop1, meanAndStd(top1).first);
         QCOMPARE(report->stdTop1, meanAndStd(top1).second);
         QVERIFY(report->stdTop1 > 0 && report->stdTop1 < 5);
+    }
+
+    // Distilled folds read the teacher's logits of the whole training set, computed once: each fold's training folds
+    // are a subset of it, and their rows equal the logits computed for that subset directly.
+    void distilledFoldsShareOneTeacherComputation() {
+        clearTeacherCache();
+        TrainData data;
+        data.train = m_train;
+        data.threads = 2;
+        CrossValidationSettings cv;
+        cv.folds = 3;
+        cv.epochs = 1;
+        const Recipe recipe = recipeFrom(R"({"defaults": {"prune": {"sparsity": 0.5}},
+            "train": {"mode": "distill", "distill": {"teacher": "baseline"}, "lr": 0.005, "batch": 50}})");
+        auto report = crossValidate(m_graph, recipe, cv, data, ApplyOptions{});
+        QVERIFY2(report, report ? "" : report.error().message.c_str());
+        QCOMPARE(report->folds.size(), size_t(3));
+        for (const FoldResult& r : report->folds) QVERIFY2(r.top1 > 80, std::to_string(r.top1).c_str());
+        QCOMPARE(teacherCacheStats().computed, int64_t(1));
+        QCOMPARE(teacherCacheStats().hits, int64_t(2));
+
+        std::vector<int64_t> half(800), fewer(300);
+        std::iota(half.begin(), half.end(), 100);
+        std::iota(fewer.begin(), fewer.end(), 300);
+        auto gathered = teacherLogits(m_graph, *subsetDataset(m_train, half), 2);
+        auto direct = teacherLogits(m_graph, *subsetDataset(m_train, fewer), 2);  // under half: computed for itself
+        QVERIFY(gathered && direct);
+        QCOMPARE(teacherCacheStats().computed, int64_t(2));
+        QCOMPARE((*direct)->samples, int64_t(300));
+        for (int64_t i = 0; i < 300; ++i)
+            for (int64_t c = 0; c < 10; ++c)
+                QVERIFY(std::abs((*gathered)->row(i + 200)[c] - (*direct)->row(i)[c]) < 1e-4f);
     }
 
     void cancelMidFold() {

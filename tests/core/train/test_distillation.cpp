@@ -145,11 +145,20 @@ private slots:
         QVERIFY(b->get() != a->get());
         QCOMPARE(teacherCacheStats().computed, int64_t(2));
         QVERIFY(std::fabs((*b)->row(0)[3] - (*a)->row(0)[3] - 1.f) < 1e-4);
-        // Other images: computed again.
-        auto other = calibrationSubset(m_train, 1999, 5);
+        // Most of the same images (a cross-validation fold's training folds): the cached rows, not computed again.
+        auto most = calibrationSubset(m_train, 1999, 5);
+        auto rows = teacherLogits(m_teacher, *most, 2);
+        QVERIFY(rows);
+        QCOMPARE((*rows)->samples, int64_t(1999));
+        QCOMPARE(teacherCacheStats().computed, int64_t(2));
+        const std::vector<int64_t>& picked = *subsetOf(*most)->indices;
+        for (int64_t i : {int64_t(0), int64_t(1998)})
+            QCOMPARE((*rows)->row(i)[7], (*a)->row(picked[size_t(i)])[7]);
+        // A few of them: computed for themselves.
+        auto other = calibrationSubset(m_train, 500, 5);
         auto c = teacherLogits(m_teacher, *other, 2);
         QVERIFY(c);
-        QCOMPARE((*c)->samples, int64_t(1999));
+        QCOMPARE((*c)->samples, int64_t(500));
         QCOMPARE(teacherCacheStats().computed, int64_t(3));
         // The first pair is still cached.
         auto d = teacherLogits(m_teacher, *m_train, 2);
