@@ -78,6 +78,11 @@ VariantsPanel::VariantsPanel(QWidget* parent)
     m_list->setObjectName(QStringLiteral("variantsList"));
     m_list->setColumnCount(ColumnCount);
     m_list->setHeaderLabels({tr("Variant"), tr("Top-1"), tr("F1"), tr("CV top-1"), tr("ONNX"), tr("zlib"), tr("Smaller"), tr("Note")});
+    m_list->headerItem()->setToolTip(ColTop1, tr("Top-1 accuracy on the evaluation data (Data Set tab)"));
+    m_list->headerItem()->setToolTip(
+        ColCv, tr("Cross-validated top-1 (Compress ▸ Cross-Validate…): mean ± std over held-out folds of the training "
+                  "images, one model trained per fold. Compare it between variants, not with Top-1: a model trained on "
+                  "those images scores higher on them than on the test split."));
     m_list->setRootIsDecorated(false);
     m_list->setUniformRowHeights(true);
     m_list->setAlternatingRowColors(true);
@@ -276,7 +281,8 @@ void VariantsPanel::setVariants(const std::vector<VariantRow>& rows) {
             QString tip = QStringLiteral("<b>%1</b>").arg(row.name.toHtmlEscaped());
             if (row.state == VariantRow::State::Failed) tip += QStringLiteral("<br><span style='color:#c5221f'>%1</span>").arg(row.error.toHtmlEscaped());
             if (row.crossValidation)
-                tip += tr("<br>cross-validated top-1 %1, macro-F1 %2 ± %3 (%4 epoch(s) per fold)")
+                tip += tr("<br>cross-validated top-1 %1, macro-F1 %2 ± %3 (%4 epoch(s) per fold, held-out folds of the "
+                          "training images)")
                            .arg(crossValidationText(*row.crossValidation))
                            .arg(row.crossValidation->meanF1, 0, 'f', 1)
                            .arg(row.crossValidation->stdF1, 0, 'f', 1)

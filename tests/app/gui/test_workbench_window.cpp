@@ -22,6 +22,7 @@
 #include <QUndoStack>
 #include <QtTest>
 
+#include "app/gui/cross_validation_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "app/gui/training_session.h"
@@ -327,6 +328,31 @@ private slots:
         for (const TradeoffPoint& p : wb->tradeoffPlot()->points()) onPlot = onPlot || p.id == child;
         QVERIFY(onPlot);
         screenshot(*window, "train_done");
+
+        // Cross-validate the trained variant from the Compress menu's action (5 folds, its own 3 epochs each): the
+        // figure lands in its row, in the status bar and as an error bar on the plot.
+        QCOMPARE(wb->crossValidateAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+        QTRY_VERIFY(wb->crossValidateAction()->isEnabled());
+        QSignalSpy crossValidated(wb->crossValidationSession(), &CrossValidationSession::finished);
+        QSignalSpy crossValidationFailed(wb->crossValidationSession(), &CrossValidationSession::failed);
+        wb->crossValidateAction()->trigger();
+        QVERIFY(wb->crossValidationSession()->isRunning());
+        QVERIFY(!wb->crossValidateAction()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(!crossValidated.isEmpty() || !crossValidationFailed.isEmpty(), kTimeoutMs);
+        QVERIFY2(crossValidationFailed.isEmpty(),
+                 crossValidationFailed.isEmpty() ? "" : qPrintable(crossValidationFailed.first().at(0).toString()));
+        const Variant* cv = doc->variant(child);
+        QVERIFY(cv->crossValidation);
+        QCOMPARE(cv->crossValidation->folds, 5);
+        QCOMPARE(cv->crossValidation->epochs, 3);
+        QVERIFY2(cv->crossValidation->meanTop1 > 70 && cv->crossValidation->stdTop1 < 5,
+                 qPrintable(crossValidationText(*cv->crossValidation)));
+        QVERIFY(window->statusBar()->currentMessage().contains("(5-fold CV)"));
+        bool barred = false;
+        for (const TradeoffPoint& p : wb->tradeoffPlot()->points()) barred = barred || (p.id == child && p.crossValidation);
+        QVERIFY(barred);
+        QCOMPARE(wb->tradeoffPlot()->errorBars().size(), size_t(1));
+        screenshot(*window, "cross_validated");
     }
 
     // L1 sparsification and distillation picked in the Train panel as a user would: the weights view fills per epoch,
