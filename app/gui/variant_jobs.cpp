@@ -200,6 +200,20 @@ Result<TrainData> openTrainData(const EvaluationSettings& settings, const QStrin
     return data;
 }
 
+namespace {
+
+// The evaluation data set: the one already open, else opened now; null (no error) when cancelled first.
+Result<std::shared_ptr<const Dataset>> evaluationData(const EvaluationSettings& settings, const OpenedData& cached,
+                                                      const ProgressFn& progress) {
+    if (cached.dataset) return cached.dataset;
+    if (!progress(0.f, "opening data set")) return std::shared_ptr<const Dataset>{};
+    auto opened = openDataset(settings.spec, settings.dataset);
+    if (!opened) return opened.error();
+    return std::shared_ptr<const Dataset>(*opened);
+}
+
+}  // namespace
+
 VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const OpenedData& cached,
                                   const ProgressFn& progress, const TrainingHooks& hooks) {
     const EvaluationSettings& settings = task.settings;
@@ -208,16 +222,13 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
     VariantEvaluation out;
     out.id = task.id;
     out.opened.key = settings.datasetKey();
-    std::shared_ptr<const Dataset> dataset = cached.dataset;
-    if (!dataset) {
-        if (!progress(0.f, "opening data set")) return out;
-        auto opened = openDataset(settings.spec, settings.dataset);
-        if (!opened) {
-            out.error = qs(opened.error().message);
-            return out;
-        }
-        dataset = *opened;
+    auto opened = evaluationData(settings, cached, progress);
+    if (!opened) {
+        out.error = qs(opened.error().message);
+        return out;
     }
+    if (!*opened) return out;
+    const std::shared_ptr<const Dataset> dataset = *opened;
     out.opened.dataset = dataset;
     out.classNames = classNamesOf(*dataset, settings);
     out.opened.calibration = cached.calibration;
@@ -315,16 +326,13 @@ VariantCrossValidation crossValidateVariant(const VariantEvaluationTask& task, c
     const EvaluationSettings& settings = task.settings;
     VariantCrossValidation out;
     out.id = task.id;
-    std::shared_ptr<const Dataset> dataset = cached.dataset;
-    if (!dataset) {
-        if (!progress(0.f, "opening data set")) return out;
-        auto opened = openDataset(settings.spec, settings.dataset);
-        if (!opened) {
-            out.error = qs(opened.error().message);
-            return out;
-        }
-        dataset = *opened;
+    auto opened = evaluationData(settings, cached, progress);
+    if (!opened) {
+        out.error = qs(opened.error().message);
+        return out;
     }
+    if (!*opened) return out;
+    const std::shared_ptr<const Dataset> dataset = *opened;
     CalibrationData calibration = cached.calibration;
     auto options = applyOptionsFor(task.recipe, settings, dataset, calibration);
     if (!options) {
