@@ -253,8 +253,9 @@ QWidget* LayerInspector::buildControls() {
     prune->addWidget(m_pruneSpin, 1, 2);
     prune->addWidget(m_pruneNote, 2, 0, 1, 3);
     m_channelsCheck = new QCheckBox(tr("Remove output channels"), panel);
-    m_channelsCheck->setToolTip(tr("Structured pruning: keeps the channels whose filters have the largest L1 norm and "
-                                   "physically removes the others through the following layers"));
+    m_channelsCheck->setToolTip(tr("Structured pruning: keeps the channels with the largest L1 norm, summed over every "
+                                   "layer that makes them (a residual Add, a depthwise conv or a Concat joins layers "
+                                   "into one channel group), and physically removes the others from all of them"));
     m_channelsSlider = new QSlider(Qt::Horizontal, panel);
     m_channelsSlider->setObjectName(QStringLiteral("channelsSlider"));
     m_channelsSpin = new QSpinBox(panel);
@@ -878,12 +879,11 @@ void LayerInspector::syncControls() {
     m_channelsSpin->setEnabled(channelsOn);
     m_channelsSlider->setVisible(structured);
     m_channelsSpin->setVisible(structured);
-    m_channelsNote->setText(structured ? QString()
-                                       : m_layer.opType == QLatin1String("Conv")
-                                           ? tr("Channels cannot be removed here: the graph after this layer cannot "
-                                                "follow a change of its channel count.")
-                                           : tr("Channel removal applies to Conv layers."));
-    m_channelsNote->setVisible(!structured);
+    const QStringList others = m_layer.channelGroup.mid(1);
+    m_channelsNote->setText(structured ? (others.isEmpty() ? QString()
+                                                           : tr("Removed together with: %1").arg(others.join(QStringLiteral(", "))))
+                                       : tr("Channels cannot be removed here: %1").arg(m_layer.structuredRefusal));
+    m_channelsNote->setVisible(!structured || !others.isEmpty());
 
     // Quantization.
     m_bits->setCurrentIndex(std::max(0, m_bits->findData(s.bits)));

@@ -40,8 +40,10 @@ struct InspectorLayer {
     QString opType;
     std::shared_ptr<const Tensor> weight;  // the original weight
     int channelAxis = 0;                   // output-channel axis of the weight
-    bool structuredApplies = false;        // channels can be removed through the graph (checkFilterPrune)
-    int64_t channels = 0;                  // output channels
+    bool structuredApplies = false;        // its channel group can be pruned (channelsOfLayer)
+    int64_t channels = 0;                  // output channels (its channel group's when structuredApplies)
+    QStringList channelGroup;              // the layers that lose channels with it, itself first
+    QString structuredRefusal;             // why its channels cannot be removed
     int64_t fullRank = 0;                  // min(m, n) of the decomposed matrix; 0 when decomposition does not apply
     // The computations behind the preview, run off the UI thread, so must be thread-safe. The document supplies
     // core's previewLayer and weightSingularValues: the widget runs no compression pass itself.

@@ -151,6 +151,10 @@ LayerReport layerReportFromJson(const json& l, const std::string& path) {
     r.keptChannels = integer(l, "kept_channels", path, 0, 0, kBig);
     r.rank = integer(l, "rank", path, 0, 0, kBig);
     r.fullRank = integer(l, "full_rank", path, 0, 0, kBig);
+    r.lowRankMethod = choice(l, "lowrank_method", path, LowRankMethod::Channel,
+                             {LowRankMethod::Channel, LowRankMethod::Tucker2, LowRankMethod::Spatial});
+    r.rankIn = integer(l, "rank_in", path, 0, 0, kBig);
+    r.fullRankIn = integer(l, "full_rank_in", path, 0, 0, kBig);
     r.lowRankError = number(l, "low_rank_error", path, 0.0);
     r.threshold = number(l, "threshold", path, 0.0);
     r.sparsity = number(l, "sparsity", path, 0.0);
@@ -352,7 +356,8 @@ ProjectFile parse(const json& j, const QString& projectDir) {
 json layerReportToJson(const LayerReport& r) {
     json l = {{"name", r.name},         {"op", r.opType},           {"original_shape", r.originalShape},
               {"channels", r.channels}, {"kept_channels", r.keptChannels}, {"rank", r.rank},
-              {"full_rank", r.fullRank}, {"low_rank_error", r.lowRankError}, {"threshold", r.threshold},
+              {"full_rank", r.fullRank}, {"lowrank_method", toString(r.lowRankMethod)}, {"rank_in", r.rankIn},
+              {"full_rank_in", r.fullRankIn}, {"low_rank_error", r.lowRankError}, {"threshold", r.threshold},
               {"sparsity", r.sparsity}, {"bits", r.bits},           {"rounding", toString(r.rounding)},
               {"granularity", toString(r.granularity)}, {"symmetric", r.symmetric}, {"rel_error", r.relError},
               {"sqnr_db", std::isfinite(r.sqnrDb) ? json(r.sqnrDb) : json(nullptr)},

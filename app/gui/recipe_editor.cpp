@@ -228,7 +228,10 @@ QString RecipeEditor::layerSummary(const Recipe& recipe, const QString& layer) c
             parts << tr("|w| < %1").arg(*s.threshold, 0, 'g', 3);
         if (s.keep) parts << tr("%1 channels").arg(*s.keep);
         if (s.keepFraction) parts << tr("%1 of channels").arg(percentText(*s.keepFraction, 0));
+        if (s.decomposed() && s.lowRankMethod != LowRankMethod::Channel)
+            parts << (s.lowRankMethod == LowRankMethod::Tucker2 ? tr("Tucker-2") : tr("spatial SVD"));
         if (s.rank) parts << tr("rank %1").arg(*s.rank);
+        if (s.rankOut && s.rankIn) parts << tr("ranks %1 × %2").arg(*s.rankOut).arg(*s.rankIn);
         if (s.energy) parts << tr("energy %1").arg(percentText(*s.energy, 0));
         if (s.quantized()) parts << quantText(s.bits, s.rounding, s.granularity, s.symmetric);
         return parts.join(QStringLiteral(" · "));

@@ -12,7 +12,7 @@
 #include "core/compress/compressible_layer.h"
 #include "core/compress/layer_preview.h"
 #include "core/compress/lowrank/svd_decompose.h"
-#include "core/compress/prune/magnitude_filter_prune.h"
+#include "core/compress/prune/channel_groups.h"
 
 namespace lathe {
 
@@ -134,7 +134,11 @@ InspectorLayer WorkbenchDocument::inspectorLayer(const QString& layer) const {
     out.weight = std::shared_ptr<const Tensor>(model, w);  // aliases the graph: lives as long as the inspector needs
     out.channelAxis = lw->channelAxis;
     out.channels = size_t(lw->channelAxis) < w->shape.size() ? w->shape[size_t(lw->channelAxis)] : 0;
-    out.structuredApplies = filterPruneApplies(*model, node) && checkFilterPrune(*model, node).ok();
+    const LayerChannels channels = channelsOfLayer(*model, findChannelGroups(*model), lw->nodeName);
+    out.structuredApplies = channels.refusal.empty();
+    if (out.structuredApplies) out.channels = channels.channels;
+    for (const auto& l : channels.layers) out.channelGroup << qs(l);
+    out.structuredRefusal = qs(channels.refusal);
     out.fullRank = svdDecomposeApplies(*model, node) ? decompositionFullRank(*model, node) : 0;
     out.preview = [](const Tensor& weight, const LayerSettings& settings, const PreviewOptions& options) {
         return previewLayer(weight, settings, options);
@@ -503,7 +507,14 @@ std::vector<CompareColumn> WorkbenchDocument::compareColumns(const QStringList& 
             l.channels = r.channels > 0 && r.keptChannels < r.channels
                              ? QStringLiteral("%1 / %2").arg(r.keptChannels).arg(r.channels)
                              : QStringLiteral("–");
-            l.rank = r.rank > 0 ? QStringLiteral("%1 / %2").arg(r.rank).arg(r.fullRank) : QStringLiteral("–");
+            if (r.rank <= 0)
+                l.rank = QStringLiteral("–");
+            else if (r.lowRankMethod == LowRankMethod::Tucker2)
+                l.rank = tr("Tucker-2 %1 × %2 / %3 × %4").arg(r.rank).arg(r.rankIn).arg(r.fullRank).arg(r.fullRankIn);
+            else
+                l.rank = (r.lowRankMethod == LowRankMethod::Spatial ? tr("spatial %1 / %2") : QStringLiteral("%1 / %2"))
+                             .arg(r.rank)
+                             .arg(r.fullRank);
             l.quant = quantText(r.bits, r.rounding, r.granularity, r.symmetric);
             l.sparsity = r.sparsity;
             l.relError = r.relError;
@@ -532,7 +543,7 @@ std::vector<std::shared_ptr<const std::vector<float>>> WorkbenchDocument::layerV
         const LayerSettings s = resolveLayerSettings(v->recipe, lw->nodeName, lw->weight);
         PreviewOptions options;
         options.channelAxis = lw->channelAxis;
-        options.structured = filterPruneApplies(*model, node);
+        options.structured = channelsOfLayer(*model, findChannelGroups(*model), lw->nodeName).refusal.empty();
         if (s.globalPrune) options.globalThreshold = m_editor.globalThresholdFor(v->recipe);
         options.keepValues = true;
         LayerPreview p = previewLayer(*w, v->baseline ? LayerSettings{} : s, options);

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
 #include <set>
 
 #include "core/compress/compressible_layer.h"
+#include "core/compress/lowrank/decompose_layer.h"
 #include "core/compress/lowrank/svd_decompose.h"
-#include "core/compress/prune/magnitude_filter_prune.h"
+#include "core/compress/prune/channel_groups.h"
 #include "core/compress/prune/magnitude_prune.h"
 #include "core/compress/prune/prune_reconstruction.h"
 
@@ -24,8 +26,8 @@ struct Track {
     int64_t originalBiasParams = 0;
     std::vector<std::string> nodes;
     std::vector<std::string> weights;
-    std::vector<int64_t> decomposedShape;  // weight shape the factors replace
-    bool outMajor = true;
+    std::vector<int64_t> decomposedShape;      // weight shape the factors replace
+    std::optional<LayerDecomposition> factors;  // when decomposed
     bool shared = false;  // its weight is also another layer's, compressed there
     LayerReport report;
 };
@@ -79,7 +81,7 @@ public:
             t.settings = resolveLayerSettings(m_recipe, lw.nodeName, lw.weight);
             t.original = g.initializers.at(lw.weight);
             const LayerSettings& s = t.settings;
-            const bool compressed = s.pruned() || s.quantized() || s.keep || s.keepFraction || s.rank || s.energy;
+            const bool compressed = s.pruned() || s.quantized() || s.keep || s.keepFraction || s.decomposed();
             for (float v : t.original.data)
                 if (compressed && !std::isfinite(v))
                     return makeError(ErrorCode::InvalidModel, "layer " + lw.nodeName + ": weight '" + lw.weight +
@@ -117,49 +119,125 @@ private:
         return Ok{};
     }
 
+    // Structured pruning by channel group: a layer's keep/keep_fraction prunes the group whose channels it makes
+    // (every maker, normalization and reader of those channels loses them together); global_structured ranks the
+    // channels of every other prunable group together. One cut of the graph for all groups.
     Status structuredStage() {
         Graph& g = m_model.graph;
-        for (size_t i = 0; i < m_tracks.size(); ++i) {
-            if (auto st = progress(0.f, 0.2f, i, "structured pruning"); !st) return st;
-            Track& t = m_tracks[i];
+        bool wanted = false;
+        for (const Track& t : m_tracks) wanted |= !t.shared && (t.settings.keep || t.settings.keepFraction || t.settings.globalStructured);
+        if (!wanted) return Ok{};
+        if (auto st = progress(0.f, 0.2f, 0, "structured pruning"); !st) return st;
+        const ChannelGroups groups = findChannelGroups(g);
+        std::map<int, std::vector<Track*>> members;  // group → its makers' tracks
+        std::map<int, Track*> setBy;                 // group → the track whose setting it takes
+        std::vector<int> global;
+        for (Track& t : m_tracks) {
             const LayerSettings& s = t.settings;
-            if ((!s.keep && !s.keepFraction) || t.shared) continue;
-            const int idx = g.nodeIndex(t.source.nodeName);
-            if (!filterPruneApplies(g, idx)) continue;  // defaults: not applicable is a no-op
-            const int64_t channels = g.initializers.at(t.source.weight).shape[0];
-            const int64_t keep =
-                s.keep ? *s.keep : std::max<int64_t>(1, std::llround(*s.keepFraction * double(channels)));
-            if (keep >= channels) {
-                if (keep > channels)
-                    t.report.notes.push_back("structured keep " + std::to_string(keep) + " ≥ its " +
-                                             std::to_string(channels) + " channels: nothing removed");
-                continue;
-            }
-            auto r = magnitudeFilterPrune(g, idx, keep);
-            if (!r) {
+            if (t.shared || (!s.keep && !s.keepFraction && !s.globalStructured)) continue;
+            const int gi = groups.groupMadeBy(t.source.nodeName);
+            if (gi < 0) continue;  // a default on a layer that makes no followable channels: nothing to do
+            members[gi].push_back(&t);
+            const ChannelGroup& group = groups.groups[size_t(gi)];
+            if (!group.blocker.empty()) {
+                const std::string why =
+                    "structured pruning of " + t.source.nodeName + " skipped: " + group.blocker;
                 if (s.explicitStructured)
-                    return makeError(r.error().code,
-                                     "layers." + t.source.nodeName + ".prune.structured: " + r.error().message);
-                t.report.notes.push_back(r.error().message);
-                m_model.warnings.push_back(r.error().message);
+                    return makeError(ErrorCode::Unsupported,
+                                     "layers." + t.source.nodeName + ".prune.structured: " + why);
+                t.report.notes.push_back(why);
+                // A default reaching the model's output (its logits) is expected to stay; anything else is news.
+                if (!group.atGraphOutput &&
+                    std::find(m_model.warnings.begin(), m_model.warnings.end(), why) == m_model.warnings.end())
+                    m_model.warnings.push_back(why);
                 continue;
             }
-            t.report.channels = r->channels;
-            t.report.keptChannels = int64_t(r->kept.size());
-            for (const auto& slice : r->slices) {
-                auto& axes = m_kept[slice.initializer];
-                if (axes.size() <= size_t(slice.axis)) axes.resize(size_t(slice.axis) + 1);
-                auto& k = axes[size_t(slice.axis)];
-                if (k.empty()) {
-                    k = slice.kept;
-                } else {
-                    std::vector<int64_t> composed;
-                    for (int64_t j : slice.kept) composed.push_back(k[size_t(j)]);
-                    k = std::move(composed);
-                }
+            Track*& owner = setBy[gi];
+            // An explicit setting beats a default or the global ranking; the first maker's otherwise.
+            if (!owner || (s.explicitStructured && !owner->settings.explicitStructured)) owner = &t;
+        }
+        std::vector<GroupCut> cuts;
+        std::map<int, std::vector<double>> importance;
+        for (const auto& [gi, owner] : setBy) {
+            const ChannelGroup& group = groups.groups[size_t(gi)];
+            const LayerSettings& s = owner->settings;
+            importance[gi] = channelImportance(g, group, s.importance);
+            if (s.globalStructured) {
+                global.push_back(gi);
+                continue;
+            }
+            const int64_t keep =
+                s.keep ? *s.keep : std::max<int64_t>(1, std::llround(*s.keepFraction * double(group.channels)));
+            if (keep >= group.channels) {
+                if (keep > group.channels)
+                    owner->report.notes.push_back("structured keep " + std::to_string(keep) + " ≥ the " +
+                                                  std::to_string(group.channels) +
+                                                  " channels of its group: nothing removed");
+                continue;
+            }
+            cuts.push_back({gi, strongestChannels(importance[gi], keep)});
+        }
+        if (!global.empty()) globalCuts(groups, global, importance, cuts);
+        if (cuts.empty()) return Ok{};
+        auto r = pruneChannelGroups(g, groups, cuts);
+        if (!r) return r.error();
+        for (const GroupCut& cut : cuts) {
+            const ChannelGroup& group = groups.groups[size_t(cut.group)];
+            std::string with;
+            for (const auto& layer : group.layers) with += (with.empty() ? "" : ", ") + layer;
+            for (Track* t : members[cut.group]) {
+                t->report.channels = group.channels;
+                t->report.keptChannels = int64_t(cut.kept.size());
+                if (group.layers.size() > 1)
+                    t->report.notes.push_back("structured: its channel group (" + with + ") keeps " +
+                                              std::to_string(cut.kept.size()) + " of " +
+                                              std::to_string(group.channels) + " channels");
             }
         }
+        for (const auto& slice : r->slices) {
+            auto& axes = m_kept[slice.initializer];
+            if (axes.size() <= size_t(slice.axis)) axes.resize(size_t(slice.axis) + 1);
+            axes[size_t(slice.axis)] = slice.kept;
+        }
         return Ok{};
+    }
+
+    // global_structured: each group's importances over their mean, ranked together; the weakest go until
+    // keep_fraction of the channels stay (at least one per group).
+    void globalCuts(const ChannelGroups& groups, const std::vector<int>& global,
+                    std::map<int, std::vector<double>>& importance, std::vector<GroupCut>& cuts) const {
+        struct Entry {
+            double score;
+            int group;
+            int64_t channel;
+        };
+        std::vector<Entry> all;
+        for (int gi : global) {
+            const auto& imp = importance[gi];
+            const double mean = std::accumulate(imp.begin(), imp.end(), 0.0) / double(std::max<size_t>(imp.size(), 1));
+            for (size_t c = 0; c < imp.size(); ++c) all.push_back({mean > 0 ? imp[c] / mean : 0.0, gi, int64_t(c)});
+        }
+        const int64_t keepTotal =
+            std::max<int64_t>(int64_t(global.size()), std::llround(*m_recipe.globalStructuredKeep * double(all.size())));
+        std::stable_sort(all.begin(), all.end(), [](const Entry& a, const Entry& b) { return a.score > b.score; });
+        std::map<int, std::vector<int64_t>> kept;
+        for (int gi : global) {  // each group's strongest channel stays whatever the ranking says
+            const auto& imp = importance[gi];
+            kept[gi].push_back(int64_t(std::max_element(imp.begin(), imp.end()) - imp.begin()));
+        }
+        int64_t count = int64_t(global.size());
+        for (const Entry& e : all) {
+            if (count >= keepTotal) break;
+            auto& k = kept[e.group];
+            if (std::find(k.begin(), k.end(), e.channel) != k.end()) continue;
+            k.push_back(e.channel);
+            ++count;
+        }
+        for (auto& [gi, k] : kept) {
+            if (int64_t(k.size()) == groups.groups[size_t(gi)].channels) continue;
+            std::sort(k.begin(), k.end());
+            cuts.push_back({gi, k});
+        }
     }
 
     Status lowRankStage() {
@@ -168,35 +246,41 @@ private:
             if (auto st = progress(0.2f, 0.5f, i, "low-rank decomposition"); !st) return st;
             Track& t = m_tracks[i];
             const LayerSettings& s = t.settings;
-            if ((!s.rank && !s.energy) || t.shared) continue;
+            if (!s.decomposed() || t.shared) continue;
             const int idx = g.nodeIndex(t.source.nodeName);
-            if (!svdDecomposeApplies(g, idx)) continue;
+            if (const std::string why = decompositionRefusal(g, idx, s.lowRankMethod); !why.empty()) {
+                // Explicit requests were refused by the recipe's check; a default Tucker-2/spatial that does not
+                // fit is noted (the channel SVD's defaults skip layers it cannot factor quietly, as before).
+                if (s.lowRankMethod != LowRankMethod::Channel)
+                    t.report.notes.push_back("default low-rank skipped: " + why);
+                continue;
+            }
             if (useCount(g, t.source.weight) != 1) {
                 t.report.notes.push_back("low-rank skipped: its weight is shared with other nodes");
                 continue;
             }
-            const int64_t full = decompositionFullRank(g, idx);
-            if (s.rank && *s.rank > full) {
-                const std::string why = "rank " + std::to_string(*s.rank) + " is above the full rank of " +
-                                        t.source.nodeName + " (" + std::to_string(full) +
-                                        (m_kept.count(t.source.weight) ? " after structured pruning)" : ")");
-                if (s.explicitLowRank)
-                    return makeError(ErrorCode::InvalidArgument,
-                                     "layers." + t.source.nodeName + ".lowrank.rank: " + why);
+            if (auto errors = checkDecompositionRanks(g, idx, s, "layers." + t.source.nodeName + ".lowrank");
+                !errors.empty()) {
+                std::string why = errors.front();
+                if (m_kept.count(t.source.weight)) why += " after structured pruning";
+                if (s.explicitLowRank) return makeError(ErrorCode::InvalidArgument, why);
                 t.report.notes.push_back("default low-rank skipped: " + why);
                 continue;
             }
             t.decomposedShape = g.initializers.at(t.source.weight).shape;
-            auto r = svdDecompose(g, idx, LowRankSettings{s.rank, s.energy});
+            auto r = decomposeLayer(g, idx, s);
             if (!r) return makeError(r.error().code, "layer " + t.source.nodeName + ": " + r.error().message);
             if (!r->applied) continue;
-            t.nodes = {r->firstNode, r->secondNode};
-            t.weights = {r->firstWeight, r->secondWeight};
-            t.outMajor = r->outMajor;
+            t.nodes = r->nodes;
+            t.weights = r->weights;
+            t.report.lowRankMethod = r->method;
             t.report.rank = r->rank;
             t.report.fullRank = r->fullRank;
+            t.report.rankIn = r->rankIn;
+            t.report.fullRankIn = r->fullRankIn;
             t.report.singularValues = r->singularValues;
             t.report.lowRankError = r->relError;
+            t.factors = std::move(*r);
         }
         return Ok{};
     }
@@ -359,10 +443,8 @@ private:
             r.params = count + biasParams;
             r.bytes = bytes + 4 * biasParams;
 
-            Tensor current = t.weights.size() == 2
-                                 ? recomposeFactors(g.initializers.at(t.weights[0]), g.initializers.at(t.weights[1]),
-                                                    t.outMajor, t.decomposedShape)
-                                 : g.initializers.at(t.weights[0]);
+            Tensor current =
+                t.factors ? recomposeLayer(g, *t.factors, t.decomposedShape) : g.initializers.at(t.weights[0]);
             auto kept = m_kept.find(t.source.weight);
             const Tensor approx = kept == m_kept.end() ? current : expand(current, t.original.shape, kept->second);
             double err = 0, norm = 0;
@@ -436,6 +518,11 @@ nlohmann::json reportToJson(const CompressedModel& model) {
             }
         }
         if (r.rank) {
+            l["lowrank_method"] = toString(r.lowRankMethod);
+            if (r.lowRankMethod == LowRankMethod::Tucker2) {
+                l["rank_in"] = r.rankIn;
+                l["full_rank_in"] = r.fullRankIn;
+            }
             l["full_rank"] = r.fullRank;
             l["low_rank_error"] = r.lowRankError;
             l["singular_values"] = r.singularValues;

@@ -30,10 +30,13 @@ struct LayerReport {
     std::vector<int64_t> originalShape;
     int64_t channels = 0;  // output channels before structured pruning (0: not structurally pruned)
     int64_t keptChannels = 0;
-    int64_t rank = 0;  // 0: not decomposed
+    LowRankMethod lowRankMethod = LowRankMethod::Channel;
+    int64_t rank = 0;  // 0: not decomposed (tucker2: rank of the output-channel mode)
     int64_t fullRank = 0;
-    std::vector<double> singularValues;  // of the weight decomposed (descending), for the spectrum plot
-    double lowRankError = 0;             // truncation alone: sqrt(sum_{i>rank} s_i^2) / ||W||_F
+    int64_t rankIn = 0;  // tucker2: rank of the input-channel mode
+    int64_t fullRankIn = 0;
+    std::vector<double> singularValues;  // of the unfolding truncated (descending), for the spectrum plot
+    double lowRankError = 0;             // the factorisation alone: ||W − Ŵ||_F / ||W||_F
     double threshold = 0;                // magnitude cut of unstructured pruning (0: none)
     double sparsity = 0;                 // exact zeros / weight elements, after everything
     int bits = 32;                       // 32: float

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/compress/lowrank/svd_decompose.h"
-#include "core/compress/prune/magnitude_filter_prune.h"
+#include "core/compress/prune/channel_groups.h"
 #include "core/compress/prune/magnitude_prune.h"
 #include "core/compress/quantize/kmeans_share.h"
 #include "core/compress/quantize/uniform_quantize.h"
@@ -34,7 +34,7 @@ LayerPreview previewLayer(const Tensor& weight, const LayerSettings& s, const Pr
     if (o.structured && (s.keep || s.keepFraction)) {
         const int64_t keep = s.keep ? *s.keep : std::max<int64_t>(1, std::llround(*s.keepFraction * double(rows)));
         if (keep < rows) {
-            const auto kept = strongestFilters(filterL1Norms(weight), keep);
+            const auto kept = strongestChannels(filterL1Norms(weight), keep);
             size_t next = 0;
             for (int64_t c = 0; c < rows; ++c) {
                 if (next < kept.size() && kept[next] == c) {

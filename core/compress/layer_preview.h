@@ -13,7 +13,7 @@ namespace lathe {
 
 struct PreviewOptions {
     int channelAxis = 0;      // output-channel axis of the weight (LayerWeight::channelAxis)
-    bool structured = false;  // the layer accepts structured pruning (filterPruneApplies); else keep is ignored
+    bool structured = false;  // the layer's channel group can be pruned (channelsOfLayer); else keep is ignored
     std::optional<double> globalThreshold;   // the global_prune cut (globalPruneThreshold) when settings.globalPrune
     std::span<const double> singularValues;  // the weight's spectrum, when known, for rank/energy settings
     bool keepValues = false;                 // return the compressed values, e.g. for an "after" histogram

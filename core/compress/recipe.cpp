@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "core/compress/compressible_layer.h"
-#include "core/compress/lowrank/svd_decompose.h"
-#include "core/compress/prune/magnitude_filter_prune.h"
+#include "core/compress/lowrank/decompose_layer.h"
+#include "core/compress/prune/channel_groups.h"
 
 namespace lathe {
 
@@ -64,6 +64,12 @@ std::string_view toString(TrainObjective m) {
     return m == TrainObjective::L1 ? "l1" : m == TrainObjective::Distill ? "distill" : "finetune";
 }
 std::string_view toString(WeightInit w) { return w == WeightInit::Random ? "random" : "model"; }
+std::string_view toString(StructuredImportance i) {
+    return i == StructuredImportance::L2 ? "l2" : i == StructuredImportance::BnScale ? "bn_scale" : "l1";
+}
+std::string_view toString(LowRankMethod m) {
+    return m == LowRankMethod::Tucker2 ? "tucker2" : m == LowRankMethod::Spatial ? "spatial" : "channel";
+}
 
 namespace {
 
@@ -245,18 +251,30 @@ public:
             const std::string sp = path + ".structured";
             const json& s = j.at("structured");
             if (object(s, sp)) {
-                keys(s, sp, {"keep", "keep_fraction"});
+                keys(s, sp, {"keep", "keep_fraction", "importance"});
                 e.keep = integer(s, "keep", sp);
                 e.keepFraction = number(s, "keep_fraction", sp);
+                e.importance = importance(s, sp);
             }
         }
         return e;
     }
 
+    std::optional<StructuredImportance> importance(const json& j, const std::string& path) {
+        return choice(j, "importance", path,
+                      {StructuredImportance::L1, StructuredImportance::L2, StructuredImportance::BnScale});
+    }
+
     std::optional<LowRankEntry> lowrank(const json& j, const std::string& path) {
         if (!object(j, path)) return std::nullopt;
-        keys(j, path, {"rank", "energy"});
-        return LowRankEntry{integer(j, "rank", path), number(j, "energy", path)};
+        keys(j, path, {"method", "rank", "rank_out", "rank_in", "energy"});
+        LowRankEntry e;
+        e.method = choice(j, "method", path, {LowRankMethod::Channel, LowRankMethod::Tucker2, LowRankMethod::Spatial});
+        e.rank = integer(j, "rank", path);
+        e.rankOut = integer(j, "rank_out", path);
+        e.rankIn = integer(j, "rank_in", path);
+        e.energy = number(j, "energy", path);
+        return e;
     }
 
     std::optional<QuantEntry> quant(const json& j, const std::string& path) {
@@ -416,13 +434,29 @@ void checkEntry(const LayerEntry& e, const std::string& path, std::vector<std::s
     }
     if (e.lowrank) {
         const LowRankEntry& l = *e.lowrank;
-        if (l.rank && *l.rank < 1) fail("lowrank.rank", std::to_string(*l.rank) + " must be at least 1");
-        if (l.rank && *l.rank > kMaxCount)
-            fail("lowrank.rank", std::to_string(*l.rank) + " is more than " + std::to_string(kMaxCount) +
-                                     "; no layer has that rank");
+        for (auto [field, rank] : {std::pair{"lowrank.rank", l.rank}, std::pair{"lowrank.rank_out", l.rankOut},
+                                   std::pair{"lowrank.rank_in", l.rankIn}}) {
+            if (rank && *rank < 1) fail(field, std::to_string(*rank) + " must be at least 1");
+            if (rank && *rank > kMaxCount)
+                fail(field, std::to_string(*rank) + " is more than " + std::to_string(kMaxCount) +
+                                "; no layer has that rank");
+        }
         if (l.energy && !(*l.energy > 0 && *l.energy <= 1))
             fail("lowrank.energy", formatNumber(*l.energy) + " is outside (0, 1]");
-        if (l.rank && l.energy) fail("lowrank", "set either rank or energy, not both");
+        const bool tucker = l.method == LowRankMethod::Tucker2;
+        if (tucker) {
+            if (l.rank) fail("lowrank.rank", "tucker2 has a rank per mode: set rank_out and rank_in (or energy)");
+            if ((l.rankOut || l.rankIn) && l.energy) fail("lowrank", "set either rank_out/rank_in or energy, not both");
+            if (bool(l.rankOut) != bool(l.rankIn))
+                fail(l.rankOut ? "lowrank.rank_in" : "lowrank.rank_out",
+                     "tucker2 needs both rank_out and rank_in (or energy)");
+        } else {
+            if (l.rankOut || l.rankIn)
+                fail(l.rankOut ? "lowrank.rank_out" : "lowrank.rank_in",
+                     "per-mode ranks belong to \"method\": \"tucker2\"; " +
+                         std::string(toString(l.method.value_or(LowRankMethod::Channel))) + " takes rank or energy");
+            if (l.rank && l.energy) fail("lowrank", "set either rank or energy, not both");
+        }
     }
     if (e.quant && e.quant->bits && !validBits(*e.quant->bits))
         fail("quant.bits", std::to_string(*e.quant->bits) + " is not a valid bit-width (2–8, or 32 for float)");
@@ -445,6 +479,12 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
                              (r.defaults.prune->sparsity ? "sparsity" : "threshold") +
                              "; use one of them (layers' own prune settings still override global_prune)");
     }
+    if (r.globalStructuredKeep && !(*r.globalStructuredKeep > 0 && *r.globalStructuredKeep <= 1))
+        errors.push_back("global_structured.keep_fraction: " + formatNumber(*r.globalStructuredKeep) +
+                         " is outside (0, 1]");
+    if (r.globalStructuredKeep && r.defaults.prune && (r.defaults.prune->keep || r.defaults.prune->keepFraction))
+        errors.push_back("global_structured: conflicts with defaults.prune.structured; use one of them (layers' own "
+                         "structured settings still override global_structured)");
     if (r.activations) {
         const ActivationSettings& a = *r.activations;
         if (a.bits < 2 || a.bits > 8)
@@ -530,13 +570,17 @@ json entryToJson(const LayerEntry& e) {
             json s = json::object();
             if (e.prune->keep) s["keep"] = *e.prune->keep;
             if (e.prune->keepFraction) s["keep_fraction"] = *e.prune->keepFraction;
+            if (e.prune->importance) s["importance"] = toString(*e.prune->importance);
             p["structured"] = s;
         }
         j["prune"] = p;
     }
     if (e.lowrank) {
         json l = json::object();
+        if (e.lowrank->method) l["method"] = toString(*e.lowrank->method);
         if (e.lowrank->rank) l["rank"] = *e.lowrank->rank;
+        if (e.lowrank->rankOut) l["rank_out"] = *e.lowrank->rankOut;
+        if (e.lowrank->rankIn) l["rank_in"] = *e.lowrank->rankIn;
         if (e.lowrank->energy) l["energy"] = *e.lowrank->energy;
         j["lowrank"] = l;
     }
@@ -575,7 +619,7 @@ Result<Recipe> recipeFromJson(const json& j) {
         Parser p;
         Recipe r;
         if (!j.is_object()) return makeError(ErrorCode::Parse, "recipe: expected a JSON object, got " + shortDump(j));
-        p.keys(j, "", {"defaults", "layers", "global_prune", "activations", "train", "evaluation"});
+        p.keys(j, "", {"defaults", "layers", "global_prune", "global_structured", "activations", "train", "evaluation"});
         if (j.contains("defaults")) r.defaults = p.entry(j.at("defaults"), "defaults");
         if (j.contains("layers") && p.object(j.at("layers"), "layers"))
             for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
@@ -587,6 +631,13 @@ Result<Recipe> recipeFromJson(const json& j) {
             r.globalPruneCorrection =
                 p.choice(gp, "correction", "global_prune", {PruneCorrection::None, PruneCorrection::LeastSquares});
             r.globalPruneSamples = p.integer(gp, "samples", "global_prune");
+        }
+        if (j.contains("global_structured") && p.object(j.at("global_structured"), "global_structured")) {
+            const json& gs = j.at("global_structured");
+            p.keys(gs, "global_structured", {"keep_fraction", "importance"});
+            r.globalStructuredKeep = p.number(gs, "keep_fraction", "global_structured");
+            if (!r.globalStructuredKeep) p.fail("global_structured.keep_fraction", "missing");
+            r.globalStructuredImportance = p.importance(gs, "global_structured");
         }
         if (j.contains("activations")) r.activations = p.activations(j.at("activations"));
         if (j.contains("train")) r.train = p.train(j.at("train"));
@@ -639,6 +690,11 @@ json recipeToJson(const Recipe& r) {
         if (r.globalPruneCorrection) gp["correction"] = toString(*r.globalPruneCorrection);
         if (r.globalPruneSamples) gp["samples"] = *r.globalPruneSamples;
         j["global_prune"] = gp;
+    }
+    if (r.globalStructuredKeep) {
+        json gs = {{"keep_fraction", *r.globalStructuredKeep}};
+        if (r.globalStructuredImportance) gs["importance"] = toString(*r.globalStructuredImportance);
+        j["global_structured"] = gs;
     }
     if (r.activations) {
         const ActivationSettings& a = *r.activations;
@@ -707,6 +763,8 @@ Status validateRecipe(const Recipe& recipe, const Graph& graph) {
                 errors.push_back("train.l1.layers." + name + ": no layer named '" + name + "' in the model; " +
                                  layerList(graph));
     std::map<int, std::string> claimed;
+    std::optional<ChannelGroups> groups;                          // found when a structured entry needs them
+    std::map<int, std::pair<std::string, std::string>> groupSetting;  // group → (entry, its setting)
     for (const auto& [name, e] : recipe.layers) {
         const std::string path = "layers." + name;
         const int idx = findLayerNode(graph, name);
@@ -724,31 +782,36 @@ Status validateRecipe(const Recipe& recipe, const Graph& graph) {
             continue;
         }
         const Node& node = graph.nodes[size_t(idx)];
-        const Tensor& w = graph.initializers.at(node.inputs[1]);
         if (e.prune && (e.prune->keep || e.prune->keepFraction)) {
-            if (!filterPruneApplies(graph, idx)) {
-                errors.push_back(path + ".prune.structured: " + node.name + " is a " + node.opType +
-                                 (node.opType == "Conv" ? " with group " + std::to_string(node.attrInt("group", 1))
-                                                        : std::string()) +
-                                 "; structured pruning removes output channels of Conv layers with group 1");
-            } else if (e.prune->keep && *e.prune->keep > w.shape[0]) {
+            if (!groups) groups = findChannelGroups(graph);
+            const int gi = groups->groupMadeBy(node.name);
+            const ChannelGroup* g = gi < 0 ? nullptr : &groups->groups[size_t(gi)];
+            const std::string setting = e.prune->keep ? "keep " + std::to_string(*e.prune->keep)
+                                                      : "keep_fraction " + formatNumber(*e.prune->keepFraction);
+            if (!g) {
+                errors.push_back(path + ".prune.structured: " + node.name + " (" + node.opType +
+                                 ") makes no channels that structured pruning can follow");
+            } else if (!g->blocker.empty()) {
+                errors.push_back(path + ".prune.structured: the channels of " + node.name + " cannot be removed: " +
+                                 g->blocker);
+            } else if (e.prune->keep && *e.prune->keep > g->channels) {
                 errors.push_back(path + ".prune.structured.keep: " + std::to_string(*e.prune->keep) +
-                                 " is more than the " + std::to_string(w.shape[0]) + " output channels of " +
-                                 node.name);
-            } else if (auto st = checkFilterPrune(graph, idx); !st) {
-                errors.push_back(path + ".prune.structured: " + st.error().message);
+                                 " is more than the " + std::to_string(g->channels) + " channels of " + node.name +
+                                 "'s channel group");
+            } else if (auto [it, fresh] = groupSetting.emplace(gi, std::pair{name, setting});
+                       !fresh && it->second.second != setting) {
+                errors.push_back(path + ".prune.structured: " + node.name + " shares its channels with layers." +
+                                 it->second.first + " (one channel group), which sets " + it->second.second +
+                                 "; set the group once");
             }
         }
-        if (e.lowrank && (e.lowrank->rank || e.lowrank->energy)) {
-            if (!svdDecomposeApplies(graph, idx)) {
-                errors.push_back(path + ".lowrank: " + node.name + " (" + node.opType +
-                                 ") cannot be decomposed; low-rank applies to Gemm, MatMul and Conv with group 1");
-            } else if (e.lowrank->rank) {
-                const int64_t full = decompositionFullRank(graph, idx);
-                if (*e.lowrank->rank > full)
-                    errors.push_back(path + ".lowrank.rank: " + std::to_string(*e.lowrank->rank) +
-                                     " is above the full rank of " + node.name + " (" + std::to_string(full) +
-                                     " for weight " + shapeToString(w.shape) + ")");
+        if (e.lowrank && e.lowrank->requested()) {
+            const LayerSettings s = resolveLayerSettings(recipe, node.name, node.inputs[1]);
+            if (const std::string why = decompositionRefusal(graph, idx, s.lowRankMethod); !why.empty()) {
+                errors.push_back(path + ".lowrank: " + why);
+            } else {
+                for (auto& error : checkDecompositionRanks(graph, idx, s, path + ".lowrank"))
+                    errors.push_back(std::move(error));
             }
         }
     }
@@ -773,18 +836,24 @@ LayerSettings resolveLayerSettings(const Recipe& recipe, const std::string& node
     if (e && e->prune && (e->prune->keep || e->prune->keepFraction)) {
         s.keep = e->prune->keep;
         s.keepFraction = e->prune->keepFraction;
+        s.importance = e->prune->importance.value_or(StructuredImportance::L1);
         s.explicitStructured = true;
+    } else if (recipe.globalStructuredKeep) {
+        s.globalStructured = true;
+        s.importance = recipe.globalStructuredImportance.value_or(StructuredImportance::L1);
     } else if (d.prune) {
         s.keep = d.prune->keep;
         s.keepFraction = d.prune->keepFraction;
+        s.importance = d.prune->importance.value_or(StructuredImportance::L1);
     }
-    if (e && e->lowrank && (e->lowrank->rank || e->lowrank->energy)) {
-        s.rank = e->lowrank->rank;
-        s.energy = e->lowrank->energy;
-        s.explicitLowRank = true;
-    } else if (d.lowrank) {
-        s.rank = d.lowrank->rank;
-        s.energy = d.lowrank->energy;
+    const bool ownLowRank = e && e->lowrank && e->lowrank->requested();
+    if (const LowRankEntry* l = ownLowRank ? &*e->lowrank : d.lowrank ? &*d.lowrank : nullptr) {
+        s.lowRankMethod = l->method.value_or(LowRankMethod::Channel);
+        s.rank = l->rank;
+        s.rankOut = l->rankOut;
+        s.rankIn = l->rankIn;
+        s.energy = l->energy;
+        s.explicitLowRank = ownLowRank;
     }
     for (const LayerEntry* src : {&d, e}) {
         if (!src || !src->quant) continue;

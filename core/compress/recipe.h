@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/common/result.h"
+#include "core/compress/prune/channel_groups.h"
 #include "core/model/graph.h"
 
 namespace lathe {
@@ -29,6 +30,11 @@ enum class TrainObjective { FineTune, L1, Distill };
 // Where training starts: the model's own weights, or a seeded re-initialisation (PyTorch's defaults: Conv/Gemm/MatMul
 // weights and biases uniform in ±1/sqrt(fan_in), BatchNorm scale 1, shift 0, running mean 0, variance 1).
 enum class WeightInit { Model, Random };
+// How channels are ranked for structured pruning (ChannelImportance: L1/L2 of the group's filters, or BN scale).
+using StructuredImportance = ChannelImportance;
+// How a layer is factored: the channel SVD (Gemm/MatMul, or a k×k Conv with r filters + 1×1), Tucker-2 (1×1 →
+// k×k core → 1×1, Kim et al. 2016) or spatial SVD (k×1 then 1×k, Jaderberg et al. 2014).
+enum class LowRankMethod { Channel, Tucker2, Spatial };
 
 // One recipe entry ("defaults" or "layers.<name>"): every field optional, an unset field inherits.
 struct PruneEntry {
@@ -36,11 +42,17 @@ struct PruneEntry {
     std::optional<double> threshold;     // unstructured: |w| < threshold becomes 0
     std::optional<int64_t> keep;         // structured ("structured": {"keep": n}): output channels kept
     std::optional<double> keepFraction;  // structured ("structured": {"keep_fraction": f}), (0, 1]
+    std::optional<StructuredImportance> importance;  // structured ("structured": {"importance": "l1"}); l1 when unset
 };
 
 struct LowRankEntry {
-    std::optional<int64_t> rank;
-    std::optional<double> energy;  // fraction of spectral energy kept, (0, 1]
+    std::optional<int64_t> rank;          // channel and spatial
+    std::optional<double> energy;         // fraction of spectral energy kept, (0, 1] (per mode for tucker2)
+    std::optional<LowRankMethod> method;  // channel when unset
+    std::optional<int64_t> rankOut;       // tucker2: output-channel mode ("rank_out")
+    std::optional<int64_t> rankIn;        // tucker2: input-channel mode ("rank_in")
+
+    bool requested() const { return rank || rankOut || rankIn || energy; }
 };
 
 struct QuantEntry {
@@ -136,6 +148,11 @@ struct Recipe {
     // calibration data, none otherwise. The mask is the magnitude cut either way.
     std::optional<PruneCorrection> globalPruneCorrection;
     std::optional<int64_t> globalPruneSamples;  // "global_prune": {"samples": n}, calibration samples (default 512)
+    // "global_structured": {"keep_fraction": f, "importance": ...}: channels of every prunable channel group ranked
+    // together (importance over the group's mean), the weakest removed until f of them stay; groups whose layers
+    // have their own structured setting keep it.
+    std::optional<double> globalStructuredKeep;
+    std::optional<StructuredImportance> globalStructuredImportance;
     std::optional<ActivationSettings> activations;
     std::optional<TrainSettings> train;
     std::optional<RecipeEvaluation> evaluation;
@@ -149,7 +166,12 @@ struct LayerSettings {
     bool globalPrune = false;
     std::optional<int64_t> keep;
     std::optional<double> keepFraction;
+    StructuredImportance importance = StructuredImportance::L1;
+    bool globalStructured = false;  // joins global_structured (no structured setting of its own)
+    LowRankMethod lowRankMethod = LowRankMethod::Channel;
     std::optional<int64_t> rank;
+    std::optional<int64_t> rankOut;
+    std::optional<int64_t> rankIn;
     std::optional<double> energy;
     int bits = 32;
     Granularity granularity = Granularity::PerTensor;
@@ -161,6 +183,7 @@ struct LayerSettings {
     bool explicitLowRank = false;
 
     bool quantized() const { return bits != 32; }
+    bool decomposed() const { return rank || rankOut || rankIn || energy; }
     bool pruned() const { return globalPrune || sparsity.value_or(0) > 0 || threshold.value_or(0) > 0; }
 };
 
@@ -193,5 +216,7 @@ std::string_view toString(LrSchedule s);
 std::string_view toString(BatchNormTraining b);
 std::string_view toString(TrainObjective m);
 std::string_view toString(WeightInit w);
+std::string_view toString(LowRankMethod m);
+std::string_view toString(StructuredImportance i);
 
 }  // namespace lathe

@@ -5,11 +5,14 @@ set(LATHE_COMPRESS_SOURCES
     compress/apply_recipe.cpp
     compress/layer_preview.cpp
     compress/prune/magnitude_prune.cpp
-    compress/prune/magnitude_filter_prune.cpp
+    compress/prune/channel_groups.cpp
     compress/prune/prune_reconstruction.cpp
     compress/quantize/uniform_quantize.cpp
     compress/quantize/kmeans_share.cpp
     compress/lowrank/svd_decompose.cpp
+    compress/lowrank/tucker2_decompose.cpp
+    compress/lowrank/spatial_svd_decompose.cpp
+    compress/lowrank/decompose_layer.cpp
 )
 target_sources(lathe_core PRIVATE ${LATHE_COMPRESS_SOURCES})
 # The per-weight loops select with float compares; without this GCC will not if-convert them, so they stay scalar.

@@ -11,7 +11,7 @@
 
 #include "core/compress/compressible_layer.h"
 #include "core/compress/lowrank/svd_decompose.h"
-#include "core/compress/prune/magnitude_filter_prune.h"
+#include "core/compress/prune/channel_groups.h"
 #include "widget_test_support.h"
 #include "widgets/layer_inspector.h"
 
@@ -35,7 +35,10 @@ InspectorLayer layerOf(const std::shared_ptr<const Graph>& graph, const QString&
     out.weight = std::shared_ptr<const Tensor>(graph, w);
     out.channelAxis = lw->channelAxis;
     out.channels = w->shape[size_t(lw->channelAxis)];
-    out.structuredApplies = filterPruneApplies(*graph, node) && checkFilterPrune(*graph, node).ok();
+    const LayerChannels channels = channelsOfLayer(*graph, findChannelGroups(*graph), lw->nodeName);
+    out.structuredApplies = channels.refusal.empty();
+    for (const auto& l : channels.layers) out.channelGroup << QString::fromStdString(l);
+    out.structuredRefusal = QString::fromStdString(channels.refusal);
     out.fullRank = decompositionFullRank(*graph, node);
     withCoreComputations(out);
     return out;

@@ -23,12 +23,6 @@ bool outMajorLayout(const Node& node) {
     return node.opType == "Conv" || (node.opType == "Gemm" && node.attrInt("transB", 0) != 0);
 }
 
-double frobeniusSquared(const Tensor& w) {
-    double s = 0;
-    for (float v : w.data) s += double(v) * double(v);
-    return s;
-}
-
 }  // namespace
 
 std::vector<double> weightSingularValues(const Tensor& weight) {
@@ -91,6 +85,74 @@ Tensor recomposeFactors(const Tensor& first, const Tensor& second, bool outMajor
     return out;
 }
 
+Result<TruncatedSvd> truncatedSvd(std::span<const float> matrix, int64_t rows, int64_t cols,
+                                  const LowRankSettings& settings, const std::string& layer) {
+    const int64_t full = std::min(rows, cols);
+    if (settings.rank) {
+        if (*settings.rank < 1 || *settings.rank > full)
+            return makeError(ErrorCode::InvalidArgument, "lowrank.rank: " + std::to_string(*settings.rank) +
+                                                             " is outside 1.." + std::to_string(full) +
+                                                             ", the full rank of " + layer);
+    } else if (!settings.energy || !(*settings.energy > 0 && *settings.energy <= 1)) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "lowrank.energy: must be in (0, 1] for " + layer + " (or set lowrank.rank)");
+    }
+    TruncatedSvd t;
+    const RowMatrixD m = Eigen::Map<const RowMatrixF>(matrix.data(), Eigen::Index(rows), Eigen::Index(cols)).cast<double>();
+    Eigen::BDCSVD<RowMatrixD> svd(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    const auto& s = svd.singularValues();
+    t.singularValues.assign(s.data(), s.data() + s.size());
+    const int64_t r = settings.rank ? *settings.rank : rankForEnergy(t.singularValues, *settings.energy);
+    t.rank = r;
+    double tail = 0;
+    for (int64_t i = r; i < int64_t(s.size()); ++i) tail += s[i] * s[i];
+    const double norm2 = m.squaredNorm();
+    t.relError = norm2 > 0 ? std::sqrt(tail / norm2) : 0.0;
+
+    // M = U Σ Vᵀ; each factor carries sqrt(Σ).
+    const Eigen::VectorXd root = s.head(r).cwiseSqrt();
+    const RowMatrixD left = svd.matrixU().leftCols(r) * root.asDiagonal();               // rows × r
+    const RowMatrixD right = root.asDiagonal() * svd.matrixV().leftCols(r).transpose();  // r × cols
+    t.left.resize(size_t(left.size()));
+    t.right.resize(size_t(right.size()));
+    Eigen::Map<RowMatrixF>(t.left.data(), left.rows(), left.cols()) = left.cast<float>();
+    Eigen::Map<RowMatrixF>(t.right.data(), right.rows(), right.cols()) = right.cast<float>();
+    return t;
+}
+
+void replaceNodeByChain(Graph& graph, int nodeIndex, std::vector<Node> chain, std::vector<Tensor> weights,
+                        const std::vector<std::vector<int64_t>>& hiddenShapes) {
+    const Node node = graph.nodes[size_t(nodeIndex)];
+    const ValueInfo* y = graph.value(node.outputs[0]);
+    for (size_t i = 0; i < chain.size(); ++i) {
+        chain[i].inputs[0] = i == 0 ? node.inputs[0] : chain[i - 1].outputs[0];
+        if (i + 1 == chain.size()) {
+            chain[i].outputs = node.outputs;
+            break;
+        }
+        const std::string hidden = uniqueName(graph, chain[i].name + "_out");
+        chain[i].outputs = {hidden};
+        ValueInfo hv;
+        hv.name = hidden;
+        hv.dtype = DType::Float;
+        if (i < hiddenShapes.size() && !hiddenShapes[i].empty()) {
+            hv.hasShape = true;
+            hv.shape = hiddenShapes[i];
+            hv.dimParams.assign(hv.shape.size(), "");
+            // Symbolic dims (the batch) carry over where the hidden value matches the output.
+            if (y && y->hasShape && y->shape.size() == hv.shape.size())
+                for (size_t a = 0; a < hv.shape.size() && a < y->dimParams.size(); ++a)
+                    if (hv.shape[a] == y->shape[a]) hv.dimParams[a] = y->dimParams[a];
+        }
+        graph.values[hidden] = hv;
+    }
+    for (Tensor& w : weights) putInitializer(graph, std::move(w));
+    graph.nodes[size_t(nodeIndex)] = std::move(chain[0]);
+    graph.nodes.insert(graph.nodes.begin() + nodeIndex + 1, std::make_move_iterator(chain.begin() + 1),
+                       std::make_move_iterator(chain.end()));
+    eraseInitializerIfUnused(graph, node.inputs[1]);
+}
+
 Result<LowRankResult> svdDecompose(Graph& graph, int nodeIndex, const LowRankSettings& settings) {
     LowRankResult result;
     if (!svdDecomposeApplies(graph, nodeIndex)) return result;
@@ -99,68 +161,42 @@ Result<LowRankResult> svdDecompose(Graph& graph, int nodeIndex, const LowRankSet
     const int64_t rows = w.shape[0], cols = w.numel() / rows;
     result.fullRank = std::min(rows, cols);
     result.outMajor = outMajorLayout(node);
-
-    if (settings.rank) {
-        if (*settings.rank < 1 || *settings.rank > result.fullRank)
-            return makeError(ErrorCode::InvalidArgument, "lowrank.rank: " + std::to_string(*settings.rank) +
-                                                             " is outside 1.." + std::to_string(result.fullRank) +
-                                                             ", the full rank of " + node.name + " (" +
-                                                             shapeToString(w.shape) + ")");
-    } else if (!settings.energy || !(*settings.energy > 0 && *settings.energy <= 1)) {
-        return makeError(ErrorCode::InvalidArgument,
-                         "lowrank.energy: must be in (0, 1] for " + node.name + " (or set lowrank.rank)");
-    }
-
-    RowMatrixD m = asMatrix(w).cast<double>();
-    Eigen::BDCSVD<RowMatrixD> svd(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
-    const auto& s = svd.singularValues();
-    result.singularValues.assign(s.data(), s.data() + s.size());
-    const int64_t r = settings.rank ? *settings.rank : rankForEnergy(result.singularValues, *settings.energy);
+    auto svd = truncatedSvd(w.data, rows, cols, settings, node.name + " (" + shapeToString(w.shape) + ")");
+    if (!svd) return svd.error();
+    const int64_t r = svd->rank;
+    result.singularValues = std::move(svd->singularValues);
     result.rank = r;
-    double tail = 0;
-    for (int64_t i = r; i < int64_t(s.size()); ++i) tail += s[i] * s[i];
-    const double norm2 = frobeniusSquared(w);
-    result.relError = norm2 > 0 ? std::sqrt(tail / norm2) : 0.0;
-
-    // Stored matrix S (rows × cols) = U Σ Vᵀ; each factor carries sqrt(Σ).
-    const Eigen::VectorXd root = s.head(r).cwiseSqrt();
-    const RowMatrixD left = svd.matrixU().leftCols(r) * root.asDiagonal();               // rows × r
-    const RowMatrixD right = root.asDiagonal() * svd.matrixV().leftCols(r).transpose();  // r × cols
+    result.relError = svd->relError;
 
     Tensor first, second;
     first.name = uniqueName(graph, node.inputs[1] + "_lr1");
     second.name = uniqueName(graph, node.inputs[1] + "_lr2");
-    auto fill = [](Tensor& t, const RowMatrixD& mat, std::vector<int64_t> shape) {
-        t.shape = std::move(shape);
-        t.data.resize(size_t(mat.size()));
-        Eigen::Map<RowMatrixF>(t.data.data(), mat.rows(), mat.cols()) = mat.cast<float>();
-    };
     if (result.outMajor) {
-        // S = [out, in]: y = S·x = left·(right·x); first = right [r, in...], second = left [out, r...].
-        std::vector<int64_t> firstShape = w.shape, secondShape = w.shape;
-        firstShape[0] = r;
+        // W = [out, in]: y = W·x = left·(right·x); first = right [r, in...], second = left [out, r...].
+        first.shape = w.shape;
+        first.shape[0] = r;
         if (node.opType == "Conv") {
-            secondShape.assign(w.shape.size(), 1);
-            secondShape[0] = rows;
-            secondShape[1] = r;
+            second.shape.assign(w.shape.size(), 1);
+            second.shape[0] = rows;
+            second.shape[1] = r;
         } else {
-            secondShape = {rows, r};
+            second.shape = {rows, r};
         }
-        fill(first, right, firstShape);
-        fill(second, left, secondShape);
+        first.data = std::move(svd->right);
+        second.data = std::move(svd->left);
     } else {
-        // S = [in, out]: y = x·S = (x·left)·right; first = left [in, r], second = right [r, out].
-        fill(first, left, {rows, r});
-        fill(second, right, {r, cols});
+        // W = [in, out]: y = x·W = (x·left)·right; first = left [in, r], second = right [r, out].
+        first.shape = {rows, r};
+        second.shape = {r, cols};
+        first.data = std::move(svd->left);
+        second.data = std::move(svd->right);
     }
 
     Node n1 = node, n2 = node;
     n1.name = uniqueName(graph, node.name + "_lr1");
     n2.name = uniqueName(graph, node.name + "_lr2");
-    const std::string hidden = uniqueName(graph, n1.name + "_out");
     n1.inputs = {node.inputs[0], first.name};
-    n1.outputs = {hidden};
-    n2.inputs = {hidden, second.name};
+    n2.inputs = {std::string(), second.name};
     if (node.inputs.size() > 2 && !node.inputs[2].empty()) n2.inputs.push_back(node.inputs[2]);
     if (node.opType == "Gemm" && graph.opset > 0 && graph.opset < 11) {
         // Gemm's C became optional in opset 11; older models get an explicit zero bias.
@@ -180,30 +216,21 @@ Result<LowRankResult> svdDecompose(Graph& graph, int nodeIndex, const LowRankSet
         n2.attributes["kernel_shape"] = intsAttribute(std::vector<int64_t>(w.shape.size() - 2, 1));
     }
 
-    ValueInfo hv;
-    hv.name = hidden;
-    hv.dtype = DType::Float;
+    std::vector<int64_t> hiddenShape;
     if (const ValueInfo* y = graph.value(node.outputs[0]); y && y->hasShape && !y->shape.empty()) {
-        hv.hasShape = true;
-        hv.shape = y->shape;
-        hv.dimParams = y->dimParams;
+        hiddenShape = y->shape;
         const size_t channel = node.opType == "Conv" ? 1 : y->shape.size() - 1;
-        if (channel < hv.shape.size()) {
-            hv.shape[channel] = r;
-            if (channel < hv.dimParams.size()) hv.dimParams[channel].clear();
-        }
+        if (channel < hiddenShape.size()) hiddenShape[channel] = r;
     }
-    graph.values[hidden] = hv;
 
     result.firstNode = n1.name;
     result.secondNode = n2.name;
     result.firstWeight = first.name;
     result.secondWeight = second.name;
-    putInitializer(graph, std::move(first));
-    putInitializer(graph, std::move(second));
-    graph.nodes[size_t(nodeIndex)] = std::move(n1);
-    graph.nodes.insert(graph.nodes.begin() + nodeIndex + 1, std::move(n2));
-    eraseInitializerIfUnused(graph, node.inputs[1]);
+    std::vector<Tensor> weights;
+    weights.push_back(std::move(first));
+    weights.push_back(std::move(second));
+    replaceNodeByChain(graph, nodeIndex, {std::move(n1), std::move(n2)}, std::move(weights), {hiddenShape});
     result.applied = true;
     return result;
 }

@@ -37,6 +37,24 @@ double truncationError(std::span<const double> singularValues, int64_t rank);
 // Weight entries of a rank-r decomposition of an m×n matrix: r·(m + n).
 inline int64_t lowRankParams(int64_t m, int64_t n, int64_t rank) { return rank * (m + n); }
 
+// A rank-r truncated SVD M ≈ left·right of a row-major rows×cols matrix, each factor carrying sqrt(Σ).
+struct TruncatedSvd {
+    std::vector<double> singularValues;  // all of them, descending
+    int64_t rank = 0;
+    double relError = 0;       // sqrt(sum_{i>rank} s_i^2) / ||M||_F
+    std::vector<float> left;   // rows × rank, row-major
+    std::vector<float> right;  // rank × cols, row-major
+};
+// Errors (rank outside 1..min(rows, cols), energy outside (0, 1]) name `field` ("lowrank.rank") and `layer`
+// ("conv2 ([50, 20, 5, 5])").
+Result<TruncatedSvd> truncatedSvd(std::span<const float> matrix, int64_t rows, int64_t cols,
+                                  const LowRankSettings& settings, const std::string& layer);
+// Replaces node `nodeIndex` by `chain` run in order (names, inputs[1] and attributes set by the caller; the first
+// reads the node's input, each next one the previous output, the last keeps the node's outputs) and adds `weights`.
+// hiddenShapes[i] is the shape of chain[i]'s output when known (empty: unknown). The old weight goes when unused.
+void replaceNodeByChain(Graph& graph, int nodeIndex, std::vector<Node> chain, std::vector<Tensor> weights,
+                        const std::vector<std::vector<int64_t>>& hiddenShapes);
+
 // Pass: applicable to Gemm and MatMul with a constant 2-D weight and to Conv with group 1 and a constant weight.
 bool svdDecomposeApplies(const Graph& graph, int nodeIndex);
 // min(out, in) of the weight matrix ([Cout, Cin·kh·kw] for Conv); 0 when the pass does not apply.

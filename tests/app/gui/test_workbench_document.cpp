@@ -68,10 +68,16 @@ private slots:
         QVERIFY(fc1.weight);
         QCOMPARE(fc1.fullRank, int64_t(500));
         QCOMPARE(fc1.channels, int64_t(500));
-        QVERIFY(!fc1.structuredApplies);
+        // fc1's 500 outputs are a channel group read by fc2; fc2's are the logits, which cannot change.
+        QVERIFY(fc1.structuredApplies);
+        QCOMPARE(fc1.channelGroup, (QStringList{"fc1", "fc2"}));
+        const InspectorLayer fc2 = doc.inspectorLayer("fc2");
+        QVERIFY(!fc2.structuredApplies);
+        QVERIFY2(fc2.structuredRefusal.contains("graph output"), qPrintable(fc2.structuredRefusal));
         const InspectorLayer conv1 = doc.inspectorLayer("conv1");
         QVERIFY(conv1.structuredApplies);
         QCOMPARE(conv1.channels, int64_t(20));
+        QCOMPARE(conv1.channelGroup, (QStringList{"conv1", "conv2"}));
         QCOMPARE(doc.layerOfNode(doc.nodeOfLayer("conv2")), QStringLiteral("conv2"));
         QVERIFY(!doc.inspectorLayer("pool1").weight);
         QTRY_COMPARE(doc.modelSha256().size(), 64);

@@ -129,7 +129,8 @@ public:
 
     const std::vector<int64_t>& shapeOf(const std::string& v) const { return graph.values.at(v).shape; }
 
-private:
+    // For layers the helpers above do not make: a node named `name` whose output is "<name>_out"; add() appends it
+    // with its output's shape.
     static Node node(const std::string& name, const std::string& op, std::vector<std::string> inputs) {
         Node n;
         n.name = name;
@@ -154,6 +155,7 @@ private:
         return out;
     }
 
+private:
     std::mt19937 m_rng;
 };
 

@@ -237,15 +237,16 @@ private slots:
         row("seed negative", R"({"defaults": {"quant": {"seed": -3}}})",
             "defaults.quant.seed: expected a non-negative");
         row("keep above channels", R"({"layers": {"conv2": {"prune": {"structured": {"keep": 60}}}}})",
-            "layers.conv2.prune.structured.keep: 60 is more than the 50 output channels of conv2");
+            "layers.conv2.prune.structured.keep: 60 is more than the 50 channels of conv2's channel group");
         row("keep 0", R"({"layers": {"conv2": {"prune": {"structured": {"keep": 0}}}}})",
             "layers.conv2.prune.structured.keep: 0 must keep at least 1 channel");
         row("keep fraction", R"({"defaults": {"prune": {"structured": {"keep_fraction": 0}}}})",
             "defaults.prune.structured.keep_fraction: 0 is outside (0, 1]");
-        row("structured on gemm", R"({"layers": {"fc1": {"prune": {"structured": {"keep": 10}}}}})",
-            "layers.fc1.prune.structured: fc1 is a Gemm; structured pruning removes output channels of Conv");
+        row("structured on the logits", R"({"layers": {"fc2": {"prune": {"structured": {"keep": 5}}}}})",
+            "layers.fc2.prune.structured: the channels of fc2 cannot be removed: its channels reach the graph output");
         row("structured into add", R"({"layers": {"conv2": {"prune": {"structured": {"keep": 2}}}}})",
-            "layers.conv2.prune.structured: structured pruning of conv2: Add node 'add' joins", "residual");
+            "layers.conv2.prune.structured: the channels of conv2 cannot be removed: its channels come from the graph "
+            "input 'input'", "residual");
         row("unknown next to a valid one", R"({"layers": {"fc1": {"lowrank": {"rank": 2}}, "x": {}}})",
             "layers.x: no layer named 'x'");
         row("activation mode", R"({"activations": {"mode": "int8"}})",
