@@ -2,8 +2,9 @@
 demo model and test fixtures (onnxruntime is not available here).
 
 Supported ops: Conv (group, pads, strides, dilations, auto_pad), MaxPool,
-GlobalAveragePool, Relu, Flatten, Gemm, MatMul, Add, BatchNormalization
-(inference), Transpose, Reshape, Softmax (2-D), Identity.
+GlobalAveragePool, Relu, Clip (min/max as inputs, opset >= 11, or as
+attributes, opset < 11), Flatten, Gemm, MatMul, Add, BatchNormalization
+(inference), Transpose, Reshape, Softmax (2-D), Identity, Constant (value).
 
 Usage:
     from onnx_numpy import run_model
@@ -160,6 +161,22 @@ def run_model(model, feeds):
             out = e / e.sum(axis=ax, keepdims=True)
         elif op == "Identity":
             out = ins[0]
+        elif op == "Clip":
+            if _default_opset(model) >= 11:
+                lo = ins[1] if len(ins) > 1 and ins[1] is not None else None
+                hi = ins[2] if len(ins) > 2 and ins[2] is not None else None
+            else:
+                lo, hi = a.get("min"), a.get("max")
+            out = ins[0]
+            if lo is not None:
+                out = np.maximum(out, np.float32(lo))
+            if hi is not None:
+                out = np.minimum(out, np.float32(hi))
+        elif op == "Constant":
+            if "value" not in a:
+                raise NotImplementedError(f"Constant without 'value' ({node.name})")
+            env[node.output[0]] = numpy_helper.to_array(a["value"])  # keeps its dtype
+            continue
         else:
             raise NotImplementedError(f"op {op} ({node.name})")
         env[node.output[0]] = np.ascontiguousarray(out, dtype=np.float32)
