@@ -28,6 +28,7 @@ const QColor kRowLabelText(0x80868b);
 const QColor kRowValueText(0x202124);
 const QColor kHighlight(0xf29900);
 const QColor kUnknownOutline(0xd93025);
+const QColor kGroupOutline(0x0b8a7a);  // members of the selected layer's channel group
 const QColor kEdge(0x9aa3ad);
 const QColor kEdgeLabel(0x5f6368);
 const QColor kInputFill(0xe9edf1);
@@ -112,6 +113,12 @@ void NodeItem::setHighlighted(bool highlighted) {
     update();
 }
 
+void NodeItem::setGrouped(bool grouped) {
+    if (m_grouped == grouped) return;
+    m_grouped = grouped;
+    update();
+}
+
 QRectF NodeItem::boundingRect() const {
     return QRectF(QPointF(0, 0), m_size).adjusted(-kHaloMargin, -kHaloMargin, kHaloMargin, kHaloMargin);
 }
@@ -135,6 +142,7 @@ void NodeItem::paint(QPainter* painter, const QStyleOptionGraphicsItem* option, 
 
     QPen outline(kBorder, 1);
     if (m_content.unknownOp) outline = QPen(kUnknownOutline, 1.8, Qt::DashLine);
+    if (m_grouped) outline = QPen(kGroupOutline, 2.2, Qt::DashLine);
     if (m_highlighted) outline = QPen(kHighlight, 2.2, m_content.unknownOp ? Qt::DashLine : Qt::SolidLine);
     painter->setPen(outline);
     painter->setBrush(Qt::NoBrush);

@@ -36,6 +36,9 @@ public:
     bool isUnknownOp() const { return m_content.unknownOp; }
     bool isHighlighted() const { return m_highlighted; }
     void setHighlighted(bool highlighted);
+    // Drawn with a dashed outline: a member of the selected layer's channel group.
+    bool isGrouped() const { return m_grouped; }
+    void setGrouped(bool grouped);
 
     int type() const override { return Type; }
     QRectF boundingRect() const override;
@@ -48,6 +51,7 @@ private:
     QPainterPath m_headerPath;
     QPainterPath m_bodyPath;
     bool m_highlighted = false;
+    bool m_grouped = false;
 };
 
 // Small pill for a graph input or output.

@@ -356,6 +356,13 @@ void GraphView::selectNode(int nodeIndex) {
     if (!visible.contains(item->sceneBoundingRect())) centerOn(item);
 }
 
+void GraphView::showChannelGroup(const std::vector<int>& nodeIndices) {
+    for (NodeItem* item : m_nodeItems)
+        if (item) item->setGrouped(false);
+    for (int i : nodeIndices)
+        if (NodeItem* item = nodeItemAt(i)) item->setGrouped(true);
+}
+
 void GraphView::zoomIn() { setZoom(m_zoom * kZoomStep); }
 
 void GraphView::zoomOut() { setZoom(m_zoom / kZoomStep); }

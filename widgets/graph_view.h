@@ -54,6 +54,8 @@ public:
 public slots:
     // Highlights node `nodeIndex` (-1 clears) and scrolls it into view when hidden; does not emit selectionRequested.
     void selectNode(int nodeIndex);
+    // Outlines these nodes (the selected layer's channel group: pruned together); empty clears.
+    void showChannelGroup(const std::vector<int>& nodeIndices);
     void zoomIn();
     void zoomOut();
     void resetZoom();

@@ -879,11 +879,19 @@ void LayerInspector::syncControls() {
     m_channelsSpin->setEnabled(channelsOn);
     m_channelsSlider->setVisible(structured);
     m_channelsSpin->setVisible(structured);
+    QStringList lines;
     const QStringList others = m_layer.channelGroup.mid(1);
-    m_channelsNote->setText(structured ? (others.isEmpty() ? QString()
-                                                           : tr("Removed together with: %1").arg(others.join(QStringLiteral(", "))))
-                                       : tr("Channels cannot be removed here: %1").arg(m_layer.structuredRefusal));
-    m_channelsNote->setVisible(!structured || !others.isEmpty());
+    if (!structured) lines << tr("Channels cannot be removed here: %1").arg(m_layer.structuredRefusal);
+    if (structured && !others.isEmpty()) lines << tr("Removed together with: %1").arg(others.join(QStringLiteral(", ")));
+    if (channelsOn && keep < m_layer.channels && m_layer.structuredSaving) {
+        const ChannelSaving saved = m_layer.structuredSaving(keep);
+        auto share = [](int64_t part, int64_t whole) { return whole > 0 ? percent(double(part) / double(whole), 0) : QString(); };
+        lines << tr("Saves %1 MACs (%2 of the model) and %3 weights (%4)")
+                     .arg(formatCompact(saved.macs), share(saved.macs, m_layer.modelMacs), formatCompact(saved.params),
+                          share(saved.params, m_layer.modelParams));
+    }
+    m_channelsNote->setText(lines.join(QLatin1Char('\n')));
+    m_channelsNote->setVisible(!lines.isEmpty());
 
     // Quantization.
     m_bits->setCurrentIndex(std::max(0, m_bits->findData(s.bits)));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/compress/layer_preview.h"
+#include "core/compress/prune/channel_groups.h"  // ChannelSaving only
 #include "core/compress/lowrank/svd_decompose.h"  // spectrum arithmetic only: rankForEnergy, truncationError
 #include "core/compress/recipe.h"
 #include "core/model/tensor.h"
@@ -44,6 +45,10 @@ struct InspectorLayer {
     int64_t channels = 0;                  // output channels (its channel group's when structuredApplies)
     QStringList channelGroup;              // the layers that lose channels with it, itself first
     QString structuredRefusal;             // why its channels cannot be removed
+    // What keeping `keep` of the group's channels saves (MACs per sample, weights), and the model's totals.
+    std::function<ChannelSaving(int64_t keep)> structuredSaving;
+    int64_t modelMacs = 0;
+    int64_t modelParams = 0;
     int64_t fullRank = 0;                  // min(m, n) of the decomposed matrix; 0 when decomposition does not apply
     // The computations behind the preview, run off the UI thread, so must be thread-safe. The document supplies
     // core's previewLayer and weightSingularValues: the widget runs no compression pass itself.

@@ -467,6 +467,8 @@ QString MainWindow::modelStatusText() const {
 void MainWindow::onSelectionChanged(int nodeIndex) {
     const auto graph = m_document->graph();
     m_graphView->selectNode(nodeIndex);
+    const std::vector<int> group = m_document->channelGroupNodes(nodeIndex);
+    m_graphView->showChannelGroup(group.size() > 1 ? group : std::vector<int>{});
     m_layerTable->selectNode(nodeIndex);
     m_propertiesView->showNode(graph, m_document->summary(), nodeIndex);
     m_histogramView->setLayer(graph, m_document->layerOfNode(nodeIndex));

@@ -38,6 +38,7 @@ void ModelDocument::open(const QString& path) {
                 return loaded;
             }
             loaded.summary = summarizeModel(*graph);
+            loaded.channelGroups = findChannelGroups(*graph);
             loaded.graph = std::make_shared<const Graph>(std::move(graph).value());
             if (preparer && progress(readShare, "laying out graph")) loaded.preparedView = preparer(*loaded.graph);
             progress(1.f, "done");
@@ -65,6 +66,7 @@ void ModelDocument::onLoaded(Loaded loaded) {
     m_graph = std::move(loaded.graph);
     m_preparedView = std::move(loaded.preparedView);
     m_summary = std::move(loaded.summary);
+    m_channelGroups = std::move(loaded.channelGroups);
     m_layerOfNode.assign(m_graph->nodes.size(), -1);
     for (size_t i = 0; i < m_summary.layers.size(); ++i) m_layerOfNode[size_t(m_summary.layers[i].nodeIndex)] = int(i);
     m_selectedNode = -1;
@@ -89,6 +91,21 @@ void ModelDocument::selectNode(int nodeIndex) {
     if (nodeIndex == m_selectedNode) return;
     m_selectedNode = nodeIndex;
     emit selectionChanged(nodeIndex);
+}
+
+}  // namespace lathe
+
+namespace lathe {
+
+std::vector<int> ModelDocument::channelGroupNodes(int nodeIndex) const {
+    if (!m_graph || nodeIndex < 0 || nodeIndex >= int(m_graph->nodes.size())) return {};
+    const std::string& name = m_graph->nodes[size_t(nodeIndex)].name;
+    const LayerChannels channels = channelsOfLayer(*m_graph, m_channelGroups, name);
+    std::vector<int> nodes;
+    if (channels.group < 0) return nodes;
+    for (const auto& layer : channels.layers)
+        if (const int i = m_graph->nodeIndex(layer); i >= 0) nodes.push_back(i);
+    return nodes;
 }
 
 }  // namespace lathe

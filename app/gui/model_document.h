@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/gui/job.h"
+#include "core/compress/prune/channel_groups.h"
 #include "core/model/graph.h"
 #include "core/model/model_summary.h"
 
@@ -49,6 +50,9 @@ public:
     int selectedNode() const { return m_selectedNode; }
     // Weighted-layer info of node `nodeIndex`, or null when it has no weights.
     const LayerInfo* layerOfNode(int nodeIndex) const;
+    // The nodes that lose channels together with node `nodeIndex` when its channels are pruned (itself first; the
+    // makers, normalizations and readers of its channel group), or empty when it makes no channel group.
+    std::vector<int> channelGroupNodes(int nodeIndex) const;
 
 public slots:
     // Selects node `nodeIndex` (-1 clears); emits selectionChanged when the selection changes.
@@ -69,6 +73,7 @@ private:
         QString path;
         std::shared_ptr<const Graph> graph;
         ModelSummary summary;
+        ChannelGroups channelGroups;
         std::shared_ptr<const void> preparedView;
         QString error;
     };
@@ -82,6 +87,7 @@ private:
     std::shared_ptr<const Graph> m_graph;
     std::shared_ptr<const void> m_preparedView;
     ModelSummary m_summary;
+    ChannelGroups m_channelGroups;  // found while loading
     std::vector<int> m_layerOfNode;  // node index -> index into m_summary.layers, or -1
     int m_selectedNode = -1;
 };

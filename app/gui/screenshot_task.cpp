@@ -73,7 +73,13 @@ void ScreenshotTask::onLayoutFinished() {
         return;
     }
     m_stage = Stage::Histogram;
-    m_window->document()->selectNode(layers[layers.size() > 1 ? 1 : 0].nodeIndex);
+    // The second layer that compresses (Conv, Gemm, MatMul), else the second weighted one.
+    std::vector<int> compressible;
+    for (const LayerInfo& l : layers)
+        if (l.op == "Conv" || l.op == "Gemm" || l.op == "MatMul") compressible.push_back(l.nodeIndex);
+    if (compressible.empty())
+        for (const LayerInfo& l : layers) compressible.push_back(l.nodeIndex);
+    m_window->document()->selectNode(compressible[compressible.size() > 1 ? 1 : 0]);
 }
 
 void ScreenshotTask::onHistogramReady() {

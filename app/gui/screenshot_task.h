@@ -9,7 +9,7 @@ namespace lathe {
 class MainWindow;
 
 // `lathe MODEL --screenshot FILE.png [--activations] [--evaluate]`: waits until the model is loaded and laid out,
-// selects the second weighted layer (so the histogram has data), optionally captures its activations and/or
+// selects the second compressible layer (so the histogram has data), optionally captures its activations and/or
 // evaluates the model on the data set panel's data set, saves QWidget::grab() of the window and reports
 // finished(exitCode, message). A failed evaluation is captured too, with a non-zero exit code.
 class ScreenshotTask : public QObject {

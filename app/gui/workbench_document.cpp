@@ -13,6 +13,7 @@
 #include "core/compress/layer_preview.h"
 #include "core/compress/lowrank/svd_decompose.h"
 #include "core/compress/prune/channel_groups.h"
+#include "core/model/model_summary.h"
 
 namespace lathe {
 
@@ -134,8 +135,19 @@ InspectorLayer WorkbenchDocument::inspectorLayer(const QString& layer) const {
     out.weight = std::shared_ptr<const Tensor>(model, w);  // aliases the graph: lives as long as the inspector needs
     out.channelAxis = lw->channelAxis;
     out.channels = size_t(lw->channelAxis) < w->shape.size() ? w->shape[size_t(lw->channelAxis)] : 0;
-    const LayerChannels channels = channelsOfLayer(*model, findChannelGroups(*model), lw->nodeName);
+    auto groups = std::make_shared<const ChannelGroups>(findChannelGroups(*model));
+    const LayerChannels channels = channelsOfLayer(*model, *groups, lw->nodeName);
     out.structuredApplies = channels.refusal.empty();
+    if (out.structuredApplies) {
+        const int group = channels.group;
+        const int64_t total = channels.channels;
+        out.structuredSaving = [model, groups, group, total](int64_t keep) {
+            return channelSaving(*model, groups->groups[size_t(group)], total - keep);
+        };
+        const ModelSummary summary = summarizeModel(*model);
+        out.modelMacs = summary.totalMacs;
+        out.modelParams = summary.totalParams;
+    }
     if (out.structuredApplies) out.channels = channels.channels;
     for (const auto& l : channels.layers) out.channelGroup << qs(l);
     out.structuredRefusal = qs(channels.refusal);

@@ -439,6 +439,45 @@ Result<onnx::ModelProto> parseModelFile(const std::string& path) {
 
 }  // namespace
 
+// Exporters wrap shared constants in Identity (torch deduplicates equal initializers, e.g. zero biases) or Dropout
+// nodes; each such node becomes a constant of its own under its output's name, so every layer owns its weights
+// and the layer table lists layers, not wrappers.
+static void foldConstantIdentities(Graph& graph) {
+    std::map<std::string, int> uses;
+    for (const Node& n : graph.nodes)
+        for (const auto& in : n.inputs) ++uses[in];
+    const std::set<std::string> outputs(graph.outputs.begin(), graph.outputs.end());
+    std::vector<Node> kept;
+    kept.reserve(graph.nodes.size());
+    for (Node& n : graph.nodes) {
+        const bool wrapper = (n.opType == "Identity" || n.opType == "Dropout") && n.domain.empty() &&
+                             !n.inputs.empty() && graph.initializers.count(n.inputs[0]) && !n.outputs.empty() &&
+                             !n.outputs[0].empty() && !outputs.count(n.outputs[0]) &&
+                             !graph.initializers.count(n.outputs[0]) &&
+                             (n.outputs.size() < 2 || n.outputs[1].empty() || !uses.count(n.outputs[1])) &&
+                             (n.opType == "Identity" || n.inputs.size() < 3 || n.inputs[2].empty());
+        if (!wrapper) {
+            kept.push_back(std::move(n));
+            continue;
+        }
+        Tensor copy = graph.initializers.at(n.inputs[0]);
+        copy.name = n.outputs[0];
+        ValueInfo& v = graph.values[copy.name];
+        v.name = copy.name;
+        v.dtype = copy.dtype;
+        v.hasShape = true;
+        v.shape = copy.shape;
+        v.dimParams.assign(v.shape.size(), {});
+        graph.initializers[copy.name] = std::move(copy);
+        if (--uses[n.inputs[0]] == 0 && std::find(graph.outputs.begin(), graph.outputs.end(), n.inputs[0]) ==
+                                            graph.outputs.end()) {
+            graph.initializers.erase(n.inputs[0]);
+            graph.values.erase(n.inputs[0]);
+        }
+    }
+    graph.nodes = std::move(kept);
+}
+
 Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress) {
     const auto cancelled = [&] { return makeError(ErrorCode::Cancelled, path + ": reading cancelled"); };
     if (!reportProgress(progress, 0.f, "reading file")) return cancelled();
@@ -555,6 +594,7 @@ Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress)
             if (!in.empty() && !graph.values.count(in)) graph.values[in].name = in;
         graph.nodes.push_back(std::move(node));
     }
+    foldConstantIdentities(graph);
     if (!reportProgress(progress, 1.f, "done")) return cancelled();
     return graph;
 }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/compress/compressible_layer.h"
+#include "core/model/model_summary.h"
 
 namespace lathe {
 
@@ -548,6 +549,31 @@ LayerChannels channelsOfLayer(const Graph& graph, const ChannelGroups& groups, c
 }
 
 ChannelGroups findChannelGroups(const Graph& graph) { return Builder(graph).run(); }
+
+ChannelSaving channelSaving(const Graph& graph, const ChannelGroup& group, int64_t removed) {
+    ChannelSaving saving;
+    if (group.params.empty() || removed <= 0) return saving;
+    // Entries per channel along each (initializer, axis): every channel has the same count (channel 0's).
+    std::map<std::string, std::map<int, int64_t>> perChannel;
+    std::map<std::string, std::string> nodeOf;
+    for (const auto& p : group.params[0]) {
+        ++perChannel[p.initializer][p.axis];
+        nodeOf[p.initializer] = p.node;
+    }
+    for (const auto& [init, axes] : perChannel) {
+        const Tensor& t = graph.initializers.at(init);
+        double kept = 1;
+        for (const auto& [axis, count] : axes)
+            kept *= std::max(0.0, 1.0 - double(removed * count) / double(t.shape[size_t(axis)]));
+        saving.params += t.numel() - std::llround(kept * double(t.numel()));
+        // A layer's MACs scale with its weight (a Conv/Gemm/MatMul weight is its second input).
+        const int idx = graph.nodeIndex(nodeOf.at(init));
+        const Node& node = graph.nodes[size_t(idx)];
+        if (node.inputs.size() > 1 && node.inputs[1] == init)
+            if (auto macs = nodeMacs(graph, node)) saving.macs += *macs - std::llround(kept * double(*macs));
+    }
+    return saving;
+}
 
 std::vector<double> channelImportance(const Graph& graph, const ChannelGroup& group, ChannelImportance kind) {
     bool hasScale = false;

@@ -74,6 +74,14 @@ struct LayerChannels {
 };
 LayerChannels channelsOfLayer(const Graph& graph, const ChannelGroups& groups, const std::string& nodeName);
 
+// What removing `removed` channels of a group takes away (per sample): multiply-accumulates of its layers and weight
+// elements of every weight it cuts. Computed from shapes, without cutting anything.
+struct ChannelSaving {
+    int64_t macs = 0;
+    int64_t params = 0;
+};
+ChannelSaving channelSaving(const Graph& graph, const ChannelGroup& group, int64_t removed);
+
 enum class ChannelImportance { L1, L2, BnScale };
 // L1 norm of each output filter (axis 0) of a weight.
 std::vector<double> filterL1Norms(const Tensor& weight);

@@ -5,6 +5,7 @@
 
 #include "compress_test_util.h"
 #include "core/compress/prune/channel_groups.h"
+#include "core/model/model_summary.h"
 #include "core/model/onnx_reader.h"
 #include "core/runtime/executor.h"
 
@@ -220,6 +221,33 @@ private slots:
         QCOMPARE(QString::fromStdString(checkShapes(g, env)), QString());
         const Array expected = evaluate(reference, inputs).at(g.outputs[0]);
         QVERIFY(maxAbsDiff(env.at(g.outputs[0]), expected) < 1e-5f * std::max(1.f, maxAbs(expected)));
+    }
+
+    // The saving shown while a slider moves is what cutting the graph and counting again gives.
+    void savingMatchesTheCutGraph() {
+        for (const char* layer : {"conv2", "fc1", "conv1"}) {
+            const Graph original = makeLeNet(7, 1);
+            const ChannelGroups groups = findChannelGroups(original);
+            const int gi = groups.groupMadeBy(layer);
+            const ChannelGroup& group = groups.groups[size_t(gi)];
+            const int64_t keep = group.channels * 2 / 5;
+            const ChannelSaving saving = channelSaving(original, group, group.channels - keep);
+            Graph cut = original;
+            QVERIFY(pruneChannelGroups(cut, groups, {{gi, strongestChannels(channelImportance(original, group,
+                                                                                               ChannelImportance::L1),
+                                                                             keep)}})
+                        .ok());
+            const ModelSummary before = summarizeModel(original), after = summarizeModel(cut);
+            QCOMPARE(saving.macs, before.totalMacs - after.totalMacs);
+            QCOMPARE(saving.params, before.totalParams - after.totalParams);
+            QVERIFY(saving.macs > 0);
+        }
+        // conv2 by hand: 25 of 50 channels halve conv2 (50·8·8·20·25 MACs) and fc1 (500·800).
+        const Graph g = makeLeNet(7, 1);
+        const ChannelGroups groups = findChannelGroups(g);
+        const ChannelSaving conv2 = channelSaving(g, groups.groups[size_t(groups.groupMadeBy("conv2"))], 25);
+        QCOMPARE(conv2.macs, int64_t(800000 + 200000));
+        QCOMPARE(conv2.params, int64_t(12500 + 25 + 200000));
     }
 
     void refusesWhatItCannotFollow() {

@@ -47,9 +47,9 @@ private slots:
         Recipe withGlobal = *r;
         withGlobal.defaults.prune.reset();
         withGlobal.globalPruneSparsity = 0.9;
-        withGlobal.layers["fc2"].lowrank = LowRankEntry{std::nullopt, 0.95};
+        withGlobal.layers["fc2"].lowrank.emplace().energy = 0.95;
         withGlobal.layers["fc2"].quant = QuantEntry{3, std::nullopt, false, Rounding::KMeans, std::nullopt};
-        withGlobal.layers["conv1"].prune = PruneEntry{std::nullopt, std::nullopt, std::nullopt, 0.5};
+        withGlobal.layers["conv1"].prune.emplace().keepFraction = 0.5;
         TrainSettings train;
         train.epochs = 3;
         train.lr = 0.02;

@@ -272,6 +272,50 @@ private slots:
                  g.error().message.c_str());
     }
 
+    // torch deduplicates equal constants and wraps the copies in Identity: each wrapper becomes a constant of its
+    // own, so every layer owns its weights (issue 15 item 3).
+    void identitiesOfConstantsAreFolded() {
+        auto model = oneNodeModel("Conv", {4, 4, 1, 1}, [](onnx::NodeProto& node) { node.add_input("B2"); });
+        auto* graph = model.mutable_graph();
+        auto* b = graph->add_initializer();
+        b->set_name("B");
+        b->set_data_type(onnx::TensorProto_DataType_FLOAT);
+        b->add_dims(4);
+        for (float v : {0.f, 1.f, 2.f, 3.f}) b->add_float_data(v);
+        // Identity B → B2 first (topological order), then the Conv reads B2; a Relu reads B itself.
+        onnx::NodeProto identity;
+        identity.set_op_type("Identity");
+        identity.set_name("Identity_7");
+        identity.add_input("B");
+        identity.add_output("B2");
+        auto* nodes = graph->mutable_node();
+        nodes->Add(std::move(identity));
+        nodes->SwapElements(0, 1);
+        auto* relu = graph->add_node();
+        relu->set_op_type("Relu");
+        relu->set_name("r");
+        relu->add_input("B");
+        relu->add_output("z");
+        graph->add_output()->set_name("z");
+        QTemporaryDir dir;
+        auto g = readOnnxModel(saveModel(model, dir));
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+        QCOMPARE(g->nodes.size(), size_t(2));  // the Identity is gone
+        QCOMPARE(g->nodes[0].opType, std::string("Conv"));
+        QVERIFY(g->initializer("B2"));
+        QCOMPARE(g->initializer("B2")->data, (std::vector<float>{0, 1, 2, 3}));
+        QVERIFY(g->initializer("B"));  // still read by the Relu
+        QCOMPARE(valueOf(*g, "B2").shape, (std::vector<int64_t>{4}));
+
+        // The bundled ResNet-style net (torch 1.13 export) has such wrappers on its BatchNormalization biases.
+        const std::string resnet = std::string(LATHE_DEMO_MODEL).substr(0, std::string(LATHE_DEMO_MODEL).rfind('/')) +
+                                   "/resnet_fashion.onnx";
+        auto r = readOnnxModel(resnet);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        for (const Node& n : r->nodes) QVERIFY2(n.opType != "Identity", n.name.c_str());
+        QVERIFY(r->initializer("layer2.shortcut.bn.bias"));
+    }
+
     void validAttributesStillRead() {
         auto model = oneNodeModel("Conv", {4, 2, 3, 3}, [](onnx::NodeProto& node) {
             setInts(node, "strides", {2, 2});
