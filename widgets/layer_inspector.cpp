@@ -24,38 +24,27 @@
 #include <cmath>
 
 #include "widgets/display_format.h"
+#include "widgets/layer_inspector_parts.h"
 #include "widgets/plot_export.h"
 #include "widgets/workbench_style.h"
 
 namespace lathe {
 
+using namespace inspector;
+
 namespace {
 
-constexpr int kBins = 120;
 constexpr int kSparsitySliderMax = 990;  // 99.0 %
 constexpr int kThresholdSliderMax = 1000;
 constexpr int kEnergySliderMin = 100;  // 10 %
 constexpr int kEnergySliderMax = 1000;
-constexpr int kFullHeightLevels = 64;  // more levels are drawn as a rug along the axis
 
 enum PruneMode { PruneOff = 0, PruneSparsity, PruneThreshold, PruneGlobal };
 enum RankMode { RankOff = 0, RankByRank, RankByEnergy };
+// Items of the method combo, in LowRankMethod order.
+constexpr LowRankMethod kMethods[] = {LowRankMethod::Channel, LowRankMethod::Tucker2, LowRankMethod::Spatial};
 
 QString qs(const std::string& s) { return QString::fromStdString(s); }
-
-QString percent(double fraction, int decimals = 1) {
-    return QStringLiteral("%1 %").arg(fraction * 100.0, 0, 'f', decimals);
-}
-
-QString quantText(const LayerSettings& s) {
-    if (!s.quantized()) return QObject::tr("float32");
-    if (s.rounding == Rounding::KMeans) return QObject::tr("%1-bit k-means (%2 clusters)").arg(s.bits).arg(1 << s.bits);
-    return QObject::tr("int%1 %2 %3%4")
-        .arg(s.bits)
-        .arg(s.symmetric ? QObject::tr("sym") : QObject::tr("asym"))
-        .arg(s.granularity == Granularity::PerChannel ? QObject::tr("per-channel") : QObject::tr("per-tensor"))
-        .arg(s.rounding == Rounding::Stochastic ? QObject::tr(", stochastic") : QString());
-}
 
 QFrame* makeTile(const QString& caption, QLabel** value, QWidget* parent) {
     auto* tile = new QFrame(parent);
@@ -103,7 +92,7 @@ void normalizeRecipe(Recipe& recipe) {
         LayerEntry& e = it->second;
         if (e.prune && !e.prune->sparsity && !e.prune->threshold && !e.prune->keep && !e.prune->keepFraction)
             e.prune.reset();
-        if (e.lowrank && !e.lowrank->rank && !e.lowrank->energy) e.lowrank.reset();
+        if (e.lowrank && !e.lowrank->requested()) e.lowrank.reset();
         if (e.quant && !e.quant->bits && !e.quant->granularity && !e.quant->symmetric && !e.quant->rounding &&
             !e.quant->seed)
             e.quant.reset();
@@ -114,16 +103,6 @@ void normalizeRecipe(Recipe& recipe) {
     }
 }
 
-struct LayerInspector::PreviewResult {
-    int generation = 0;
-    std::shared_ptr<const Tensor> weight;  // the layer it was computed for
-    LayerPreview preview;
-    std::shared_ptr<const std::vector<int64_t>> beforeCounts;  // set when computed by this job
-    double lo = 0, hi = 0;
-    std::vector<int64_t> afterCounts;
-    int64_t afterZeros = 0;
-    double ms = 0;
-};
 
 LayerInspector::LayerInspector(QWidget* parent) : QWidget(parent) {
     qRegisterMetaType<lathe::LayerEdit>();
@@ -313,11 +292,23 @@ QWidget* LayerInspector::buildControls() {
     m_rankSpin->setKeyboardTracking(false);
     m_rankSpin->setMinimumWidth(86);
     m_rankNote = noteLabel(panel);
-    rank->addWidget(caption(tr("Mode")), 0, 0);
-    rank->addWidget(m_rankMode, 0, 1, 1, 2);
-    rank->addWidget(m_rankSlider, 1, 0, 1, 2);
-    rank->addWidget(m_rankSpin, 1, 2);
-    rank->addWidget(m_rankNote, 2, 0, 1, 3);
+    m_rankMethod = new QComboBox(panel);
+    m_rankMethod->addItems({tr("Channel SVD"), tr("Tucker-2"), tr("Spatial SVD")});
+    m_rankMethod->setItemData(0, tr("The weight matrix by SVD: two layers of r filters (a k×k conv then a 1×1)"),
+                              Qt::ToolTipRole);
+    m_rankMethod->setItemData(1, tr("Tucker-2 (Kim et al. 2016): 1×1 to fewer channels, a k×k core, 1×1 back; the "
+                                    "slider sets the output rank, the input rank follows in proportion"),
+                              Qt::ToolTipRole);
+    m_rankMethod->setItemData(2, tr("Spatial SVD (Jaderberg et al. 2014): a k×1 conv to r channels, then 1×k"),
+                              Qt::ToolTipRole);
+    m_rankMethod->setToolTip(tr("How the layer is factored"));
+    rank->addWidget(caption(tr("Method")), 0, 0);
+    rank->addWidget(m_rankMethod, 0, 1, 1, 2);
+    rank->addWidget(caption(tr("Mode")), 1, 0);
+    rank->addWidget(m_rankMode, 1, 1, 1, 2);
+    rank->addWidget(m_rankSlider, 2, 0, 1, 2);
+    rank->addWidget(m_rankSpin, 2, 2);
+    rank->addWidget(m_rankNote, 3, 0, 1, 3);
     v->addLayout(rank);
 
     // Whole model.
@@ -403,136 +394,6 @@ QWidget* LayerInspector::buildPlots() {
     v->addWidget(m_spectrumStack, 2);
     return panel;
 }
-
-void LayerInspector::setupHistogramPlot() {
-    QCustomPlot* p = m_histPlot;
-    p->setBackground(QBrush(Qt::white));
-    p->plotLayout()->clear();
-    m_beforeRect = new QCPAxisRect(p);
-    m_afterRect = new QCPAxisRect(p);
-    p->plotLayout()->addElement(0, 0, m_beforeRect);
-    p->plotLayout()->addElement(1, 0, m_afterRect);
-    p->plotLayout()->setRowSpacing(2);
-    auto* margins = new QCPMarginGroup(p);
-    for (QCPAxisRect* rect : {m_beforeRect, m_afterRect}) {
-        rect->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
-        for (QCPAxis* axis : rect->axes()) style::styleAxis(axis, font());
-        rect->axis(QCPAxis::atLeft)->setLabel(tr("count"));
-        rect->axis(QCPAxis::atLeft)->setNumberFormat(QStringLiteral("gb"));
-        rect->setRangeDrag(Qt::Horizontal);
-        rect->setRangeZoom(Qt::Horizontal);
-    }
-    m_beforeRect->axis(QCPAxis::atBottom)->setTickLabels(false);
-    m_afterRect->axis(QCPAxis::atBottom)->setLabel(tr("weight value"));
-    connect(m_beforeRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
-            m_afterRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
-    connect(m_afterRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
-            m_beforeRect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
-    p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
-
-    auto bars = [&](QCPAxisRect* rect, QColor color, int alpha) {
-        auto* g = p->addGraph(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
-        g->setLineStyle(QCPGraph::lsStepCenter);
-        g->setPen(QPen(color, 1.1));
-        g->setBrush(style::withAlpha(color, alpha));
-        return g;
-    };
-    m_beforeBars = bars(m_beforeRect, QColor(0x5f6b7a), 90);
-    m_afterBars = bars(m_afterRect, style::kBlue, 110);
-
-    QCPAxis* bx = m_beforeRect->axis(QCPAxis::atBottom);
-    QCPAxis* by = m_beforeRect->axis(QCPAxis::atLeft);
-    m_shade = new QCPItemRect(p);
-    m_shade->setClipAxisRect(m_beforeRect);
-    for (QCPItemPosition* pos : {m_shade->topLeft, m_shade->bottomRight}) {
-        pos->setAxes(bx, by);
-        pos->setAxisRect(m_beforeRect);
-        pos->setTypeX(QCPItemPosition::ptPlotCoords);
-        pos->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    }
-    m_shade->setPen(Qt::NoPen);
-    m_shade->setBrush(style::withAlpha(style::kRed, 38));
-    m_shade->setSelectable(false);
-    auto cutLine = [&] {
-        auto* line = new QCPItemStraightLine(p);
-        line->setClipAxisRect(m_beforeRect);
-        line->point1->setAxes(bx, by);
-        line->point2->setAxes(bx, by);
-        line->setPen(QPen(style::kRed, 1, Qt::DashLine));
-        line->setSelectable(false);
-        return line;
-    };
-    m_cutLo = cutLine();
-    m_cutHi = cutLine();
-    // Nothing drawn over the histograms until the first preview says what.
-    for (QCPAbstractItem* item : std::initializer_list<QCPAbstractItem*>{m_shade, m_cutLo, m_cutHi})
-        item->setVisible(false);
-    m_levels = p->addGraph(bx, by);
-    m_levels->setLineStyle(QCPGraph::lsImpulse);
-    m_levels->setPen(QPen(style::withAlpha(style::kOrange, 200), 1));
-    m_levels->setName(tr("levels"));
-
-    auto text = [&](QCPAxisRect* rect, Qt::Alignment align, double x, double y) {
-        auto* t = new QCPItemText(p);
-        t->setClipToAxisRect(false);
-        t->position->setAxisRect(rect);
-        t->position->setType(QCPItemPosition::ptAxisRectRatio);
-        t->position->setCoords(x, y);
-        t->setPositionAlignment(align);
-        QFont f = font();
-        f.setPointSizeF(8);
-        t->setFont(f);
-        t->setColor(style::kAxisText);
-        t->setPadding(QMargins(4, 2, 4, 2));
-        t->setBrush(QBrush(style::withAlpha(Qt::white, 215)));
-        t->setSelectable(false);
-        t->setText(QString());
-        return t;
-    };
-    m_shadeLabel = text(m_beforeRect, Qt::AlignLeft | Qt::AlignTop, 0.005, 0.02);
-    m_levelsLabel = text(m_beforeRect, Qt::AlignRight | Qt::AlignTop, 0.995, 0.02);
-    m_levelsLabel->setColor(QColor(0xb05a00));
-    m_zerosLabel = text(m_afterRect, Qt::AlignLeft | Qt::AlignTop, 0.005, 0.02);
-    installPlotContextMenu(p, [this] { return QStringLiteral("preview_%1").arg(m_layer.name); });
-}
-
-void LayerInspector::setupSpectrumPlot() {
-    QCustomPlot* p = m_spectrumPlot;
-    style::stylePlot(p);
-    p->yAxis->setScaleType(QCPAxis::stLogarithmic);
-    p->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-    p->yAxis->setNumberFormat(QStringLiteral("gb"));
-    p->yAxis->setLabel(tr("singular value"));
-    p->xAxis->setLabel(tr("index"));
-    p->yAxis2->setVisible(true);
-    style::styleAxis(p->yAxis2, font());
-    p->yAxis2->setRange(0, 100);
-    p->yAxis2->setLabel(tr("energy kept %"));
-    p->yAxis2->grid()->setVisible(false);
-    m_svKept = p->addGraph();
-    m_svKept->setLineStyle(QCPGraph::lsImpulse);
-    m_svKept->setPen(QPen(style::kBlue, 2));
-    m_svDropped = p->addGraph();
-    m_svDropped->setLineStyle(QCPGraph::lsImpulse);
-    m_svDropped->setPen(QPen(QColor(0xc4c9cf), 2));
-    m_energy = p->addGraph(p->xAxis, p->yAxis2);
-    m_energy->setPen(QPen(style::kOrange, 1.6));
-    m_rankLine = new QCPItemStraightLine(p);
-    m_rankLine->setPen(QPen(style::kRed, 1.2, Qt::DashLine));
-    m_rankLine->setVisible(false);
-    m_rankLabel = new QCPTextElement(p);
-    QFont f = font();
-    f.setPointSizeF(8);
-    m_rankLabel->setFont(f);
-    m_rankLabel->setTextColor(style::kAxisText);
-    m_rankLabel->setMargins(QMargins(0, 4, 0, 0));
-    p->plotLayout()->insertRow(0);
-    p->plotLayout()->addElement(0, 0, m_rankLabel);
-    installPlotContextMenu(p, [this] { return QStringLiteral("spectrum_%1").arg(m_layer.name); });
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// Edits
 
 void LayerInspector::connectControls() {
     // A finished drag or typed value closes the undo step.
@@ -658,35 +519,52 @@ void LayerInspector::connectControls() {
     });
 
     connect(m_rankMode, &QComboBox::activated, this, [this](int mode) {
-        const auto& sv = singularValues();
+        const LowRankMethod method = settings().lowRankMethod;
         if (mode == RankOff) {
             edit(tr("no decomposition"), {}, [](LayerEntry& e) { e.lowrank.reset(); });
         } else if (mode == RankByRank) {
-            const int64_t rank = m_preview.rank > 0 ? m_preview.rank
-                                 : sv.empty()     ? std::max<int64_t>(1, m_layer.fullRank / 4)
-                                                  : rankForEnergy(sv, 0.9);
-            edit(tr("rank %1").arg(rank), {}, [rank](LayerEntry& e) {
-                e.lowrank.emplace();
-                e.lowrank->rank = rank;
-            });
+            const auto& sv = singularValues();
+            const int64_t full = fullRankOf(method);
+            const int64_t rank = method != LowRankMethod::Channel ? std::max<int64_t>(1, full / 4)
+                                 : m_preview.rank > 0         ? m_preview.rank
+                                 : sv.empty()                 ? std::max<int64_t>(1, full / 4)
+                                                              : rankForEnergy(sv, 0.9);
+            edit(tr("rank %1").arg(rank), {}, [this, method, rank](LayerEntry& e) { setRankOf(e, method, rank); });
         } else {
-            edit(tr("energy 90 %"), {}, [](LayerEntry& e) {
+            edit(tr("energy 90 %"), {}, [method](LayerEntry& e) {
                 e.lowrank.emplace();
+                if (method != LowRankMethod::Channel) e.lowrank->method = method;
                 e.lowrank->energy = 0.9;
             });
         }
     });
+    connect(m_rankMethod, &QComboBox::activated, this, [this](int index) {
+        const LowRankMethod method = kMethods[std::clamp(index, 0, 2)];
+        const LayerSettings s = settings();
+        const double energy = s.energy.value_or(0.9);
+        const bool byEnergy = s.energy.has_value();
+        const int64_t rank = std::max<int64_t>(1, fullRankOf(method) / 4);
+        edit(tr("%1").arg(m_rankMethod->itemText(index)), {}, [this, method, byEnergy, energy, rank](LayerEntry& e) {
+            if (byEnergy) {
+                e.lowrank.emplace();
+                if (method != LowRankMethod::Channel) e.lowrank->method = method;
+                e.lowrank->energy = energy;
+            } else {
+                setRankOf(e, method, rank);
+            }
+        });
+    });
     auto setRank = [this](double value) {
+        const LowRankMethod method = settings().lowRankMethod;
         if (m_rankMode->currentIndex() == RankByRank) {
             const auto rank = int64_t(std::llround(value));
-            edit(tr("rank %1").arg(rank), QStringLiteral("rank"), [rank](LayerEntry& e) {
-                e.lowrank.emplace();
-                e.lowrank->rank = rank;
-            });
+            edit(tr("rank %1").arg(rank), QStringLiteral("rank"),
+                 [this, method, rank](LayerEntry& e) { setRankOf(e, method, rank); });
         } else if (m_rankMode->currentIndex() == RankByEnergy) {
             const double energy = std::clamp(value, 0.001, 1.0);
-            edit(tr("energy %1").arg(percent(energy)), QStringLiteral("rank"), [energy](LayerEntry& e) {
+            edit(tr("energy %1").arg(percent(energy)), QStringLiteral("rank"), [energy, method](LayerEntry& e) {
                 e.lowrank.emplace();
+                if (method != LowRankMethod::Channel) e.lowrank->method = method;
                 e.lowrank->energy = energy;
             });
         }
@@ -818,6 +696,32 @@ const std::vector<double>& LayerInspector::singularValues() const {
     return it != m_spectra.end() && it->second ? *it->second : none;
 }
 
+int64_t LayerInspector::fullRankOf(LowRankMethod method) const {
+    switch (method) {
+        case LowRankMethod::Tucker2:
+            return m_layer.tucker2FullOut;
+        case LowRankMethod::Spatial:
+            return m_layer.spatialFullRank;
+        case LowRankMethod::Channel:
+            break;
+    }
+    return m_layer.fullRank;
+}
+
+void LayerInspector::setRankOf(LayerEntry& e, LowRankMethod method, int64_t rank) const {
+    e.lowrank.emplace();
+    if (method != LowRankMethod::Channel) e.lowrank->method = method;
+    if (method == LowRankMethod::Tucker2) {
+        // The input mode keeps the same share of its full rank as the output mode.
+        const double share = double(rank) / double(std::max<int64_t>(1, m_layer.tucker2FullOut));
+        e.lowrank->rankOut = rank;
+        e.lowrank->rankIn = std::clamp<int64_t>(std::llround(share * double(m_layer.tucker2FullIn)), 1,
+                                                std::max<int64_t>(1, m_layer.tucker2FullIn));
+    } else {
+        e.lowrank->rank = rank;
+    }
+}
+
 double LayerInspector::maxMagnitude() const {
     return std::max(std::abs(m_histLo), std::abs(m_histHi));
 }
@@ -910,8 +814,14 @@ void LayerInspector::syncControls() {
                                         .arg(s.granularity == Granularity::PerChannel ? tr("channel") : tr("tensor")));
 
     // Low rank.
-    const bool decomposable = m_layer.fullRank > 0;
-    const int rankMode = !decomposable ? RankOff : s.rank ? RankByRank : s.energy ? RankByEnergy : RankOff;
+    const bool decomposable = m_layer.fullRank > 0 || m_layer.tucker2FullOut > 0 || m_layer.spatialFullRank > 0;
+    const LowRankMethod method = s.lowRankMethod;
+    const int methodIndex = int(std::find(std::begin(kMethods), std::end(kMethods), method) - std::begin(kMethods));
+    for (int i = 0; i < 3; ++i) setItemEnabled(m_rankMethod, i, fullRankOf(kMethods[i]) > 0);
+    m_rankMethod->setEnabled(decomposable);
+    m_rankMethod->setCurrentIndex(methodIndex);
+    const bool decomposed = s.rank || s.rankOut || s.energy;
+    const int rankMode = !decomposable ? RankOff : s.energy ? RankByEnergy : decomposed ? RankByRank : RankOff;
     m_rankMode->setEnabled(decomposable);
     m_rankMode->setCurrentIndex(rankMode);
     if (rankMode == RankByEnergy) {
@@ -923,13 +833,13 @@ void LayerInspector::syncControls() {
         m_rankSpin->setSuffix(QStringLiteral(" %"));
         m_rankSpin->setValue(*s.energy * 100.0);
     } else {
-        const int full = int(std::max<int64_t>(1, m_layer.fullRank));
+        const int full = int(std::max<int64_t>(1, fullRankOf(method)));
         m_rankSlider->setRange(1, full);
         m_rankSpin->setRange(1, full);
         m_rankSpin->setDecimals(0);
         m_rankSpin->setSingleStep(1);
         m_rankSpin->setSuffix(QStringLiteral(" / %1").arg(full));
-        const int64_t r = s.rank ? *s.rank : full;
+        const int64_t r = s.rank ? *s.rank : s.rankOut ? *s.rankOut : full;
         m_rankSlider->setValue(int(r));
         m_rankSpin->setValue(double(r));
     }
@@ -937,8 +847,15 @@ void LayerInspector::syncControls() {
     m_rankSpin->setEnabled(rankMode != RankOff);
     m_rankSlider->setVisible(decomposable);
     m_rankSpin->setVisible(decomposable);
-    m_rankNote->setText(decomposable ? QString() : tr("Decomposition applies to Gemm, MatMul and Conv (group 1)."));
-    m_rankNote->setVisible(!decomposable);
+    QString rankNote;
+    if (!decomposable)
+        rankNote = tr("Decomposition applies to Gemm, MatMul and Conv (group 1).");
+    else if (method == LowRankMethod::Tucker2 && s.rankIn)
+        rankNote = tr("Input rank %1 of %2 (follows the output rank).").arg(*s.rankIn).arg(m_layer.tucker2FullIn);
+    else if (method == LowRankMethod::Tucker2 && s.energy)
+        rankNote = tr("The energy is kept in each mode (output and input channels).");
+    m_rankNote->setText(rankNote);
+    m_rankNote->setVisible(!rankNote.isEmpty());
 
     // Whole model.
     m_globalCheck->setChecked(m_recipe.globalPruneSparsity.has_value());
@@ -1099,173 +1016,6 @@ void LayerInspector::showPreview(const PreviewResult& result) {
     updateReadouts();
     drawHistograms(result);
     drawSpectrum();
-}
-
-int64_t LayerInspector::afterHistogramCount() const {
-    int64_t n = 0;
-    for (int64_t c : m_afterCounts) n += c;
-    return n;
-}
-
-std::optional<std::pair<double, double>> LayerInspector::shadedRange() const {
-    if (!m_shade->visible()) return std::nullopt;
-    return std::make_pair(m_shade->topLeft->coords().x(), m_shade->bottomRight->coords().x());
-}
-
-void LayerInspector::drawHistograms(const PreviewResult& result) {
-    if (!m_beforeCounts) return;
-    const LayerSettings s = settings();
-    const double lo = m_histLo, hi = m_histHi;
-    const double width = (hi - lo) / kBins;
-    QVector<double> keys(kBins), before(kBins), after(kBins);
-    double top = 1, afterTop = 1;
-    for (int i = 0; i < kBins; ++i) {
-        keys[i] = lo + (i + 0.5) * width;
-        before[i] = double((*m_beforeCounts)[size_t(i)]);
-        after[i] = double(m_afterCounts[size_t(i)]);
-        top = std::max(top, before[i]);
-        afterTop = std::max(afterTop, after[i]);
-    }
-    m_beforeBars->setData(keys, before, true);
-    m_afterBars->setData(keys, after, true);
-    const double pad = (hi - lo) * 0.03;
-    m_beforeRect->axis(QCPAxis::atBottom)->setRange(lo - pad, hi + pad);
-    m_beforeRect->axis(QCPAxis::atLeft)->setRange(0, top * 1.18);
-    m_afterRect->axis(QCPAxis::atLeft)->setRange(0, afterTop * 1.18);
-
-    // Pruned region: |w| < threshold (magnitude pruning), shaded on the original weights.
-    const double t = m_preview.threshold;
-    const bool shaded = t > 0;
-    m_shade->setVisible(shaded);
-    m_cutLo->setVisible(shaded);
-    m_cutHi->setVisible(shaded);
-    if (shaded) {
-        m_shade->topLeft->setCoords(-t, 0);
-        m_shade->bottomRight->setCoords(t, 1);
-        m_cutLo->point1->setCoords(-t, 0);
-        m_cutLo->point2->setCoords(-t, 1);
-        m_cutHi->point1->setCoords(t, 0);
-        m_cutHi->point2->setCoords(t, 1);
-    }
-    QString beforeText = tr("Before · %1 weights").arg(formatCount(m_layer.weight->numel()));
-    if (shaded) beforeText += tr("  ·  pruned |w| < %1").arg(formatReal(t));
-    if (m_preview.keptChannels > 0)
-        beforeText += tr("  ·  %1 of %2 channels kept").arg(m_preview.keptChannels).arg(m_layer.channels);
-    m_shadeLabel->setText(beforeText);
-
-    // Quantization levels over the weights: full-height lines when few, a rug along the axis when many.
-    QVector<double> levelKeys, levelValues;
-    const bool fullHeight = int(m_preview.levels.size()) <= kFullHeightLevels;
-    for (float level : m_preview.levels) {
-        levelKeys << double(level);
-        levelValues << (fullHeight ? top * 1.18 : top * 0.07);
-    }
-    m_levels->setData(levelKeys, levelValues, true);
-    m_levels->setPen(QPen(style::withAlpha(style::kOrange, fullHeight ? 170 : 230), 1));
-    m_drawnLevels = int(levelKeys.size());
-    m_levelsLabel->setVisible(!m_preview.levels.empty());
-    m_levelsLabel->setText(s.rounding == Rounding::KMeans && s.quantized()
-                               ? tr("%1 shared values (k-means)").arg(m_preview.levels.size())
-                               : tr("%1 levels%2")
-                                     .arg(m_preview.levels.size())
-                                     .arg(s.granularity == Granularity::PerChannel ? tr(" (widest channel)")
-                                                                                   : QString()));
-
-    const int64_t n = m_layer.weight->numel();
-    m_zerosLabel->setText(
-        tr("After · %1  ·  %2 zeros (%3) not drawn")
-            .arg(quantText(s), formatCount(result.afterZeros), percent(n ? double(result.afterZeros) / double(n) : 0)));
-    m_histPlot->replot(QCustomPlot::rpQueuedReplot);
-}
-
-void LayerInspector::requestSpectrum() {
-    if (!hasLayer() || m_layer.fullRank <= 0 || m_spectra.count(m_layer.name)) return;
-    if (m_spectrumWatcher.isRunning()) {
-        // One computation at a time; a newer layer asks again when this one ends.
-        if (m_spectrumPendingFor == m_layer.name) return;
-        connect(
-            &m_spectrumWatcher, &QFutureWatcher<std::shared_ptr<const std::vector<double>>>::finished, this,
-            [this] { QMetaObject::invokeMethod(this, [this] { requestSpectrum(); }, Qt::QueuedConnection); },
-            Qt::SingleShotConnection);
-        return;
-    }
-    m_spectrumPendingFor = m_layer.name;
-    auto weight = m_layer.weight;
-    auto spectrum = m_layer.spectrum;
-    m_spectrumWatcher.setFuture(QtConcurrent::run([weight, spectrum]() -> std::shared_ptr<const std::vector<double>> {
-        return std::make_shared<const std::vector<double>>(spectrum(*weight));
-    }));
-}
-
-void LayerInspector::drawSpectrum() {
-    if (!hasLayer()) return;
-    if (m_layer.fullRank <= 0) {
-        m_spectrumNote->setText(tr("Low-rank decomposition does not apply to this layer, so it has no spectrum to cut."));
-        m_spectrumStack->setCurrentIndex(0);
-        return;
-    }
-    const std::vector<double>& sv = singularValues();
-    if (sv.empty()) {
-        m_spectrumNote->setText(tr("Computing the singular values of %1…").arg(m_layer.name));
-        m_spectrumStack->setCurrentIndex(0);
-        return;
-    }
-    m_spectrumStack->setCurrentIndex(1);
-    const LayerSettings s = settings();
-    const auto full = int64_t(sv.size());
-    int64_t rank = 0;
-    if (s.rank) rank = std::clamp<int64_t>(*s.rank, 1, full);
-    else if (s.energy) rank = rankForEnergy(sv, *s.energy);
-    double total = 0;
-    for (double x : sv) total += x * x;
-    QVector<double> keptX, keptY, dropX, dropY, eX, eY;
-    double cumulative = 0;
-    const double floor = std::max(sv.front() * 1e-7, 1e-30);
-    for (int64_t i = 0; i < full; ++i) {
-        const double x = double(i + 1), y = std::max(sv[size_t(i)], floor);
-        cumulative += sv[size_t(i)] * sv[size_t(i)];
-        if (rank == 0 || i < rank) {
-            keptX << x;
-            keptY << y;
-        } else {
-            dropX << x;
-            dropY << y;
-        }
-        eX << x;
-        eY << (total > 0 ? 100.0 * cumulative / total : 100.0);
-    }
-    m_svKept->setData(keptX, keptY, true);
-    m_svDropped->setData(dropX, dropY, true);
-    m_svKept->setPen(QPen(rank ? style::kBlue : QColor(0x7d8ea3), full > 200 ? 1 : 2));
-    m_svDropped->setPen(QPen(QColor(0xc4c9cf), full > 200 ? 1 : 2));
-    m_energy->setData(eX, eY, true);
-    // lsImpulse draws from value 0, which a log axis cannot show: lift the base to the lower range bound.
-    const double yMin = std::max(floor, *std::min_element(sv.begin(), sv.end()) * 0.5);
-    m_spectrumPlot->yAxis->setRange(yMin, sv.front() * 2.0);
-    m_spectrumPlot->xAxis->setRange(0, double(full) + 1);
-    m_rankLine->setVisible(rank > 0);
-    if (rank > 0) {
-        m_rankLine->point1->setCoords(double(rank) + 0.5, yMin);
-        m_rankLine->point2->setCoords(double(rank) + 0.5, sv.front());
-        const int64_t rows = m_layer.weight->shape.empty() ? 0 : m_layer.weight->shape[0];
-        const int64_t cols = rows ? m_layer.weight->numel() / rows : 0;
-        const int64_t params = lowRankParams(rows, cols, rank);
-        const double energy = total > 0 ? eY[int(rank - 1)] / 100.0 : 1.0;
-        m_rankLabel->setText(tr("rank %1 of %2  ·  %3 energy kept  ·  error %4  ·  %5 weights (%6 of the layer)")
-                                 .arg(rank)
-                                 .arg(full)
-                                 .arg(percent(energy))
-                                 .arg(percent(truncationError(sv, rank), 2))
-                                 .arg(formatCount(params))
-                                 .arg(percent(double(params) / double(std::max<int64_t>(1, rows * cols)), 0)));
-        m_readoutTextRank = QString::number(rank);
-        m_readoutTextEnergy = percent(energy);
-    } else {
-        m_rankLabel->setText(tr("%1 singular values  ·  not decomposed: choose a rank or an energy to cut").arg(full));
-        m_readoutTextRank.clear();
-        m_readoutTextEnergy.clear();
-    }
-    m_spectrumPlot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void LayerInspector::setReadout(const QString& key, const QString& text, const QString& tone) {

@@ -50,6 +50,12 @@ struct InspectorLayer {
     int64_t modelMacs = 0;
     int64_t modelParams = 0;
     int64_t fullRank = 0;                  // min(m, n) of the decomposed matrix; 0 when decomposition does not apply
+    int64_t tucker2FullOut = 0;            // Tucker-2's largest ranks (output, input modes); 0: not applicable
+    int64_t tucker2FullIn = 0;
+    int64_t spatialFullRank = 0;           // spatial SVD's largest rank; 0: not applicable
+    int64_t macs = 0;                      // per sample; 0 when unknown
+    std::vector<int64_t> inputSpatial;     // a Conv's input and output H, W… (for the MACs of its factors)
+    std::vector<int64_t> outputSpatial;
     // The computations behind the preview, run off the UI thread, so must be thread-safe. The document supplies
     // core's previewLayer and weightSingularValues: the widget runs no compression pass itself.
     std::function<LayerPreview(const Tensor&, const LayerSettings&, const PreviewOptions&)> preview;
@@ -130,6 +136,7 @@ public:
     QComboBox* granularityCombo() const { return m_granularity; }
     QComboBox* roundingCombo() const { return m_rounding; }
     QComboBox* rankModeCombo() const { return m_rankMode; }
+    QComboBox* rankMethodCombo() const { return m_rankMethod; }
     QSlider* rankSlider() const { return m_rankSlider; }
     QDoubleSpinBox* rankSpin() const { return m_rankSpin; }
     QCheckBox* globalCheck() const { return m_globalCheck; }
@@ -178,6 +185,10 @@ private:
     void updateReadouts();
     void setReadout(const QString& key, const QString& text, const QString& tone = {});
     double maxMagnitude() const;
+    // The largest rank of `method` on this layer (Tucker-2: the output mode's); 0 when it does not apply.
+    int64_t fullRankOf(LowRankMethod method) const;
+    // Sets `e` to factor by `method` at `rank` (Tucker-2: the input rank in proportion).
+    void setRankOf(LayerEntry& e, LowRankMethod method, int64_t rank) const;
     double sliderToPrune(int value) const;
     int pruneToSlider(double value) const;
     std::optional<double> currentPruneValue(const LayerSettings& s) const;
@@ -227,6 +238,7 @@ private:
     QComboBox* m_rounding;
     QLabel* m_quantNote;
     QComboBox* m_rankMode;
+    QComboBox* m_rankMethod;
     QSlider* m_rankSlider;
     QDoubleSpinBox* m_rankSpin;
     QLabel* m_rankNote;

@@ -12,6 +12,7 @@
 #include "core/compress/compressible_layer.h"
 #include "core/compress/layer_preview.h"
 #include "core/compress/lowrank/svd_decompose.h"
+#include "core/compress/lowrank/decompose_layer.h"
 #include "core/compress/prune/channel_groups.h"
 #include "core/model/model_summary.h"
 
@@ -152,6 +153,20 @@ InspectorLayer WorkbenchDocument::inspectorLayer(const QString& layer) const {
     for (const auto& l : channels.layers) out.channelGroup << qs(l);
     out.structuredRefusal = qs(channels.refusal);
     out.fullRank = svdDecomposeApplies(*model, node) ? decompositionFullRank(*model, node) : 0;
+    std::tie(out.tucker2FullOut, out.tucker2FullIn) = decompositionFullRanks(*model, node, LowRankMethod::Tucker2);
+    out.spatialFullRank = decompositionFullRanks(*model, node, LowRankMethod::Spatial).first;
+    const Node& layerNode = model->nodes[size_t(node)];
+    out.macs = nodeMacs(*model, layerNode).value_or(0);
+    if (layerNode.opType == "Conv") {
+        const ValueInfo* x = model->value(layerNode.inputs[0]);
+        const ValueInfo* y = model->value(layerNode.outputs[0]);
+        if (x && y && x->hasShape && y->hasShape && x->shape.size() > 2 && y->shape.size() > 2) {
+            out.inputSpatial.assign(x->shape.begin() + 2, x->shape.end());
+            out.outputSpatial.assign(y->shape.begin() + 2, y->shape.end());
+        } else {
+            out.macs = 0;
+        }
+    }
     out.preview = [](const Tensor& weight, const LayerSettings& settings, const PreviewOptions& options) {
         return previewLayer(weight, settings, options);
     };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/compress/lowrank/decompose_layer.h"
 #include "core/compress/lowrank/svd_decompose.h"
 #include "core/compress/prune/channel_groups.h"
 #include "core/compress/prune/magnitude_prune.h"
@@ -49,7 +50,15 @@ LayerPreview previewLayer(const Tensor& weight, const LayerSettings& s, const Pr
         }
     }
 
-    if ((s.rank || s.energy) && !o.singularValues.empty()) {
+    if (s.decomposed() && s.lowRankMethod != LowRankMethod::Channel) {
+        // Tucker-2 and spatial SVD: run the decomposition itself on the weight (its error has no spectrum formula
+        // for Tucker-2); a setting the weight cannot take leaves the preview undecomposed.
+        if (auto d = decomposeWeight(weight, s); d && d->applied) {
+            p.rank = d->rank;
+            p.rankIn = d->rankIn;
+            p.lowRankError = d->relError;
+        }
+    } else if ((s.rank || s.energy) && !o.singularValues.empty()) {
         const auto full = int64_t(o.singularValues.size());
         p.rank = std::clamp<int64_t>(s.rank ? *s.rank : rankForEnergy(o.singularValues, *s.energy), 1,
                                      std::min({full, rows, cols}));
@@ -66,7 +75,10 @@ LayerPreview previewLayer(const Tensor& weight, const LayerSettings& s, const Pr
         p.threshold = pruneByThreshold(v, *s.threshold).threshold;
     }
 
-    const int64_t stored = p.rank ? lowRankParams(rows, cols, p.rank) : n - removed;
+    const int64_t stored = !p.rank ? n - removed
+                           : s.lowRankMethod == LowRankMethod::Channel
+                               ? lowRankParams(rows, cols, p.rank)
+                               : decomposedParams(s.lowRankMethod, weight.shape, p.rank, p.rankIn);
     p.params = stored;
     p.bytes = 4 * stored;
     if (s.quantized() && s.rounding == Rounding::KMeans) {
@@ -97,6 +109,11 @@ LayerPreview previewLayer(const Tensor& weight, const LayerSettings& s, const Pr
     p.sparsity = double(zeros) / double(n);
     p.relError = norm > 0 ? std::sqrt(err / norm) : 0.0;
     p.sqnrDb = err > 0 ? 10.0 * std::log10(norm / err) : std::numeric_limits<double>::infinity();
+    if (p.rank && err == 0 && p.lowRankError > 0) {
+        // Decomposition alone: the weight's error is the factorisation's (the values above are not recomposed).
+        p.relError = p.lowRankError;
+        p.sqnrDb = -20.0 * std::log10(p.lowRankError);
+    }
     if (o.keepValues) p.values = std::move(v);
     return p;
 }

@@ -21,7 +21,8 @@ struct PreviewOptions {
 
 // The effect of a layer's settings on its weight alone (bias excluded), computed on one copy of the weight.
 // Structured pruning zeroes the weakest filters; unstructured pruning and quantization then act on the weight
-// itself, not on low-rank factors: rank/energy only set `rank`, `lowRankError` (from the spectrum) and the sizes.
+// itself, not on low-rank factors: rank/energy only set `rank`, `lowRankError` (from the spectrum for the channel SVD;
+// Tucker-2 and spatial SVD decompose the weight) and the sizes.
 struct LayerPreview {
     double threshold = 0;       // magnitude cut used by unstructured pruning
     double sparsity = 0;        // exact zeros / elements
@@ -31,8 +32,9 @@ struct LayerPreview {
     int64_t params = 0;  // weight elements stored (kept filters, or rank·(m+n) when decomposed)
     int64_t bytes = 0;
     int64_t keptChannels = 0;  // 0: no structured pruning
-    int64_t rank = 0;          // 0: no decomposition (or no spectrum given)
-    double lowRankError = 0;
+    int64_t rank = 0;          // 0: no decomposition (or no spectrum given); tucker2: rank_out
+    int64_t rankIn = 0;        // tucker2: rank_in
+    double lowRankError = 0;   // the factorisation's error alone (channel: from the spectrum; else computed)
     std::vector<float> values;  // compressed weight when keepValues
 };
 

@@ -6,12 +6,15 @@
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QtTest>
 #include <random>
 
 #include "core/compress/compressible_layer.h"
 #include "core/compress/lowrank/svd_decompose.h"
+#include "core/compress/lowrank/decompose_layer.h"
 #include "core/compress/prune/channel_groups.h"
+#include "core/model/model_summary.h"
 #include "widget_test_support.h"
 #include "widgets/layer_inspector.h"
 
@@ -40,6 +43,20 @@ InspectorLayer layerOf(const std::shared_ptr<const Graph>& graph, const QString&
     for (const auto& l : channels.layers) out.channelGroup << QString::fromStdString(l);
     out.structuredRefusal = QString::fromStdString(channels.refusal);
     out.fullRank = decompositionFullRank(*graph, node);
+    std::tie(out.tucker2FullOut, out.tucker2FullIn) = decompositionFullRanks(*graph, node, LowRankMethod::Tucker2);
+    out.spatialFullRank = decompositionFullRanks(*graph, node, LowRankMethod::Spatial).first;
+    const Node& layerNode = graph->nodes[size_t(node)];
+    out.macs = nodeMacs(*graph, layerNode).value_or(0);
+    if (layerNode.opType == "Conv") {
+        const ValueInfo* x = graph->value(layerNode.inputs[0]);
+        const ValueInfo* y = graph->value(layerNode.outputs[0]);
+        if (x && y && x->hasShape && y->hasShape && x->shape.size() > 2 && y->shape.size() > 2) {
+            out.inputSpatial.assign(x->shape.begin() + 2, x->shape.end());
+            out.outputSpatial.assign(y->shape.begin() + 2, y->shape.end());
+        } else {
+            out.macs = 0;
+        }
+    }
     withCoreComputations(out);
     return out;
 }
@@ -177,6 +194,44 @@ private slots:
         QTRY_VERIFY(!inspector.isPreviewBusy() && inspector.settings().energy == 0.99);
         QCOMPARE(inspector.preview().rank, rankForEnergy(inspector.singularValues(), 0.99));
         QVERIFY(inspector.readoutText("energy").startsWith(QLatin1String("99.")));
+    }
+
+    // Issue 14: the method combo factors conv2 by Tucker-2 or spatial SVD; the preview runs the decomposition.
+    void tucker2AndSpatialFromTheMethodCombo() {
+        LayerInspector inspector;
+        QSignalSpy updated(&inspector, &LayerInspector::previewUpdated);
+        inspector.setLayer(layerOf(m_graph, "conv2"), Recipe{});
+        QTRY_VERIFY(updated.count() >= 1);
+        QVERIFY(inspector.rankMethodCombo()->isEnabled());
+        pick(inspector.rankModeCombo(), 1);  // by rank (channel SVD)
+        pick(inspector.rankMethodCombo(), 1);  // Tucker-2: a quarter of the output rank, the input rank in proportion
+        const LowRankEntry& tucker = *inspector.recipe().layers.at("conv2").lowrank;
+        QVERIFY(tucker.method == LowRankMethod::Tucker2);
+        QCOMPARE(*tucker.rankOut, int64_t(12));  // 50 / 4
+        QCOMPARE(*tucker.rankIn, int64_t(5));    // 12 / 50 of 20
+        inspector.rankSlider()->setValue(25);
+        QTRY_VERIFY(!inspector.isPreviewBusy() && inspector.preview().rank == 25);
+        QCOMPARE(inspector.preview().rankIn, int64_t(10));
+        QCOMPARE(inspector.readoutText("rank"), QStringLiteral("25 × 10"));
+        QCOMPARE(inspector.preview().params, int64_t(10 * 20 + 25 * 10 * 25 + 50 * 25));
+        QVERIFY(inspector.preview().lowRankError > 0.05);
+        if (const QString dir = qEnvironmentVariable("LATHE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            inspector.resize(1300, 720);
+            inspector.show();
+            QTest::qWait(200);
+            inspector.grab().save(dir + "/inspector_tucker2.png");
+        }
+
+        pick(inspector.rankMethodCombo(), 2);  // spatial SVD
+        QTRY_VERIFY(!inspector.isPreviewBusy() && inspector.settings().lowRankMethod == LowRankMethod::Spatial);
+        QTRY_VERIFY(inspector.preview().rank == 25);  // a quarter of min(20·5, 50·5)
+        QCOMPARE(inspector.preview().params, int64_t(25 * 20 * 5 + 50 * 25 * 5));
+
+        // fc1 (Gemm) offers only the channel SVD.
+        inspector.setLayer(layerOf(m_graph, "fc1"), Recipe{});
+        auto* model = qobject_cast<QStandardItemModel*>(inspector.rankMethodCombo()->model());
+        QVERIFY(model->item(0)->isEnabled());
+        QVERIFY(!model->item(1)->isEnabled() && !model->item(2)->isEnabled());
     }
 
     void channelsKept() {

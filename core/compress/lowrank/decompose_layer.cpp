@@ -105,6 +105,24 @@ Result<LayerDecomposition> decomposeLayer(Graph& graph, int nodeIndex, const Lay
     return d;
 }
 
+Result<LayerDecomposition> decomposeWeight(const Tensor& weight, const LayerSettings& settings) {
+    Graph g;
+    Tensor w = weight;
+    w.name = "W";
+    g.initializers.emplace("W", std::move(w));
+    Node node;
+    node.name = "layer";
+    node.opType = weight.shape.size() >= 3 ? "Conv" : "Gemm";
+    node.inputs = {"x", "W"};
+    node.outputs = {"y"};
+    if (weight.shape.size() >= 3)
+        node.attributes["kernel_shape"] = intsAttribute(std::vector<int64_t>(weight.shape.begin() + 2, weight.shape.end()));
+    else
+        node.attributes["transB"] = intAttribute(1);
+    g.nodes.push_back(std::move(node));
+    return decomposeLayer(g, 0, settings);
+}
+
 Tensor recomposeLayer(const Graph& graph, const LayerDecomposition& d, const std::vector<int64_t>& shape) {
     auto w = [&](size_t i) -> const Tensor& { return graph.initializers.at(d.weights[i]); };
     switch (d.method) {
@@ -128,6 +146,35 @@ int64_t decomposedParams(LowRankMethod method, const std::vector<int64_t>& shape
     // Spatial: [r, Cin, kh, 1] + [Cout, r, 1, kw].
     const int64_t kh = shape[2], kw = spatial / std::max<int64_t>(kh, 1);
     return rank * cin * kh + cout * rank * kw;
+}
+
+}  // namespace lathe
+
+namespace lathe {
+
+int64_t decomposedMacs(LowRankMethod method, const std::vector<int64_t>& shape, int64_t rank, int64_t rankIn,
+                       const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
+    auto product = [](const std::vector<int64_t>& v) {
+        int64_t p = 1;
+        for (int64_t d : v) p *= std::max<int64_t>(d, 0);
+        return p;
+    };
+    if (shape.size() < 3) return lowRankParams(shape.empty() ? 0 : shape[0], shape.size() > 1 ? shape[1] : 0, rank);
+    const int64_t cout = shape[0], cin = shape[1], kernel = shapeNumel(shape) / std::max<int64_t>(cout * cin, 1);
+    const int64_t pin = product(in), pout = product(out);
+    switch (method) {
+        case LowRankMethod::Tucker2:
+            return rankIn * cin * pin + rank * rankIn * kernel * pout + cout * rank * pout;
+        case LowRankMethod::Spatial: {
+            // The k×1 conv keeps the input width (no horizontal stride or pads): [r, H_out, W_in].
+            const int64_t kh = shape[2], kw = shape.size() > 3 ? shape[3] : 1;
+            const int64_t hout = out.empty() ? 1 : out[0], win = in.size() > 1 ? in[1] : 1;
+            return rank * cin * kh * hout * win + cout * rank * kw * pout;
+        }
+        case LowRankMethod::Channel:
+            break;
+    }
+    return rank * cin * kernel * pout + cout * rank * pout;
 }
 
 }  // namespace lathe

@@ -36,9 +36,16 @@ std::vector<std::string> checkDecompositionRanks(const Graph& graph, int nodeInd
 // Factors the node by settings.lowRankMethod with settings' rank(s) or energy; a no-op (applied == false) when the
 // method does not apply.
 Result<LayerDecomposition> decomposeLayer(Graph& graph, int nodeIndex, const LayerSettings& settings);
+// The decomposition of a Conv weight alone (as a Conv with no padding or stride: the factors and errors do not
+// depend on them), for previews; the weights themselves are not returned.
+Result<LayerDecomposition> decomposeWeight(const Tensor& weight, const LayerSettings& settings);
 // The weight the factors stand for, shaped `shape` (the weight they replaced).
 Tensor recomposeLayer(const Graph& graph, const LayerDecomposition& d, const std::vector<int64_t>& shape);
 // Weight elements the factors of a weight shaped `shape` hold at these ranks.
 int64_t decomposedParams(LowRankMethod method, const std::vector<int64_t>& shape, int64_t rank, int64_t rankIn);
+// Multiply-accumulates per sample of those factors, for a layer reading spatial size `in` and writing `out` (a Conv's
+// H, W…; empty for Gemm/MatMul on [batch, features]).
+int64_t decomposedMacs(LowRankMethod method, const std::vector<int64_t>& shape, int64_t rank, int64_t rankIn,
+                       const std::vector<int64_t>& in, const std::vector<int64_t>& out);
 
 }  // namespace lathe

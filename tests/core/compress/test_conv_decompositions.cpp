@@ -6,11 +6,13 @@
 
 #include "compress_test_util.h"
 #include "core/compress/apply_recipe.h"
+#include "core/compress/layer_preview.h"
 #include "core/compress/lowrank/decompose_layer.h"
 #include "core/compress/lowrank/spatial_svd_decompose.h"
 #include "core/compress/lowrank/svd_decompose.h"
 #include "core/compress/lowrank/tucker2_decompose.h"
 #include "core/compress/recipe.h"
+#include "core/model/model_summary.h"
 
 using namespace lathe;
 using namespace lathe::testing;
@@ -229,6 +231,50 @@ private slots:
                 QCOMPARE(l.rank, int64_t(0));
                 QVERIFY(!l.notes.empty() && l.notes.front().find("Tucker-2") != std::string::npos);
             }
+        }
+    }
+
+    // The window's preview runs the same decomposition: its error and weight count are the recipe's.
+    void previewMatchesTheRecipe() {
+        const Graph g = makeLeNet();
+        const Recipe r = recipe(R"({"layers": {"conv2": {"lowrank": {"method": "tucker2", "rank_out": 25, "rank_in": 10}},
+                                              "conv1": {"lowrank": {"method": "spatial", "rank": 3}}}})");
+        auto m = applyRecipe(g, r);
+        QVERIFY(m.ok());
+        for (const char* name : {"conv1", "conv2"}) {
+            const LayerSettings s = resolveLayerSettings(r, name, std::string(name) + ".weight");
+            const LayerPreview p = previewLayer(g.initializers.at(std::string(name) + ".weight"), s);
+            const LayerReport* report = nullptr;
+            for (const auto& l : m->layers)
+                if (l.name == name) report = &l;
+            QCOMPARE(p.rank, report->rank);
+            QCOMPARE(p.rankIn, report->rankIn);
+            QVERIFY2(std::fabs(p.lowRankError - report->lowRankError) < 1e-9, name);
+            const Tensor& bias = g.initializers.at(std::string(name) + ".bias");
+            QCOMPARE(p.params + bias.numel(), report->params);
+        }
+    }
+
+    // The MACs the window shows for a setting are those of the decomposed graph (strided, padded conv).
+    void macsOfTheFactorsMatchTheGraph() {
+        const Graph original = makeConv();
+        const std::vector<int64_t> shape = original.initializers.at("conv.weight").shape;
+        const std::vector<int64_t> in = {11, 9}, out = {5, 8};
+        for (LowRankMethod method : {LowRankMethod::Channel, LowRankMethod::Tucker2, LowRankMethod::Spatial}) {
+            Graph g = original;
+            LayerSettings s;
+            s.lowRankMethod = method;
+            if (method == LowRankMethod::Tucker2) {
+                s.rankOut = 4;
+                s.rankIn = 3;
+            } else {
+                s.rank = 5;
+            }
+            auto d = decomposeLayer(g, 0, s);
+            QVERIFY(d.ok() && d->applied);
+            int64_t macs = 0;
+            for (const Node& n : g.nodes) macs += nodeMacs(g, n).value_or(-1000000);
+            QCOMPARE(decomposedMacs(method, shape, d->rank, d->rankIn, in, out), macs);  // per sample
         }
     }
 

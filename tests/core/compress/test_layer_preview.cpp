@@ -131,6 +131,12 @@ private slots:
         QCOMPARE(lr.rank, int64_t(64));
         QCOMPARE(lr.params, int64_t(64 * 1300));
         QCOMPARE(lr.lowRankError, truncationError(spectrum, 64));
+        // Decomposition alone: the layer's relative error is the truncation's, as applyRecipe reports it.
+        QCOMPARE(lr.relError, lr.lowRankError);
+        auto applied = applyRecipe(g, *parseRecipe(R"({"layers": {"fc1": {"lowrank": {"rank": 64}}}})"));
+        QVERIFY(applied.ok());
+        for (const auto& l : applied->layers)
+            if (l.name == "fc1") QVERIFY(std::fabs(l.relError - lr.relError) < 1e-5);
     }
 
     void previewOfFourMillionWeights_data() {
