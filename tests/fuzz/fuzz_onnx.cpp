@@ -1,7 +1,10 @@
 // ONNX model files: the input is written as model.onnx next to a copy of the external_data.bin fixture (so
-// external-data references, offsets and lengths are reachable) and read with readOnnxModel as the app does.
+// external-data references, offsets and lengths are reachable) and read with readOnnxModel as the app does; the
+// summary and the channel groups the window computes on open run on what it reads.
 #include <cstdlib>
 
+#include "core/compress/prune/channel_groups.h"
+#include "core/model/model_summary.h"
 #include "core/model/onnx_reader.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -27,5 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (int64_t(t.data.size()) != t.numel()) std::abort();
         if (isIntegerType(t.dtype) && int64_t(t.ints.size()) != t.numel()) std::abort();
     }
+    // What the window computes on every model it opens: the summary and the channel groups (and their savings).
+    summarizeModel(*graph);
+    const ChannelGroups groups = findChannelGroups(*graph);
+    for (const auto& g : groups.groups)
+        if (g.blocker.empty()) {
+            channelSaving(*graph, g, g.channels / 2);
+            channelImportance(*graph, g, ChannelImportance::L1);
+        }
     return 0;
 }

@@ -265,6 +265,8 @@ private:
                 if (!track(v, channelAxis)) return blockNode(node, "concatenates a tensor of unknown channels");
                 const Tracked& t = m_values.at(v);
                 if (t.axis != channelAxis) return blockNode(node, "concatenates tensors whose channel axes differ");
+                if (offset + t.count > tracked(y)->count)
+                    return blockNode(node, "has an output whose channel count is not the sum");
                 for (int64_t c = 0; c < t.count; ++c) unite(element(v, c), element(y, offset + c));
                 offset += t.count;
             }
