@@ -1,6 +1,7 @@
 #include "widgets/layer_table_model.h"
 
 #include <QColor>
+#include <algorithm>
 #include <QStringList>
 
 #include "widgets/display_format.h"
@@ -10,9 +11,16 @@ namespace lathe {
 
 LayerTableModel::LayerTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 
+bool isCompressibleLayer(const LayerInfo& layer) {
+    return !layer.weights.empty() &&
+           (layer.op == "Conv" || layer.op == "ConvTranspose" || layer.op == "Gemm" || layer.op == "MatMul");
+}
+
 void LayerTableModel::setSummary(ModelSummary summary) {
     beginResetModel();
     m_summary = std::move(summary);
+    // The layers compression acts on first (in graph order), then normalizations and other weighted nodes.
+    std::stable_partition(m_summary.layers.begin(), m_summary.layers.end(), isCompressibleLayer);
     endResetModel();
 }
 

@@ -7,7 +7,10 @@
 
 namespace lathe {
 
-// One row per weighted layer of a ModelSummary. DisplayRole gives formatted text, SortRole raw numbers (so a
+// A Conv, ConvTranspose, Gemm or MatMul with weights: what compression acts on.
+bool isCompressibleLayer(const LayerInfo& layer);
+
+// One row per weighted layer of a ModelSummary, compressible layers first. DisplayRole gives formatted text, SortRole raw numbers (so a
 // QSortFilterProxyModel sorts numerically), NodeIndexRole the layer's node index in the graph.
 class LayerTableModel : public QAbstractTableModel {
     Q_OBJECT

@@ -37,6 +37,7 @@
 #include "widgets/histogram_view.h"
 #include "widgets/lathe_resources.h"
 #include "widgets/layer_table.h"
+#include "widgets/layer_table_model.h"
 #include "widgets/message_banner.h"
 #include "widgets/properties_view.h"
 #include "widgets/task_progress.h"
@@ -448,6 +449,13 @@ void MainWindow::onModelChanged() {
     updateActions();
     // Last: layoutFinished() may make a listener select a node of the new model right away.
     m_graphView->setGraph(graph, std::static_pointer_cast<const PreparedGraph>(m_document->preparedView()));
+    // Unless one did, the window opens on the largest compressible layer.
+    if (m_document->selectedNode() < 0 && !m_graphView->isLayingOut()) {
+        const LayerInfo* largest = nullptr;
+        for (const LayerInfo& l : m_document->summary().layers)
+            if (isCompressibleLayer(l) && (!largest || l.params > largest->params)) largest = &l;
+        if (largest) m_document->selectNode(largest->nodeIndex);
+    }
 }
 
 QString MainWindow::modelStatusText() const {

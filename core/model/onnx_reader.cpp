@@ -370,11 +370,20 @@ private:
                                             "; it needs two per spatial axis (begin values, then end values)" +
                                             (spatial ? ", " + std::to_string(2 * *spatial) + " here" : ""));
             }
+            if (hasWeight && w && w->size() < 3)
+                return modelError(m_path, ErrorCode::InvalidModel,
+                                  who + ": weight '" + node.input(weightInput) + "' is " + dimsToString(*w) +
+                                      "; a convolution's weight has a kernel axis at least ([out, in, k...])");
             for (const char* name : {"output_padding", "output_shape"})
-                if (const auto* a = ints(name))
+                if (const auto* a = ints(name)) {
                     for (int64_t v : a->ints())
                         if (v < 0 || v > kMaxAttr)
                             return fail(name, "is " + listText(*a) + "; every value must be an integer >= 0");
+                    // libonnx's ConvTranspose inference indexes the kernel by these (it crashed on a mismatch).
+                    if (spatial && size_t(a->ints_size()) != *spatial)
+                        return fail(name, "has " + std::to_string(a->ints_size()) + " values " + listText(*a) +
+                                              " but the node has " + std::to_string(*spatial) + " spatial axes");
+                }
             if (const auto* a = ints("group")) {
                 if (a->i() <= 0 || a->i() > kMaxAttr)
                     return fail("group", "is " + std::to_string(a->i()) + "; it must be a positive integer");

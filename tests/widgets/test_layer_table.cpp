@@ -1,3 +1,5 @@
+#include <QFileInfo>
+#include <QDir>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLineEdit>
@@ -53,6 +55,22 @@ private slots:
         QCOMPARE(columnText(table, LayerTableModel::Share).at(2), QStringLiteral("92.9 %"));
         QVERIFY(table.footerText().contains("431,080"));
         QVERIFY(table.footerText().contains("<b>4</b> layers"));
+    }
+
+    // Issue 15: the layers compression acts on come first, then the BatchNormalizations (bundled MobileNet-style).
+    void compressibleLayersFirst() {
+        const QString path = QFileInfo(demoModelPath()).dir().filePath("mobilenet_fashion.onnx");
+        const auto graph = loadGraph(path);
+        QVERIFY(graph);
+        LayerTable table;
+        table.setSummary(summarizeModel(*graph));
+        const QStringList ops = columnText(table, LayerTableModel::Op);
+        const int firstNorm = int(ops.indexOf("BatchNormalization"));
+        QCOMPARE(firstNorm, 12);  // 11 convs and the Gemm
+        for (int row = 0; row < ops.size(); ++row)
+            QVERIFY2((row < firstNorm) == (ops[row] == "Conv" || ops[row] == "Gemm"), qPrintable(ops[row]));
+        QCOMPARE(columnText(table, LayerTableModel::Name).first(), QStringLiteral("/stem/conv/Conv"));
+        QCOMPARE(columnText(table, LayerTableModel::Order).first(), QStringLiteral("1"));
     }
 
     void sortsNumerically_data() {

@@ -114,7 +114,9 @@ private:
     // A weight entry that goes with element e; a weight shared with other nodes blocks it.
     void param(int64_t e, const Node& node, const std::string& init, int axis, int64_t index, ChannelParam::Role role) {
         const Tensor* t = m_graph.initializer(init);
-        if (!t || axis >= int(t->shape.size()) || index >= t->shape[size_t(axis)]) {
+        const bool floats = t && (t->dtype == DType::Float || t->dtype == DType::Float16 || t->dtype == DType::Double) &&
+                            t->numel() > 0 && int64_t(t->data.size()) == t->numel();
+        if (!floats || axis >= int(t->shape.size()) || index >= t->shape[size_t(axis)]) {
             block(e, node.opType + " node '" + node.name + "' reads '" + init + "', which is not a per-channel constant");
             return;
         }
@@ -496,7 +498,7 @@ private:
 double sliceNorm(const Tensor& t, int axis, int64_t index, bool l2) {
     const int64_t inner = innerSize(t.shape, axis);
     const int64_t dim = t.shape[size_t(axis)];
-    const int64_t outer = dim ? t.numel() / (dim * inner) : 0;
+    const int64_t outer = dim && inner ? t.numel() / (dim * inner) : 0;
     double s = 0;
     for (int64_t o = 0; o < outer; ++o) {
         const float* p = t.data.data() + (o * dim + index) * inner;

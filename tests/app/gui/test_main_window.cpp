@@ -63,6 +63,9 @@ private slots:
         for (const char* part : {"lenet5_fashion.onnx", "opset 13", "8 nodes", "431,080 params", "MACs"})
             QVERIFY2(status.contains(part), qPrintable(status));
         QCOMPARE(window.recentFiles().value(0), QFileInfo(demoModelPath()).absoluteFilePath());
+        // The window opens on the largest compressible layer (issue 15); clearing the selection shows the model.
+        QCOMPARE(window.document()->selectedNode(), graph->nodeIndex("fc1"));
+        window.document()->selectNode(-1);
         QCOMPARE(window.propertiesView()->value("Model", "nodes"), QStringLiteral("8"));
         QVERIFY(!window.warningBanner()->isVisible());
     }

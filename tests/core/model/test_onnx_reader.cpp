@@ -213,6 +213,9 @@ private slots:
         QTest::newRow("transpose zero stride") << "ConvTranspose" << "strides=0,0" << "attribute 'strides'";
         QTest::newRow("transpose negative output padding")
             << "ConvTranspose" << "output_padding=-1,0" << "attribute 'output_padding'";
+        // libonnx's ConvTranspose inference read past the kernel when these lengths disagreed (found by fuzz_onnx).
+        QTest::newRow("transpose output padding length")
+            << "ConvTranspose" << "output_padding=1,1,1" << "'output_padding' has 3 values";
         QTest::newRow("maxpool zero stride") << "MaxPool" << "strides=0,2" << "attribute 'strides'";
         QTest::newRow("averagepool zero kernel") << "AveragePool" << "kernel_shape=0,2" << "attribute 'kernel_shape'";
         QTest::newRow("lppool zero stride") << "LpPool" << "strides=1,0" << "attribute 'strides'";
