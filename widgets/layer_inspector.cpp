@@ -525,10 +525,14 @@ void LayerInspector::connectControls() {
         } else if (mode == RankByRank) {
             const auto& sv = singularValues();
             const int64_t full = fullRankOf(method);
+            // The channel SVD's default keeps 90 % of the energy, but never more weights than the layer has.
+            const int64_t rows = m_layer.weight->shape.empty() ? 0 : m_layer.weight->shape[0];
+            const int64_t cols = rows ? m_layer.weight->numel() / rows : 0;
+            const int64_t saving = std::max<int64_t>(1, (rows * cols - 1) / std::max<int64_t>(1, rows + cols));
             const int64_t rank = method != LowRankMethod::Channel ? std::max<int64_t>(1, full / 4)
-                                 : m_preview.rank > 0         ? m_preview.rank
-                                 : sv.empty()                 ? std::max<int64_t>(1, full / 4)
-                                                              : rankForEnergy(sv, 0.9);
+                                 : m_preview.rank > 0         ? std::min(m_preview.rank, saving)
+                                 : sv.empty()                 ? std::min(std::max<int64_t>(1, full / 4), saving)
+                                                              : std::min(rankForEnergy(sv, 0.9), saving);
             edit(tr("rank %1").arg(rank), {}, [this, method, rank](LayerEntry& e) { setRankOf(e, method, rank); });
         } else {
             edit(tr("energy 90 %"), {}, [method](LayerEntry& e) {
@@ -696,6 +700,8 @@ const std::vector<double>& LayerInspector::singularValues() const {
     return it != m_spectra.end() && it->second ? *it->second : none;
 }
 
+QString LayerInspector::rankNoteText() const { return m_rankNote->text(); }
+
 int64_t LayerInspector::fullRankOf(LowRankMethod method) const {
     switch (method) {
         case LowRankMethod::Tucker2:
@@ -854,6 +860,15 @@ void LayerInspector::syncControls() {
         rankNote = tr("Input rank %1 of %2 (follows the output rank).").arg(*s.rankIn).arg(m_layer.tucker2FullIn);
     else if (method == LowRankMethod::Tucker2 && s.energy)
         rankNote = tr("The energy is kept in each mode (output and input channels).");
+    else if (method == LowRankMethod::Channel && s.rank && m_layer.weight) {
+        const int64_t rows = m_layer.weight->shape.empty() ? 0 : m_layer.weight->shape[0];
+        const int64_t weights = m_layer.weight->numel();
+        const int64_t factors = lowRankParams(rows, rows ? weights / rows : 0, *s.rank);
+        if (factors >= weights)
+            rankNote = tr("At rank %1 the two factors hold %2 of the layer's weights: a lower rank saves.")
+                           .arg(*s.rank)
+                           .arg(percent(double(factors) / double(std::max<int64_t>(1, weights)), 0));
+    }
     m_rankNote->setText(rankNote);
     m_rankNote->setVisible(!rankNote.isEmpty());
 

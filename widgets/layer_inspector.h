@@ -137,6 +137,7 @@ public:
     QComboBox* roundingCombo() const { return m_rounding; }
     QComboBox* rankModeCombo() const { return m_rankMode; }
     QComboBox* rankMethodCombo() const { return m_rankMethod; }
+    QString rankNoteText() const;
     QSlider* rankSlider() const { return m_rankSlider; }
     QDoubleSpinBox* rankSpin() const { return m_rankSpin; }
     QCheckBox* globalCheck() const { return m_globalCheck; }

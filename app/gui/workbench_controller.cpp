@@ -271,8 +271,8 @@ void WorkbenchController::createActions() {
     m_activationGroup->actions().front()->setChecked(true);
 
     m_compareAction = new QAction(tr("&Compare Selected Variants"), this);
-    m_compareAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
-    m_compareAction->setToolTip(tr("Show the variants selected in the list side by side (Ctrl+D)"));
+    m_compareAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_compareAction->setToolTip(tr("Show the variants selected in the list side by side (Ctrl+Shift+C)"));
     connect(m_compareAction, &QAction::triggered, this, [this] { compare(m_variants->selectedIds()); });
 
     m_train = new QAction(tr("&Train…"), this);

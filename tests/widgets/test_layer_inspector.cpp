@@ -182,6 +182,9 @@ private slots:
         QVERIFY(inspector.rankModeCombo()->isEnabled());
 
         pick(inspector.rankModeCombo(), 1);  // by rank
+        // Issue 12: the default rank saves weights: r·(800 + 500) < 800·500, so r ≤ 307.
+        QVERIFY(inspector.settings().rank && *inspector.settings().rank <= 307);
+        QVERIFY(lowRankParams(500, 800, *inspector.settings().rank) < 400000);
         inspector.rankSlider()->setValue(50);
         QTRY_VERIFY(!inspector.isPreviewBusy() && inspector.preview().rank == 50);
         QCOMPARE(inspector.readoutText("rank"), QStringLiteral("50"));
@@ -194,6 +197,38 @@ private slots:
         QTRY_VERIFY(!inspector.isPreviewBusy() && inspector.settings().energy == 0.99);
         QCOMPARE(inspector.preview().rank, rankForEnergy(inspector.singularValues(), 0.99));
         QVERIFY(inspector.readoutText("energy").startsWith(QLatin1String("99.")));
+    }
+
+    // Issue 12: a random 20×20 Gemm needs ~14 ranks for 90 % of its energy, but only ranks ≤ 9 save weights
+    // (r·40 < 400): the default rank is capped, and a rank that does not save says so.
+    void defaultRankSavesWeights() {
+        auto graph = std::make_shared<Graph>();
+        Tensor w;
+        w.name = "W";
+        w.shape = {20, 20};
+        std::mt19937 rng(5);
+        std::normal_distribution<float> normal(0.f, 1.f);
+        for (int i = 0; i < 400; ++i) w.data.push_back(normal(rng));
+        graph->initializers["W"] = w;
+        Node gemm;
+        gemm.name = "fc";
+        gemm.opType = "Gemm";
+        gemm.inputs = {"x", "W"};
+        gemm.outputs = {"y"};
+        gemm.attributes["transB"] = intAttribute(1);
+        graph->nodes.push_back(gemm);
+        graph->inputs = {"x"};
+        graph->outputs = {"y"};
+        LayerInspector inspector;
+        QSignalSpy spectrum(&inspector, &LayerInspector::spectrumUpdated);
+        inspector.setLayer(layerOf(graph, "fc"), Recipe{});
+        QTRY_VERIFY(spectrum.count() == 1);
+        QVERIFY(rankForEnergy(inspector.singularValues(), 0.9) > 9);
+        pick(inspector.rankModeCombo(), 1);
+        QCOMPARE(inspector.settings().rank, std::optional<int64_t>(9));
+        inspector.rankSlider()->setValue(15);
+        QTRY_VERIFY(inspector.settings().rank == std::optional<int64_t>(15));
+        QVERIFY2(inspector.rankNoteText().contains("a lower rank saves"), qPrintable(inspector.rankNoteText()));
     }
 
     // Issue 14: the method combo factors conv2 by Tucker-2 or spatial SVD; the preview runs the decomposition.

@@ -70,6 +70,23 @@ private slots:
         QVERIFY(!window.warningBanner()->isVisible());
     }
 
+    // Issue 12: Ctrl+D was both Compare and Duplicate, so it did nothing ("Ambiguous shortcut overload"). No two
+    // actions of the window may share a shortcut.
+    void everyShortcutIsUnique() {
+        MainWindow window;
+        QMap<QString, QString> owner;
+        for (QAction* action : window.findChildren<QAction*>()) {
+            for (const QKeySequence& key : action->shortcuts()) {
+                const QString text = key.toString(QKeySequence::PortableText);
+                if (text.isEmpty()) continue;
+                QVERIFY2(!owner.contains(text), qPrintable(QString("%1 is both '%2' and '%3'")
+                                                               .arg(text, owner.value(text), action->text())));
+                owner.insert(text, action->text());
+            }
+        }
+        QVERIFY(owner.size() > 10);
+    }
+
     void tableAndGraphSelectionFollowEachOther() {
         MainWindow window;
         window.setDialogsEnabled(false);
