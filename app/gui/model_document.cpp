@@ -38,7 +38,7 @@ void ModelDocument::open(const QString& path) {
                 return loaded;
             }
             loaded.summary = summarizeModel(*graph);
-            loaded.channelGroups = findChannelGroups(*graph);
+            loaded.channelGroups = std::make_shared<const ChannelGroups>(findChannelGroups(*graph));
             loaded.graph = std::make_shared<const Graph>(std::move(graph).value());
             if (preparer && progress(readShare, "laying out graph")) loaded.preparedView = preparer(*loaded.graph);
             progress(1.f, "done");
@@ -98,9 +98,9 @@ void ModelDocument::selectNode(int nodeIndex) {
 namespace lathe {
 
 std::vector<int> ModelDocument::channelGroupNodes(int nodeIndex) const {
-    if (!m_graph || nodeIndex < 0 || nodeIndex >= int(m_graph->nodes.size())) return {};
+    if (!m_graph || !m_channelGroups || nodeIndex < 0 || nodeIndex >= int(m_graph->nodes.size())) return {};
     const std::string& name = m_graph->nodes[size_t(nodeIndex)].name;
-    const LayerChannels channels = channelsOfLayer(*m_graph, m_channelGroups, name);
+    const LayerChannels channels = channelsOfLayer(*m_graph, *m_channelGroups, name);
     std::vector<int> nodes;
     if (channels.group < 0) return nodes;
     for (const auto& layer : channels.layers)

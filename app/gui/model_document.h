@@ -53,6 +53,8 @@ public:
     // The nodes that lose channels together with node `nodeIndex` when its channels are pruned (itself first; the
     // makers, normalizations and readers of its channel group), or empty when it makes no channel group.
     std::vector<int> channelGroupNodes(int nodeIndex) const;
+    // The model's channel groups (null without a model).
+    std::shared_ptr<const ChannelGroups> channelGroups() const { return m_channelGroups; }
 
 public slots:
     // Selects node `nodeIndex` (-1 clears); emits selectionChanged when the selection changes.
@@ -73,7 +75,7 @@ private:
         QString path;
         std::shared_ptr<const Graph> graph;
         ModelSummary summary;
-        ChannelGroups channelGroups;
+        std::shared_ptr<const ChannelGroups> channelGroups;
         std::shared_ptr<const void> preparedView;
         QString error;
     };
@@ -87,7 +89,7 @@ private:
     std::shared_ptr<const Graph> m_graph;
     std::shared_ptr<const void> m_preparedView;
     ModelSummary m_summary;
-    ChannelGroups m_channelGroups;  // found while loading
+    std::shared_ptr<const ChannelGroups> m_channelGroups;  // found while loading, off the UI thread
     std::vector<int> m_layerOfNode;  // node index -> index into m_summary.layers, or -1
     int m_selectedNode = -1;
 };

@@ -312,7 +312,7 @@ void WorkbenchController::crossValidate(const QString& id, int folds, int epochs
 QList<QAction*> WorkbenchController::activationActions() const { return m_activationGroup->actions(); }
 
 void WorkbenchController::onModelChanged() {
-    m_doc->setModel(m_model->graph(), m_model->path());
+    m_doc->setModel(m_model->graph(), m_model->path(), m_model->channelGroups());
     m_inspector->clearLayer();
     m_compared.clear();
     m_comparedState.clear();

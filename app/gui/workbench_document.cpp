@@ -89,10 +89,16 @@ WorkbenchDocument::~WorkbenchDocument() {
 // ---------------------------------------------------------------------------------------------------------------------
 // Model
 
-void WorkbenchDocument::setModel(std::shared_ptr<const Graph> model, const QString& path) {
+void WorkbenchDocument::setModel(std::shared_ptr<const Graph> model, const QString& path,
+                                 std::shared_ptr<const ChannelGroups> channelGroups) {
     const QString abs = absolute(path);
     const bool sameModel = !abs.isEmpty() && abs == m_modelPath;
     if (!sameModel) resetProject();
+    if (model && !channelGroups) channelGroups = std::make_shared<const ChannelGroups>(findChannelGroups(*model));
+    m_channelGroups = model ? std::move(channelGroups) : nullptr;
+    const ModelSummary totals = model ? summarizeModel(*model) : ModelSummary{};
+    m_modelMacs = totals.totalMacs;
+    m_modelParams = totals.totalParams;
     m_editor.setGraph(std::move(model));
     m_modelPath = graph() || sameModel ? abs : QString();
     if (graph() && sameModel && !QFileInfo::exists(abs)) emit modelMismatch(tr("%1 no longer exists on disk").arg(abs));
@@ -136,37 +142,26 @@ InspectorLayer WorkbenchDocument::inspectorLayer(const QString& layer) const {
     out.weight = std::shared_ptr<const Tensor>(model, w);  // aliases the graph: lives as long as the inspector needs
     out.channelAxis = lw->channelAxis;
     out.channels = size_t(lw->channelAxis) < w->shape.size() ? w->shape[size_t(lw->channelAxis)] : 0;
-    auto groups = std::make_shared<const ChannelGroups>(findChannelGroups(*model));
-    const LayerChannels channels = channelsOfLayer(*model, *groups, lw->nodeName);
+    const LayerChannels channels = channelsOfLayer(*model, *m_channelGroups, lw->nodeName);
     out.structuredApplies = channels.refusal.empty();
-    if (out.structuredApplies) {
-        const int group = channels.group;
-        const int64_t total = channels.channels;
-        out.structuredSaving = [model, groups, group, total](int64_t keep) {
-            return channelSaving(*model, groups->groups[size_t(group)], total - keep);
-        };
-        const ModelSummary summary = summarizeModel(*model);
-        out.modelMacs = summary.totalMacs;
-        out.modelParams = summary.totalParams;
-    }
-    if (out.structuredApplies) out.channels = channels.channels;
     for (const auto& l : channels.layers) out.channelGroup << qs(l);
     out.structuredRefusal = qs(channels.refusal);
+    if (out.structuredApplies) {
+        out.channels = channels.channels;
+        out.structuredSaving = [model, groups = m_channelGroups, group = channels.group,
+                                total = channels.channels](int64_t keep) {
+            return channelSaving(*model, groups->groups[size_t(group)], total - keep);
+        };
+        out.modelMacs = m_modelMacs;
+        out.modelParams = m_modelParams;
+    }
     out.fullRank = svdDecomposeApplies(*model, node) ? decompositionFullRank(*model, node) : 0;
     std::tie(out.tucker2FullOut, out.tucker2FullIn) = decompositionFullRanks(*model, node, LowRankMethod::Tucker2);
     out.spatialFullRank = decompositionFullRanks(*model, node, LowRankMethod::Spatial).first;
-    const Node& layerNode = model->nodes[size_t(node)];
-    out.macs = nodeMacs(*model, layerNode).value_or(0);
-    if (layerNode.opType == "Conv") {
-        const ValueInfo* x = model->value(layerNode.inputs[0]);
-        const ValueInfo* y = model->value(layerNode.outputs[0]);
-        if (x && y && x->hasShape && y->hasShape && x->shape.size() > 2 && y->shape.size() > 2) {
-            out.inputSpatial.assign(x->shape.begin() + 2, x->shape.end());
-            out.outputSpatial.assign(y->shape.begin() + 2, y->shape.end());
-        } else {
-            out.macs = 0;
-        }
-    }
+    const LayerGeometry geometry = layerGeometry(*model, node);
+    out.macs = geometry.macs;
+    out.inputSpatial = geometry.inputSpatial;
+    out.outputSpatial = geometry.outputSpatial;
     out.preview = [](const Tensor& weight, const LayerSettings& settings, const PreviewOptions& options) {
         return previewLayer(weight, settings, options);
     };
@@ -570,7 +565,7 @@ std::vector<std::shared_ptr<const std::vector<float>>> WorkbenchDocument::layerV
         const LayerSettings s = resolveLayerSettings(v->recipe, lw->nodeName, lw->weight);
         PreviewOptions options;
         options.channelAxis = lw->channelAxis;
-        options.structured = channelsOfLayer(*model, findChannelGroups(*model), lw->nodeName).refusal.empty();
+        options.structured = channelsOfLayer(*model, *m_channelGroups, lw->nodeName).refusal.empty();
         if (s.globalPrune) options.globalThreshold = m_editor.globalThresholdFor(v->recipe);
         options.keepValues = true;
         LayerPreview p = previewLayer(*w, v->baseline ? LayerSettings{} : s, options);
@@ -677,6 +672,7 @@ void WorkbenchDocument::applyProject(ProjectFile project) {
     m_modelPath = absolute(project.modelPath);
     // The project's model may be open already; otherwise setModel() brings it once the window has read it.
     m_editor.setGraph(m_modelPath == previousModel ? model : nullptr);
+    if (!graph()) m_channelGroups.reset();  // the same model keeps its groups
     m_editor.reset(std::move(project.recipe));
     m_expectedSha = project.modelSha256;
     m_evalSettings = EvaluationSettings{};

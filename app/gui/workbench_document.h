@@ -15,6 +15,7 @@
 #include "app/gui/variant_evaluation_queue.h"
 #include "app/gui/variant_jobs.h"
 #include "app/gui/workbench_project.h"
+#include "core/compress/prune/channel_groups.h"
 #include "core/compress/recipe.h"
 #include "core/export/onnx_export.h"
 #include "core/model/graph.h"
@@ -65,8 +66,10 @@ public:
 
     // --- Model ----------------------------------------------------------------------------------------------------
     // The model being compressed. The same path as the project's model keeps recipe and variants (after open());
-    // another path starts a fresh project. Null clears.
-    void setModel(std::shared_ptr<const Graph> model, const QString& path);
+    // another path starts a fresh project. Null clears. `channelGroups` are the model's when known already (the
+    // window finds them while loading); otherwise they are found here.
+    void setModel(std::shared_ptr<const Graph> model, const QString& path,
+                  std::shared_ptr<const ChannelGroups> channelGroups = {});
     std::shared_ptr<const Graph> graph() const { return m_editor.graph(); }
     QString modelPath() const { return m_modelPath; }
     // SHA-256 (hex) of the model file; empty until computed (off the UI thread) or when unreadable.
@@ -252,6 +255,10 @@ private:
     EvaluationSettings m_evalSettings;
     QString m_trainSpec;
     RecipeEditor m_editor;  // also holds the graph
+    // Of the model, found once per setModel: what structured pruning removes together, and the model's totals.
+    std::shared_ptr<const ChannelGroups> m_channelGroups;
+    int64_t m_modelMacs = 0;
+    int64_t m_modelParams = 0;
 
     std::vector<Variant> m_variants;
     int m_nextId = 1;

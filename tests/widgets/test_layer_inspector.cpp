@@ -14,7 +14,6 @@
 #include "core/compress/lowrank/svd_decompose.h"
 #include "core/compress/lowrank/decompose_layer.h"
 #include "core/compress/prune/channel_groups.h"
-#include "core/model/model_summary.h"
 #include "widget_test_support.h"
 #include "widgets/layer_inspector.h"
 
@@ -45,18 +44,10 @@ InspectorLayer layerOf(const std::shared_ptr<const Graph>& graph, const QString&
     out.fullRank = decompositionFullRank(*graph, node);
     std::tie(out.tucker2FullOut, out.tucker2FullIn) = decompositionFullRanks(*graph, node, LowRankMethod::Tucker2);
     out.spatialFullRank = decompositionFullRanks(*graph, node, LowRankMethod::Spatial).first;
-    const Node& layerNode = graph->nodes[size_t(node)];
-    out.macs = nodeMacs(*graph, layerNode).value_or(0);
-    if (layerNode.opType == "Conv") {
-        const ValueInfo* x = graph->value(layerNode.inputs[0]);
-        const ValueInfo* y = graph->value(layerNode.outputs[0]);
-        if (x && y && x->hasShape && y->hasShape && x->shape.size() > 2 && y->shape.size() > 2) {
-            out.inputSpatial.assign(x->shape.begin() + 2, x->shape.end());
-            out.outputSpatial.assign(y->shape.begin() + 2, y->shape.end());
-        } else {
-            out.macs = 0;
-        }
-    }
+    const LayerGeometry geometry = layerGeometry(*graph, node);
+    out.macs = geometry.macs;
+    out.inputSpatial = geometry.inputSpatial;
+    out.outputSpatial = geometry.outputSpatial;
     withCoreComputations(out);
     return out;
 }

@@ -3,6 +3,7 @@
 #include "core/compress/lowrank/spatial_svd_decompose.h"
 #include "core/compress/lowrank/svd_decompose.h"
 #include "core/compress/lowrank/tucker2_decompose.h"
+#include "core/model/model_summary.h"
 
 namespace lathe {
 
@@ -151,6 +152,22 @@ int64_t decomposedParams(LowRankMethod method, const std::vector<int64_t>& shape
 }  // namespace lathe
 
 namespace lathe {
+
+LayerGeometry layerGeometry(const Graph& graph, int nodeIndex) {
+    LayerGeometry g;
+    const Node& node = graph.nodes[size_t(nodeIndex)];
+    g.macs = nodeMacs(graph, node).value_or(0);
+    if (node.opType != "Conv") return g;
+    const ValueInfo* x = graph.value(node.inputs[0]);
+    const ValueInfo* y = graph.value(node.outputs[0]);
+    if (x && y && x->hasShape && y->hasShape && x->shape.size() > 2 && y->shape.size() > 2) {
+        g.inputSpatial.assign(x->shape.begin() + 2, x->shape.end());
+        g.outputSpatial.assign(y->shape.begin() + 2, y->shape.end());
+    } else {
+        g.macs = 0;
+    }
+    return g;
+}
 
 int64_t decomposedMacs(LowRankMethod method, const std::vector<int64_t>& shape, int64_t rank, int64_t rankIn,
                        const std::vector<int64_t>& in, const std::vector<int64_t>& out) {

@@ -43,6 +43,14 @@ Result<LayerDecomposition> decomposeWeight(const Tensor& weight, const LayerSett
 Tensor recomposeLayer(const Graph& graph, const LayerDecomposition& d, const std::vector<int64_t>& shape);
 // Weight elements the factors of a weight shaped `shape` hold at these ranks.
 int64_t decomposedParams(LowRankMethod method, const std::vector<int64_t>& shape, int64_t rank, int64_t rankIn);
+// What decomposedMacs needs of a layer: its MACs per sample and, for a Conv, its input and output spatial sizes
+// (macs 0 when they are not known).
+struct LayerGeometry {
+    int64_t macs = 0;
+    std::vector<int64_t> inputSpatial;
+    std::vector<int64_t> outputSpatial;
+};
+LayerGeometry layerGeometry(const Graph& graph, int nodeIndex);
 // Multiply-accumulates per sample of those factors, for a layer reading spatial size `in` and writing `out` (a Conv's
 // H, W…; empty for Gemm/MatMul on [batch, features]).
 int64_t decomposedMacs(LowRankMethod method, const std::vector<int64_t>& shape, int64_t rank, int64_t rankIn,
