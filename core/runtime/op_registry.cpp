@@ -46,7 +46,61 @@ namespace lathe {
     X(DynamicQuantizeLinear, makeDynamicQuantizeLinearKernel) \
     X(QLinearConv, makeQLinearConvKernel)         \
     X(QLinearMatMul, makeQLinearMatMulKernel)     \
-    X(ReduceMean, makeReduceMeanKernel)
+    X(ReduceMean, makeReduceKernel)               \
+    X(ReduceSum, makeReduceKernel)                \
+    X(ReduceMax, makeReduceKernel)                \
+    X(ReduceMin, makeReduceKernel)                \
+    X(ReduceProd, makeReduceKernel)               \
+    X(ReduceSumSquare, makeReduceKernel)          \
+    X(ReduceL1, makeReduceKernel)                 \
+    X(ReduceL2, makeReduceKernel)                 \
+    X(ReduceLogSumExp, makeReduceKernel)          \
+    X(ArgMax, makeArgKernel)                      \
+    X(ArgMin, makeArgKernel)                      \
+    X(Pow, makeBinaryKernel)                      \
+    X(PRelu, makeBinaryKernel)                    \
+    X(Equal, makeBinaryKernel)                    \
+    X(Less, makeBinaryKernel)                     \
+    X(Greater, makeBinaryKernel)                  \
+    X(LessOrEqual, makeBinaryKernel)              \
+    X(GreaterOrEqual, makeBinaryKernel)           \
+    X(And, makeBinaryKernel)                      \
+    X(Or, makeBinaryKernel)                       \
+    X(Xor, makeBinaryKernel)                      \
+    X(Min, makeVariadicKernel)                    \
+    X(Max, makeVariadicKernel)                    \
+    X(Sum, makeVariadicKernel)                    \
+    X(Mean, makeVariadicKernel)                   \
+    X(Where, makeWhereKernel)                     \
+    X(Erf, makeUnaryKernel)                       \
+    X(Gelu, makeUnaryKernel)                      \
+    X(Elu, makeUnaryKernel)                       \
+    X(Softplus, makeUnaryKernel)                  \
+    X(Sqrt, makeUnaryKernel)                      \
+    X(Exp, makeUnaryKernel)                       \
+    X(Log, makeUnaryKernel)                       \
+    X(Neg, makeUnaryKernel)                       \
+    X(Abs, makeUnaryKernel)                       \
+    X(Sin, makeUnaryKernel)                       \
+    X(Cos, makeUnaryKernel)                       \
+    X(Reciprocal, makeUnaryKernel)                \
+    X(Floor, makeUnaryKernel)                     \
+    X(Ceil, makeUnaryKernel)                      \
+    X(Round, makeUnaryKernel)                     \
+    X(Sign, makeUnaryKernel)                      \
+    X(Not, makeUnaryKernel)                       \
+    X(Cast, makeCastKernel)                       \
+    X(CastLike, makeCastKernel)                   \
+    X(LayerNormalization, makeLayerNormKernel)    \
+    X(Expand, makeExpandKernel)                   \
+    X(Tile, makeTileKernel)                       \
+    X(Split, makeSplitKernel)                     \
+    X(ConstantOfShape, makeConstantOfShapeKernel) \
+    X(Range, makeRangeKernel)                     \
+    X(Resize, makeResizeKernel)                   \
+    X(Upsample, makeResizeKernel)                 \
+    X(ConvTranspose, makeConvTransposeKernel)     \
+    X(Einsum, makeEinsumKernel)
 
 #define LATHE_DECLARE_FACTORY(op, factory) Result<std::unique_ptr<Kernel>> factory(const KernelContext& context);
 LATHE_KERNELS(LATHE_DECLARE_FACTORY)

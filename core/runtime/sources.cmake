@@ -10,6 +10,13 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/kernels/batchnorm.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/conv.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/elementwise.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/unary.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/layer_norm.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/copy_ops.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/generate.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/resize.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/conv_transpose.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/einsum.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/gemm.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/pool.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/reduce.cpp

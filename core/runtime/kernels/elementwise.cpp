@@ -1,4 +1,5 @@
-// Elementwise ops: Add/Sub/Mul/Div with numpy broadcasting, and the pointwise activations.
+// Elementwise ops with numpy broadcasting: Add, Sub, Mul, Div, Pow, PRelu, the comparisons (Equal, Less, Greater,
+// LessOrEqual, GreaterOrEqual) and logic (And, Or, Xor) giving 0/1, the variadic Min, Max, Sum and Mean, and Where.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,7 +14,10 @@ namespace lathe {
 
 namespace {
 
-enum class BinaryOp { Add, Sub, Mul, Div, IntDiv };
+enum class BinaryOp {
+    Add, Sub, Mul, Div, IntDiv, Pow, IntPow, PRelu, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor,
+    Min, Max
+};
 
 template <BinaryOp op>
 inline float apply(float a, float b) {
@@ -22,6 +26,19 @@ inline float apply(float a, float b) {
     if constexpr (op == BinaryOp::Mul) return a * b;
     if constexpr (op == BinaryOp::Div) return a / b;
     if constexpr (op == BinaryOp::IntDiv) return std::trunc(a / b);
+    if constexpr (op == BinaryOp::Pow) return b == 2.f ? a * a : std::pow(a, b);
+    if constexpr (op == BinaryOp::IntPow) return std::trunc(float(std::pow(double(a), double(b))));
+    if constexpr (op == BinaryOp::PRelu) return a < 0.f ? a * b : a;
+    if constexpr (op == BinaryOp::Equal) return a == b ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::Less) return a < b ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::Greater) return a > b ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::LessOrEqual) return a <= b ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::GreaterOrEqual) return a >= b ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::And) return (a != 0.f && b != 0.f) ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::Or) return (a != 0.f || b != 0.f) ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::Xor) return ((a != 0.f) != (b != 0.f)) ? 1.f : 0.f;
+    if constexpr (op == BinaryOp::Min) return std::isnan(a) || a < b ? a : b;
+    if constexpr (op == BinaryOp::Max) return std::isnan(a) || a > b ? a : b;
 }
 
 // Output dimensions with per-operand element strides (0 where an operand broadcasts), adjacent dimensions merged
@@ -103,138 +120,166 @@ void broadcastApply(const NDArray& a, const NDArray& b, NDArray& out, int thread
 template <BinaryOp op>
 class BinaryKernel final : public Kernel {
 public:
+    // `channelSlope`: PRelu before opset 7, whose 1-D slope holds one value per channel (axis 1).
+    explicit BinaryKernel(bool channelSlope = false) : m_channelSlope(channelSlope) {}
+
     Status forward(KernelIo& io) const override {
         const NDArray& a = io.input(0);
-        const NDArray& b = io.input(1);
-        auto shape = broadcastShapes(a.shape, b.shape);
+        const NDArray* b = &io.input(1);
+        NDArray perChannel;
+        if (m_channelSlope && b->rank() == 1 && a.rank() > 2 && b->shape[0] == a.shape[1]) {
+            std::vector<int64_t> shape(size_t(a.rank() - 1), 1);
+            shape[0] = b->shape[0];
+            perChannel = NDArray(std::move(shape), b->data);
+            b = &perChannel;
+        }
+        auto shape = broadcastShapes(a.shape, b->shape);
         if (!shape) return shape.error();
         NDArray& out = io.output(0, std::move(shape.value()));
-        broadcastApply<op>(a, b, out, io.threads());
-        return Ok{};
-    }
-};
-
-// Applies `f` to every element, in place on the input's buffer when this node is its last reader.
-template <class F>
-class UnaryKernel final : public Kernel {
-public:
-    UnaryKernel(F f, std::optional<Epilogue> epilogue) : m_f(f), m_epilogue(std::move(epilogue)) {}
-    std::optional<Epilogue> asEpilogue() const override { return m_epilogue; }
-
-    Status forward(KernelIo& io) const override {
-        std::vector<int64_t> shape = io.input(0).shape;
-        NDArray& out = io.outputFrom(0, 0, std::move(shape));
-        float* data = out.data.data();
-        const int64_t n = out.numel();
-#pragma omp parallel for simd num_threads(io.threads()) if (worthParallel(n))
-        for (int64_t i = 0; i < n; ++i) data[i] = m_f(data[i]);
+        broadcastApply<op>(a, *b, out, io.threads());
         return Ok{};
     }
 
 private:
-    F m_f;
-    std::optional<Epilogue> m_epilogue;  // the same map as an epilogue, for ops that are clamps (Relu)
+    bool m_channelSlope;
 };
 
-template <class F>
-std::unique_ptr<Kernel> makeUnary(F f, std::optional<Epilogue> epilogue = std::nullopt) {
-    return std::make_unique<UnaryKernel<F>>(f, std::move(epilogue));
+// Min, Max, Sum and Mean over any number of inputs, broadcast together, folded left to right.
+template <BinaryOp op>
+class VariadicKernel final : public Kernel {
+public:
+    explicit VariadicKernel(bool mean) : m_mean(mean) {}
+
+    Status forward(KernelIo& io) const override {
+        std::vector<int64_t> shape = io.input(0).shape;
+        for (size_t i = 1; i < io.inputCount(); ++i) {
+            auto next = broadcastShapes(shape, io.input(i).shape);
+            if (!next) return next.error();
+            shape = std::move(next.value());
+        }
+        if (io.inputCount() == 1) {
+            NDArray& out = io.outputFrom(0, 0, std::move(shape));
+            (void)out;
+            return Ok{};
+        }
+        NDArray partial;
+        const NDArray* left = &io.input(0);
+        for (size_t i = 1; i < io.inputCount(); ++i) {
+            const bool last = i + 1 == io.inputCount();
+            auto step = broadcastShapes(left->shape, io.input(i).shape);
+            if (!step) return step.error();
+            NDArray result(std::move(step.value()));
+            broadcastApply<op>(*left, io.input(i), result, io.threads());
+            if (last) {
+                NDArray& out = io.output(0, result.shape);
+                const float scale = m_mean ? 1.f / float(io.inputCount()) : 1.f;
+                std::transform(result.data.begin(), result.data.end(), out.data.begin(),
+                               [scale](float v) { return v * scale; });
+            } else {
+                partial = std::move(result);
+                left = &partial;
+            }
+        }
+        return Ok{};
+    }
+
+private:
+    bool m_mean;
+};
+
+// Where(condition, X, Y): X where the condition is non-zero, else Y, the three broadcast together.
+class WhereKernel final : public Kernel {
+public:
+    Status forward(KernelIo& io) const override {
+        const NDArray& c = io.input(0);
+        const NDArray& x = io.input(1);
+        const NDArray& y = io.input(2);
+        auto partial = broadcastShapes(c.shape, x.shape);
+        if (!partial) return partial.error();
+        auto shape = broadcastShapes(partial.value(), y.shape);
+        if (!shape) return shape.error();
+        const std::vector<int64_t> sc = broadcastStrides(c.shape, shape.value());
+        const std::vector<int64_t> sx = broadcastStrides(x.shape, shape.value());
+        const std::vector<int64_t> sy = broadcastStrides(y.shape, shape.value());
+        NDArray& out = io.output(0, shape.value());
+        const std::vector<int64_t>& dims = out.shape;
+        if (dims.empty()) {
+            out.data[0] = c.data[0] != 0.f ? x.data[0] : y.data[0];
+            return Ok{};
+        }
+        const size_t inner = dims.size() - 1;
+        const int64_t length = dims[inner], rows = dimProduct(dims, 0, inner);
+        const float *pc = c.data.data(), *px = x.data.data(), *py = y.data.data();
+        float* po = out.data.data();
+#pragma omp parallel for num_threads(io.threads()) if (worthParallel(out.numel()))
+        for (int64_t row = 0; row < rows; ++row) {
+            int64_t oc = 0, ox = 0, oy = 0, rest = row;
+            for (size_t d = inner; d-- > 0;) {
+                const int64_t index = rest % dims[d];
+                rest /= dims[d];
+                oc += index * sc[d];
+                ox += index * sx[d];
+                oy += index * sy[d];
+            }
+            float* dst = po + row * length;
+            for (int64_t i = 0; i < length; ++i)
+                dst[i] = pc[oc + i * sc[inner]] != 0.f ? px[ox + i * sx[inner]] : py[oy + i * sy[inner]];
+        }
+        return Ok{};
+    }
+};
+
+template <BinaryOp op>
+Result<std::unique_ptr<Kernel>> binary() {
+    return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel<op>>());
 }
 
-// Clip with bounds from attributes (opset < 11) or from optional inputs 1 and 2, which may be computed at run time.
-class ClipKernel final : public Kernel {
-public:
-    ClipKernel(float low, float high, bool lowFromInput, bool highFromInput)
-        : m_low(low), m_high(high), m_lowFromInput(lowFromInput), m_highFromInput(highFromInput) {}
-
-    std::optional<Epilogue> asEpilogue() const override {
-        if (m_lowFromInput || m_highFromInput) return std::nullopt;
-        Epilogue clip;
-        clip.low = m_low;
-        clip.high = m_high;
-        return clip;
-    }
-
-    Status forward(KernelIo& io) const override {
-        float low = m_low, high = m_high;
-        for (auto [index, fromInput, bound] :
-             {std::tuple{size_t(1), m_lowFromInput, &low}, std::tuple{size_t(2), m_highFromInput, &high}}) {
-            if (!fromInput) continue;
-            if (io.input(index).numel() != 1)
-                return invalidInput("the min/max inputs must be scalars, got shape " +
-                                    shapeToString(io.input(index).shape));
-            *bound = io.input(index).data[0];
-        }
-        std::vector<int64_t> shape = io.input(0).shape;
-        NDArray& out = io.outputFrom(0, 0, std::move(shape));
-        float* data = out.data.data();
-        const int64_t n = out.numel();
-#pragma omp parallel for simd num_threads(io.threads()) if (worthParallel(n))
-        for (int64_t i = 0; i < n; ++i) data[i] = std::min(std::max(data[i], low), high);
-        return Ok{};
-    }
-
-private:
-    float m_low, m_high;
-    bool m_lowFromInput, m_highFromInput;
-};
+template <BinaryOp op>
+Result<std::unique_ptr<Kernel>> variadic(bool mean = false) {
+    return std::unique_ptr<Kernel>(std::make_unique<VariadicKernel<op>>(mean));
+}
 
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> makeBinaryKernel(const KernelContext& context) {
     const std::string& op = context.node.opType;
-    if (context.node.inputs.size() != 2) return invalidInput(op + " needs exactly two inputs");
-    if (op == "Add") return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel<BinaryOp::Add>>());
-    if (op == "Sub") return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel<BinaryOp::Sub>>());
-    if (op == "Mul") return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel<BinaryOp::Mul>>());
+    if (context.node.inputs.size() != 2 || !context.hasInput(0) || !context.hasInput(1))
+        return invalidInput(op + " needs exactly two inputs");
     const bool integer = !context.outputTypes.empty() && isIntegerType(context.outputTypes[0]);
-    if (integer) return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel<BinaryOp::IntDiv>>());
-    return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel<BinaryOp::Div>>());
+    if (op == "Add") return binary<BinaryOp::Add>();
+    if (op == "Sub") return binary<BinaryOp::Sub>();
+    if (op == "Mul") return binary<BinaryOp::Mul>();
+    if (op == "Div") return integer ? binary<BinaryOp::IntDiv>() : binary<BinaryOp::Div>();
+    if (op == "Pow") return integer ? binary<BinaryOp::IntPow>() : binary<BinaryOp::Pow>();
+    if (op == "PRelu")
+        return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel<BinaryOp::PRelu>>(context.opset < 7));
+    if (op == "Equal") return binary<BinaryOp::Equal>();
+    if (op == "Less") return binary<BinaryOp::Less>();
+    if (op == "Greater") return binary<BinaryOp::Greater>();
+    if (op == "LessOrEqual") return binary<BinaryOp::LessOrEqual>();
+    if (op == "GreaterOrEqual") return binary<BinaryOp::GreaterOrEqual>();
+    if (op == "And") return binary<BinaryOp::And>();
+    if (op == "Or") return binary<BinaryOp::Or>();
+    if (op == "Xor") return binary<BinaryOp::Xor>();
+    return unsupportedAttribute("no binary kernel for " + op);
 }
 
-Result<std::unique_ptr<Kernel>> makeUnaryKernel(const KernelContext& context) {
-    const Node& node = context.node;
-    const std::string& op = node.opType;
-    if (op == "Relu") {
-        Epilogue relu;
-        relu.low = 0.f;
-        return makeUnary([](float x) { return std::max(x, 0.f); }, relu);
-    }
-    if (op == "LeakyRelu") {
-        const float alpha = node.attrFloat("alpha", 0.01f);
-        return makeUnary([alpha](float x) { return x >= 0.f ? x : alpha * x; });
-    }
-    if (op == "Sigmoid") return makeUnary([](float x) { return 1.f / (1.f + std::exp(-x)); });
-    if (op == "Tanh") return makeUnary([](float x) { return std::tanh(x); });
-    if (op == "HardSigmoid") {
-        const float alpha = node.attrFloat("alpha", 0.2f);
-        const float beta = node.attrFloat("beta", 0.5f);
-        return makeUnary([alpha, beta](float x) { return std::clamp(alpha * x + beta, 0.f, 1.f); });
-    }
-    if (op == "HardSwish") return makeUnary([](float x) { return x * std::clamp(x / 6.f + 0.5f, 0.f, 1.f); });
-    return unsupportedAttribute("no pointwise kernel for " + op);
+Result<std::unique_ptr<Kernel>> makeVariadicKernel(const KernelContext& context) {
+    const std::string& op = context.node.opType;
+    if (context.node.inputs.empty()) return invalidInput(op + " needs at least one input");
+    for (size_t i = 0; i < context.node.inputs.size(); ++i)
+        if (!context.hasInput(i)) return invalidInput("input " + std::to_string(i) + " is empty");
+    if (op == "Min") return variadic<BinaryOp::Min>();
+    if (op == "Max") return variadic<BinaryOp::Max>();
+    if (op == "Sum") return variadic<BinaryOp::Add>();
+    if (op == "Mean") return variadic<BinaryOp::Add>(true);
+    return unsupportedAttribute("no variadic kernel for " + op);
 }
 
-Result<std::unique_ptr<Kernel>> makeClipKernel(const KernelContext& context) {
-    const Node& node = context.node;
-    float low = -std::numeric_limits<float>::infinity();
-    float high = std::numeric_limits<float>::infinity();
-    if (context.opset < 11) {
-        low = node.attrFloat("min", low);
-        high = node.attrFloat("max", high);
-        return std::unique_ptr<Kernel>(std::make_unique<ClipKernel>(low, high, false, false));
-    }
-    bool lowFromInput = context.hasInput(1), highFromInput = context.hasInput(2);
-    for (auto [index, fromInput, bound] :
-         {std::tuple{size_t(1), &lowFromInput, &low}, std::tuple{size_t(2), &highFromInput, &high}}) {
-        const NDArray* constant = context.constant(index);
-        if (!*fromInput || !constant) continue;
-        if (constant->numel() != 1)
-            return invalidInput("the min/max inputs must be scalars, got shape " + shapeToString(constant->shape));
-        *bound = constant->data[0];
-        *fromInput = false;
-    }
-    return std::unique_ptr<Kernel>(std::make_unique<ClipKernel>(low, high, lowFromInput, highFromInput));
+Result<std::unique_ptr<Kernel>> makeWhereKernel(const KernelContext& context) {
+    for (size_t i = 0; i < 3; ++i)
+        if (!context.hasInput(i)) return invalidInput("Where needs the condition, X and Y inputs");
+    return std::unique_ptr<Kernel>(std::make_unique<WhereKernel>());
 }
 
 }  // namespace lathe

@@ -29,6 +29,12 @@ int64_t dimProduct(std::span<const int64_t> shape, size_t begin, size_t end);
 Error invalidInput(std::string message);
 // ErrorCode::Unsupported for attribute values the runtime does not implement.
 Error unsupportedAttribute(std::string message);
+// out[i...] = in[offset + sum_d i_d * strides[d]] over `shape` (strides may be 0 to broadcast), parallel over the rows
+// of the last dimension.
+void stridedCopy(const float* in, int64_t offset, std::span<const int64_t> strides, std::span<const int64_t> shape,
+                 float* out, int threads);
+// Element strides of `shape` inside an operand of shape `operand` that broadcasts to it (0 on broadcast axes).
+std::vector<int64_t> broadcastStrides(std::span<const int64_t> operand, std::span<const int64_t> shape);
 // Whether `work` elementary operations justify waking the OpenMP team.
 inline bool worthParallel(int64_t work) { return work >= (int64_t(1) << 15); }
 

@@ -17,32 +17,6 @@ Result<std::unique_ptr<Kernel>> makeKernel(Args&&... args) {
     return std::unique_ptr<Kernel>(std::make_unique<K>(std::forward<Args>(args)...));
 }
 
-// out[i...] = in[offset + sum_d i_d * strides[d]] over `shape`, parallel over the rows of the last dimension.
-void stridedCopy(const float* in, int64_t offset, const std::vector<int64_t>& strides,
-                 const std::vector<int64_t>& shape, float* out, int threads) {
-    if (shape.empty()) {
-        out[0] = in[offset];
-        return;
-    }
-    const size_t inner = shape.size() - 1;
-    const int64_t length = shape[inner], step = strides[inner];
-    const int64_t rows = dimProduct(shape, 0, inner);
-#pragma omp parallel for num_threads(threads) if (worthParallel(rows * length))
-    for (int64_t row = 0; row < rows; ++row) {
-        int64_t source = offset, rest = row;
-        for (size_t d = inner; d-- > 0;) {
-            source += (rest % shape[d]) * strides[d];
-            rest /= shape[d];
-        }
-        float* dst = out + row * length;
-        if (step == 1) {
-            std::memcpy(dst, in + source, size_t(length) * sizeof(float));
-        } else {
-            for (int64_t i = 0; i < length; ++i) dst[i] = in[source + i * step];
-        }
-    }
-}
-
 // Axes from attribute `name` (opset < `inputSince`) or from input 1, normalised against `rank`.
 Result<std::vector<int64_t>> readAxes(const KernelIo& io, const std::optional<std::vector<int64_t>>& attribute,
                                       int64_t rank) {
