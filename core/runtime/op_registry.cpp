@@ -58,6 +58,8 @@ namespace lathe {
     X(ArgMax, makeArgKernel)                      \
     X(ArgMin, makeArgKernel)                      \
     X(Pow, makeBinaryKernel)                      \
+    X(Mod, makeBinaryKernel)                      \
+    X(ScatterND, makeScatterNDKernel)             \
     X(PRelu, makeBinaryKernel)                    \
     X(Equal, makeBinaryKernel)                    \
     X(Less, makeBinaryKernel)                     \

@@ -17,6 +17,7 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/kernels/resize.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/conv_transpose.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/einsum.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/scatter.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/gemm.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/pool.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/reduce.cpp

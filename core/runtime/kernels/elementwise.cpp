@@ -1,4 +1,4 @@
-// Elementwise ops with numpy broadcasting: Add, Sub, Mul, Div, Pow, PRelu, the comparisons (Equal, Less, Greater,
+// Elementwise ops with numpy broadcasting: Add, Sub, Mul, Div, Pow, Mod, PRelu, the comparisons (Equal, Less, Greater,
 // LessOrEqual, GreaterOrEqual) and logic (And, Or, Xor) giving 0/1, the variadic Min, Max, Sum and Mean, and Where.
 #include <algorithm>
 #include <cmath>
@@ -16,7 +16,7 @@ namespace {
 
 enum class BinaryOp {
     Add, Sub, Mul, Div, IntDiv, Pow, IntPow, PRelu, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor,
-    Min, Max
+    Min, Max, Mod, FMod
 };
 
 template <BinaryOp op>
@@ -39,6 +39,11 @@ inline float apply(float a, float b) {
     if constexpr (op == BinaryOp::Xor) return ((a != 0.f) != (b != 0.f)) ? 1.f : 0.f;
     if constexpr (op == BinaryOp::Min) return std::isnan(a) || a < b ? a : b;
     if constexpr (op == BinaryOp::Max) return std::isnan(a) || a > b ? a : b;
+    if constexpr (op == BinaryOp::Mod) {  // integer modulo with the divisor's sign, as Python's %
+        const float r = std::fmod(a, b);
+        return r != 0.f && ((r < 0.f) != (b < 0.f)) ? r + b : r;
+    }
+    if constexpr (op == BinaryOp::FMod) return std::fmod(a, b);
 }
 
 // Output dimensions with per-operand element strides (0 where an operand broadcasts), adjacent dimensions merged
@@ -261,6 +266,7 @@ Result<std::unique_ptr<Kernel>> makeBinaryKernel(const KernelContext& context) {
     if (op == "And") return binary<BinaryOp::And>();
     if (op == "Or") return binary<BinaryOp::Or>();
     if (op == "Xor") return binary<BinaryOp::Xor>();
+    if (op == "Mod") return context.node.attrInt("fmod", 0) != 0 ? binary<BinaryOp::FMod>() : binary<BinaryOp::Mod>();
     return unsupportedAttribute("no binary kernel for " + op);
 }
 

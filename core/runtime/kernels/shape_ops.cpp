@@ -209,13 +209,16 @@ private:
     std::optional<std::vector<int64_t>> m_axes;  // opset < 13
 };
 
-// Identity, and Dropout in inference mode (the optional mask output is all ones).
+// Identity, and Dropout in inference mode or with ratio 0 (the optional mask output is all ones).
 class IdentityKernel final : public Kernel {
 public:
     Status forward(KernelIo& io) const override {
-        if (io.inputCount() > 2 && io.hasInput(2) && io.input(2).numel() == 1 && io.input(2).data[0] != 0.f)
+        const bool training = io.inputCount() > 2 && io.hasInput(2) && io.input(2).numel() == 1 &&
+                              io.input(2).data[0] != 0.f;
+        const bool zeroRatio = io.hasInput(1) && io.input(1).numel() == 1 && io.input(1).data[0] == 0.f;
+        if (training && !zeroRatio)
             return unsupportedAttribute(
-                "training_mode=true is not implemented; the runtime evaluates inference "
+                "training_mode=true with a non-zero ratio is not implemented; the runtime evaluates inference "
                 "graphs");
         std::vector<int64_t> shape = io.input(0).shape;
         if (io.outputCount() > 1) std::fill_n(io.output(1, shape).data.begin(), shapeNumel(shape), 1.f);
@@ -498,9 +501,12 @@ Result<std::unique_ptr<Kernel>> makeIdentityKernel(const KernelContext& context)
     const Node& node = context.node;
     if (node.opType == "Dropout") {
         const NDArray* training = context.constant(2);
-        if (training && training->numel() == 1 && training->data[0] != 0.f)
+        const NDArray* ratio = context.constant(1);
+        const bool zeroRatio = ratio && ratio->numel() == 1 && ratio->data[0] == 0.f;
+        if (training && training->numel() == 1 && training->data[0] != 0.f && !zeroRatio)
             return unsupportedAttribute(
-                "training_mode=true is not implemented; the runtime evaluates inference graphs");
+                "training_mode=true with a non-zero ratio is not implemented; the runtime evaluates inference "
+                "graphs");
     } else if (node.outputs.size() != 1) {
         return invalidInput("Identity has exactly one output");
     }
