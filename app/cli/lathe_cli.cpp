@@ -7,6 +7,7 @@
 #include "app/cli/eval_command.h"
 #include "app/cli/info_command.h"
 #include "core/model/onnx_reader.h"
+#include "core/runtime/shape_probe.h"
 
 namespace {
 
@@ -40,6 +41,7 @@ int runInfo(const std::vector<std::string>& args) {
         std::cerr << "error: " << graph.error().message << '\n';
         return 1;
     }
+    lathe::completeShapesByExecution(*graph);  // shapes static inference left unknown, from one run on zeros
     auto summary = lathe::summarizeModel(*graph);
     if (json) std::cout << lathe::infoJson(*graph, summary) << '\n';
     else lathe::printInfoTable(std::cout, *graph, summary);

@@ -3,6 +3,7 @@
 #include <QFileInfo>
 
 #include "core/model/onnx_reader.h"
+#include "core/runtime/shape_probe.h"
 
 namespace lathe {
 
@@ -37,6 +38,7 @@ void ModelDocument::open(const QString& path) {
                 loaded.error = QString::fromStdString(graph.error().message);
                 return loaded;
             }
+            completeShapesByExecution(*graph);  // shapes static inference left unknown, from one run on zeros
             loaded.summary = summarizeModel(*graph);
             loaded.channelGroups = std::make_shared<const ChannelGroups>(findChannelGroups(*graph));
             loaded.graph = std::make_shared<const Graph>(std::move(graph).value());

@@ -37,9 +37,11 @@ struct ModelSummary {
     std::vector<std::string> unknownMacs;  // nodes that multiply-accumulate but could not be counted
 };
 
-// Multiply-accumulates of one node per sample from inferred shapes: Conv, ConvTranspose, Gemm, MatMul, and
-// RNN/GRU/LSTM (sequence length × (W + R elements)). 0 for ops that do not multiply-accumulate; nullopt for those
-// that do (these, or any other op with float weights) when the shapes needed are unknown.
+// Multiply-accumulates of one node per sample from inferred shapes: Conv, ConvTranspose, Gemm, MatMul (also of two
+// activations, as in attention), Einsum and RNN/GRU/LSTM (sequence length × (W + R elements)). 0 for ops that do not
+// multiply-accumulate; nullopt for those that do (these, or any other op with float weights) when a shape needed is
+// unknown or has an unknown dimension other than the batch (or a named one). Shapes static inference cannot give
+// come from completeShapesByExecution (core/runtime/shape_probe.h).
 std::optional<int64_t> nodeMacs(const Graph& graph, const Node& node);
 ModelSummary summarizeModel(const Graph& graph);
 

@@ -301,7 +301,8 @@ Status ExecutionPlan::bindInputs(RunState& state, const std::map<std::string, ND
 
 Result<std::map<std::string, NDArray>> ExecutionPlan::run(const std::map<std::string, NDArray>& inputs,
                                                           const std::vector<std::string>& capture,
-                                                          std::vector<NodeTiming>* timings) const {
+                                                          std::vector<NodeTiming>* timings,
+                                                          std::map<std::string, std::vector<int64_t>>* shapes) const {
     OmpThreadsScope threads(m_threads);
     std::unique_ptr<RunState> state = acquireState();
     auto fail = [&](Error error) -> Error {
@@ -310,7 +311,13 @@ Result<std::map<std::string, NDArray>> ExecutionPlan::run(const std::map<std::st
     };
     if (auto status = bindInputs(*state, inputs); !status) return fail(status.error());
     std::vector<int> resultIds = m_outputIds;
-    bool exact = m_fusedSteps.empty();
+    bool exact = m_fusedSteps.empty() || shapes;
+    if (shapes) {
+        for (size_t v = 0; v < m_constants.size(); ++v)
+            if (m_constants[v]) (*shapes)[m_valueNames[v]] = m_constants[v]->shape;
+        for (size_t i = 0; i < m_inputIds.size(); ++i)
+            (*shapes)[m_inputNames[i]] = state->view[size_t(m_inputIds[i])]->shape;
+    }
     for (const std::string& name : capture) {
         auto it = m_valueIds.find(name);
         if (it == m_valueIds.end() || name.empty() || name.front() == '\x01')
@@ -346,6 +353,10 @@ Result<std::map<std::string, NDArray>> ExecutionPlan::run(const std::map<std::st
                 step.nodeName, step.opType,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
         for (int id : step.outputs) state->view[size_t(id)] = &state->owned[size_t(id)];
+        if (shapes)
+            for (int id : step.outputs)
+                if (m_valueNames[size_t(id)].front() != '\x01')
+                    (*shapes)[m_valueNames[size_t(id)]] = state->owned[size_t(id)].shape;
         for (int id : step.release) {
             if (state->keep[size_t(id)]) continue;
             state->pool.give(std::move(state->owned[size_t(id)].data));

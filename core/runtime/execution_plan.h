@@ -38,10 +38,12 @@ public:
     // Errors name the node (and op) that cannot be compiled.
     static Result<std::unique_ptr<ExecutionPlan>> compile(const Graph& graph, const ExecutorOptions& options);
 
-    // See Executor::run.
+    // See Executor::run. With `shapes`, runs the exact (unfused) steps and adds the shape of every value, constants
+    // included, as it is computed.
     Result<std::map<std::string, NDArray>> run(const std::map<std::string, NDArray>& inputs,
                                                const std::vector<std::string>& capture,
-                                               std::vector<NodeTiming>* timings) const;
+                                               std::vector<NodeTiming>* timings,
+                                               std::map<std::string, std::vector<int64_t>>* shapes = nullptr) const;
 
     const std::vector<std::string>& inputNames() const { return m_inputNames; }
     const std::vector<std::string>& outputNames() const { return m_outputNames; }

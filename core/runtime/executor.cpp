@@ -77,6 +77,14 @@ Result<std::map<std::string, NDArray>> Executor::run(const std::map<std::string,
     return outputs;
 }
 
+Result<std::map<std::string, std::vector<int64_t>>> Executor::valueShapes(
+    const std::map<std::string, NDArray>& inputs) const {
+    std::map<std::string, std::vector<int64_t>> shapes;
+    auto run = m_plan->run(inputs, {}, nullptr, &shapes);
+    if (!run) return run.error();
+    return shapes;
+}
+
 const std::vector<std::string>& Executor::inputNames() const { return m_plan->inputNames(); }
 const std::vector<std::string>& Executor::outputNames() const { return m_plan->outputNames(); }
 int Executor::threads() const { return m_plan->threads(); }

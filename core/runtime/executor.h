@@ -47,6 +47,10 @@ public:
                                                const std::vector<std::string>& capture = {},
                                                std::vector<NodeTiming>* timings = nullptr) const;
 
+    // Runs one batch unfused and returns the shape of every value of the graph (inputs, constants, intermediates and
+    // outputs) as computed, without keeping the values.
+    Result<std::map<std::string, std::vector<int64_t>>> valueShapes(const std::map<std::string, NDArray>& inputs) const;
+
     const std::vector<std::string>& inputNames() const;
     const std::vector<std::string>& outputNames() const;
     int threads() const;

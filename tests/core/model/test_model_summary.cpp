@@ -170,6 +170,47 @@ private slots:
         g.nodes[0].inputs = {"x"};
         QCOMPARE(nodeMacs(g, g.nodes[0]), std::optional<int64_t>(0));
     }
+
+    // Einsum counts one multiply-accumulate per combination of its subscripts; a MatMul whose output has an unknown
+    // dimension other than the batch is unknown rather than counted as if that dimension were 1.
+    void einsumAndPartlyUnknownShapes() {
+        Graph g;
+        auto value = [&](const std::string& name, std::vector<int64_t> shape, std::vector<std::string> params = {}) {
+            ValueInfo v;
+            v.name = name;
+            v.dtype = DType::Float;
+            v.hasShape = true;
+            v.shape = std::move(shape);
+            v.dimParams = std::move(params);
+            g.values[name] = v;
+        };
+        value("q", {-1, 12, 197, 64}, {"batch", "", "", ""});
+        value("k", {-1, 12, 197, 64}, {"batch", "", "", ""});
+        Node einsum;
+        einsum.name = "scores";
+        einsum.opType = "Einsum";
+        einsum.inputs = {"q", "k"};
+        einsum.outputs = {"s"};
+        einsum.attributes["equation"] = stringAttribute("bhid,bhjd->bhij");
+        g.nodes.push_back(einsum);
+        QCOMPARE(nodeMacs(g, g.nodes[0]), std::optional<int64_t>(12 * 197 * 197 * 64));
+        g.nodes[0].attributes["equation"] = stringAttribute("...id,...jd->...ij");
+        QCOMPARE(nodeMacs(g, g.nodes[0]), std::optional<int64_t>(12 * 197 * 197 * 64));
+
+        Node matmul;
+        matmul.name = "attn";
+        matmul.opType = "MatMul";
+        matmul.inputs = {"q", "kt"};
+        matmul.outputs = {"a"};
+        g.nodes.push_back(matmul);
+        value("a", {-1, 12, -1, 197}, {"batch", "", "", ""});
+        QCOMPARE(nodeMacs(g, g.nodes[1]), std::nullopt);
+        value("a", {-1, 12, 197, 197}, {"batch", "", "", ""});
+        QCOMPARE(nodeMacs(g, g.nodes[1]), std::optional<int64_t>(12 * 197 * 197 * 64));
+        const ModelSummary s = summarizeModel(g);
+        QCOMPARE(s.totalMacs, int64_t(2) * 12 * 197 * 197 * 64);  // weightless, counted in the total
+        QVERIFY(s.unknownMacs.empty());
+    }
 };
 
 QTEST_APPLESS_MAIN(TestModelSummary)

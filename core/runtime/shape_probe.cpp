@@ -1,0 +1,82 @@
+#include "core/runtime/shape_probe.h"
+
+#include <map>
+
+#include "core/runtime/executor.h"
+
+namespace lathe {
+
+namespace {
+
+bool isComplete(const ValueInfo& info) {
+    if (!info.hasShape) return false;
+    for (size_t d = 0; d < info.shape.size(); ++d)
+        if (info.shape[d] < 0 && (d >= info.dimParams.size() || info.dimParams[d].empty())) return false;
+    return true;
+}
+
+}  // namespace
+
+std::vector<std::string> valuesWithUnknownShapes(const Graph& graph) {
+    std::vector<std::string> unknown;
+    for (const Node& node : graph.nodes)
+        for (const std::string& out : node.outputs) {
+            if (out.empty() || graph.initializer(out)) continue;
+            const ValueInfo* info = graph.value(out);
+            if (!info || !isComplete(*info)) unknown.push_back(out);
+        }
+    return unknown;
+}
+
+ShapeProbeReport completeShapesByExecution(Graph& graph) {
+    ShapeProbeReport report;
+    const std::vector<std::string> unknown = valuesWithUnknownShapes(graph);
+    if (unknown.empty()) return report;
+    auto giveUp = [&](std::string why) {
+        report.problem = std::to_string(unknown.size()) + " value(s) keep unknown shapes (e.g. '" + unknown.front() +
+                         "'): " + why;
+        graph.warnings.push_back(report.problem);
+        return report;
+    };
+    std::map<std::string, NDArray> inputs;
+    for (const std::string& name : graph.inputs) {
+        const ValueInfo* info = graph.value(name);
+        if (!info || !info->hasShape) return giveUp("the shape of input '" + name + "' is not declared");
+        std::vector<int64_t> shape = info->shape;
+        for (size_t d = 0; d < shape.size(); ++d) {
+            if (shape[d] >= 0) continue;
+            if (d != 0)
+                return giveUp("input '" + name + "' has the free dimension " + std::to_string(d) + " (" +
+                              info->shapeString() + "); only the batch dimension may be free");
+            shape[d] = 1;
+        }
+        if (!checkedNumel(shape) || *checkedNumel(shape) > (int64_t(1) << 28))
+            return giveUp("input '" + name + "' of shape " + shapeToString(shape) + " is too large to run once");
+        inputs.emplace(name, NDArray(std::move(shape)));
+    }
+    auto executor = Executor::compile(graph, ExecutorOptions{0, 0});
+    if (!executor) return giveUp("the model cannot run here: " + executor.error().message);
+    auto shapes = executor->valueShapes(inputs);
+    if (!shapes) return giveUp("running it once on zeros failed: " + shapes.error().message);
+    report.ran = true;
+    for (const std::string& name : unknown) {
+        auto it = shapes->find(name);
+        if (it == shapes->end()) continue;
+        ValueInfo& info = graph.values[name];
+        info.name = name;
+        const std::vector<int64_t>& computed = it->second;
+        if (!info.hasShape || info.shape.size() != computed.size()) {
+            info.hasShape = true;
+            info.shape = computed;
+            info.dimParams.assign(computed.size(), std::string());
+        } else {
+            info.dimParams.resize(info.shape.size());
+            for (size_t d = 0; d < computed.size(); ++d)
+                if (info.shape[d] < 0 && info.dimParams[d].empty()) info.shape[d] = computed[d];
+        }
+        ++report.learned;
+    }
+    return report;
+}
+
+}  // namespace lathe

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/model/graph.h"
+
+namespace lathe {
+
+// What completeShapesByExecution did.
+struct ShapeProbeReport {
+    bool ran = false;        // the graph was executed (some shapes were unknown and it could run)
+    int learned = 0;         // values whose shape was missing or partly unknown and is now complete
+    std::string problem;     // why shapes stay unknown (the graph could not run), empty otherwise
+};
+
+// Values whose shape is missing or has an unknown dimension that is not a named (symbolic) one.
+std::vector<std::string> valuesWithUnknownShapes(const Graph& graph);
+
+// When static inference left shapes unknown, runs the graph once on zeros of its inputs' shapes (free batch
+// dimensions set to 1) and records every value's computed shape in graph.values: unknown dimensions take the computed
+// size, known and symbolic ones stay. When the graph cannot run (an op without kernel, an input with an unknown
+// non-batch dimension, a kernel error) nothing changes, the report says why and graph.warnings gets one line.
+ShapeProbeReport completeShapesByExecution(Graph& graph);
+
+}  // namespace lathe
