@@ -313,7 +313,10 @@ QString VariantsPanel::currentId() const {
 }
 
 void VariantsPanel::setCurrentId(const QString& id) {
-    if (QTreeWidgetItem* item = itemOf(id)) m_list->setCurrentItem(item);
+    // Explicit flags: without them the view reads the keyboard, and the Ctrl still held from Ctrl+R toggled the new
+    // variant into the selection instead of making it the selection.
+    if (QTreeWidgetItem* item = itemOf(id))
+        m_list->setCurrentItem(item, 0, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
 }
 
 void VariantsPanel::selectIds(const QStringList& ids) {

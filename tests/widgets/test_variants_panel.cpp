@@ -1,5 +1,6 @@
 #include <QPlainTextEdit>
 #include <QSignalSpy>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QtTest>
 
@@ -122,6 +123,27 @@ private slots:
         emit panel.list()->itemDoubleClicked(panel.list()->topLevelItem(1), 1);
         QCOMPARE(load.count(), 1);
         QCOMPARE(load.first().first().toString(), QStringLiteral("v2"));
+    }
+
+    // Issue 12: each new variant (Ctrl+R, so with Ctrl still held) was added to the selection ("Compare 5"); it
+    // becomes the selection.
+    void currentVariantBecomesTheSelection() {
+        VariantsPanel panel;
+        panel.setVariants(rows());
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        panel.setCurrentId("v1");
+        QCOMPARE(panel.selectedIds(), QStringList{"v1"});
+        QTest::keyPress(panel.list(), Qt::Key_Control, Qt::ControlModifier);
+        QCOMPARE(QGuiApplication::keyboardModifiers(), Qt::ControlModifier);
+        panel.setCurrentId("v2");
+        QCOMPARE(panel.selectedIds(), QStringList{"v2"});
+        panel.setCurrentId("v3");
+        QTest::keyRelease(panel.list(), Qt::Key_Control, Qt::NoModifier);
+        QCOMPARE(panel.selectedIds(), QStringList{"v3"});
+        QCOMPARE(panel.currentId(), QStringLiteral("v3"));
+        const QList<QToolButton*> buttons = panel.findChildren<QToolButton*>();
+        for (QToolButton* b : buttons) QVERIFY2(!b->text().startsWith("Compare "), qPrintable(b->text()));
     }
 };
 
