@@ -32,6 +32,7 @@
 #include "widgets/variants_panel.h"
 #include "widgets/dataset_panel.h"
 #include "widgets/display_format.h"
+#include "widgets/eliding_status_bar.h"
 #include "widgets/evaluation_view.h"
 #include "widgets/graph_view.h"
 #include "widgets/histogram_view.h"
@@ -330,6 +331,7 @@ void MainWindow::createActions() {
 }
 
 void MainWindow::createStatusBar() {
+    setStatusBar(new ElidingStatusBar(this));  // long messages are elided before the permanent labels
     m_loadProgress = new TaskProgress(this);
     m_evalProgress = new TaskProgress(this);
     m_captureProgress = new TaskProgress(this);
