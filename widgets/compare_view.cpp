@@ -26,7 +26,7 @@ namespace {
 constexpr int kBins = 100;
 const QStringList kSettings = {QStringLiteral("Pruning"),  QStringLiteral("Channels"), QStringLiteral("Rank"),
                                QStringLiteral("Quantization"), QStringLiteral("Zeros"), QStringLiteral("Rel. error"),
-                               QStringLiteral("Bytes")};
+                               QStringLiteral("Bits × weights")};
 
 QString settingText(const CompareLayer& l, int setting) {
     switch (setting) {
@@ -278,11 +278,13 @@ void CompareView::fillMetrics() {
         {tr("Top-5 accuracy"), [](auto& c) { return c.top5; }, pct, +1, pp},
         {tr("Macro F1"), [](auto& c) { return c.macroF1; }, [](double v) { return QString::number(v, 'f', 4); }, +1,
          [](double d) { return signedText(d, 4, QString()); }},
-        {tr("ONNX size"), [](auto& c) { return double(c.onnxBytes); }, [](double v) { return formatBytes(int64_t(v)); },
+        {tr("ONNX file"), [](auto& c) { return double(c.onnxBytes); }, [](double v) { return formatBytes(int64_t(v)); },
          -1, {}},
-        {tr("zlib size"), [](auto& c) { return double(c.zlibBytes); }, [](double v) { return formatBytes(int64_t(v)); },
+        {tr("zlib of the ONNX file"), [](auto& c) { return double(c.zlibBytes); }, [](double v) { return formatBytes(int64_t(v)); },
          -1, {}},
-        {tr("Deep Compression count"), [](auto& c) { return double(c.deepCompressionBytes); },
+        {tr("Weights at their bits (bits × count)"), [](auto& c) { return double(c.weightBytes); },
+         [](double v) { return v > 0 ? formatBytes(int64_t(v)) : QStringLiteral("—"); }, -1, {}},
+        {tr("Deep Compression count (sparse)"), [](auto& c) { return double(c.deepCompressionBytes); },
          [](double v) { return v > 0 ? formatBytes(int64_t(v)) : QStringLiteral("—"); }, -1, {}},
         {tr("Parameters"), [](auto& c) { return double(c.params); }, [](double v) { return formatCount(int64_t(v)); },
          -1, {}},

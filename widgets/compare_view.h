@@ -46,6 +46,7 @@ struct CompareColumn {
     int64_t samples = 0;
     int64_t onnxBytes = 0;
     int64_t zlibBytes = 0;
+    int64_t weightBytes = 0;  // the weights at their bit-widths: bits × weights / 8, no file format
     int64_t deepCompressionBytes = 0;  // sparse entries + codes + codebooks, as the Deep Compression paper counts
     int64_t params = 0;
     int64_t macs = 0;
@@ -95,7 +96,7 @@ public:
     // Whether the per-layer cell (row, variant column) is highlighted as differing.
     bool isLayerCellHighlighted(int row, int variant) const;
     // Row of the per-layer table holding `setting` ("Pruning", "Channels", "Rank", "Quantization", "Zeros",
-    // "Rel. error", "Bytes") of `layer`; -1 when absent.
+    // "Rel. error", "Bits × weights") of `layer`; -1 when absent.
     int layerRow(const QString& layer, const QString& setting) const;
 
 private:

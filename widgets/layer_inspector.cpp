@@ -364,7 +364,7 @@ QWidget* LayerInspector::buildPlots() {
     const QList<QPair<QString, QString>> shown = {{"error", tr("Relative error")},
                                                   {"sqnr", tr("SQNR")},
                                                   {"sparsity", tr("Zeros")},
-                                                  {"bytes", tr("Weight bytes")},
+                                                  {"bytes", tr("Bits × weights")},
                                                   {"ratio", tr("Compression")}};
     for (const auto& [key, caption] : shown) {
         QLabel* value = nullptr;
@@ -1058,6 +1058,9 @@ void LayerInspector::updateReadouts() {
                p.bytes < originalBytes ? QStringLiteral("good") : QString());
     setReadout(QStringLiteral("params"), formatCount(p.params));
     setReadout(QStringLiteral("threshold"), p.threshold > 0 ? formatReal(p.threshold) : QString());
+    m_readouts[QStringLiteral("bytes")]->setToolTip(
+        tr("The layer's weights at their bits: bits × weights / 8, float32 before → after (not the ONNX file, which "
+           "stores pruned zeros densely; the Variants list shows the file and its zlib size)"));
     m_readouts[QStringLiteral("error")]->setToolTip(
         p.rank ? tr("Pruning and quantization error on the weight; the rank cut adds %1 (see the spectrum)")
                      .arg(percent(p.lowRankError, 2))

@@ -160,7 +160,7 @@ void LayerTable::updateFooter() {
     const QString layers =
         shown == total ? tr("<b>%1</b> layers").arg(total) : tr("<b>%1</b> of %2 layers shown").arg(shown).arg(total);
     m_footer->setText(
-        tr("%1 &nbsp;·&nbsp; <b>%2</b> params &nbsp;·&nbsp; <b>%3</b> &nbsp;·&nbsp; <b>%4</b> MACs")
+        tr("%1 &nbsp;·&nbsp; <b>%2</b> params &nbsp;·&nbsp; <b>%3</b> of weights &nbsp;·&nbsp; <b>%4</b> MACs")
             .arg(layers, formatCount(s.totalParams), formatBytes(s.totalBytes), formatCompact(s.totalMacs)));
 }
 

@@ -131,7 +131,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal) return {};
     static const char* const titles[ColumnCount] = {"#",     "Layer", "Op",   "Compression", "Shape",
-                                                    "Params", "Bytes", "MACs", "Share"};
+                                                    "Params", "Weight bytes", "MACs", "Share"};
     static const char* const tips[ColumnCount] = {
         "Position of the layer in the model file (sort by this column to restore file order)",
         "Node name in the ONNX graph",
@@ -140,7 +140,8 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
         "together in the Compress panel",
         "Shape of the layer's first weight tensor (usually the kernel); hover a row for all its tensors",
         "Number of weight values (all float initializers the node uses)",
-        "Storage size of the layer's weights in the model file",
+        "The layer's weights as the model file stores them: bits × weights / 8 (float32: 4 bytes each), without "
+        "the file's framing or compression",
         "Multiply-accumulate operations per sample (batch 1), from inferred shapes",
         "Share of the model's parameters held by this layer",
     };

@@ -160,8 +160,9 @@ void PropertiesView::showNode(std::shared_ptr<const Graph> graph, const ModelSum
                    tr("%1 bytes in the file").arg(formatCount(w.bytes)));
         section = addSection(tr("Cost"));
         addRow(section, tr("params"), formatCount(layer->params));
-        addRow(section, tr("size"),
-               formatBytes(layer->bytes) + QStringLiteral("  (%1 B)").arg(formatCount(layer->bytes)));
+        addRow(section, tr("weight bytes"),
+               formatBytes(layer->bytes) + QStringLiteral("  (%1 B)").arg(formatCount(layer->bytes)),
+               tr("bits × weights / 8, as the model file stores them"));
         addRow(section, tr("MACs"), layer->macsKnown ? formatCount(layer->macs) : tr("unknown"),
                layer->macsKnown ? tr("multiply-accumulates per sample")
                                 : tr("the shapes this op needs to be counted are not known"));
@@ -186,7 +187,8 @@ void PropertiesView::showModel(const Graph& graph, const ModelSummary& summary) 
     addRow(section, tr("nodes"), formatCount(int64_t(graph.nodes.size())));
     addRow(section, tr("weighted layers"), formatCount(int64_t(summary.layers.size())));
     addRow(section, tr("params"), formatCount(summary.totalParams));
-    addRow(section, tr("weights size"), formatBytes(summary.totalBytes));
+    addRow(section, tr("weight bytes"), formatBytes(summary.totalBytes),
+           tr("bits × weights / 8 of all weights, as the model file stores them (the file adds the graph)"));
     addRow(section, tr("MACs"),
            summary.unknownMacs.empty() ? formatCount(summary.totalMacs)
                                        : tr("≥ %1 (%2 nodes unknown)")

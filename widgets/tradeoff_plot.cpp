@@ -92,8 +92,8 @@ TradeoffPlot::TradeoffPlot(QWidget* parent)
         "QToolButton { border:1px solid #c4c9cf; padding:2px 10px; background:white; color:#3c4043; }"
         "QToolButton:checked { background:#e8f0fa; color:#1a4d8f; border-color:#8ab4f8; }");
     int index = 0;
-    for (const auto& [text, tip] : {std::pair{tr("ONNX bytes"), tr("Size of the exported ONNX file")},
-                                    std::pair{tr("zlib bytes"), tr("Size of the ONNX file after zlib (level 9): what "
+    for (const auto& [text, tip] : {std::pair{tr("ONNX file"), tr("Size of the ONNX file each variant exports to")},
+                                    std::pair{tr("zlib of file"), tr("Size of the ONNX file after zlib (level 9): what "
                                                                    "pruned zeros and shared weights save in a "
                                                                    "compressed download")}}) {
         auto* b = new QToolButton(this);
@@ -117,7 +117,7 @@ TradeoffPlot::TradeoffPlot(QWidget* parent)
     m_plot->installEventFilter(this);
     m_plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
     m_plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new ByteTicker));
-    m_plot->xAxis->setLabel(tr("model size (ONNX bytes, log scale)"));
+    m_plot->xAxis->setLabel(tr("size of the ONNX file (log scale)"));
     m_plot->yAxis->setLabel(tr("top-1 accuracy (%)"));
     m_plot->yAxis->setNumberFormat(QStringLiteral("f"));
     m_plot->yAxis->setNumberPrecision(1);
@@ -211,8 +211,8 @@ void TradeoffPlot::setSizeMetric(SizeMetric metric) {
     if (metric == m_metric) return;
     m_metric = metric;
     m_metricGroup->button(metric == SizeMetric::Onnx ? 0 : 1)->setChecked(true);
-    m_plot->xAxis->setLabel(metric == SizeMetric::Onnx ? tr("model size (ONNX bytes, log scale)")
-                                                       : tr("model size (zlib-compressed ONNX bytes, log scale)"));
+    m_plot->xAxis->setLabel(metric == SizeMetric::Onnx ? tr("size of the ONNX file (log scale)")
+                                                       : tr("size of the ONNX file after zlib (log scale)"));
     rebuild();
     emit sizeMetricChanged(metric);
 }
@@ -419,9 +419,9 @@ QString TradeoffPlot::toolTipFor(const QString& id) const {
     QString text = QStringLiteral("<b>%1</b>").arg(point->name.toHtmlEscaped());
     text += tr("<br>top-1 %1 %").arg(point->accuracy, 0, 'f', 2);
     if (base && !point->baseline) text += QStringLiteral(" (%1 vs float)").arg(signedPoints(point->accuracy - base->accuracy));
-    text += tr("<br>ONNX %1 · zlib %2").arg(formatBytes(point->onnxBytes), formatBytes(point->zlibBytes));
+    text += tr("<br>ONNX file %1 · zlib of the file %2").arg(formatBytes(point->onnxBytes), formatBytes(point->zlibBytes));
     if (base && !point->baseline && point->onnxBytes > 0 && point->zlibBytes > 0)
-        text += tr("<br>%1× smaller (ONNX), %2× (zlib)")
+        text += tr("<br>%1× smaller (ONNX file), %2× (zlib of the file)")
                     .arg(double(base->onnxBytes) / double(point->onnxBytes), 0, 'f', 1)
                     .arg(double(base->zlibBytes) / double(point->zlibBytes), 0, 'f', 1);
     if (point->crossValidation)

@@ -77,7 +77,7 @@ VariantsPanel::VariantsPanel(QWidget* parent)
       m_export(makeButton(tr("Export…"), tr("Write this variant as an ONNX file"), this)) {
     m_list->setObjectName(QStringLiteral("variantsList"));
     m_list->setColumnCount(ColumnCount);
-    m_list->setHeaderLabels({tr("Variant"), tr("Top-1"), tr("F1"), tr("CV top-1"), tr("ONNX"), tr("zlib"), tr("Smaller"), tr("Note")});
+    m_list->setHeaderLabels({tr("Variant"), tr("Top-1"), tr("F1"), tr("CV top-1"), tr("ONNX file"), tr("zlib of file"), tr("Smaller"), tr("Note")});
     m_list->headerItem()->setToolTip(ColTop1, tr("Top-1 accuracy on the evaluation data (Data Set tab)"));
     m_list->headerItem()->setToolTip(
         ColCv, tr("Cross-validated top-1 (Compress ▸ Cross-Validate…): mean ± std over held-out folds of the training "
@@ -98,9 +98,11 @@ VariantsPanel::VariantsPanel(QWidget* parent)
     m_list->headerItem()->setToolTip(
         ColCv, tr("Cross-validated top-1 (Variants ▸ Cross-Validate): mean ± std over K stratified folds of the training "
                   "data, the variant trained on the other folds and measured on each held-out fold"));
-    m_list->headerItem()->setToolTip(ColOnnx, tr("Size of the exported ONNX file"));
-    m_list->headerItem()->setToolTip(ColZlib, tr("Size of the ONNX file after zlib"));
-    m_list->headerItem()->setToolTip(ColRatio, tr("Float model ONNX bytes / these ONNX bytes"));
+    m_list->headerItem()->setToolTip(ColOnnx, tr("Size of the ONNX file the variant exports to (QDQ when it quantizes, "
+                                                  "else float); ONNX stores pruned zeros densely"));
+    m_list->headerItem()->setToolTip(ColZlib, tr("Size of that ONNX file after zlib (level 9): what pruned zeros and "
+                                                  "shared weights save in a compressed download"));
+    m_list->headerItem()->setToolTip(ColRatio, tr("The float model's ONNX file / this variant's ONNX file"));
     for (int c = ColTop1; c <= ColRatio; ++c) m_list->headerItem()->setTextAlignment(c, Qt::AlignRight | Qt::AlignVCenter);
 
     m_noteLabel->setStyleSheet(QStringLiteral("color:#5f6368;"));

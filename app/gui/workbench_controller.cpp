@@ -98,7 +98,7 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
             [this] { m_trainPanel->setLayerNames(m_doc->graph() ? m_doc->layerNames() : QStringList()); });
     connect(m_doc, &WorkbenchDocument::variantEvaluated, this, [this](const QString& id) {
         if (const Variant* v = m_doc->variant(id); v && v->metrics)
-            emit statusMessage(tr("%1: top-1 %2 %, %3 (%4 after zlib)")
+            emit statusMessage(tr("%1: top-1 %2 %, ONNX file %3, zlib of the file %4")
                                    .arg(v->name)
                                    .arg(v->metrics->top1, 0, 'f', 2)
                                    .arg(formatBytes(v->metrics->onnxBytes), formatBytes(v->metrics->zlibBytes)),
@@ -558,14 +558,17 @@ void WorkbenchController::onExportFinished(const ExportSummary& s) {
     lines << tr("Wrote %1").arg(QDir::toNativeSeparators(s.path));
     lines << tr("Format: %1").arg(formatName(s.format));
     const auto pct = [](int64_t a, int64_t b) { return b > 0 ? 100.0 * double(a) / double(b) : 0.0; };
-    lines << tr("File: %1 (%2 % of the original %3)")
+    lines << tr("ONNX file: %1 (%2 % of the original's %3)")
                  .arg(formatBytes(s.size.onnxBytes))
                  .arg(pct(s.size.onnxBytes, s.originalSize.onnxBytes), 0, 'f', 1)
                  .arg(formatBytes(s.originalSize.onnxBytes));
-    lines << tr("After zlib -9: %1 (%2 % of the original's %3)")
+    lines << tr("zlib of the file (level 9): %1 (%2 % of the original's %3)")
                  .arg(formatBytes(s.size.zlibBytes))
                  .arg(pct(s.size.zlibBytes, s.originalSize.zlibBytes), 0, 'f', 1)
                  .arg(formatBytes(s.originalSize.zlibBytes));
+    if (s.weightBytes > 0)
+        lines << tr("Weights at their bits: %1 (bits × weights / 8, before the file format)")
+                     .arg(formatBytes(s.weightBytes));
     if (s.reloadedTop1) {
         QString line = tr("Read back and evaluated: top-1 %1 % on %2 images").arg(*s.reloadedTop1, 0, 'f', 2)
                            .arg(formatCount(s.reloadedSamples));

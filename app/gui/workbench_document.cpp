@@ -507,6 +507,7 @@ std::vector<CompareColumn> WorkbenchDocument::compareColumns(const QStringList& 
         c.samples = m.samples;
         c.onnxBytes = m.onnxBytes;
         c.zlibBytes = m.zlibBytes;
+        c.weightBytes = m.weightBytes;
         c.deepCompressionBytes = m.deepCompressionBytes;
         c.params = m.params;
         c.macs = m.macs;

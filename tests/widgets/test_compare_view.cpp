@@ -46,6 +46,27 @@ class TestCompareView : public QObject {
     Q_OBJECT
 
 private slots:
+    // Issue 12 item 4: every size says what it measures (ONNX file, zlib of the file, bits × weights).
+    void sizesSayWhatTheyMeasure() {
+        CompareView view;
+        auto a = column("float", 91.5, "float32", "–", {{0, 0}});
+        auto b = column("int8", 91.4, "int8", "–", {{0, 0}});
+        a.weightBytes = 1724320;
+        b.weightBytes = 431080;
+        view.setColumns({a, b});
+        QStringList rows;
+        for (int r = 0; r < view.metricsTable()->rowCount(); ++r) rows << view.metricsTable()->item(r, 0)->text();
+        for (const QString& name : {QStringLiteral("ONNX file"), QStringLiteral("zlib of the ONNX file"),
+                                    QStringLiteral("Weights at their bits (bits × count)")})
+            QVERIFY2(rows.contains(name), qPrintable(rows.join(", ")));
+        for (const QString& row : rows)
+            QVERIFY2(!row.endsWith(QLatin1String(" size")), qPrintable(row + ": which size?"));
+        const int weights = int(rows.indexOf("Weights at their bits (bits × count)"));
+        QVERIFY2(view.metricsTable()->item(weights, 2)->text().startsWith(QLatin1String("431")),
+                 qPrintable(view.metricsTable()->item(weights, 2)->text()));
+        QVERIFY(view.layerRow("fc1", "Bits × weights") >= 0);
+    }
+
     void crossValidationVerdict() {
         // Plain numbers: 91.2 ± 0.3 and 91.0 ± 0.4 overlap; 91.2 ± 0.3 and 89.0 ± 0.5 do not.
         const CrossValidationFigure a{5, 1, 91.2, 0.3, 90.0, 0.3}, b{5, 1, 91.0, 0.4, 89.9, 0.4},

@@ -1,6 +1,7 @@
 #include <qcustomplot.h>
 
 #include <QSignalSpy>
+#include <QToolButton>
 #include <QtTest>
 
 #include "widgets/tradeoff_plot.h"
@@ -110,6 +111,58 @@ private slots:
         QVERIFY(tip.contains(QStringLiteral("−0.2 pp vs float")));
         QVERIFY(tip.contains(QLatin1String("fc1  int8")));
         QVERIFY(tip.contains(QStringLiteral("3.9× smaller")));
+    }
+
+    // Issue 12: the legend covered low-accuracy points. It sits outside the axes, so no point, label or corner of the
+    // data area is under it, at the dock's size and in a small plot.
+    void legendCoversNoPoint_data() {
+        QTest::addColumn<QSize>("size");
+        QTest::newRow("dock") << QSize(560, 480);
+        QTest::newRow("small") << QSize(340, 260);
+    }
+
+    void legendCoversNoPoint() {
+        QFETCH(QSize, size);
+        TradeoffPlot plot;
+        plot.resize(size);
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        TradeoffPoint cv = point("int8", 90.8, 440000, 400000);
+        cv.crossValidation = CrossValidationFigure{5, 1, 90.1, 0.5, 89.0, 0.5};
+        // Low-accuracy points at both lower corners, where legends usually sit.
+        plot.setPoints({point("base", 91.0, 1700000, 1580000, true), cv, point("dc", 12.0, 60000, 40000),
+                        point("broken", 10.0, 1650000, 1500000), point("int4", 35.0, 230000, 210000)});
+        QCoreApplication::processEvents();
+        QCPLegend* legend = plot.plot()->legend;
+        QVERIFY(legend->visible());
+        const QRect legendRect = legend->outerRect();
+        QVERIFY(!legendRect.isEmpty());
+        QVERIFY2(!legendRect.intersects(plot.plot()->axisRect()->rect()),
+                 "the legend must not sit inside the data area");
+        for (const TradeoffPoint& p : plot.points()) {
+            const QPoint at = plot.pointPosition(p.id);
+            QVERIFY2(plot.plot()->axisRect()->rect().contains(at), qPrintable(p.id));
+            QVERIFY2(!legendRect.adjusted(-6, -6, 6, 6).contains(at), qPrintable(p.id + " is under the legend"));
+        }
+        // Every entry is drawn inside the widget.
+        QVERIFY(plot.plot()->rect().contains(legendRect));
+        if (const QString dir = qEnvironmentVariable("LATHE_SCREENSHOT_DIR"); !dir.isEmpty())
+            plot.grab().save(dir + QStringLiteral("/tradeoff_legend_%1.png").arg(size.width()));
+    }
+
+    // Issue 12 item 4: every size says what it measures.
+    void sizesSayWhatTheyMeasure() {
+        TradeoffPlot plot;
+        plot.setPoints({point("base", 91.0, 1700000, 1580000, true), point("int8", 90.8, 440000, 400000)});
+        QVERIFY(plot.plot()->xAxis->label().contains(QLatin1String("ONNX file")));
+        const QString tip = plot.toolTipFor("int8");
+        QVERIFY2(tip.contains(QLatin1String("ONNX file")) && tip.contains(QLatin1String("zlib of the file")),
+                 qPrintable(tip));
+        plot.setSizeMetric(TradeoffPlot::SizeMetric::Zlib);
+        QVERIFY(plot.plot()->xAxis->label().contains(QLatin1String("ONNX file after zlib")));
+        QStringList buttons;
+        for (QToolButton* b : plot.findChildren<QToolButton*>()) buttons << b->text();
+        QVERIFY2(buttons.contains("ONNX file") && buttons.contains("zlib of file"), qPrintable(buttons.join(", ")));
     }
 
     void baselineIsMarked() {

@@ -68,6 +68,18 @@ private slots:
                  qPrintable(panel.list()->topLevelItem(1)->toolTip(0)));
     }
 
+    // Issue 12 item 4: the size columns say what they measure.
+    void sizeColumnsSayWhatTheyMeasure() {
+        VariantsPanel panel;
+        panel.setVariants(rows());
+        QTreeWidgetItem* header = panel.list()->headerItem();
+        QCOMPARE(header->text(4), QStringLiteral("ONNX file"));
+        QCOMPARE(header->text(5), QStringLiteral("zlib of file"));
+        QVERIFY(header->toolTip(4).contains(QLatin1String("ONNX file")));
+        QVERIFY(header->toolTip(5).contains(QLatin1String("zlib")));
+        QVERIFY(header->toolTip(6).contains(QLatin1String("ONNX file")));
+    }
+
     void renameInPlace() {
         VariantsPanel panel;
         panel.setVariants(rows());
