@@ -146,6 +146,7 @@ MainWindow::MainWindow(QWidget* parent)
         m_compareDock->show();
         m_compareDock->raise();
     });
+    connect(m_workbench->document(), &WorkbenchDocument::projectOpened, this, [this] { showStoredEvaluation(); });
     connect(m_workbench->document(), &WorkbenchDocument::variantsChanged, this, [this] {
         if (!m_workbench->document()->variants().empty() && m_tradeoffDock->isHidden()) m_tradeoffDock->show();
     });
@@ -443,6 +444,7 @@ void MainWindow::onModelChanged() {
     m_modelLabel->setText(modelStatusText());
     m_evaluationView->clearReport(
         tr("Press Evaluate (Ctrl+E) to measure %1 on the data set chosen in the Data Set panel.").arg(file));
+    showStoredEvaluation();  // a reopened project's
     m_datasetPanel->setRunError({});
     m_activationView->setValues(nullptr, {});
     m_activationView->showMessage({}, false);
@@ -543,19 +545,31 @@ void MainWindow::onEvaluationFinished() {
     updateActions();
     const EvalReport& r = *m_session->report();
     const EvaluationSettings& s = m_session->reportSettings();
+    m_workbench->document()->setBaselineEvaluation(s, m_session->classNames(), r);
+    showEvaluation(r, s, m_session->classNames());
+    statusBar()->showMessage(tr("Evaluated %1 on %2: top-1 %3 %, macro-F1 %4 %")
+                                 .arg(QFileInfo(m_document->path()).fileName(), s.displayName())
+                                 .arg(r.top1, 0, 'f', 2)
+                                 .arg(r.macroF1, 0, 'f', 2),
+                             15000);
+}
+
+void MainWindow::showStoredEvaluation() {
+    const WorkbenchDocument* doc = m_workbench->document();
+    const auto& stored = doc->baselineEvaluation();
+    if (!stored || !m_document->graph() || doc->graph() != m_document->graph() || m_session->isEvaluating()) return;
+    showEvaluation(stored->report, WorkbenchDocument::settingsOf(*stored), stored->classNames);
+}
+
+void MainWindow::showEvaluation(const EvalReport& r, const EvaluationSettings& s, const QStringList& classNames) {
     const QString model = QFileInfo(m_document->path()).fileName();
     QStringList details{s.specText};
     details << (s.eval.limit > 0 ? (s.eval.shuffle ? tr("random %1 images").arg(formatCount(r.n))
                                                    : tr("first %1 images").arg(formatCount(r.n)))
                                  : tr("all %1 images").arg(formatCount(r.n)))
             << tr("batch %1").arg(s.eval.batchSize) << tr("%1 s").arg(r.seconds, 0, 'f', 2);
-    m_evaluationView->setReport(r, m_session->classNames(), tr("%1 on %2").arg(model, s.displayName()),
+    m_evaluationView->setReport(r, classNames, tr("%1 on %2").arg(model, s.displayName()),
                                 details.join(QStringLiteral("  ·  ")));
-    statusBar()->showMessage(tr("Evaluated %1 on %2: top-1 %3 %, macro-F1 %4 %")
-                                 .arg(model, s.displayName())
-                                 .arg(r.top1, 0, 'f', 2)
-                                 .arg(r.macroF1, 0, 'f', 2),
-                             15000);
 }
 
 void MainWindow::onEvaluationFailed(const QString& message) {

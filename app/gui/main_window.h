@@ -7,6 +7,9 @@
 #include <memory>
 #include <vector>
 
+#include "core/eval/evaluator.h"
+#include "widgets/dataset_panel.h"
+
 class QAction;
 class QDockWidget;
 class QLabel;
@@ -99,6 +102,10 @@ private:
     void onWarnings(const QStringList& warnings);
     void onEvaluationStarted();
     void onEvaluationFinished();
+    // Shows `report` of the open model in the Evaluation panel.
+    void showEvaluation(const EvalReport& report, const EvaluationSettings& settings, const QStringList& classNames);
+    // Shows the evaluation the workbench document keeps for the open model (a reopened project's), if any.
+    void showStoredEvaluation();
     void onEvaluationFailed(const QString& message);
     void onEvaluationCancelled();
     void onActivationsCaptured(int nodeIndex, std::shared_ptr<const std::vector<float>> values,

@@ -173,24 +173,15 @@ LayerReport layerReportFromJson(const json& l, const std::string& path) {
     return r;
 }
 
-VariantMetrics metricsFromJson(const json& j, const std::string& path) {
-    if (!j.is_object()) fail(path, "expected an object, got " + shortDump(j));
-    constexpr int64_t kBig = std::numeric_limits<int64_t>::max();
-    VariantMetrics m;
-    m.top1 = number(j, "top1", path, 0.0);
-    m.top5 = number(j, "top5", path, 0.0);
-    m.macroF1 = number(j, "macro_f1", path, 0.0);
-    m.foldStd = number(j, "fold_std", path, 0.0);
-    m.samples = integer(j, "samples", path, 0, 0, kBig);
-    m.latencyMs = number(j, "latency_ms", path, 0.0);
-    m.backend = qs(string(j, "backend", path));
+// The "confusion" member of `j` (rows of counts by true class), each count checked.
+ConfusionMatrix confusionFromJson(const json& j, const std::string& path) {
     const std::string cp = child(path, "confusion");
     const json& confusion = array(j, "confusion", path);
     if (confusion.size() > size_t(kMaxClasses))
         fail(cp, "has " + std::to_string(confusion.size()) + " rows (at most " + std::to_string(kMaxClasses) +
                      " classes)");
     const int classes = int(confusion.size());
-    m.confusion = ConfusionMatrix(classes);
+    ConfusionMatrix matrix(classes);
     int64_t total = 0;
     for (int t = 0; t < classes; ++t) {
         const std::string rp = index(cp, size_t(t));
@@ -203,9 +194,34 @@ VariantMetrics metricsFromJson(const json& j, const std::string& path) {
             total += k;
             if (total > kMaxConfusionTotal)
                 fail(cp, "counts more than " + std::to_string(kMaxConfusionTotal) + " samples");
-            for (int64_t n = 0; n < k; ++n) m.confusion.add(t, p);
+            for (int64_t n = 0; n < k; ++n) matrix.add(t, p);
         }
     }
+    return matrix;
+}
+
+json confusionToJson(const ConfusionMatrix& m) {
+    json confusion = json::array();
+    for (int t = 0; t < m.numClasses(); ++t) {
+        json row = json::array();
+        for (int p = 0; p < m.numClasses(); ++p) row.push_back(m.count(t, p));
+        confusion.push_back(std::move(row));
+    }
+    return confusion;
+}
+
+VariantMetrics metricsFromJson(const json& j, const std::string& path) {
+    if (!j.is_object()) fail(path, "expected an object, got " + shortDump(j));
+    constexpr int64_t kBig = std::numeric_limits<int64_t>::max();
+    VariantMetrics m;
+    m.top1 = number(j, "top1", path, 0.0);
+    m.top5 = number(j, "top5", path, 0.0);
+    m.macroF1 = number(j, "macro_f1", path, 0.0);
+    m.foldStd = number(j, "fold_std", path, 0.0);
+    m.samples = integer(j, "samples", path, 0, 0, kBig);
+    m.latencyMs = number(j, "latency_ms", path, 0.0);
+    m.backend = qs(string(j, "backend", path));
+    m.confusion = confusionFromJson(j, path);
     m.params = integer(j, "params", path, 0, 0, kBig);
     m.weightBytes = integer(j, "weight_bytes", path, 0, 0, kBig);
     m.onnxBytes = integer(j, "onnx_bytes", path, 0, 0, kBig);
@@ -308,6 +324,39 @@ CrossValidationFigure crossValidationFromJson(const json& j, const std::string& 
     return f;
 }
 
+// The float model's evaluation ("evaluation"), each field checked; throws FieldError naming the field.
+BaselineEvaluation baselineEvaluationFromJson(const json& j, const std::string& path) {
+    if (!j.is_object()) fail(path, "expected an object, got " + shortDump(j));
+    constexpr int64_t kBig = std::numeric_limits<int64_t>::max();
+    BaselineEvaluation e;
+    e.dataset = datasetFromJson(object(j, "dataset", path), child(path, "dataset"));
+    for (const std::string& c : strings(j, "class_names", path)) e.classNames << qs(c);
+    const std::string rp = child(path, "report");
+    const json& r = object(j, "report", path);
+    EvalReport& report = e.report;
+    report.backend = string(r, "backend", rp);
+    report.n = integer(r, "n", rp, 0, 0, kBig);
+    report.top1 = number(r, "top1", rp, 0.0);
+    report.top5 = number(r, "top5", rp, 0.0);
+    report.macroF1 = number(r, "macro_f1", rp, 0.0);
+    if (report.top1 < 0 || report.top1 > 100 || report.top5 < 0 || report.top5 > 100 || report.macroF1 < 0 ||
+        report.macroF1 > 100)
+        fail(rp, "top1, top5 or macro_f1 outside [0, 100]");
+    report.confusion = confusionFromJson(r, rp);
+    report.perClass = perClassMetrics(report.confusion);
+    const std::string fp = child(rp, "folds");
+    const json& folds = object(r, "folds", rp);
+    report.folds.k = int(integer(folds, "k", fp, 0, 0, 1000));
+    report.folds.mean = number(folds, "mean", fp, 0.0);
+    report.folds.stddev = number(folds, "std", fp, 0.0);
+    for (float a : floats(folds, "accuracies", fp)) report.folds.accuracies.push_back(double(a));
+    report.seconds = number(r, "seconds", rp, 0.0);
+    report.imagesPerSecond = number(r, "images_per_second", rp, 0.0);
+    report.latencyMs = number(r, "latency_ms", rp, 0.0);
+    report.notes = strings(r, "notes", rp);
+    return e;
+}
+
 ProjectFile parse(const json& j, const QString& projectDir) {
     ProjectFile f;
     if (!j.is_object() || !j.contains("lathe_project"))
@@ -350,6 +399,12 @@ ProjectFile parse(const json& j, const QString& projectDir) {
     }
     f.nextVariant = int(integer(j, "next_variant", "", int64_t(f.variants.size()) + 1, 1,
                                 std::numeric_limits<int>::max()));
+    if (const json* evaluation = member(j, "evaluation"))
+        f.evaluation = baselineEvaluationFromJson(*evaluation, "evaluation");
+    const json& view = object(j, "view", "");
+    const std::string axis = string(view, "size_axis", "view", "onnx");
+    if (axis != "onnx" && axis != "zlib") fail("view.size_axis", "\"" + axis + "\" is not onnx or zlib");
+    f.sizeAxis = axis == "zlib" ? PlotSizeAxis::Zlib : PlotSizeAxis::Onnx;
     return f;
 }
 
@@ -419,12 +474,7 @@ Result<ProjectFile> parseProjectFile(std::string_view bytes, const QString& proj
 }
 
 json variantMetricsToJson(const VariantMetrics& m) {
-    json confusion = json::array();
-    for (int t = 0; t < m.confusion.numClasses(); ++t) {
-        json row = json::array();
-        for (int p = 0; p < m.confusion.numClasses(); ++p) row.push_back(m.confusion.count(t, p));
-        confusion.push_back(std::move(row));
-    }
+    const json confusion = confusionToJson(m.confusion);
     json layers = json::array();
     for (const LayerReport& r : m.layers) layers.push_back(layerReportToJson(r));
     json notes = json::array();
@@ -472,6 +522,26 @@ json crossValidationFigureToJson(const CrossValidationFigure& f) {
             {"epochs", f.epochs},
             {"top1", {{"mean", f.meanTop1}, {"std", f.stdTop1}}},
             {"macro_f1", {{"mean", f.meanF1}, {"std", f.stdF1}}}};
+}
+
+json baselineEvaluationToJson(const BaselineEvaluation& e) {
+    const EvalReport& r = e.report;
+    json classNames = json::array();
+    for (const QString& c : e.classNames) classNames.push_back(c.toStdString());
+    const json folds = {{"k", r.folds.k}, {"mean", r.folds.mean}, {"std", r.folds.stddev},
+                        {"accuracies", r.folds.accuracies}};
+    const json report = {{"backend", r.backend},
+                         {"n", r.n},
+                         {"top1", r.top1},
+                         {"top5", r.top5},
+                         {"macro_f1", r.macroF1},
+                         {"confusion", confusionToJson(r.confusion)},
+                         {"folds", folds},
+                         {"seconds", r.seconds},
+                         {"images_per_second", r.imagesPerSecond},
+                         {"latency_ms", r.latencyMs},
+                         {"notes", r.notes}};
+    return {{"dataset", projectDatasetToJson(e.dataset)}, {"class_names", classNames}, {"report", report}};
 }
 
 }  // namespace lathe

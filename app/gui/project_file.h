@@ -65,6 +65,17 @@ struct ProjectVariant {
     std::optional<CrossValidationFigure> crossValidation;  // "cross_validation": its cross-validated accuracy
 };
 
+// The float model's last Model ▸ Evaluate: what the Evaluation panel shows (again after reopening the project), and
+// the baseline variant's measurement while the data set settings stay the same.
+struct BaselineEvaluation {
+    ProjectDataset dataset;  // the settings it ran with (trainSpecText unused)
+    QStringList classNames;
+    EvalReport report;  // indices and predictions are not kept; perClass follows from the confusion matrix
+};
+
+// The trade-off plot's size axis, as a project stores it ("size_axis").
+enum class PlotSizeAxis { Onnx, Zlib };
+
 // The contents of a .latheproj file.
 struct ProjectFile {
     static constexpr int kVersion = 1;
@@ -77,6 +88,8 @@ struct ProjectFile {
     Recipe recipe;
     std::vector<ProjectVariant> variants;
     int nextVariant = 1;  // the stored value, else variants + 1
+    std::optional<BaselineEvaluation> evaluation;  // "evaluation"
+    PlotSizeAxis sizeAxis = PlotSizeAxis::Onnx;    // "view": {"size_axis": "onnx" | "zlib"}
 };
 
 // Parses .latheproj bytes; `projectDir` resolves the model's relative path. Never throws: every field is type- and
@@ -89,5 +102,7 @@ nlohmann::json variantMetricsToJson(const VariantMetrics& metrics);
 nlohmann::json projectDatasetToJson(const ProjectDataset& dataset);
 // {"folds", "epochs", "top1": {"mean", "std"}, "macro_f1": {"mean", "std"}} (percent), as parseProjectFile reads it.
 nlohmann::json crossValidationFigureToJson(const CrossValidationFigure& figure);
+// {"dataset", "class_names", "report": {...}}, as parseProjectFile reads it.
+nlohmann::json baselineEvaluationToJson(const BaselineEvaluation& evaluation);
 
 }  // namespace lathe

@@ -302,11 +302,14 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
         for (const auto& n : built->notes) m.notes << qs(n);
         evalGraph = std::move(built->graph);
     }
-    auto report = evaluate(evalGraph, *dataset, settings.eval, after(0.35f, 1.f));
+    const bool measured = task.baseline && task.measured;
+    auto report = measured ? Result<EvalReport>(*task.measured)
+                           : evaluate(evalGraph, *dataset, settings.eval, after(0.35f, 1.f));
     if (!report) {
         if (report.error().code != ErrorCode::Cancelled) out.error = qs(report.error().message);
         return out;
     }
+    if (measured) m.notes << QObject::tr("accuracy measured by Model ▸ Evaluate on the same images, not run again");
     m.top1 = report->top1;
     m.top5 = report->top5;
     m.macroF1 = report->macroF1 / 100.0;  // the report gives percent
@@ -315,7 +318,9 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
     m.latencyMs = report->latencyMs;
     m.backend = qs(report->backend);
     for (const auto& n : report->notes) m.notes << qs(n);
-    for (const auto& w : scaleWarnings(*dataset, settings.dataset.preprocessing)) m.notes << qs(w);
+    // Model ▸ Evaluate's notes hold the scale warnings already.
+    if (!measured)
+        for (const auto& w : scaleWarnings(*dataset, settings.dataset.preprocessing)) m.notes << qs(w);
     m.confusion = report->confusion;
     out.metrics = std::move(m);
     return out;

@@ -66,6 +66,8 @@ struct VariantEvaluationTask {
     QString trainSpec;  // training data of recipe.train for folder:/npy: data sets (idx: uses its train split)
     std::shared_ptr<const CompressedModel> trained;  // weights trained before: evaluated instead of training again
     TeacherSource teacher;                           // recipe.train in distill mode: its teacher
+    // The baseline: what Model ▸ Evaluate measured on the same model and settings, taken instead of evaluating again.
+    std::optional<EvalReport> measured;
 };
 
 // What evaluating it gave: metrics, or an error (neither: cancelled), and the data it opened.

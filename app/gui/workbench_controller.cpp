@@ -13,6 +13,7 @@
 
 #include "app/gui/cross_validation_dialog.h"
 #include "app/gui/cross_validation_session.h"
+#include "app/gui/dialog_folders.h"
 #include "app/gui/model_document.h"
 #include "app/gui/training_session.h"
 #include "app/gui/workbench_document.h"
@@ -127,6 +128,9 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
         m_variants->setCurrentId(id);
         if (const Variant* v = m_doc->variant(id)) emit statusMessage(tr("Loaded the settings of %1").arg(v->name), 5000);
     });
+    connect(m_plot, &TradeoffPlot::sizeMetricChanged, this, [this](TradeoffPlot::SizeMetric metric) {
+        m_doc->setPlotSizeAxis(metric == TradeoffPlot::SizeMetric::Zlib ? PlotSizeAxis::Zlib : PlotSizeAxis::Onnx);
+    });
     connect(m_variants, &VariantsPanel::currentChanged, m_plot, &TradeoffPlot::setCurrent);
     connect(m_variants, &VariantsPanel::currentChanged, this, [this] { updateActions(); });
     connect(m_variants, &VariantsPanel::renameRequested, m_doc, &WorkbenchDocument::renameVariant);
@@ -211,10 +215,13 @@ void WorkbenchController::createActions() {
     m_openProject->setToolTip(tr("Open a Lathe project: its model, data set, settings and variants (Ctrl+Shift+O)"));
     connect(m_openProject, &QAction::triggered, this, [this] {
         if (!confirmDiscard()) return;
-        const QString path =
-            QFileDialog::getOpenFileName(m_window, tr("Open Project"), QFileInfo(m_doc->projectPath()).absolutePath(),
-                                         kProjectFilter);
-        if (!path.isEmpty()) openProject(path);
+        const QString fallback = m_doc->projectPath().isEmpty() ? QFileInfo(m_doc->modelPath()).absolutePath()
+                                                                : QFileInfo(m_doc->projectPath()).absolutePath();
+        const QString path = QFileDialog::getOpenFileName(
+            m_window, tr("Open Project"), lastDialogFolder(DialogFolder::Project, fallback), kProjectFilter);
+        if (path.isEmpty()) return;
+        rememberDialogFolder(DialogFolder::Project, path);
+        openProject(path);
     });
     m_saveProject = new QAction(QIcon(QStringLiteral(":/lathe/icons/save.svg")), tr("&Save Project"), this);
     m_saveProject->setShortcut(QKeySequence::Save);
@@ -529,13 +536,10 @@ void WorkbenchController::exportVariant(const QString& requestedId, const QStrin
                                   tr("QOperator int8 ONNX — OpenCV DNN (*.onnx)")};
         QString selected = filters[format == ExportFormat::Qdq ? 1 : 0];
         if (staticActivations) selected = filters[1];
-        const QFileInfo model(m_doc->modelPath());
-        QString stem = v->name;
-        stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
-        const QString suggestion = model.absoluteDir().filePath(model.completeBaseName() + '_' + stem + ".onnx");
-        path = QFileDialog::getSaveFileName(m_window, tr("Export %1").arg(v->name), suggestion, filters.join(";;"),
-                                            &selected);
+        path = QFileDialog::getSaveFileName(m_window, tr("Export %1").arg(v->name), suggestedExportPath(id),
+                                            filters.join(";;"), &selected);
         if (path.isEmpty()) return;
+        rememberDialogFolder(DialogFolder::Export, path);
         if (!path.endsWith(QStringLiteral(".onnx"), Qt::CaseInsensitive)) path += QStringLiteral(".onnx");
         format = selected == filters[2] ? ExportFormat::QOperator
                  : selected == filters[1] ? ExportFormat::Qdq
@@ -613,6 +617,8 @@ bool WorkbenchController::openProject(const QString& path) {
 
 void WorkbenchController::onProjectOpened(const QString& modelPath) {
     pushDatasetToPanel();
+    m_plot->setSizeMetric(m_doc->plotSizeAxis() == PlotSizeAxis::Zlib ? TradeoffPlot::SizeMetric::Zlib
+                                                                      : TradeoffPlot::SizeMetric::Onnx);
     if (!modelPath.isEmpty() && QFileInfo(modelPath).absoluteFilePath() != QFileInfo(m_model->path()).absoluteFilePath())
         m_model->open(modelPath);
     else if (m_model->selectedNode() >= 0)
@@ -645,12 +651,9 @@ bool WorkbenchController::saveProject() {
 bool WorkbenchController::saveProjectAs(const QString& requestedPath) {
     QString path = requestedPath;
     if (path.isEmpty()) {
-        const QFileInfo model(m_doc->modelPath());
-        const QString suggestion = m_doc->projectPath().isEmpty()
-                                       ? model.absoluteDir().filePath(model.completeBaseName() + ".latheproj")
-                                       : m_doc->projectPath();
-        path = QFileDialog::getSaveFileName(m_window, tr("Save Project"), suggestion, kProjectFilter);
+        path = QFileDialog::getSaveFileName(m_window, tr("Save Project"), suggestedProjectPath(), kProjectFilter);
         if (path.isEmpty()) return false;
+        rememberDialogFolder(DialogFolder::Project, path);
         if (!path.endsWith(QStringLiteral(".latheproj"))) path += QStringLiteral(".latheproj");
     }
     if (const std::optional<EvaluationSettings> settings = m_datasetPanel->validate())
@@ -662,6 +665,23 @@ bool WorkbenchController::saveProjectAs(const QString& requestedPath) {
     }
     emit statusMessage(tr("Saved %1").arg(QFileInfo(path).fileName()), 5000);
     return true;
+}
+
+QString WorkbenchController::suggestedProjectPath() const {
+    if (!m_doc->projectPath().isEmpty()) return m_doc->projectPath();
+    const QFileInfo model(m_doc->modelPath());
+    const QString name = (model.completeBaseName().isEmpty() ? QStringLiteral("untitled") : model.completeBaseName()) +
+                         QStringLiteral(".latheproj");
+    return QDir(lastDialogFolder(DialogFolder::Project, model.absolutePath())).filePath(name);
+}
+
+QString WorkbenchController::suggestedExportPath(const QString& id) const {
+    const Variant* v = m_doc->variant(id);
+    const QFileInfo model(m_doc->modelPath());
+    QString stem = v ? v->name : QStringLiteral("variant");
+    stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
+    return QDir(lastDialogFolder(DialogFolder::Export, model.absolutePath()))
+        .filePath(model.completeBaseName() + '_' + stem + ".onnx");
 }
 
 bool WorkbenchController::offerRecovery() {

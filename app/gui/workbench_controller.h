@@ -86,6 +86,11 @@ public:
     // both (defaults: 5, the variant's train epochs else 1) when `folds` is 0 and dialogs are enabled. Failures go to
     // error().
     void crossValidate(const QString& id = {}, int folds = 0, int epochs = 0);
+    // Where Save Project As starts: the project's file, else <model name>.latheproj in the folder last used for
+    // projects (else the model's folder).
+    QString suggestedProjectPath() const;
+    // Where Export starts for variant `id`: <model>_<variant>.onnx in the folder last exported to (else the model's).
+    QString suggestedExportPath(const QString& id) const;
     // The window title's document part: project name (or "Untitled") and [*] for the modified marker.
     QString titleText() const;
 

@@ -176,6 +176,28 @@ void WorkbenchDocument::setEvaluationSettings(const EvaluationSettings& settings
     if (changed) m_project.markDirty();
 }
 
+void WorkbenchDocument::setBaselineEvaluation(const EvaluationSettings& settings, const QStringList& classNames,
+                                              const EvalReport& report) {
+    BaselineEvaluation e{projectDataset(settings, {}), classNames, report};
+    e.report.indices.clear();
+    e.report.predictions.clear();
+    m_baselineEvaluation = std::move(e);
+    m_project.markDirty();
+}
+
+EvaluationSettings WorkbenchDocument::settingsOf(const BaselineEvaluation& evaluation) {
+    EvaluationSettings s;
+    s.specText = evaluation.dataset.specText;
+    s.spec = evaluation.dataset.spec;
+    s.dataset = evaluation.dataset.dataset;
+    s.eval = evaluation.dataset.eval;
+    return s;
+}
+
+bool WorkbenchDocument::sameEvaluation(const EvaluationSettings& a, const EvaluationSettings& b) {
+    return projectDatasetToJson(projectDataset(a, {})) == projectDatasetToJson(projectDataset(b, {}));
+}
+
 void WorkbenchDocument::setTrainDataSpec(const QString& spec) {
     if (spec.trimmed() == m_trainSpec) return;
     m_trainSpec = spec.trimmed();
@@ -333,8 +355,12 @@ std::optional<VariantEvaluationTask> WorkbenchDocument::evaluationTask(const QSt
     if (!v) return std::nullopt;
     v->state = Variant::State::Running;
     v->progress = 0;
-    return VariantEvaluationTask{v->id,     v->name,        graph(),         m_modelPath, v->recipe,
-                                 v->baseline, m_evalSettings, trainDataSpec(), v->trained, teacherSource(v->recipe)};
+    VariantEvaluationTask task{v->id,       v->name,        graph(),         m_modelPath, v->recipe,
+                               v->baseline, m_evalSettings, trainDataSpec(), v->trained, teacherSource(v->recipe)};
+    // Model ▸ Evaluate measured the float model on the same settings already: its report is the baseline's.
+    if (v->baseline && m_baselineEvaluation && sameEvaluation(settingsOf(*m_baselineEvaluation), m_evalSettings))
+        task.measured = m_baselineEvaluation->report;
+    return task;
 }
 
 QString WorkbenchDocument::trainBlocker(const QString& id) const {
@@ -625,6 +651,7 @@ void WorkbenchDocument::resetProject() {
     m_editor.reset();
     m_expectedSha.clear();
     m_classNames.clear();
+    m_baselineEvaluation.reset();
     m_project.reset();
 }
 
@@ -642,6 +669,8 @@ ProjectFile WorkbenchDocument::projectFile() const {
     project.classNames = m_classNames;
     project.recipe = recipe();
     project.nextVariant = m_nextId;
+    project.evaluation = m_baselineEvaluation;
+    project.sizeAxis = m_sizeAxis;
     for (const Variant& v : m_variants)
         project.variants.push_back({v.id, v.name, v.note, v.baseline, v.created, v.error,
                                     v.state == Variant::State::Failed, v.recipe, v.metrics, v.parentId, v.history,
@@ -685,6 +714,8 @@ void WorkbenchDocument::applyProject(ProjectFile project) {
     m_classNames = project.classNames;
     m_variants = std::move(variants);
     m_nextId = project.nextVariant;
+    m_baselineEvaluation = std::move(project.evaluation);
+    m_sizeAxis = project.sizeAxis;
 }
 
 bool WorkbenchDocument::openProject(const QString& path, QString* error) {

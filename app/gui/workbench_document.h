@@ -88,6 +88,20 @@ public:
     // Training data of folder:/npy: data sets (a second SPEC; IDX sets train on their train split). Saved.
     void setTrainDataSpec(const QString& spec);
     QString trainDataSpec() const { return m_evalSettings.specText.isEmpty() ? QString() : m_trainSpec; }
+    // What Model ▸ Evaluate measured on the current model: saved with the project (the Evaluation panel shows it again
+    // after reopening) and reused as the float baseline's accuracy by evaluateCurrent() while the data set settings
+    // are the same (no second run). Dropped with the model. Marks the project dirty.
+    void setBaselineEvaluation(const EvaluationSettings& settings, const QStringList& classNames,
+                               const EvalReport& report);
+    const std::optional<BaselineEvaluation>& baselineEvaluation() const { return m_baselineEvaluation; }
+    // The settings `evaluation` ran with, as the data set panel holds them.
+    static EvaluationSettings settingsOf(const BaselineEvaluation& evaluation);
+    // Whether two evaluation settings measure the same thing (data set, split, preprocessing, limit, order, folds,
+    // seed, backend, latency samples).
+    static bool sameEvaluation(const EvaluationSettings& a, const EvaluationSettings& b);
+    // The trade-off plot's size axis, saved with the project (a view setting: it does not mark the project dirty).
+    void setPlotSizeAxis(PlotSizeAxis axis) { m_sizeAxis = axis; }
+    PlotSizeAxis plotSizeAxis() const { return m_sizeAxis; }
 
     // --- Recipe (undoable) ----------------------------------------------------------------------------------------
     const Recipe& recipe() const { return m_editor.recipe(); }
@@ -254,6 +268,8 @@ private:
     QString m_sha;
     EvaluationSettings m_evalSettings;
     QString m_trainSpec;
+    std::optional<BaselineEvaluation> m_baselineEvaluation;
+    PlotSizeAxis m_sizeAxis = PlotSizeAxis::Onnx;
     RecipeEditor m_editor;  // also holds the graph
     // Of the model, found once per setModel: what structured pruning removes together, and the model's totals.
     std::shared_ptr<const ChannelGroups> m_channelGroups;

@@ -40,7 +40,7 @@ json toJson(const ProjectFile& project, const QString& projectDir) {
     for (const QString& c : project.classNames) classNames.push_back(c.toStdString());
     const QString& model = project.modelPath;
     const QString relative = projectDir.isEmpty() || model.isEmpty() ? model : QDir(projectDir).relativeFilePath(model);
-    return {{"lathe_project", ProjectFile::kVersion},
+    json out = {{"lathe_project", ProjectFile::kVersion},
             {"model",
              {{"path", model.toStdString()},
               {"relative_path", relative.toStdString()},
@@ -49,7 +49,10 @@ json toJson(const ProjectFile& project, const QString& projectDir) {
             {"class_names", classNames},
             {"recipe", recipeToJson(project.recipe)},
             {"next_variant", project.nextVariant},
-            {"variants", variants}};
+            {"variants", variants},
+            {"view", {{"size_axis", project.sizeAxis == PlotSizeAxis::Zlib ? "zlib" : "onnx"}}}};
+    if (project.evaluation) out["evaluation"] = baselineEvaluationToJson(*project.evaluation);
+    return out;
 }
 
 }  // namespace
