@@ -97,6 +97,7 @@ int ExecutionPlan::valueId(const std::string& name) {
 Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compile(const Graph& graph, const ExecutorOptions& options) {
     auto plan = std::make_unique<ExecutionPlan>();
     plan->m_threads = std::max(1, options.threads > 0 ? options.threads : omp_get_max_threads());
+    plan->m_packWeights = options.packWeights;
     for (const auto& [name, tensor] : graph.initializers)
         plan->m_constants[size_t(plan->valueId(name))] = std::make_unique<NDArray>(tensor.shape, tensor.data);
     for (const std::string& name : graph.inputs) {
@@ -129,7 +130,7 @@ Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
     if (!factory)
         return makeError(ErrorCode::UnsupportedOp, "node '" + node.name + "' uses op '" + node.opType +
                                                      "', which the built-in runtime does not implement");
-    KernelContext context{node, graph.opset, {}, {}, {}};
+    KernelContext context{node, graph.opset, {}, {}, {}, m_packWeights};
     if (auto it = graph.opsetImports.find(node.domain); it != graph.opsetImports.end()) context.opset = it->second;
     std::vector<int> inputIds;
     bool allConstant = true;
@@ -343,7 +344,7 @@ Result<std::map<std::string, NDArray>> ExecutionPlan::run(const std::map<std::st
             stealable.push_back(step.lastRead[i] && !state->keep[size_t(id)] ? &state->owned[size_t(id)] : nullptr);
         }
         for (int id : step.outputs) out.push_back(&state->owned[size_t(id)]);
-        KernelIo io(in, stealable, out, state->pool, state->workspace);
+        KernelIo io(in, stealable, out, state->pool, state->workspace, shapes != nullptr);
         const auto start = std::chrono::steady_clock::now();
         if (auto status = step.kernel->forward(io); !status)
             return fail(makeError(status.error().code,

@@ -38,8 +38,8 @@ public:
     // Errors name the node (and op) that cannot be compiled.
     static Result<std::unique_ptr<ExecutionPlan>> compile(const Graph& graph, const ExecutorOptions& options);
 
-    // See Executor::run. With `shapes`, runs the exact (unfused) steps and adds the shape of every value, constants
-    // included, as it is computed.
+    // See Executor::run. With `shapes`, runs the exact (unfused) steps in shapes-only mode (KernelIo::shapesOnly) and
+    // adds the shape of every value, constants included, as it is computed.
     Result<std::map<std::string, NDArray>> run(const std::map<std::string, NDArray>& inputs,
                                                const std::vector<std::string>& capture,
                                                std::vector<NodeTiming>* timings,
@@ -61,6 +61,7 @@ private:
     void releaseState(std::unique_ptr<RunState> state) const;
 
     int m_threads = 1;
+    bool m_packWeights = true;
     std::vector<std::string> m_valueNames;
     std::map<std::string, int> m_valueIds;
     std::vector<std::unique_ptr<NDArray>> m_constants;  // per value id; null unless known at compile time

@@ -18,6 +18,9 @@ struct ExecutorOptions {
     int threads = 0;  // OpenMP threads used by one run(); 0 means omp_get_max_threads() at compile time
     // Bytes of intermediates per value one slice of a large batch may hold (micro_batch.h); 0 never splits.
     int64_t microBatchBytes = kMicroBatchBytes;
+    // False leaves constant Conv/Gemm/MatMul weights unpacked: a faster compile for a plan that runs once or only
+    // learns shapes (valueShapes); runs stay correct but slower.
+    bool packWeights = true;
 };
 
 // Wall time of one node during a run(), reported in execution order.
@@ -48,7 +51,8 @@ public:
                                                std::vector<NodeTiming>* timings = nullptr) const;
 
     // Runs one batch unfused and returns the shape of every value of the graph (inputs, constants, intermediates and
-    // outputs) as computed, without keeping the values.
+    // outputs) as computed, without keeping the values. Conv, ConvTranspose, Gemm, MatMul and Einsum skip their
+    // arithmetic (outputs of zeros), so only shapes that depend on the values of such outputs could differ.
     Result<std::map<std::string, std::vector<int64_t>>> valueShapes(const std::map<std::string, NDArray>& inputs) const;
 
     const std::vector<std::string>& inputNames() const;

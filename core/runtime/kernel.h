@@ -50,9 +50,16 @@ private:
 class KernelIo {
 public:
     // `stealable[i]` is non-null when this node is the last reader of input i, so its buffer may be taken over.
+    // `shapesOnly`: the run only learns shapes (shapes by execution), so multiply-accumulate kernels may leave their
+    // outputs zero instead of computing them; every other kernel computes as usual.
     KernelIo(std::span<const NDArray* const> inputs, std::span<NDArray* const> stealable,
-             std::span<NDArray* const> outputs, BufferPool& pool, Workspace& workspace)
-        : m_inputs(inputs), m_stealable(stealable), m_outputs(outputs), m_pool(pool), m_workspace(workspace) {}
+             std::span<NDArray* const> outputs, BufferPool& pool, Workspace& workspace, bool shapesOnly = false)
+        : m_inputs(inputs),
+          m_stealable(stealable),
+          m_outputs(outputs),
+          m_pool(pool),
+          m_workspace(workspace),
+          m_shapesOnly(shapesOnly) {}
 
     size_t inputCount() const { return m_inputs.size(); }
     // False for an omitted optional input and for indices past the node's inputs.
@@ -66,6 +73,7 @@ public:
     NDArray& outputFrom(size_t i, size_t in, std::vector<int64_t> shape);
     int threads() const { return m_workspace.threads(); }
     Workspace& workspace() { return m_workspace; }
+    bool shapesOnly() const { return m_shapesOnly; }
 
 private:
     std::span<const NDArray* const> m_inputs;
@@ -73,6 +81,7 @@ private:
     std::span<NDArray* const> m_outputs;
     BufferPool& m_pool;
     Workspace& m_workspace;
+    bool m_shapesOnly = false;
 };
 
 // A per-channel affine map and clamp that a producer (Conv, Gemm) applies to its output while it is still in cache,
@@ -126,6 +135,7 @@ struct KernelContext {
     std::vector<const NDArray*> constants;  // per input: the value when known at compile time, else nullptr
     std::vector<DType> inputTypes;          // declared element types (Undefined when unknown)
     std::vector<DType> outputTypes;
+    bool packWeights = true;  // false: leave constant GEMM operands unpacked (ExecutorOptions::packWeights)
 
     bool hasInput(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
     const NDArray* constant(size_t i) const { return i < constants.size() ? constants[i] : nullptr; }

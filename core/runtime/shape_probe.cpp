@@ -54,7 +54,10 @@ ShapeProbeReport completeShapesByExecution(Graph& graph) {
             return giveUp("input '" + name + "' of shape " + shapeToString(shape) + " is too large to run once");
         inputs.emplace(name, NDArray(std::move(shape)));
     }
-    auto executor = Executor::compile(graph, ExecutorOptions{0, 0});
+    ExecutorOptions options;
+    options.microBatchBytes = 0;
+    options.packWeights = false;  // one shapes-only run: packing the weights would cost more than it
+    auto executor = Executor::compile(graph, options);
     if (!executor) return giveUp("the model cannot run here: " + executor.error().message);
     auto shapes = executor->valueShapes(inputs);
     if (!shapes) return giveUp("running it once on zeros failed: " + shapes.error().message);

@@ -343,13 +343,13 @@ void convDepthwise(const ConvShape& s, const float* x, const float* w, const flo
 class ConvKernel final : public Kernel {
 public:
     ConvKernel(std::optional<WindowAttributes> window, Node attributes, int64_t groups,
-               std::shared_ptr<const NDArray> weight, std::vector<float> bias)
+               std::shared_ptr<const NDArray> weight, std::vector<float> bias, bool packWeights)
         : m_window(std::move(window)),
           m_attributes(std::move(attributes)),
           m_groups(groups),
           m_weight(std::move(weight)),
           m_bias(std::move(bias)) {
-        if (!m_weight || m_weight->shape[0] % m_groups != 0) return;
+        if (!m_weight || !packWeights || m_weight->shape[0] % m_groups != 0) return;
         const int64_t groupFilters = m_weight->shape[0] / m_groups;
         const int64_t patch = m_weight->numel() / m_weight->shape[0];
         auto packed = std::make_shared<std::vector<PackedMatrix>>();
@@ -411,6 +411,10 @@ public:
         std::vector<int64_t> outShape{s.batch, s.filters};
         for (int64_t d : s.window.outShape(rank)) outShape.push_back(d);
         NDArray& y = io.output(0, std::move(outShape));
+        if (io.shapesOnly()) {
+            std::fill(y.data.begin(), y.data.end(), 0.f);
+            return Ok{};
+        }
         const Epilogue* epilogue = m_epilogue ? &*m_epilogue : nullptr;
         if (s.groupChannels() == 1 && s.groups > 1 && rank <= 2)
             convDepthwise(s, x.data.data(), w.data.data(), bias, epilogue, y.data.data(), io.workspace());
@@ -458,7 +462,8 @@ Result<std::unique_ptr<Kernel>> makeConvKernel(const KernelContext& context) {
         bias = b->data;
     }
     return std::unique_ptr<Kernel>(
-        std::make_unique<ConvKernel>(std::move(window), node, groups, std::move(weight), std::move(bias)));
+        std::make_unique<ConvKernel>(std::move(window), node, groups, std::move(weight), std::move(bias),
+                                     context.packWeights));
 }
 
 }  // namespace lathe

@@ -90,6 +90,10 @@ public:
             return invalidInput("B has " + std::to_string(bias->numel()) + " values for " + std::to_string(filters) +
                                 " output channels");
         NDArray& y = io.output(0, outShape);
+        if (io.shapesOnly()) {
+            std::fill(y.data.begin(), y.data.end(), 0.f);
+            return Ok{};
+        }
         const int64_t inSize = in[0] * in[1] * in[2], outSize = out[0] * out[1] * out[2];
         const int64_t taps = k[0] * k[1] * k[2], rows = groupFilters * taps;
         float* cols = io.workspace().shared(size_t(rows * inSize));

@@ -202,7 +202,7 @@ public:
                     for (int64_t j = 0; j < k; ++j) sum += left[size_t(r * k + j)];
                     result[size_t(r)] = float(sum);
                 }
-            } else {
+            } else if (!io.shapesOnly()) {
                 const std::vector<float> right = pack(*other, rightOrder, sizes, io.threads());
                 multiply(left.data(), right.data(), result.data(), batches, m, k, n, io);
             }

@@ -65,6 +65,7 @@ public:
         }
         NDArray& y = io.output(0, {m, n});
         std::fill(y.data.begin(), y.data.end(), 0.f);
+        if (io.shapesOnly()) return Ok{};
         float* scratch = io.workspace().shared(size_t(gemmScratchSize(left, right)));
         gemmAccumulateParallel(left, right, y.data.data(), n, scratch, io.threads());
         if (m_alpha != 1.f)
@@ -124,6 +125,7 @@ public:
         if (!bVector) outShape.push_back(n);
         NDArray& y = io.output(0, outShape);
         std::fill(y.data.begin(), y.data.end(), 0.f);
+        if (io.shapesOnly()) return Ok{};
         const float* a = io.input(0).data.data();
         float* out = y.data.data();
         const int64_t batches = shapeNumel(batchShape.value());
@@ -181,7 +183,7 @@ Result<std::unique_ptr<Kernel>> makeGemmKernel(const KernelContext& context) {
     const float alpha = node.attrFloat("alpha", 1.f), beta = node.attrFloat("beta", 1.f);
     const bool transA = node.attrInt("transA", 0) != 0, transB = node.attrInt("transB", 0) != 0;
     std::shared_ptr<const PackedMatrix> packedB;
-    if (const NDArray* b = context.constant(1)) {
+    if (const NDArray* b = context.packWeights ? context.constant(1) : nullptr) {
         if (b->rank() != 2) return invalidInput("B must be 2-D, got " + shapeToString(b->shape));
         packedB = std::make_shared<const PackedMatrix>(matrixOf(*b, transB), PackedMatrix::Side::Right);
     }
@@ -196,7 +198,7 @@ Result<std::unique_ptr<Kernel>> makeGemmKernel(const KernelContext& context) {
 
 Result<std::unique_ptr<Kernel>> makeMatMulKernel(const KernelContext& context) {
     std::optional<PackedMatrix> packedB;
-    if (const NDArray* b = context.constant(1); b && b->rank() == 2)
+    if (const NDArray* b = context.constant(1); b && b->rank() == 2 && context.packWeights)
         packedB.emplace(matrixOf(*b, false), PackedMatrix::Side::Right);
     return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(std::move(packedB)));
 }

@@ -107,6 +107,25 @@ private slots:
         QVERIFY2(free.problem.find("input 'x' has the free dimension 1") != std::string::npos, free.problem.c_str());
     }
 
+    void unpackedWeightsGiveTheSameResults() {
+        // The probe compiles without packing weights (ExecutorOptions::packWeights); such a plan still runs right.
+        auto graph = readOnnxModel(LATHE_DEMO_MODEL);
+        QVERIFY(graph.ok());
+        ExecutorOptions unpacked;
+        unpacked.packWeights = false;
+        auto a = Executor::compile(*graph), b = Executor::compile(*graph, unpacked);
+        QVERIFY(a.ok() && b.ok());
+        const NDArray x = randomArray({3, 1, 28, 28}, 7, 0.f, 1.f);
+        auto ya = a->run({{a->inputNames().front(), x}}), yb = b->run({{b->inputNames().front(), x}});
+        QVERIFY(ya.ok() && yb.ok());
+        const NDArray& la = ya->at(a->outputNames().front());
+        const NDArray& lb = yb->at(b->outputNames().front());
+        QVERIFY2(mismatch(lb, la).isEmpty(), qPrintable(mismatch(lb, la)));
+        auto shapes = b->valueShapes({{b->inputNames().front(), x}});
+        QVERIFY(shapes.ok());
+        QCOMPARE(shapes->at(b->outputNames().front()), la.shape);
+    }
+
     void completeModelsAreNotRun() {
         auto graph = readOnnxModel(LATHE_DEMO_MODEL);
         QVERIFY(graph.ok());
