@@ -6,6 +6,7 @@
 #include "app/cli/apply_command.h"
 #include "app/cli/eval_command.h"
 #include "app/cli/info_command.h"
+#include "app/cli/sensitivity_command.h"
 #include "core/model/onnx_reader.h"
 #include "core/runtime/shape_probe.h"
 
@@ -16,7 +17,9 @@ constexpr const char* kUsage =
     "commands:\n"
     "  info MODEL [--json]   per-layer weights, parameters, bytes and MACs of an ONNX model\n"
     "  eval MODEL --data SPEC [options]   accuracy, F1, split spread, speed on a data set (eval --help)\n"
-    "  apply MODEL --recipe R.json -o OUT.onnx [options]   compress, export, measure (apply --help)\n";
+    "  apply MODEL --recipe R.json -o OUT.onnx [options]   compress, export, measure (apply --help)\n"
+    "  sensitivity MODEL --data SPEC [options]   per-layer accuracy against sparsity, bits and rank\n"
+    "  allocate MODEL --data SPEC --target T --budget X -o R.json   per-layer settings within a budget\n";
 
 int runInfo(const std::vector<std::string>& args) {
     std::string model;
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
     if (command == "info") return runInfo(args);
     if (command == "eval") return lathe::runEvalCommand(args);
     if (command == "apply") return lathe::runApplyCommand(args);
+    if (command == "sensitivity") return lathe::runSensitivityCommand(args);
+    if (command == "allocate") return lathe::runAllocateCommand(args);
     std::cerr << "lathe-cli: unknown command '" << command << "'\n" << kUsage;
     return 2;
 }

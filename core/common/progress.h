@@ -13,4 +13,10 @@ inline bool reportProgress(const ProgressFn& fn, float fraction, std::string_vie
     return !fn || fn(fraction, stage);
 }
 
+// Progress of a part of a job that spans [from, to] of the whole: fraction f of the part reports from + (to-from)·f.
+inline ProgressFn scaleProgress(const ProgressFn& fn, float from, float to) {
+    if (!fn) return {};
+    return [fn, from, to](float fraction, std::string_view stage) { return fn(from + (to - from) * fraction, stage); };
+}
+
 }  // namespace lathe

@@ -4,6 +4,8 @@ set(LATHE_COMPRESS_SOURCES
     compress/recipe.cpp
     compress/apply_recipe.cpp
     compress/layer_preview.cpp
+    compress/sensitivity_scan.cpp
+    compress/budget_allocation.cpp
     compress/prune/magnitude_prune.cpp
     compress/prune/channel_groups.cpp
     compress/prune/prune_reconstruction.cpp

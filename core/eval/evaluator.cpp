@@ -18,8 +18,9 @@ std::string modelName(const Graph& graph) {
 
 Error cancelled() { return makeError(ErrorCode::Cancelled, "evaluation cancelled"); }
 
-// Whether the model takes flat [N, C*H*W] samples (else NCHW), after checking the shapes fit.
-Result<bool> inputIsFlat(const Graph& graph, const Dataset& dataset) {
+}  // namespace
+
+Result<bool> takesFlatSamples(const Graph& graph, const Dataset& dataset) {
     if (graph.inputs.size() != 1) {
         std::string names;
         for (const auto& name : graph.inputs) names += (names.empty() ? "" : ", ") + name;
@@ -43,6 +44,8 @@ Result<bool> inputIsFlat(const Graph& graph, const Dataset& dataset) {
                              (dataset.classNames().empty() ? "" : "; resize, crop and gray adapt folder images"));
     return shape.size() == 2;
 }
+
+namespace {
 
 // First evaluated sample whose label is not a model output.
 Status checkLabels(const Dataset& dataset, const std::vector<int64_t>& indices, int outputs) {
@@ -72,7 +75,7 @@ struct EvalPlan {
 };
 
 Result<EvalPlan> planEvaluation(const Graph& graph, const Dataset& dataset, const EvalOptions& options) {
-    auto flat = inputIsFlat(graph, dataset);
+    auto flat = takesFlatSamples(graph, dataset);
     if (!flat) return flat.error();
     if (options.batchSize < 1)
         return makeError(ErrorCode::InvalidArgument,
@@ -126,7 +129,7 @@ Result<double> measureLatencyMs(InferenceBackend& backend, const Dataset& datase
 }  // namespace
 
 Status checkCompatibility(const Graph& graph, const Dataset& dataset) {
-    auto flat = inputIsFlat(graph, dataset);
+    auto flat = takesFlatSamples(graph, dataset);
     if (!flat) return flat.error();
     return Ok{};
 }

@@ -46,6 +46,10 @@ struct EvalReport {
 // errors name the input and both shapes.
 Status checkCompatibility(const Graph& graph, const Dataset& dataset);
 
+// Whether the model takes flat [N, C*H*W] samples (else NCHW), after checking that its one input fits the data set's
+// samples; errors name the input and both shapes.
+Result<bool> takesFlatSamples(const Graph& graph, const Dataset& dataset);
+
 // Everything evaluate() would refuse, found without evaluating: shapes, options, a backend that can run the model,
 // and every evaluated label against the model's outputs (counted by running one sample). Lets a command check its
 // inputs before it writes anything.

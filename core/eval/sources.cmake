@@ -7,6 +7,7 @@ target_sources(lathe_core PRIVATE
     eval/idx_dataset.cpp
     eval/image_folder_dataset.cpp
     eval/in_memory_dataset.cpp
+    eval/incremental_evaluator.cpp
     eval/inference_backend.cpp
     eval/metrics.cpp
     eval/npy_dataset.cpp
