@@ -23,9 +23,10 @@ Tensor makeTensor(const std::string& name, DType dtype, std::vector<int64_t> sha
     return t;
 }
 
-QuantizedInitializers quantizedInitializers(const Graph& graph, const QuantizedTensor& q) {
+QuantizedInitializers quantizedInitializers(const Graph& graph, const QuantizedTensor& q, bool fourBit) {
     QuantizedInitializers out;
-    const DType codeType = q.symmetric ? DType::Int8 : DType::UInt8;
+    const bool packed = fourBit && q.bits <= 4;
+    const DType codeType = packed ? (q.symmetric ? DType::Int4 : DType::UInt4) : q.symmetric ? DType::Int8 : DType::UInt8;
     out.codesName = uniqueValueName(graph, q.name + "_quantized");
     out.scaleName = uniqueValueName(graph, q.name + "_scale");
     out.zeroPointName = uniqueValueName(graph, q.name + "_zero_point");

@@ -23,6 +23,8 @@ struct QuantizedInitializers {
     std::string codesName, scaleName, zeroPointName;
     Tensor codes, scale, zeroPoint;
 };
-QuantizedInitializers quantizedInitializers(const Graph& graph, const QuantizedTensor& q);
+// The codes, scale and zero point of a quantized weight: int8/uint8 codes, or int4/uint4 (two per byte in the file)
+// when `fourBit` and the weight has at most 4 bits.
+QuantizedInitializers quantizedInitializers(const Graph& graph, const QuantizedTensor& q, bool fourBit = false);
 
 }  // namespace lathe

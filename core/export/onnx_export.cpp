@@ -12,9 +12,50 @@ namespace lathe {
 
 namespace {
 
-// Replaces each uniformly quantized weight initializer by its codes + DequantizeLinear writing the original name.
+// The opset a graph with int4/uint4 DequantizeLinear inputs is written at (ONNX 1.16, IR 10).
+constexpr int64_t kInt4Opset = 21;
+constexpr int64_t kInt4IrVersion = 10;
+
+// Reduce ops whose axes became an input at opset 18.
+bool axesBecameInput(const std::string& op) {
+    return op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin" || op == "ReduceProd" || op == "ReduceL1" ||
+           op == "ReduceL2" || op == "ReduceLogSum" || op == "ReduceLogSumExp" || op == "ReduceSumSquare";
+}
+
+// Raises a graph of opset 13..20 to kInt4Opset: the Reduce ops' axes attributes become constant inputs; every other op
+// the exporters write reads the same at both opsets.
+void raiseToInt4Opset(Graph& g) {
+    for (Node& n : g.nodes) {
+        if (n.domain.empty() && axesBecameInput(n.opType) && n.attributes.count("axes") && g.opset < 18) {
+            const std::vector<int64_t> axes = n.attrInts("axes");
+            Tensor t;
+            t.name = uniqueValueName(g, n.name + "_axes");
+            t.dtype = DType::Int64;
+            t.shape = {int64_t(axes.size())};
+            t.ints = axes;
+            t.data.assign(axes.begin(), axes.end());
+            n.attributes.erase("axes");
+            n.inputs.resize(1);
+            n.inputs.push_back(t.name);
+            putInitializer(g, std::move(t));
+        }
+    }
+    g.opset = kInt4Opset;
+    g.opsetImports[""] = kInt4Opset;
+    g.irVersion = std::max(g.irVersion, kInt4IrVersion);
+}
+
+// Replaces each uniformly quantized weight initializer by its codes + DequantizeLinear writing the original name;
+// weights of at most 4 bits get int4/uint4 codes (opset 21) when the model's opset allows raising it.
 Status weightsToQdq(Graph& g, const CompressedModel& model, std::vector<std::string>& notes) {
     std::vector<Node> dequantizers;
+    const bool anyFourBit = std::any_of(model.quantized.begin(), model.quantized.end(),
+                                        [&](const auto& entry) { return entry.second.bits <= 4 && useCount(g, entry.first); });
+    const bool fourBit = anyFourBit && g.opset >= 13;
+    if (anyFourBit && !fourBit)
+        notes.push_back("weights of 4 bits or fewer are stored as int8 codes: int4 DequantizeLinear needs opset " +
+                        std::to_string(kInt4Opset) + " and the model is opset " + std::to_string(g.opset) +
+                        " (below 13, whose ops differ); re-export the model at opset 13 or later for int4");
     for (const auto& [name, q] : model.quantized) {
         auto it = g.initializers.find(name);
         if (it == g.initializers.end() || useCount(g, name) == 0) continue;
@@ -23,7 +64,7 @@ Status weightsToQdq(Graph& g, const CompressedModel& model, std::vector<std::str
                              "weight '" + name + "': per-channel DequantizeLinear (axis) needs ONNX opset 13; the "
                              "model has opset " + std::to_string(g.opset) +
                                  " — re-export it at opset 13 or quantize this layer per_tensor");
-        QuantizedInitializers qi = quantizedInitializers(g, q);
+        QuantizedInitializers qi = quantizedInitializers(g, q, fourBit);
         g.initializers.erase(it);
         putInitializer(g, std::move(qi.codes));
         putInitializer(g, std::move(qi.scale));
@@ -42,6 +83,11 @@ Status weightsToQdq(Graph& g, const CompressedModel& model, std::vector<std::str
                             " distinct values");
     g.nodes.insert(g.nodes.begin(), std::make_move_iterator(dequantizers.begin()),
                    std::make_move_iterator(dequantizers.end()));
+    if (fourBit) {
+        raiseToInt4Opset(g);
+        notes.push_back("weights of 4 bits or fewer are int4 (two per byte) with DequantizeLinear at opset " +
+                        std::to_string(kInt4Opset) + ": ONNX Runtime 1.18 and later load it; OpenCV DNN 4.6 does not");
+    }
     return Ok{};
 }
 

@@ -99,6 +99,19 @@ Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& 
         t.strings.assign(proto.string_data().begin(), proto.string_data().end());
         return t;
     }
+    if (proto.has_raw_data() && isFourBitType(t.dtype)) {
+        const std::string& raw = proto.raw_data();
+        if (int64_t(raw.size()) != storedBytes(t.dtype, n)) return sizeMismatch(2 * int64_t(raw.size()));
+        t.data.resize(size_t(n));
+        t.ints.resize(size_t(n));
+        for (int64_t i = 0; i < n; ++i) {
+            const uint8_t nibble = (uint8_t(raw[size_t(i / 2)]) >> (4 * (i % 2))) & 0x0F;
+            const int64_t v = t.dtype == DType::Int4 && nibble >= 8 ? int64_t(nibble) - 16 : int64_t(nibble);
+            t.ints[size_t(i)] = v;
+            t.data[size_t(i)] = float(v);
+        }
+        return t;
+    }
     if (proto.has_raw_data()) {
         const std::string& raw = proto.raw_data();
         const int es = dtypeSize(t.dtype);
@@ -234,7 +247,8 @@ Status loadExternalData(onnx::TensorProto& proto, const fs::path& modelDir, cons
                                        ? " with a negative dimension"
                                        : " whose product overflows a 64-bit size") +
                                   " and no external data 'length'");
-        length = checkedMul(*count, elementBytes);
+        length = isFourBitType(DType(proto.data_type())) ? std::optional<int64_t>((*count + 1) / 2)
+                                                           : checkedMul(*count, elementBytes);
         if (!length)
             return modelError(path, ErrorCode::InvalidModel,
                               tensorName + " has dims " + dimsToString(dims) + " whose byte size overflows 64 bits");

@@ -19,6 +19,8 @@ std::string_view dtypeName(DType dtype) {
         case DType::Double: return "float64";
         case DType::UInt32: return "uint32";
         case DType::UInt64: return "uint64";
+        case DType::UInt4: return "uint4";
+        case DType::Int4: return "int4";
         case DType::Complex64: return "complex64";
         case DType::Complex128: return "complex128";
         case DType::BFloat16: return "bfloat16";
@@ -30,13 +32,19 @@ std::string_view dtypeName(DType dtype) {
 int dtypeSize(DType dtype) {
     switch (dtype) {
         case DType::Float: case DType::Int32: case DType::UInt32: return 4;
-        case DType::UInt8: case DType::Int8: case DType::Bool: return 1;
+        case DType::UInt8: case DType::Int8: case DType::Bool: case DType::UInt4: case DType::Int4: return 1;
         case DType::UInt16: case DType::Int16: case DType::Float16: case DType::BFloat16: return 2;
         case DType::Int64: case DType::UInt64: case DType::Double: case DType::Complex64: return 8;
         case DType::Complex128: return 16;
         case DType::String: case DType::Undefined: break;
     }
     return 0;
+}
+
+bool isFourBitType(DType dtype) { return dtype == DType::Int4 || dtype == DType::UInt4; }
+
+int64_t storedBytes(DType dtype, int64_t count) {
+    return isFourBitType(dtype) ? (count + 1) / 2 : count * dtypeSize(dtype);
 }
 
 bool isFloatingType(DType dtype) {
@@ -46,7 +54,8 @@ bool isFloatingType(DType dtype) {
 bool isIntegerType(DType dtype) {
     switch (dtype) {
         case DType::UInt8: case DType::Int8: case DType::UInt16: case DType::Int16: case DType::Int32:
-        case DType::Int64: case DType::UInt32: case DType::UInt64: case DType::Bool: return true;
+        case DType::Int64: case DType::UInt32: case DType::UInt64: case DType::Bool: case DType::UInt4:
+        case DType::Int4: return true;
         default: return false;
     }
 }

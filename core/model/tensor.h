@@ -13,11 +13,15 @@ namespace lathe {
 enum class DType : int {
     Undefined = 0, Float = 1, UInt8 = 2, Int8 = 3, UInt16 = 4, Int16 = 5, Int32 = 6, Int64 = 7, String = 8,
     Bool = 9, Float16 = 10, Double = 11, UInt32 = 12, UInt64 = 13, Complex64 = 14, Complex128 = 15, BFloat16 = 16,
+    UInt4 = 21, Int4 = 22,  // ONNX 1.16 (IR 10): two values per byte, the first in the low nibble
 };
 
 std::string_view dtypeName(DType dtype);
-// Bytes per element; 0 for String/Undefined.
+// Bytes per element; 0 for String/Undefined; 1 for the 4-bit types (see storedBytes).
 int dtypeSize(DType dtype);
+bool isFourBitType(DType dtype);
+// Bytes `count` elements take in a file: packed two per byte for the 4-bit types.
+int64_t storedBytes(DType dtype, int64_t count);
 bool isFloatingType(DType dtype);
 bool isIntegerType(DType dtype);
 
@@ -41,7 +45,7 @@ struct Tensor {
 
     int64_t numel() const { return shapeNumel(shape); }
     // Storage size in the model file: numel * dtypeSize.
-    int64_t byteSize() const { return numel() * dtypeSize(dtype); }
+    int64_t byteSize() const { return storedBytes(dtype, numel()); }
 };
 
 }  // namespace lathe

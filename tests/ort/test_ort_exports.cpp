@@ -177,6 +177,43 @@ private slots:
         QVERIFY2(latheTop1 > 50, qPrintable(QString("top-1 %1 after a short fine-tune").arg(latheTop1)));
     }
 
+    // Issue 12 item 4: 4-bit weights are written as packed int4 (DequantizeLinear at opset 21), so the file is about
+    // half the int8 one; ONNX Runtime loads it and agrees with Lathe, which reads it back too.
+    void int4FileIsHalfTheInt8File() {
+        auto exportAt = [&](int bits, QJsonObject* report) {
+            const QString recipe = write(QString("bits_%1.json").arg(bits),
+                                         QString(R"({"defaults": {"quant": {"bits": %1, "granularity": "per_channel"}}})")
+                                             .arg(bits)
+                                             .toUtf8());
+            const QString out = m_dir.filePath(QString("weights_%1bit.onnx").arg(bits));
+            CliRun lathe = runCli({"apply", LATHE_DEMO_MODEL, "--recipe", recipe, "-o", out, "--format", "qdq",
+                                   "--data", "idx:" + kFashion, "--limit", QString::number(kImages), "--json"});
+            if (lathe.exitCode != 0) qWarning("%s", lathe.err.constData());
+            *report = parse(lathe.out);
+            return out;
+        };
+        QJsonObject int8Report, int4Report;
+        exportAt(8, &int8Report);
+        const QString int4File = exportAt(4, &int4Report);
+        const double int8Bytes = int8Report["size"].toObject()["onnx_bytes"].toDouble();
+        const double int4Bytes = int4Report["size"].toObject()["onnx_bytes"].toDouble();
+        const double float32Bytes = int8Report["size"].toObject()["baseline_onnx_bytes"].toDouble();
+        qInfo("ONNX file: float %.0f bytes, int8 QDQ %.0f, int4 QDQ %.0f (%.2f of int8)", float32Bytes, int8Bytes,
+              int4Bytes, int4Bytes / int8Bytes);
+        QVERIFY(int8Bytes > 0 && int4Bytes > 0);
+        QVERIFY2(int4Bytes <= 0.6 * int8Bytes, qPrintable(QString("%1 vs %2").arg(int4Bytes).arg(int8Bytes)));
+        QVERIFY(int4Bytes >= 0.4 * int8Bytes);
+        CliRun info = runCli({"info", int4File, "--json"});
+        QVERIFY2(info.exitCode == 0, info.err.constData());
+        CliRun run = runOrtOn(int4File);
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        const double ortTop1 = parse(run.out)["top1"].toDouble();
+        const double latheTop1 = int4Report["eval"].toObject()["top1"].toDouble();
+        QVERIFY2(std::fabs(ortTop1 - latheTop1) <= 0.1 + 1e-9,
+                 qPrintable(QString("top-1 Lathe %1 vs ONNX Runtime %2").arg(latheTop1).arg(ortTop1)));
+        QVERIFY(latheTop1 > 85);
+    }
+
     // The runner's own errors name the file and exit non-zero, so a broken export cannot pass as a low score.
     void runnerErrors() {
         CliRun missing = runOrt({m_dir.filePath("absent.onnx"), "--modules", LATHE_ORT_MODULES});
