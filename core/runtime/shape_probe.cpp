@@ -35,7 +35,8 @@ ShapeProbeReport completeShapesByExecution(Graph& graph) {
     auto giveUp = [&](std::string why) {
         report.problem = std::to_string(unknown.size()) + " value(s) keep unknown shapes (e.g. '" + unknown.front() +
                          "'): " + why;
-        graph.warnings.push_back(report.problem);
+        // An op ONNX does not define already has its warning from the reader, and it is why the model cannot run.
+        if (graph.unknownOps().empty()) graph.warnings.push_back(report.problem);
         return report;
     };
     std::map<std::string, NDArray> inputs;

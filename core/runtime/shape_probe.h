@@ -21,7 +21,8 @@ std::vector<std::string> valuesWithUnknownShapes(const Graph& graph);
 // When static inference left shapes unknown, runs the graph once on zeros of its inputs' shapes (free batch
 // dimensions set to 1) and records every value's computed shape in graph.values: unknown dimensions take the computed
 // size, known and symbolic ones stay. When the graph cannot run (an op without kernel, an input with an unknown
-// non-batch dimension, a kernel error) nothing changes, the report says why and graph.warnings gets one line.
+// non-batch dimension, a kernel error) nothing changes, the report says why and graph.warnings gets one line (none when
+// the graph holds an op ONNX does not define: the reader has warned about it already).
 ShapeProbeReport completeShapesByExecution(Graph& graph);
 
 }  // namespace lathe
