@@ -38,6 +38,7 @@ namespace lathe {
     X(Dropout, makeIdentityKernel)                \
     X(Constant, makeConstantKernel)               \
     X(Shape, makeShapeKernel)                     \
+    X(Size, makeSizeKernel)                       \
     X(Gather, makeGatherKernel)                   \
     X(Slice, makeSliceKernel)                     \
     X(Pad, makePadKernel)                         \
@@ -54,6 +55,7 @@ namespace lathe {
     X(ReduceSumSquare, makeReduceKernel)          \
     X(ReduceL1, makeReduceKernel)                 \
     X(ReduceL2, makeReduceKernel)                 \
+    X(ReduceLogSum, makeReduceKernel)             \
     X(ReduceLogSumExp, makeReduceKernel)          \
     X(ArgMax, makeArgKernel)                      \
     X(ArgMin, makeArgKernel)                      \
@@ -77,6 +79,8 @@ namespace lathe {
     X(Erf, makeUnaryKernel)                       \
     X(Gelu, makeUnaryKernel)                      \
     X(Elu, makeUnaryKernel)                       \
+    X(Selu, makeUnaryKernel)                      \
+    X(ThresholdedRelu, makeUnaryKernel)           \
     X(Softplus, makeUnaryKernel)                  \
     X(Sqrt, makeUnaryKernel)                      \
     X(Exp, makeUnaryKernel)                       \

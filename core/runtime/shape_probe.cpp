@@ -33,8 +33,8 @@ ShapeProbeReport completeShapesByExecution(Graph& graph) {
     const std::vector<std::string> unknown = valuesWithUnknownShapes(graph);
     if (unknown.empty()) return report;
     auto giveUp = [&](std::string why) {
-        report.problem = std::to_string(unknown.size()) + " value(s) keep unknown shapes (e.g. '" + unknown.front() +
-                         "'): " + why;
+        report.problem =
+            std::to_string(unknown.size()) + " value(s) keep unknown shapes (e.g. '" + unknown.front() + "'): " + why;
         // An op ONNX does not define already has its warning from the reader, and it is why the model cannot run.
         if (graph.unknownOps().empty()) graph.warnings.push_back(report.problem);
         return report;

@@ -10,9 +10,9 @@ namespace lathe {
 
 // What completeShapesByExecution did.
 struct ShapeProbeReport {
-    bool ran = false;        // the graph was executed (some shapes were unknown and it could run)
-    int learned = 0;         // values whose shape was missing or partly unknown and is now complete
-    std::string problem;     // why shapes stay unknown (the graph could not run), empty otherwise
+    bool ran = false;     // the graph was executed (some shapes were unknown and it could run)
+    int learned = 0;      // values whose shape was missing or partly unknown and is now complete
+    std::string problem;  // why shapes stay unknown (the graph could not run), empty otherwise
 };
 
 // Values whose shape is missing or has an unknown dimension that is not a named (symbolic) one.

@@ -38,11 +38,10 @@ public:
         if (w.shape[0] != channels || channels % group != 0)
             return invalidInput("W " + shapeToString(w.shape) + " does not fit " + std::to_string(channels) +
                                 " input channels in " + std::to_string(group) + " groups");
-        for (auto [name, values, factor] : {std::tuple{"strides", &m_a.strides, size_t(1)},
-                                            std::tuple{"dilations", &m_a.dilations, size_t(1)},
-                                            std::tuple{"pads", &m_a.pads, size_t(2)},
-                                            std::tuple{"output_padding", &m_a.outputPadding, size_t(1)},
-                                            std::tuple{"kernel_shape", &m_a.kernel, size_t(1)}})
+        for (auto [name, values, factor] :
+             {std::tuple{"strides", &m_a.strides, size_t(1)}, std::tuple{"dilations", &m_a.dilations, size_t(1)},
+              std::tuple{"pads", &m_a.pads, size_t(2)}, std::tuple{"output_padding", &m_a.outputPadding, size_t(1)},
+              std::tuple{"kernel_shape", &m_a.kernel, size_t(1)}})
             if (!values->empty() && values->size() != spatial * factor)
                 return invalidInput(std::string("attribute '") + name + "' is " + shapeToString(*values) + " for " +
                                     std::to_string(spatial) + " spatial dimensions");
@@ -68,9 +67,8 @@ public:
             int64_t end = m_a.pads.empty() ? 0 : m_a.pads[spatial + i];
             const bool same = m_a.autoPad == "SAME_UPPER" || m_a.autoPad == "SAME_LOWER";
             if (!m_a.outputShape.empty() || same) {
-                const int64_t target = !m_a.outputShape.empty()
-                                           ? m_a.outputShape[m_a.outputShape.size() - spatial + i]
-                                           : in[j] * s[j];
+                const int64_t target =
+                    !m_a.outputShape.empty() ? m_a.outputShape[m_a.outputShape.size() - spatial + i] : in[j] * s[j];
                 // Negative when the target is larger than the full output: the extra positions get only the bias.
                 const int64_t total = full - target;
                 begin = m_a.autoPad == "SAME_LOWER" ? total - total / 2 : total / 2;
@@ -80,8 +78,7 @@ public:
             }
             pb[j] = begin;
             out[j] = full - begin - end;
-            if (out[j] <= 0)
-                return invalidInput("the output would be empty along spatial axis " + std::to_string(i));
+            if (out[j] <= 0) return invalidInput("the output would be empty along spatial axis " + std::to_string(i));
         }
         std::vector<int64_t> outShape{batch, filters};
         for (size_t i = 0; i < spatial; ++i) outShape.push_back(out[shift + i]);

@@ -17,7 +17,8 @@ public:
     Status forward(KernelIo& io) const override {
         const NDArray& x = io.input(0);
         const std::vector<int64_t> target = toIndices(io.input(1));
-        if (io.input(1).rank() > 1) return invalidInput("the shape input must be 1-D, got " + shapeToString(io.input(1).shape));
+        if (io.input(1).rank() > 1)
+            return invalidInput("the shape input must be 1-D, got " + shapeToString(io.input(1).shape));
         for (int64_t d : target)
             if (d < 0) return invalidInput("shape " + shapeToString(target) + " has a negative dimension");
         auto shape = broadcastShapes(x.shape, target);

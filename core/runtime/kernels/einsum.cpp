@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <optional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/runtime/kernel.h"
@@ -38,7 +38,8 @@ Result<Term> parseTerm(const std::string& text) {
     for (size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (c == '.') {
-            if (term.ellipsis || text.compare(i, 3, "...") != 0) return invalidInput("malformed ellipsis in '" + text + "'");
+            if (term.ellipsis || text.compare(i, 3, "...") != 0)
+                return invalidInput("malformed ellipsis in '" + text + "'");
             term.ellipsis = true;
             term.letters += '.';
             i += 2;
@@ -144,9 +145,10 @@ public:
         // Output labels: explicit, or the ellipsis then the letters used once, alphabetically.
         std::vector<char> outLabels;
         if (m_output) {
-            auto labels = expandTerm(*m_output, m_output->letters.size() - (m_output->ellipsis ? 1 : 0) +
-                                                    (m_output->ellipsis ? ellipsisRank : 0),
-                                     ellipsisRank);
+            auto labels = expandTerm(
+                *m_output,
+                m_output->letters.size() - (m_output->ellipsis ? 1 : 0) + (m_output->ellipsis ? ellipsisRank : 0),
+                ellipsisRank);
             if (!labels) return labels.error();
             outLabels = std::move(labels.value());
         } else {

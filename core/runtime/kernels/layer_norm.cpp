@@ -30,8 +30,7 @@ public:
                 return invalidInput(std::string("input '") + name + "' of shape " + shapeToString(p.shape) +
                                     " does not broadcast to the normalised shape " + shapeToString(block));
             std::vector<float> full(static_cast<size_t>(length));
-            if (length > 0)
-                stridedCopy(p.data.data(), 0, broadcastStrides(p.shape, block), block, full.data(), 1);
+            if (length > 0) stridedCopy(p.data.data(), 0, broadcastStrides(p.shape, block), block, full.data(), 1);
             return full;
         };
         auto scale = operand(1, "Scale");

@@ -1,7 +1,7 @@
 // Reductions over the listed axes (all when none), with keepdims: ReduceMean, ReduceSum, ReduceMax, ReduceMin,
-// ReduceProd, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSumExp. Axes come from the attribute, or from the optional
-// second input (ReduceSum from opset 13, the others from opset 18). ArgMax/ArgMin along one axis (keepdims,
-// select_last_index) give indices carried as float.
+// ReduceProd, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp. Axes come from the attribute, or
+// from the optional second input (ReduceSum from opset 13, the others from opset 18). ArgMax/ArgMin along one axis
+// (keepdims, select_last_index) give indices carried as float.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,7 +15,7 @@ namespace lathe {
 
 namespace {
 
-enum class Reduction { Mean, Sum, Max, Min, Prod, SumSquare, L1, L2, LogSumExp };
+enum class Reduction { Mean, Sum, Max, Min, Prod, SumSquare, L1, L2, LogSum, LogSumExp };
 
 float initial(Reduction r) {
     switch (r) {
@@ -47,6 +47,7 @@ float finish(Reduction r, float acc, int64_t count) {
             return acc / float(std::max<int64_t>(count, 1));
         case Reduction::L2:
             return std::sqrt(acc);
+        case Reduction::LogSum:
         case Reduction::LogSumExp:
             return std::log(acc);
         default:
@@ -159,7 +160,8 @@ public:
         if (x.rank() == 0) return invalidInput("ArgMax/ArgMin need a tensor of rank >= 1");
         const int64_t outer = dimProduct(x.shape, 0, axis), length = x.shape[axis];
         const int64_t inner = dimProduct(x.shape, axis + 1, x.shape.size());
-        if (length == 0) return invalidInput("axis " + std::to_string(axis) + " of " + shapeToString(x.shape) + " is empty");
+        if (length == 0)
+            return invalidInput("axis " + std::to_string(axis) + " of " + shapeToString(x.shape) + " is empty");
         std::vector<int64_t> shape;
         for (size_t d = 0; d < x.shape.size(); ++d)
             if (d != axis || m_keepDims) shape.push_back(d == axis ? 1 : x.shape[d]);
@@ -171,7 +173,8 @@ public:
                 int64_t best = 0;
                 for (int64_t k = 1; k < length; ++k) {
                     const float v = p[k * inner], b = p[best * inner];
-                    const bool better = m_max ? (v > b || (m_selectLast && v == b)) : (v < b || (m_selectLast && v == b));
+                    const bool better =
+                        m_max ? (v > b || (m_selectLast && v == b)) : (v < b || (m_selectLast && v == b));
                     if (better) best = k;
                 }
                 y.data[size_t(o * inner + i)] = float(best);
@@ -190,8 +193,8 @@ Result<std::unique_ptr<Kernel>> makeReduce(const KernelContext& context, int64_t
     const Node& node = context.node;
     std::optional<std::vector<int64_t>> axes;
     if (context.opset < axesInputSince) axes = node.attrInts("axes");
-    return std::unique_ptr<Kernel>(std::make_unique<ReduceKernel<r>>(
-        std::move(axes), node.attrInt("keepdims", 1) != 0, node.attrInt("noop_with_empty_axes", 0) != 0));
+    return std::unique_ptr<Kernel>(std::make_unique<ReduceKernel<r>>(std::move(axes), node.attrInt("keepdims", 1) != 0,
+                                                                     node.attrInt("noop_with_empty_axes", 0) != 0));
 }
 
 }  // namespace
@@ -206,6 +209,7 @@ Result<std::unique_ptr<Kernel>> makeReduceKernel(const KernelContext& context) {
     if (op == "ReduceSumSquare") return makeReduce<Reduction::SumSquare>(context, 18);
     if (op == "ReduceL1") return makeReduce<Reduction::L1>(context, 18);
     if (op == "ReduceL2") return makeReduce<Reduction::L2>(context, 18);
+    if (op == "ReduceLogSum") return makeReduce<Reduction::LogSum>(context, 18);
     if (op == "ReduceLogSumExp") return makeReduce<Reduction::LogSumExp>(context, 18);
     return unsupportedAttribute("no reduction kernel for " + op);
 }

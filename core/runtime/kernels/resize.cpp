@@ -171,15 +171,13 @@ public:
             scales = io.input(m_p.scalesInput).data;
         if (m_p.sizesInput > 0 && io.hasInput(m_p.sizesInput) && io.input(m_p.sizesInput).numel() > 0)
             sizes = toIndices(io.input(m_p.sizesInput));
-        if (scales.empty() == sizes.empty())
-            return invalidInput("exactly one of 'scales' and 'sizes' must be given");
+        if (scales.empty() == sizes.empty()) return invalidInput("exactly one of 'scales' and 'sizes' must be given");
         if ((!scales.empty() && scales.size() != rank) || (!sizes.empty() && sizes.size() != rank))
             return invalidInput("scales/sizes need one value per axis of " + shapeToString(x.shape));
         std::vector<float> roi;
         if (m_p.transform == Transform::TfCropAndResize) {
             if (!io.hasInput(1) || io.input(1).numel() != int64_t(2 * rank))
-                return invalidInput("tf_crop_and_resize needs an roi input of " + std::to_string(2 * rank) +
-                                    " values");
+                return invalidInput("tf_crop_and_resize needs an roi input of " + std::to_string(2 * rank) + " values");
             roi = io.input(1).data;
         }
         std::vector<int64_t> outShape(rank);
@@ -259,9 +257,12 @@ Result<std::unique_ptr<Kernel>> makeResizeKernel(const KernelContext& context) {
     }
     const std::string transform = node.attrString("coordinate_transformation_mode", "half_pixel");
     static const std::pair<const char*, Transform> transforms[] = {
-        {"half_pixel", Transform::HalfPixel},         {"pytorch_half_pixel", Transform::PytorchHalfPixel},
-        {"align_corners", Transform::AlignCorners},   {"asymmetric", Transform::Asymmetric},
-        {"tf_half_pixel_for_nn", Transform::TfHalfPixelForNn}, {"tf_crop_and_resize", Transform::TfCropAndResize}};
+        {"half_pixel", Transform::HalfPixel},
+        {"pytorch_half_pixel", Transform::PytorchHalfPixel},
+        {"align_corners", Transform::AlignCorners},
+        {"asymmetric", Transform::Asymmetric},
+        {"tf_half_pixel_for_nn", Transform::TfHalfPixelForNn},
+        {"tf_crop_and_resize", Transform::TfCropAndResize}};
     bool found = false;
     for (const auto& [name, value] : transforms)
         if (transform == name) p.transform = value, found = true;

@@ -1,5 +1,5 @@
 // Data-movement ops: Flatten, Reshape, Transpose, Concat, Squeeze, Unsqueeze, Identity/Dropout, Constant, Shape,
-// Gather, Slice, Pad. Shape and index tensors are read as float-carried integers (see toIndex).
+// Size, Gather, Slice, Pad. Shape and index tensors are read as float-carried integers (see toIndex).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -256,6 +256,16 @@ public:
 private:
     int64_t m_start;
     std::optional<int64_t> m_end;
+};
+
+// Size: the element count of the input, as a scalar.
+class SizeKernel final : public Kernel {
+public:
+    Status forward(KernelIo& io) const override {
+        const int64_t count = io.input(0).numel();
+        io.output(0, {}).data[0] = float(count);
+        return Ok{};
+    }
 };
 
 class GatherKernel final : public Kernel {
@@ -533,6 +543,11 @@ Result<std::unique_ptr<Kernel>> makeShapeKernel(const KernelContext& context) {
     std::optional<int64_t> end;
     if (context.node.attribute("end")) end = context.node.attrInt("end", 0);
     return makeKernel<ShapeKernel>(context.node.attrInt("start", 0), end);
+}
+
+Result<std::unique_ptr<Kernel>> makeSizeKernel(const KernelContext& context) {
+    (void)context;
+    return makeKernel<SizeKernel>();
 }
 
 Result<std::unique_ptr<Kernel>> makeGatherKernel(const KernelContext& context) {

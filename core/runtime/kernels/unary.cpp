@@ -1,4 +1,5 @@
-// Pointwise ops: activations (Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Elu, Softplus, Gelu), math
+// Pointwise ops: activations (Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Elu, Selu, ThresholdedRelu,
+// Softplus, Gelu), math
 // (Erf, Sqrt, Exp, Log, Neg, Abs, Sin, Cos, Reciprocal, Floor, Ceil, Round, Sign, Not), Clip, and Cast/CastLike,
 // which rounds to the target type's values (integers truncated and wrapped, float16/bfloat16 rounded, bool 0/1).
 #include <algorithm>
@@ -80,7 +81,6 @@ private:
     float m_low, m_high;
     bool m_lowFromInput, m_highFromInput;
 };
-
 
 // Rounds to the nearest float16 (ties to even), keeping infinities and NaN; values beyond 65504 become infinite.
 float roundToHalf(float x) { return float(_Float16(x)); }
@@ -166,6 +166,15 @@ Result<std::unique_ptr<Kernel>> makeUnaryKernel(const KernelContext& context) {
         const float alpha = node.attrFloat("alpha", 1.f);
         return makeUnary([alpha](float x) { return x >= 0.f ? x : alpha * (std::exp(x) - 1.f); });
     }
+    if (op == "Selu") {
+        const float alpha = node.attrFloat("alpha", 1.67326319217681884765625f);
+        const float gamma = node.attrFloat("gamma", 1.05070102214813232421875f);
+        return makeUnary([alpha, gamma](float x) { return gamma * (x > 0.f ? x : alpha * (std::exp(x) - 1.f)); });
+    }
+    if (op == "ThresholdedRelu") {
+        const float alpha = node.attrFloat("alpha", 1.f);
+        return makeUnary([alpha](float x) { return x > alpha ? x : 0.f; });
+    }
     if (op == "Softplus") return makeUnary([](float x) { return x > 20.f ? x : std::log1p(std::exp(x)); });
     if (op == "Gelu") {
         const std::string approximate = node.attrString("approximate", "none");
@@ -216,7 +225,6 @@ Result<std::unique_ptr<Kernel>> makeClipKernel(const KernelContext& context) {
     }
     return std::unique_ptr<Kernel>(std::make_unique<ClipKernel>(low, high, lowFromInput, highFromInput));
 }
-
 
 Result<std::unique_ptr<Kernel>> makeCastKernel(const KernelContext& context) {
     const Node& node = context.node;

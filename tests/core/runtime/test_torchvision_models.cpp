@@ -25,7 +25,8 @@ const QString kModelDir = QStringLiteral(LATHE_TORCHVISION_DIR);
 QString ortModules() {
     const QString env = qEnvironmentVariable("LATHE_ORT_MODULES");
     if (!env.isEmpty()) return env;
-    for (const QString& candidate : {QStringLiteral(LATHE_BUILD_ORT_MODULES), QStringLiteral(LATHE_RELEASE_ORT_MODULES)})
+    for (const QString& candidate :
+         {QStringLiteral(LATHE_BUILD_ORT_MODULES), QStringLiteral(LATHE_RELEASE_ORT_MODULES)})
         if (QFileInfo::exists(candidate + "/onnxruntime-node/package.json")) return candidate;
     return QStringLiteral(LATHE_BUILD_ORT_MODULES);
 }
@@ -57,8 +58,9 @@ private slots:
         QProcess probe;
         probe.start(LATHE_PYTHON, {"-c", "import torch, torchvision"});
         if (!probe.waitForFinished(120000) || probe.exitCode() != 0) {
-            m_skip = "Debian's python3-torchvision is not installed (apt-get install python3-torchvision); "
-                     "the torchvision architectures cannot be exported";
+            m_skip =
+                "Debian's python3-torchvision is not installed (apt-get install python3-torchvision); "
+                "the torchvision architectures cannot be exported";
             return;
         }
         QStringList args{LATHE_SOURCE_DIR "/tools/export_torchvision.py", "--out", kModelDir};
@@ -135,13 +137,13 @@ private slots:
             high = std::max(high, double(reference[i]));
         }
         const double relative = maxDiff / std::max(maxAbs, 1e-30);
-        qInfo("%-20s MACs %8.3f G (published %6.2f, %+5.1f %%)  shapes by execution: %s  Lathe %7.1f ms  "
-              "max |Lathe - ORT| / max |ORT| = %.2e (logits span %.3g)",
-              name.c_str(), gmacs, published, 100 * (gmacs / published - 1), report.ran ? "yes" : "no ", ms, relative,
-              high - low);
+        qInfo(
+            "%-20s MACs %8.3f G (published %6.2f, %+5.1f %%)  shapes by execution: %s  Lathe %7.1f ms  "
+            "max |Lathe - ORT| / max |ORT| = %.2e (logits span %.3g)",
+            name.c_str(), gmacs, published, 100 * (gmacs / published - 1), report.ran ? "yes" : "no ", ms, relative,
+            high - low);
         // Logits that do not vary (a zero-initialised head) would make the comparison say nothing.
-        QVERIFY2(high - low > 1e-3 * maxAbs,
-                 qPrintable(QString("the logits span only [%1, %2]").arg(low).arg(high)));
+        QVERIFY2(high - low > 1e-3 * maxAbs, qPrintable(QString("the logits span only [%1, %2]").arg(low).arg(high)));
         QVERIFY2(std::abs(gmacs - published) <= tolerance,
                  qPrintable(QString("MACs %1 G, published %2 G").arg(gmacs).arg(published)));
         QVERIFY2(relative <= 1e-4, qPrintable(QString("outputs differ from ONNX Runtime's by %1 of their largest "

@@ -122,14 +122,30 @@ private slots:
         QTest::addColumn<QString>("equation");
         QTest::addColumn<QString>("shapeA");
         QTest::addColumn<QString>("shapeB");
-        QTest::newRow("attention scores") << "bhid,bhjd->bhij" << "2,3,5,4" << "2,3,6,4";
-        QTest::newRow("attention values") << "bhij,bhjd->bhid" << "2,3,5,6" << "2,3,6,4";
-        QTest::newRow("matmul") << "ij,jk->ik" << "7,9" << "9,5";
-        QTest::newRow("transposed output") << "bij,bjk->bki" << "3,4,5" << "3,5,6";
-        QTest::newRow("ellipsis broadcast") << "...ij,...jk->...ik" << "2,1,3,4" << "5,4,2";
-        QTest::newRow("implicit output") << "ij,jk" << "3,4" << "4,5";
-        QTest::newRow("outer product") << "i,j->ij" << "4" << "6";
-        QTest::newRow("sum out a free index") << "bij,bjk->bk" << "2,3,4" << "2,4,5";
+        QTest::newRow("attention scores") << "bhid,bhjd->bhij"
+                                          << "2,3,5,4"
+                                          << "2,3,6,4";
+        QTest::newRow("attention values") << "bhij,bhjd->bhid"
+                                          << "2,3,5,6"
+                                          << "2,3,6,4";
+        QTest::newRow("matmul") << "ij,jk->ik"
+                                << "7,9"
+                                << "9,5";
+        QTest::newRow("transposed output") << "bij,bjk->bki"
+                                           << "3,4,5"
+                                           << "3,5,6";
+        QTest::newRow("ellipsis broadcast") << "...ij,...jk->...ik"
+                                            << "2,1,3,4"
+                                            << "5,4,2";
+        QTest::newRow("implicit output") << "ij,jk"
+                                         << "3,4"
+                                         << "4,5";
+        QTest::newRow("outer product") << "i,j->ij"
+                                       << "4"
+                                       << "6";
+        QTest::newRow("sum out a free index") << "bij,bjk->bk"
+                                              << "2,3,4"
+                                              << "2,4,5";
     }
 
     void einsum() {
@@ -142,8 +158,8 @@ private slots:
             return shape;
         };
         const NDArray a = randomArray(parse(shapeA), 5), b = randomArray(parse(shapeB), 6);
-        const NDArray got = runOp("Einsum", {{"a", a}, {"b", b}}, {{"equation", stringAttribute(equation.toStdString())}},
-                                  12);
+        const NDArray got =
+            runOp("Einsum", {{"a", a}, {"b", b}}, {{"equation", stringAttribute(equation.toStdString())}}, 12);
         // Naive reference: enumerate every assignment of all labels.
         std::string eq = equation.toStdString();
         const size_t arrow = eq.find("->");
@@ -380,7 +396,8 @@ private slots:
     void rangeConstantOfShapeArgMax() {
         const NDArray r = runOp("Range", {{"s", scalar(1.f)}, {"l", scalar(2.f)}, {"d", scalar(0.25f)}});
         QCOMPARE(r.data, (std::vector<float>{1.f, 1.25f, 1.5f, 1.75f}));
-        const NDArray down = runOp("Range", {{"s", scalar(10)}, {"l", scalar(4)}, {"d", scalar(-3)}}, {}, 13, DType::Int64);
+        const NDArray down =
+            runOp("Range", {{"s", scalar(10)}, {"l", scalar(4)}, {"d", scalar(-3)}}, {}, 13, DType::Int64);
         QCOMPARE(down.data, (std::vector<float>{10, 7}));
 
         GraphBuilder g(13);
