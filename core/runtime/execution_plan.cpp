@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 #include <set>
+#include <stdexcept>
 
 #include "core/runtime/op_registry.h"
 
@@ -26,6 +28,17 @@ private:
 
 Error nodeError(const Node& node, const Error& error) {
     return makeError(error.code, "node '" + node.name + "' (" + node.opType + "): " + error.message);
+}
+
+// Runs a kernel, turning a refused allocation (a tensor too large, or memory exhausted) into an error.
+Status guardedForward(const Kernel& kernel, KernelIo& io) {
+    try {
+        return kernel.forward(io);
+    } catch (const std::length_error& e) {
+        return makeError(ErrorCode::InvalidArgument, e.what());
+    } catch (const std::bad_alloc&) {
+        return makeError(ErrorCode::InvalidArgument, "not enough memory for its outputs");
+    }
 }
 
 bool isDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
@@ -160,7 +173,7 @@ Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
         BufferPool pool;
         Workspace workspace(m_threads);
         KernelIo io(inputs, stealable, outputs, pool, workspace);
-        if (auto status = kernel.value()->forward(io); !status) return nodeError(node, status.error());
+        if (auto status = guardedForward(*kernel.value(), io); !status) return nodeError(node, status.error());
         for (size_t i = 0; i < outputIds.size(); ++i)
             m_constants[size_t(outputIds[i])] = std::make_unique<NDArray>(std::move(results[i]));
         return Ok{};
@@ -346,7 +359,7 @@ Result<std::map<std::string, NDArray>> ExecutionPlan::run(const std::map<std::st
         for (int id : step.outputs) out.push_back(&state->owned[size_t(id)]);
         KernelIo io(in, stealable, out, state->pool, state->workspace, shapes != nullptr);
         const auto start = std::chrono::steady_clock::now();
-        if (auto status = step.kernel->forward(io); !status)
+        if (auto status = guardedForward(*step.kernel, io); !status)
             return fail(makeError(status.error().code,
                                   "node '" + step.nodeName + "' (" + step.opType + "): " + status.error().message));
         if (timings)

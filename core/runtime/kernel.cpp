@@ -1,6 +1,8 @@
 #include "core/runtime/kernel.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace lathe {
 
@@ -67,6 +69,10 @@ int64_t* Workspace::sharedIndices(size_t count) {
 }
 
 NDArray& KernelIo::output(size_t i, std::vector<int64_t> shape) {
+    const int64_t count = shapeNumel(shape);
+    if (count < 0 || count > kMaxTensorElements)
+        throw std::length_error("output " + std::to_string(i) + " would have shape " + shapeToString(shape) +
+                                ", beyond the " + std::to_string(kMaxTensorElements) + " elements a tensor may hold");
     NDArray& out = *m_outputs[i];
     m_pool.give(std::move(out.data));
     out.data = m_pool.take(size_t(shapeNumel(shape)));

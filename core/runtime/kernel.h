@@ -46,6 +46,9 @@ private:
     std::vector<int64_t> m_indices;
 };
 
+// The largest tensor a kernel may make (8 GB of floats).
+inline constexpr int64_t kMaxTensorElements = int64_t(1) << 31;
+
 // A kernel's view of one execution of its node: inputs, output slots, recycled storage and scratch memory.
 class KernelIo {
 public:
@@ -66,7 +69,9 @@ public:
     bool hasInput(size_t i) const { return i < m_inputs.size() && m_inputs[i] != nullptr; }
     const NDArray& input(size_t i) const { return *m_inputs[i]; }
     size_t outputCount() const { return m_outputs.size(); }
-    // Output i resized to `shape` on recycled storage; the kernel must write every element.
+    // Output i resized to `shape` on recycled storage; the kernel must write every element. Throws
+    // std::length_error for a shape that is negative or beyond kMaxTensorElements (a hostile or broken model), which
+    // ExecutionPlan turns into an error naming the node.
     NDArray& output(size_t i, std::vector<int64_t> shape);
     // Output i holding input `in`'s values viewed as `shape` (same element count): takes over the input's buffer when
     // this node is its last reader, copies otherwise. In-place kernels then transform the output.

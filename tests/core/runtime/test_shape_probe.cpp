@@ -126,6 +126,26 @@ private slots:
         QCOMPARE(shapes->at(b->outputNames().front()), la.shape);
     }
 
+    void hostileShapesAreRefusedNotAllocated() {
+        // A model opened in the window is run on zeros when its shapes are unknown: a ConstantOfShape asking for
+        // 10^12 elements must end in an error naming the node, not in an allocation of 4 TB.
+        GraphBuilder g(13);
+        g.input("x");
+        g.node("Shape", {"x"}, {"s"}, {}, DType::Int64);
+        g.constant("big", NDArray({2}, {1e6f, 1e6f}), DType::Int64);
+        g.node("Mul", {"s", "big"}, {"huge"}, {}, DType::Int64);
+        g.node("ConstantOfShape", {"huge"}, {"y"});
+        g.output("y");
+        Graph graph = g.graph();
+        graph.values["x"].hasShape = true;
+        graph.values["x"].shape = {1, 1};
+        const ShapeProbeReport report = completeShapesByExecution(graph);
+        QVERIFY(!report.ran);
+        QVERIFY2(report.problem.find("ConstantOfShape_2") != std::string::npos &&
+                     report.problem.find("[1000000, 1000000]") != std::string::npos,
+                 report.problem.c_str());
+    }
+
     void completeModelsAreNotRun() {
         auto graph = readOnnxModel(LATHE_DEMO_MODEL);
         QVERIFY(graph.ok());
