@@ -26,6 +26,7 @@ ActivationView::ActivationView(QWidget* parent)
       m_message(new QLabel(this)),
       m_histogram(new HistogramView(this)) {
     m_node->setTextFormat(Qt::RichText);
+    m_node->setWordWrap(true);  // long node and tensor names wrap instead of widening the whole left dock column
     m_node->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_samples->setRange(1, 100000);
     m_samples->setValue(kDefaultSamples);

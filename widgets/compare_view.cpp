@@ -164,20 +164,24 @@ CompareView::CompareView(QWidget* parent)
     m_histNote->setStyleSheet(QStringLiteral("color:#80868b; font-size:8pt;"));
 
     auto caption = [this](const QString& text) { return style::sectionLabel(text, this); };
-    auto box = [](QWidget* parent, std::initializer_list<QWidget*> top, QWidget* main, QWidget* bottom = nullptr) {
+    auto box = [](QWidget* parent, std::initializer_list<QWidget*> top, QWidget* main, QWidget* bottom = nullptr,
+                  std::initializer_list<QWidget*> selectors = {}) {
         auto* w = new QWidget(parent);
         auto* v = new QVBoxLayout(w);
         v->setContentsMargins(0, 0, 0, 0);
         v->setSpacing(4);
-        auto* h = new QHBoxLayout;
-        h->setSpacing(6);
-        for (QWidget* t : top) {
-            if (t)
-                h->addWidget(t);
-            else
-                h->addStretch(1);
+        for (const auto& items : {top, selectors}) {
+            if (items.size() == 0) continue;
+            auto* h = new QHBoxLayout;
+            h->setSpacing(6);
+            for (QWidget* t : items) {
+                if (t)
+                    h->addWidget(t);
+                else
+                    h->addStretch(1);
+            }
+            v->addLayout(h);
         }
-        v->addLayout(h);
         v->addWidget(main, 1);
         if (bottom) v->addWidget(bottom);
         return w;
@@ -188,10 +192,11 @@ CompareView::CompareView(QWidget* parent)
     layerLabel->setStyleSheet(QStringLiteral("color:#5f6368;"));
     QWidget* metricsBox = box(this, {caption(tr("Metrics")), nullptr}, m_metrics);
     QWidget* layersBox = box(this, {caption(tr("Per-layer settings")), nullptr, m_onlyDifferences}, m_layers);
-    QWidget* confusionBox =
-        box(this, {caption(tr("Confusion difference")), nullptr, m_pairBCombo, vsLabel, m_pairACombo}, m_confusionPlot);
-    QWidget* histBox =
-        box(this, {caption(tr("Weights overlaid")), nullptr, layerLabel, m_layerCombo, m_logCheck}, m_histPlot, m_histNote);
+    // The selectors on a row of their own under the caption, so that variant and layer names show whole.
+    QWidget* confusionBox = box(this, {caption(tr("Confusion difference")), nullptr}, m_confusionPlot, nullptr,
+                                {m_pairBCombo, vsLabel, m_pairACombo, nullptr});
+    QWidget* histBox = box(this, {caption(tr("Weights overlaid")), nullptr, m_logCheck}, m_histPlot, m_histNote,
+                           {layerLabel, m_layerCombo, nullptr});
 
     auto* top = new QSplitter(Qt::Horizontal, this);
     top->addWidget(metricsBox);
@@ -217,6 +222,11 @@ CompareView::CompareView(QWidget* parent)
     layout->addWidget(m_cvVerdict);
     layout->addWidget(split, 1);
 
+    // The selectors show whole variant and layer names (they were as narrow as their empty first show).
+    for (QComboBox* combo : {m_pairACombo, m_pairBCombo, m_layerCombo}) {
+        combo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+        combo->setMinimumContentsLength(6);
+    }
     connect(m_onlyDifferences, &QCheckBox::toggled, this, [this] { fillLayers(); });
     connect(m_pairACombo, &QComboBox::activated, this, [this](int i) { setConfusionPair(i, m_pairB); });
     connect(m_pairBCombo, &QComboBox::activated, this, [this](int i) { setConfusionPair(m_pairA, i); });
@@ -439,10 +449,19 @@ void CompareView::fillLayers() {
         }
         if (row - groupStart > 1) m_layers->setSpan(groupStart, 0, row - groupStart, 1);
     }
-    m_layers->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    // The layer names sit in cells spanning their settings, which ResizeToContents skips: sized here, whole.
+    QFont bold = m_layers->font();
+    bold.setBold(true);
+    int nameWidth = m_layers->horizontalHeader()->sectionSizeHint(0);
+    for (const CompareLayer& l : m_columns.front().layers)
+        nameWidth = std::max(nameWidth, QFontMetrics(bold).horizontalAdvance(l.name) + 20);
+    m_layers->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Interactive);
+    m_layers->setColumnWidth(0, std::min(nameWidth, 360));
     m_layers->horizontalHeader()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
+    // Values whole too: the table scrolls sideways when the dock is narrow, instead of cutting "int8 sym per-channel".
     for (int c = 2; c < m_layers->columnCount(); ++c)
-        m_layers->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
+        m_layers->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    m_layers->horizontalHeader()->setStretchLastSection(true);
 }
 
 bool CompareView::isLayerCellHighlighted(int row, int variant) const {

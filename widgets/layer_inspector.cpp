@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 #include "widgets/display_format.h"
 #include "widgets/layer_inspector_parts.h"
@@ -58,6 +59,9 @@ QFrame* makeTile(const QString& caption, QLabel** value, QWidget* parent) {
     *value = new QLabel(QStringLiteral("–"), tile);
     (*value)->setStyleSheet(QStringLiteral("color:#202124; font-weight:600;"));
     (*value)->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Narrow (the default window): "65.5 kB → 8.70 kB" takes two lines rather than widening the Compress dock.
+    name->setWordWrap(true);
+    (*value)->setWordWrap(true);
     layout->addWidget(name);
     layout->addWidget(*value);
     return tile;
@@ -181,7 +185,10 @@ void LayerInspector::buildUi() {
     scroll->setWidget(controls);
     scroll->setMinimumWidth(controls->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
     splitter->addWidget(scroll);
-    splitter->addWidget(buildPlots());
+    QWidget* plots = buildPlots();
+    // Wide enough for the plots' titles; the readout tiles wrap their words below that instead of widening the dock.
+    plots->setMinimumWidth(420);
+    splitter->addWidget(plots);
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({330, 800});
@@ -332,10 +339,17 @@ QWidget* LayerInspector::buildControls() {
     m_globalSpin->setKeyboardTracking(false);
     m_globalSpin->setEnabled(false);
     m_preset = new QComboBox(panel);
-    m_preset->addItem(tr("Float (no compression)"), int(RecipePreset::Float));
-    m_preset->addItem(tr("int8 weights, per channel"), int(RecipePreset::Int8));
-    m_preset->addItem(tr("4-bit weights, per channel"), int(RecipePreset::Int4Weights));
-    m_preset->addItem(tr("Deep Compression: prune, retrain, share, retrain"), int(RecipePreset::DeepCompression));
+    // Short names that fit the panel; what each does is the item's tooltip.
+    const QList<std::tuple<QString, RecipePreset, QString>> presets = {
+        {tr("Float"), RecipePreset::Float, tr("No compression: every layer in float32")},
+        {tr("int8 per channel"), RecipePreset::Int8, tr("int8 weights, one scale per output channel")},
+        {tr("4-bit per channel"), RecipePreset::Int4Weights, tr("4-bit weights, one scale per output channel")},
+        {tr("Deep Compression"), RecipePreset::DeepCompression,
+         tr("Deep Compression (Han et al.): prune, retrain, share weights by k-means, retrain the centroids")}};
+    for (const auto& [name, preset, tip] : presets) {
+        m_preset->addItem(name, int(preset));
+        m_preset->setItemData(m_preset->count() - 1, tip, Qt::ToolTipRole);
+    }
     m_preset->setToolTip(tr("Replaces the whole recipe (undoable)"));
     m_applyPreset = new QPushButton(tr("Apply"), panel);
     m_applyPreset->setToolTip(tr("Replace the recipe of every layer by the preset (Edit ▸ Undo brings it back)"));
@@ -350,6 +364,7 @@ QWidget* LayerInspector::buildControls() {
         combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
         combo->setMinimumContentsLength(9);
     }
+    m_preset->setMinimumContentsLength(17);  // "4-bit per channel", the longest preset name, shows whole
     return panel;
 }
 

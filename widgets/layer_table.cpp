@@ -89,12 +89,15 @@ LayerTable::LayerTable(QWidget* parent)
     QHeaderView* header = m_view->horizontalHeader();
     header->setHighlightSections(false);
     header->setSectionResizeMode(QHeaderView::ResizeToContents);
-    header->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
-    header->setStretchLastSection(false);
+    // Layer names whole (the view scrolls sideways for the numbers): stretched, the name column got what the other
+    // columns left and cut "/block1/dw/conv/Conv" to "/block…v/Conv" at the default window size.
+    header->setStretchLastSection(true);
     header->setMinimumSectionSize(36);
+    header->setMaximumSectionSize(420);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &LayerTable::onSelectionChanged);
 
     m_footer->setTextFormat(Qt::RichText);
+    m_footer->setWordWrap(true);  // a long summary wraps instead of widening the dock
     m_footer->setStyleSheet(QStringLiteral("color:#3c4043; padding:2px 2px;"));
 
     auto* layout = new QVBoxLayout(this);

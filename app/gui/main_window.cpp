@@ -153,6 +153,9 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_graphView, &GraphView::zoomChanged, this,
             [this](double zoom) { m_zoomLabel->setText(QStringLiteral("%1 %").arg(qRound(zoom * 100))); });
 
+    // Adding the bottom docks side by side (before they are tabbed) grew the window to their summed widths, and
+    // the stale layout kept resize() from taking it back (over 3,000 px wide instead of 1,680).
+    layout()->activate();
     resize(1680, 1050);
     resizeDocks({m_layersDock, m_variantsDock}, {560, 560}, Qt::Horizontal);
     resizeDocks({m_layersDock, m_histogramDock}, {260, 330}, Qt::Vertical);

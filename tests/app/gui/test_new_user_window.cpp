@@ -79,6 +79,15 @@ bool evaluateModel(MainWindow& window) {
     return QTest::qWaitFor([&] { return window.evaluationView()->hasReport(); }, kTimeoutMs);
 }
 
+// Whether `text` shows whole in `combo`'s text field.
+bool fitsCombo(QComboBox* combo, const QString& text) {
+    QStyleOptionComboBox option;
+    option.initFrom(combo);
+    option.editable = combo->isEditable();
+    const QRect field = combo->style()->subControlRect(QStyle::CC_ComboBox, &option, QStyle::SC_ComboBoxEditField, combo);
+    return combo->fontMetrics().horizontalAdvance(text) <= field.width();
+}
+
 bool hasNote(const Variant& v, const QString& text) {
     if (!v.metrics) return false;
     for (const QString& n : v.metrics->notes)
@@ -291,6 +300,57 @@ private slots:
         QCOMPARE(QFileInfo(next.workbench()->suggestedProjectPath()).absolutePath(), modelFolder);
         QSettings().remove("dialogs/projectFolder");
         QSettings().remove("dialogs/exportFolder");
+    }
+
+    // At the default window size layer names (layer table, Compare's per-layer table), preset names and the compare
+    // selectors show whole, on a model with long layer names.
+    void defaultSizeCutsNoName() {
+        MainWindow window;
+        const QSize initial = window.size();
+        const int initialMinimum = window.minimumSizeHint().width();
+        window.setDialogsEnabled(false);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(open(window, QFileInfo(demoModelPath()).dir().filePath("mobilenet_fashion.onnx")));
+        window.datasetPanel()->setLimit(kLimit);
+        WorkbenchController* wb = window.workbench();
+        WorkbenchDocument* doc = wb->document();
+        doc->applyPreset(RecipePreset::Int8);
+        wb->evaluateVariantAction()->trigger();
+        doc->applyPreset(RecipePreset::Int4Weights);
+        wb->evaluateVariantAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(settled(*doc), kTimeoutMs);
+        QTRY_VERIFY(wb->inspector()->hasLayer());
+        screenshot(window, "new_user_default_compress");
+
+        // Layer names in the layer table.
+        LayerTable* table = window.layerTable();
+        const QFontMetrics tableFont = table->view()->fontMetrics();
+        const int nameWidth = table->view()->columnWidth(LayerTableModel::Name);
+        for (const QString& layer : doc->layerNames())
+            QVERIFY2(tableFont.horizontalAdvance(layer) + 12 <= nameWidth,
+                     qPrintable(QString("%1 needs %2 px, the column has %3").arg(layer)
+                                    .arg(tableFont.horizontalAdvance(layer)).arg(nameWidth)));
+        // Preset names in the Compress panel.
+        QComboBox* preset = wb->inspector()->presetCombo();
+        for (int i = 0; i < preset->count(); ++i)
+            QVERIFY2(fitsCombo(preset, preset->itemText(i)), qPrintable(preset->itemText(i)));
+
+        // The compare selectors.
+        wb->variantsPanel()->selectIds({doc->variants()[1].id, doc->variants()[2].id});
+        wb->compareAction()->trigger();
+        QTRY_VERIFY(window.compareDock()->isVisible());
+        QCoreApplication::processEvents();
+        screenshot(window, "new_user_default_compare");
+        const QList<QComboBox*> combos = wb->compareView()->findChildren<QComboBox*>();
+        QCOMPARE(combos.size(), 3);
+        for (QComboBox* combo : combos)
+            for (int i = 0; i < combo->count(); ++i)
+                QVERIFY2(fitsCombo(combo, combo->itemText(i)), qPrintable(combo->itemText(i)));
+        // The window is its default size, or its docks' minimum when that is wider: adding the bottom docks side by
+        // side before tabbing them no longer leaves it 3,170 px wide.
+        QCOMPARE(initial.width(), std::max(1680, initialMinimum));
+        QVERIFY2(window.width() <= initial.width() + 2, qPrintable(QString::number(window.width())));
     }
 
     // A long error in the status bar stops before the model label, with the whole text as its tooltip.
