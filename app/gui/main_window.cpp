@@ -18,9 +18,11 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
-#include "app/gui/evaluation_session.h"
-#include "app/gui/model_document.h"
 #include "app/gui/cross_validation_session.h"
+#include "app/gui/evaluation_session.h"
+#include "app/gui/guidance_controller.h"
+#include "app/gui/model_document.h"
+#include "app/gui/sensitivity_session.h"
 #include "app/gui/training_session.h"
 #include "app/gui/workbench_controller.h"
 #include "app/gui/workbench_document.h"
@@ -142,6 +144,10 @@ MainWindow::MainWindow(QWidget* parent)
         m_trainDock->show();
         m_trainDock->raise();
     });
+    connect(m_workbench->guidance(), &GuidanceController::sensitivityShown, this, [this] {
+        m_sensitivityDock->show();
+        m_sensitivityDock->raise();
+    });
     connect(m_workbench, &WorkbenchController::compareShown, this, [this] {
         m_compareDock->show();
         m_compareDock->raise();
@@ -188,11 +194,14 @@ void MainWindow::createDocks() {
     m_tradeoffDock = makeDock(tr("Accuracy vs Size"), QStringLiteral("tradeoffDock"), m_workbench->tradeoffPlot(),
                               Qt::RightDockWidgetArea);
     m_compressDock =
-        makeDock(tr("Compress"), QStringLiteral("compressDock"), m_workbench->inspector(), Qt::BottomDockWidgetArea);
+        makeDock(tr("Compress"), QStringLiteral("compressDock"), m_workbench->guidance()->compressPanel(),
+                 Qt::BottomDockWidgetArea);
     m_compareDock =
         makeDock(tr("Compare"), QStringLiteral("compareDock"), m_workbench->compareView(), Qt::BottomDockWidgetArea);
     m_trainDock =
         makeDock(tr("Train"), QStringLiteral("trainDock"), m_workbench->trainPanel(), Qt::BottomDockWidgetArea);
+    m_sensitivityDock = makeDock(tr("Sensitivity"), QStringLiteral("sensitivityDock"),
+                                 m_workbench->guidance()->sensitivityView(), Qt::BottomDockWidgetArea);
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
     splitDockWidget(m_layersDock, m_histogramDock, Qt::Vertical);
@@ -205,12 +214,15 @@ void MainWindow::createDocks() {
     m_variantsDock->raise();
     tabifyDockWidget(m_compressDock, m_compareDock);
     tabifyDockWidget(m_compareDock, m_trainDock);
+    tabifyDockWidget(m_trainDock, m_sensitivityDock);
     m_trainDock->hide();
     m_compressDock->raise();
     m_compressDock->setToolTip(tr("Pruning, bits and rank of the selected layers, with a live preview"));
     m_variantsDock->setToolTip(tr("Evaluated settings: rename, annotate, duplicate, delete, compare, export"));
     m_tradeoffDock->setToolTip(tr("Accuracy against file size of every evaluated variant; click a point to load it"));
     m_compareDock->setToolTip(tr("Two or more variants side by side"));
+    m_sensitivityDock->setToolTip(tr("How much each layer can take (accuracy against one layer's sparsity, bits or "
+                                     "rank), and per-layer settings chosen within a budget"));
     m_trainDock->setToolTip(tr("Train a variant with its compression kept (fine-tuning, gradual pruning, Deep "
                                "Compression, L1 sparsification, distillation): settings, live curves and weights, "
                                "Cancel"));
@@ -271,6 +283,7 @@ void MainWindow::createActions() {
     compressMenu->addAction(m_workbench->exportAction());
     compressMenu->addAction(m_workbench->trainAction());
     compressMenu->addAction(m_workbench->crossValidateAction());
+    compressMenu->addAction(m_workbench->guidance()->scanAction());
     compressMenu->setToolTipsVisible(true);
     compressMenu->addSeparator();
     QMenu* activationsMenu = compressMenu->addMenu(tr("&Activations"));
@@ -350,6 +363,8 @@ void MainWindow::createStatusBar() {
     m_trainProgress->setObjectName(QStringLiteral("trainingProgress"));
     m_crossValidationProgress = new TaskProgress(this);
     m_crossValidationProgress->setObjectName(QStringLiteral("crossValidationProgress"));
+    m_sensitivityProgress = new TaskProgress(this);
+    m_sensitivityProgress->setObjectName(QStringLiteral("sensitivityProgress"));
     m_modelLabel = new QLabel(tr("No model"), this);
     m_modelLabel->setTextFormat(Qt::RichText);
     m_modelLabel->setToolTip(tr("Open model: file, producer, opset, nodes, parameters and multiply-accumulates"));
@@ -364,6 +379,7 @@ void MainWindow::createStatusBar() {
     statusBar()->addPermanentWidget(m_exportProgress);
     statusBar()->addPermanentWidget(m_trainProgress);
     statusBar()->addPermanentWidget(m_crossValidationProgress);
+    statusBar()->addPermanentWidget(m_sensitivityProgress);
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_zoomLabel);
     bindJob(m_document->loadJob(), m_loadProgress, [this] { m_document->cancelLoading(); });
@@ -376,6 +392,8 @@ void MainWindow::createStatusBar() {
     bindJob(training->job(), m_trainProgress, [training] { training->cancel(); });
     CrossValidationSession* cv = m_workbench->crossValidationSession();
     bindJob(cv->job(), m_crossValidationProgress, [cv] { cv->cancel(); });
+    SensitivitySession* scan = m_workbench->guidance()->sensitivitySession();
+    bindJob(scan->job(), m_sensitivityProgress, [scan] { scan->cancel(); });
 }
 
 void MainWindow::bindJob(Job* job, TaskProgress* progress, const std::function<void()>& cancel) {

@@ -65,6 +65,7 @@ public:
     QDockWidget* variantsDock() const { return m_variantsDock; }
     QDockWidget* tradeoffDock() const { return m_tradeoffDock; }
     QDockWidget* trainDock() const { return m_trainDock; }
+    QDockWidget* sensitivityDock() const { return m_sensitivityDock; }
     TaskProgress* trainingProgress() const { return m_trainProgress; }
     TaskProgress* crossValidationProgress() const { return m_crossValidationProgress; }
     GraphView* graphView() const { return m_graphView; }
@@ -140,6 +141,7 @@ private:
     QDockWidget* m_variantsDock = nullptr;
     QDockWidget* m_tradeoffDock = nullptr;
     QDockWidget* m_trainDock = nullptr;
+    QDockWidget* m_sensitivityDock = nullptr;
     QAction* m_evaluateAction = nullptr;
     QAction* m_captureAction = nullptr;
     QMenu* m_recentMenu = nullptr;
@@ -150,6 +152,7 @@ private:
     TaskProgress* m_exportProgress = nullptr;
     TaskProgress* m_trainProgress = nullptr;
     TaskProgress* m_crossValidationProgress = nullptr;
+    TaskProgress* m_sensitivityProgress = nullptr;
     QLabel* m_modelLabel = nullptr;
     QLabel* m_zoomLabel = nullptr;
     bool m_dialogsEnabled = true;

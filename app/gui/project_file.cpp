@@ -405,6 +405,14 @@ ProjectFile parse(const json& j, const QString& projectDir) {
     const std::string axis = string(view, "size_axis", "view", "onnx");
     if (axis != "onnx" && axis != "zlib") fail("view.size_axis", "\"" + axis + "\" is not onnx or zlib");
     f.sizeAxis = axis == "zlib" ? PlotSizeAxis::Zlib : PlotSizeAxis::Onnx;
+    if (const json* sensitivity = member(j, "sensitivity")) {
+        if (!sensitivity->is_object()) fail("sensitivity", "expected an object, got " + shortDump(*sensitivity));
+        const json* result = member(*sensitivity, "result");
+        if (!result) fail("sensitivity", "no \"result\"");
+        auto parsed = sensitivityFromJson(*result);
+        if (!parsed) fail("sensitivity.result", parsed.error().message);
+        f.sensitivity = ProjectSensitivity{qs(string(*sensitivity, "key", "sensitivity")), std::move(*parsed)};
+    }
     return f;
 }
 

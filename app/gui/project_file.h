@@ -11,6 +11,7 @@
 #include "core/common/result.h"
 #include "core/compress/apply_recipe.h"
 #include "core/compress/recipe.h"
+#include "core/compress/sensitivity_scan.h"
 #include "core/eval/dataset.h"
 #include "core/eval/evaluator.h"
 #include "core/eval/metrics.h"
@@ -73,6 +74,12 @@ struct BaselineEvaluation {
     EvalReport report;  // indices and predictions are not kept; perClass follows from the confusion matrix
 };
 
+// The last sensitivity scan ("sensitivity"): its result and the model + data set + subset it belongs to.
+struct ProjectSensitivity {
+    QString key;
+    SensitivityResult result;
+};
+
 // The trade-off plot's size axis, as a project stores it ("size_axis").
 enum class PlotSizeAxis { Onnx, Zlib };
 
@@ -90,6 +97,7 @@ struct ProjectFile {
     int nextVariant = 1;  // the stored value, else variants + 1
     std::optional<BaselineEvaluation> evaluation;  // "evaluation"
     PlotSizeAxis sizeAxis = PlotSizeAxis::Onnx;    // "view": {"size_axis": "onnx" | "zlib"}
+    std::optional<ProjectSensitivity> sensitivity;  // "sensitivity": {"key", "result"}
 };
 
 // Parses .latheproj bytes; `projectDir` resolves the model's relative path. Never throws: every field is type- and

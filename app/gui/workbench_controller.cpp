@@ -14,6 +14,7 @@
 #include "app/gui/cross_validation_dialog.h"
 #include "app/gui/cross_validation_session.h"
 #include "app/gui/dialog_folders.h"
+#include "app/gui/guidance_controller.h"
 #include "app/gui/model_document.h"
 #include "app/gui/training_session.h"
 #include "app/gui/workbench_document.h"
@@ -57,8 +58,10 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
       m_compare(new CompareView),
       m_trainPanel(new TrainPanel),
       m_training(new TrainingSession(m_doc, this)),
-      m_crossValidation(new CrossValidationSession(m_doc, this)) {
+      m_crossValidation(new CrossValidationSession(m_doc, this)),
+      m_guidance(new GuidanceController(m_doc, model, m_inspector, datasetPanel, window)) {
     createActions();
+    connect(m_guidance, &GuidanceController::statusMessage, this, &WorkbenchController::statusMessage);
 
     connect(m_model, &ModelDocument::modelChanged, this, &WorkbenchController::onModelChanged);
     connect(m_model, &ModelDocument::selectionChanged, this, &WorkbenchController::showLayer);

@@ -16,6 +16,7 @@ namespace lathe {
 class CompareView;
 class CrossValidationSession;
 class DatasetPanel;
+class GuidanceController;
 class LayerInspector;
 class LayerTable;
 class ModelDocument;
@@ -44,6 +45,8 @@ public:
     TrainPanel* trainPanel() const { return m_trainPanel; }
     TrainingSession* trainingSession() const { return m_training; }
     CrossValidationSession* crossValidationSession() const { return m_crossValidation; }
+    // Sensitivity scan, budget allocation and live accuracy (its compressPanel() holds the inspector).
+    GuidanceController* guidance() const { return m_guidance; }
 
     QAction* newProjectAction() const { return m_newProject; }
     QAction* openProjectAction() const { return m_openProject; }
@@ -132,6 +135,7 @@ private:
     TrainPanel* m_trainPanel;
     TrainingSession* m_training;
     CrossValidationSession* m_crossValidation;
+    GuidanceController* m_guidance;
     QString m_trainId;  // the variant the train panel is for
     QStringList m_teacherChoicesState;  // ids and names the panel's teacher choice was last given
     QStringList m_compared;       // ids shown in the compare view

@@ -652,7 +652,13 @@ void WorkbenchDocument::resetProject() {
     m_expectedSha.clear();
     m_classNames.clear();
     m_baselineEvaluation.reset();
+    m_sensitivity.reset();
     m_project.reset();
+}
+
+void WorkbenchDocument::setSensitivity(const ProjectSensitivity& sensitivity) {
+    m_sensitivity = sensitivity;
+    m_project.markDirty();
 }
 
 void WorkbenchDocument::newProject() {
@@ -671,6 +677,7 @@ ProjectFile WorkbenchDocument::projectFile() const {
     project.nextVariant = m_nextId;
     project.evaluation = m_baselineEvaluation;
     project.sizeAxis = m_sizeAxis;
+    project.sensitivity = m_sensitivity;
     for (const Variant& v : m_variants)
         project.variants.push_back({v.id, v.name, v.note, v.baseline, v.created, v.error,
                                     v.state == Variant::State::Failed, v.recipe, v.metrics, v.parentId, v.history,
@@ -716,6 +723,7 @@ void WorkbenchDocument::applyProject(ProjectFile project) {
     m_nextId = project.nextVariant;
     m_baselineEvaluation = std::move(project.evaluation);
     m_sizeAxis = project.sizeAxis;
+    m_sensitivity = std::move(project.sensitivity);
 }
 
 bool WorkbenchDocument::openProject(const QString& path, QString* error) {

@@ -100,6 +100,9 @@ public:
     // seed, backend, latency samples).
     static bool sameEvaluation(const EvaluationSettings& a, const EvaluationSettings& b);
     // The trade-off plot's size axis, saved with the project (a view setting: it does not mark the project dirty).
+    // The last sensitivity scan, kept with the project (SensitivitySession stores and restores it).
+    void setSensitivity(const ProjectSensitivity& sensitivity);
+    const std::optional<ProjectSensitivity>& sensitivity() const { return m_sensitivity; }
     void setPlotSizeAxis(PlotSizeAxis axis) { m_sizeAxis = axis; }
     PlotSizeAxis plotSizeAxis() const { return m_sizeAxis; }
 
@@ -270,6 +273,7 @@ private:
     QString m_trainSpec;
     std::optional<BaselineEvaluation> m_baselineEvaluation;
     PlotSizeAxis m_sizeAxis = PlotSizeAxis::Onnx;
+    std::optional<ProjectSensitivity> m_sensitivity;
     RecipeEditor m_editor;  // also holds the graph
     // Of the model, found once per setModel: what structured pruning removes together, and the model's totals.
     std::shared_ptr<const ChannelGroups> m_channelGroups;

@@ -52,6 +52,9 @@ json toJson(const ProjectFile& project, const QString& projectDir) {
             {"variants", variants},
             {"view", {{"size_axis", project.sizeAxis == PlotSizeAxis::Zlib ? "zlib" : "onnx"}}}};
     if (project.evaluation) out["evaluation"] = baselineEvaluationToJson(*project.evaluation);
+    if (project.sensitivity)
+        out["sensitivity"] = {{"key", project.sensitivity->key.toStdString()},
+                              {"result", sensitivityToJson(project.sensitivity->result)}};
     return out;
 }
 

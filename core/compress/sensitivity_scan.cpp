@@ -223,6 +223,19 @@ Result<SensitivityResult> sensitivityFromJson(const nlohmann::json& j) {
             if (!parsed) return parsed.error();
             *curve = std::move(*parsed);
         }
+        // The settings must be ones a scan can produce: sparsity in [0, 1), whole bits 2..8, whole ranks >= 1.
+        for (const auto& [x, y] : l.sparsity)
+            if (!(x >= 0 && x < 1))
+                return makeError(ErrorCode::InvalidArgument, field + ".sparsity: " + std::to_string(x) +
+                                                                 " is not a fraction in [0, 1)");
+        for (const auto& [x, y] : l.bits)
+            if (!(x >= 2 && x <= 8) || x != std::floor(x))
+                return makeError(ErrorCode::InvalidArgument,
+                                 field + ".bits: " + std::to_string(x) + " is not a whole number of bits 2..8");
+        for (const auto& [x, y] : l.rank)
+            if (!(x >= 1 && x <= 1e9) || x != std::floor(x) || (l.fullRank > 0 && x > double(l.fullRank)))
+                return makeError(ErrorCode::InvalidArgument,
+                                 field + ".rank: " + std::to_string(x) + " is not a whole rank from 1 to full_rank");
         if (e.contains("notes") && e["notes"].is_array())
             for (const auto& note : e["notes"])
                 if (note.is_string()) l.notes.push_back(note.get<std::string>());
