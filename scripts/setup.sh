@@ -6,14 +6,15 @@ LATHE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LATHE_BUILD=${LATHE_BUILD:-$LATHE_ROOT/build/release}
 
 # libopenblas0-openmp: Debian's libtorch calls the system libblas.so.3, which without it is the netlib reference
-# implementation (training ran 3-10x slower with it).
+# implementation (training ran 3-10x slower with it). python3-torchvision: tools/export_torchvision.py writes the
+# torchvision architectures test_torchvision_models runs against ONNX Runtime (at test time, into the build tree).
 LATHE_PACKAGES=(
     build-essential cmake pkg-config
     qt6-base-dev qt6-base-dev-tools qt6-svg-dev libgl-dev libqcustomplot-dev
     libonnx-dev libprotobuf-dev protobuf-compiler
     libeigen3-dev libopencv-dev libgraphviz-dev graphviz nlohmann-json3-dev zlib1g-dev
     libtorch-dev libopenblas0-openmp
-    dataset-fashion-mnist libonnx-testdata
+    dataset-fashion-mnist libonnx-testdata python3-torchvision
     xvfb xauth fonts-dejavu-core
 )
 
