@@ -134,6 +134,10 @@ QList<int> LayerTable::selectedNodes() const {
 
 void LayerTable::setCompressionText(const QMap<int, QString>& textByNode) { m_model->setCompressionText(textByNode); }
 
+void LayerTable::setSensitivity(const QMap<int, LayerSensitivityCell>& cellByNode) {
+    m_model->setSensitivity(cellByNode);
+}
+
 void LayerTable::selectNode(int nodeIndex) {
     const int row = m_model->rowOfNode(nodeIndex);
     const QModelIndex index = row < 0 ? QModelIndex() : m_proxy->mapFromSource(m_model->index(row, 0));

@@ -14,6 +14,7 @@ class QTableView;
 namespace lathe {
 
 class LayerTableModel;
+struct LayerSensitivityCell;
 
 // Sortable, filterable table of the weighted layers with a totals footer.
 class LayerTable : public QWidget {
@@ -35,6 +36,8 @@ public:
     QList<int> selectedNodes() const;
     // Fills the Compression column: the recipe's summary per node index (absent: float, unchanged).
     void setCompressionText(const QMap<int, QString>& textByNode);
+    // Fills the Sensitivity column from the last scan (empty: no scan).
+    void setSensitivity(const QMap<int, LayerSensitivityCell>& cellByNode);
 
 public slots:
     // Selects the row of node `nodeIndex` (clears the selection when it is not a listed layer); does not emit

@@ -3,6 +3,8 @@
 #include <QAction>
 #include <QTimer>
 #include <QVBoxLayout>
+#include <cmath>
+#include <optional>
 
 #include "app/gui/live_accuracy.h"
 #include "app/gui/model_document.h"
@@ -112,15 +114,52 @@ void GuidanceController::scan(int samples) {
     if (!m_session->start(samples, &why)) emit statusMessage(why, 10000);
 }
 
+namespace {
+
+// Top-1 of the curve's point at x, if the scan measured it.
+std::optional<double> top1At(const QVector<QPointF>& curve, double x) {
+    for (const QPointF& p : curve)
+        if (std::abs(p.x() - x) < 1e-6) return p.y();
+    return std::nullopt;
+}
+
+}  // namespace
+
+QMap<int, LayerSensitivityCell> GuidanceController::sensitivityCells(const SensitivityFigure& figure) const {
+    QMap<int, LayerSensitivityCell> cells;
+    for (const SensitivityCurves& c : figure.layers) {
+        const int node = m_doc->nodeOfLayer(c.layer);
+        if (node < 0) continue;
+        LayerSensitivityCell cell;
+        cell.drop = c.score;
+        QStringList lines{tr("%1: largest top-1 drop %2 points up to 50 % sparsity or down to 4 bits")
+                              .arg(c.layer)
+                              .arg(c.score, 0, 'f', 2)};
+        if (const auto half = top1At(c.sparsity, 0.5)) lines << tr("50 % sparsity: %1 %").arg(*half, 0, 'f', 2);
+        if (const auto four = top1At(c.bits, 4)) lines << tr("4 bits: %1 %").arg(*four, 0, 'f', 2);
+        if (const auto two = top1At(c.bits, 2)) lines << tr("2 bits: %1 %").arg(*two, 0, 'f', 2);
+        lines << tr("float %1 %, this layer alone changed, %2 images of %3")
+                     .arg(figure.baselineTop1, 0, 'f', 2)
+                     .arg(figure.samples)
+                     .arg(figure.dataName);
+        cell.toolTip = lines.join('\n');
+        cells.insert(node, cell);
+    }
+    return cells;
+}
+
 void GuidanceController::showResult() {
     if (m_session->result()) {
-        m_view->setFigure(m_session->figure());
+        const SensitivityFigure figure = m_session->figure();
+        m_view->setFigure(figure);
+        emit layerSensitivityChanged(sensitivityCells(figure));
         m_view->setBudgetPreview(m_session->preview(m_view->target(), m_view->budgetFraction()));
     } else {
         m_view->clearFigure(m_doc->graph() ? tr("No scan of this model on %1 yet: Scan measures how much each "
                                                 "layer can take.")
                                                  .arg(m_doc->evaluationSettings().displayName())
                                            : tr("Open a model."));
+        emit layerSensitivityChanged({});
     }
     updateWarning();
 }

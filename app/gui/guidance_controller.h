@@ -1,7 +1,10 @@
 #pragma once
 
+#include <QMap>
 #include <QObject>
 #include <QString>
+
+#include "widgets/layer_table_model.h"
 
 class QAction;
 class QWidget;
@@ -14,6 +17,7 @@ class LiveAccuracy;
 class LiveAccuracyLabel;
 class ModelDocument;
 class SensitivitySession;
+struct SensitivityFigure;
 class SensitivityView;
 class WorkbenchDocument;
 
@@ -42,9 +46,12 @@ signals:
     void statusMessage(const QString& text, int timeoutMs);
     // The sensitivity view should be shown (its dock raised).
     void sensitivityShown();
+    // The layer table's Sensitivity column per node index (empty: no scan of this model and data).
+    void layerSensitivityChanged(const QMap<int, LayerSensitivityCell>& cellByNode);
 
 private:
     void showResult();
+    QMap<int, LayerSensitivityCell> sensitivityCells(const SensitivityFigure& figure) const;
     void updateWarning();
     void pushEvaluationSettings();
 

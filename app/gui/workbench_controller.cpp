@@ -62,6 +62,7 @@ WorkbenchController::WorkbenchController(ModelDocument* model, LayerTable* layer
       m_guidance(new GuidanceController(m_doc, model, m_inspector, datasetPanel, window)) {
     createActions();
     connect(m_guidance, &GuidanceController::statusMessage, this, &WorkbenchController::statusMessage);
+    connect(m_guidance, &GuidanceController::layerSensitivityChanged, m_layerTable, &LayerTable::setSensitivity);
 
     connect(m_model, &ModelDocument::modelChanged, this, &WorkbenchController::onModelChanged);
     connect(m_model, &ModelDocument::selectionChanged, this, &WorkbenchController::showLayer);

@@ -20,6 +20,8 @@
 #include "core/eval/incremental_evaluator.h"
 #include "widget_test_support.h"
 #include "widgets/graph_view.h"
+#include "widgets/layer_table.h"
+#include "widgets/layer_table_model.h"
 #include "widgets/live_accuracy_label.h"
 #include "widgets/sensitivity_view.h"
 
@@ -173,6 +175,19 @@ private slots:
             const qsizetype layerCount = qsizetype(compressibleLayers(*m_graph).size());
             QCOMPARE(view->figure().layers.size(), layerCount);
             QCOMPARE(view->plot()->graphCount(), int(layerCount));
+            // The layer table's Sensitivity column: every layer's drop at 50 % sparsity / 4 bits, sortable, with the
+            // figures behind it in the tooltip.
+            LayerTableModel* table = window.layerTable()->model();
+            for (int row = 0; row < table->rowCount(); ++row) {
+                const QModelIndex cell = table->index(row, LayerTableModel::Sensitivity);
+                const QString layer = table->index(row, LayerTableModel::Name).data().toString();
+                const auto curves = std::find_if(view->figure().layers.begin(), view->figure().layers.end(),
+                                                 [&](const SensitivityCurves& c) { return c.layer == layer; });
+                QVERIFY(curves != view->figure().layers.end());
+                QCOMPARE(cell.data(LayerTableModel::SortRole).toDouble(), curves->score);
+                QVERIFY2(cell.data().toString().endsWith(" pt"), qPrintable(cell.data().toString()));
+                QVERIFY(cell.data(Qt::ToolTipRole).toString().contains("4 bits: "));
+            }
             view->setAxis(SensitivityView::Axis::Bits);
             view->setBudgetFraction(0.05);
             QVERIFY2(view->statusText().contains("300 images"), qPrintable(view->statusText()));
