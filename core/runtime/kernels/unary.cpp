@@ -83,7 +83,16 @@ private:
 };
 
 // Rounds to the nearest float16 (ties to even), keeping infinities and NaN; values beyond 65504 become infinite.
-float roundToHalf(float x) { return float(_Float16(x)); }
+// Portable arithmetic rather than _Float16, which clang 14 (the fuzz build) does not support on x86-64.
+float roundToHalf(float x) {
+    if (std::isnan(x) || std::isinf(x)) return x;
+    const float magnitude = std::fabs(x);
+    if (magnitude >= 65520.0f) return std::copysign(std::numeric_limits<float>::infinity(), x);
+    int exponent = 0;
+    std::frexp(magnitude, &exponent);                                      // magnitude = m · 2^exponent, m in [0.5, 1)
+    const float quantum = std::ldexp(1.0f, std::max(exponent - 11, -24));  // 10 mantissa bits; subnormals below 2^-14
+    return std::copysign(std::nearbyint(magnitude / quantum) * quantum, x);
+}
 
 // Rounds to the nearest bfloat16 (ties to even).
 float roundToBFloat16(float x) {
