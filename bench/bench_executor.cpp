@@ -1,21 +1,34 @@
-// Images per second of the built-in Executor against OpenCV DNN on the same ONNX files, at batch 1 and 64, with the
-// same thread count, measured interleaved in the same run (warm-up, then the median of the repeats).
+// Images per second of the built-in Executor against ONNX Runtime (npm onnxruntime-node, graph optimizations 'all'
+// and 'disabled', run by bench/ort_bench.js in node) and OpenCV DNN on the same ONNX files, at batch 1 and 64, with
+// the same thread count. Lathe and OpenCV are measured interleaved (warm-up, then the median of the repeats); ONNX
+// Runtime right after them on the same input, in its own process. Prints images/s and the ratios Lathe / peer, and
+// for int8 exports (MODEL_qdq.onnx, MODEL_qop.onnx) the ratio to Lathe's float speed on MODEL.onnx.
 //
-//   bench_executor [--threads N] [--seconds S] [--profile] [model.onnx...]
+//   bench_executor [--threads N] [--seconds S] [--profile] [--int8-dir DIR] [--blocks] [--no-ort]
+//                  [--ort-modules DIR] [model.onnx...]
 //
-// Without model arguments it benchmarks the demo model, the fixtures bn_conv, depthwise, residual, tf_nhwc and two
-// synthetic nets (VGG-style and MobileNet-style blocks). --profile adds the executor's time per op type at batch 64.
+// Without model arguments it benchmarks the demo LeNet-5, a 784-300-100-10 MLP (synthetic), and the MobileNet-style
+// and ResNet-style nets of resources/models; --int8-dir adds the int8 exports found there for each
+// (bench/make_int8_models.sh writes them with lathe-cli); --blocks adds two synthetic nets at 56x56 and
+// 64x64 (VGG-style and MobileNet-style blocks). `--write-mlp PATH` only writes the MLP. --profile adds the executor's
+// time per step at batch 64.
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -32,7 +45,17 @@ struct Options {
     int threads = omp_get_max_threads();
     double seconds = 2.0;
     bool profile = false;
+    bool ort = true;
+    bool blocks = false;
+    std::string ortModules;
+    std::string int8Dir;
     std::vector<std::string> models;
+};
+
+// Images per second of one model at one batch; nullopt when that runtime could not run it.
+struct Rates {
+    std::optional<double> lathe, ortAll, ortDisabled, opencv;
+    double maxDiff = -1;  // Lathe against OpenCV, when both ran
 };
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -49,34 +72,106 @@ double timeOnce(F&& f) {
     return seconds(std::chrono::steady_clock::now() - start);
 }
 
-void benchModel(const std::string& path, const Options& options) {
+std::string shellQuote(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        if (c == '\'')
+            quoted.append("'\\''");
+        else
+            quoted.push_back(c);
+    }
+    quoted.push_back('\'');
+    return quoted;
+}
+
+std::string defaultOrtModules() {
+    for (const char* dir : {LATHE_BUILD_ORT_MODULES, LATHE_RELEASE_ORT_MODULES})
+        if (fs::exists(fs::path(dir) / "onnxruntime-node")) return dir;
+    return LATHE_RELEASE_ORT_MODULES;
+}
+
+// Runs bench/ort_bench.js on the inputs written for each batch; fills ortAll / ortDisabled. Prints why not on failure.
+void measureOrt(const std::string& path, const std::vector<int64_t>& shape,
+                const std::vector<std::pair<int64_t, std::string>>& inputs, const Options& options,
+                std::map<int64_t, Rates>& rates) {
+    std::string shapeText;
+    for (size_t d = 0; d < shape.size(); ++d) shapeText += (d ? "," : "") + std::to_string(shape[d]);
+    std::string command = std::string(LATHE_NODE) + " " + shellQuote(LATHE_ORT_BENCH) + " --modules " +
+                          shellQuote(options.ortModules) + " --threads " + std::to_string(options.threads) +
+                          " --seconds " + std::to_string(options.seconds) + " --shape " + shapeText;
+    for (const auto& [batch, input] : inputs)
+        command += " " + shellQuote(path) + " " + shellQuote(input) + " " + std::to_string(batch);
+    command += " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return;
+    char line[4096];
+    while (std::fgets(line, sizeof line, pipe)) {
+        std::istringstream in(line);
+        std::string tag, model, level, value;
+        int64_t batch = 0;
+        if (!(in >> tag >> model >> batch >> level >> value) || tag != "ort") {
+            std::printf("    onnxruntime: %s", line);
+            continue;
+        }
+        if (value == "error") {
+            std::printf("    onnxruntime (%s, batch %lld):%s", level.c_str(), static_cast<long long>(batch),
+                        line + in.tellg());
+            continue;
+        }
+        (level == "all" ? rates[batch].ortAll : rates[batch].ortDisabled) = std::atof(value.c_str());
+    }
+    pclose(pipe);
+}
+
+// The first line of an OpenCV exception's message.
+std::string firstLine(const cv::Exception& e) { return e.err.substr(0, e.err.find('\n')); }
+
+std::string rateText(const std::optional<double>& rate) {
+    char text[32];
+    if (!rate) return "-";
+    std::snprintf(text, sizeof text, "%.1f", *rate);
+    return text;
+}
+
+std::string ratioText(const std::optional<double>& ours, const std::optional<double>& theirs) {
+    char text[32];
+    if (!ours || !theirs || *theirs <= 0) return "-";
+    std::snprintf(text, sizeof text, "%.2f", *ours / *theirs);
+    return text;
+}
+
+// Benchmarks one model at batch 1 and 64; returns the rates per batch.
+std::map<int64_t, Rates> benchModel(const std::string& path, const Options& options) {
+    std::map<int64_t, Rates> rates;
     const std::string name = fs::path(path).stem().string();
     auto graph = readOnnxModel(path);
     if (!graph) {
-        std::printf("%-18s cannot read: %s\n", name.c_str(), graph.error().message.c_str());
-        return;
+        std::printf("%-22s cannot read: %s\n", name.c_str(), graph.error().message.c_str());
+        return rates;
     }
     auto executor = Executor::compile(*graph, ExecutorOptions{options.threads});
     if (!executor) {
-        std::printf("%-18s executor cannot run it: %s\n", name.c_str(), executor.error().message.c_str());
-        return;
+        std::printf("%-22s executor cannot run it: %s\n", name.c_str(), executor.error().message.c_str());
+        return rates;
     }
-    cv::dnn::Net net;
+    std::optional<cv::dnn::Net> net;
     try {
         net = cv::dnn::readNetFromONNX(path);
     } catch (const cv::Exception& e) {
-        std::printf("%-18s OpenCV cannot load it: %s\n", name.c_str(), e.what());
-        return;
+        std::printf("    opencv cannot load %s: %s\n", name.c_str(), firstLine(e).c_str());
     }
     const std::string inputName = executor->inputNames().front();
     const std::string outputName = executor->outputNames().front();
     const ValueInfo* info = graph->value(inputName);
+    const fs::path dir = fs::temp_directory_path() / "lathe_bench";
+    fs::create_directories(dir);
+    std::vector<std::pair<int64_t, std::string>> ortInputs;
+    std::vector<int64_t> shape = info->shape;
     for (int64_t batch : {1, 64}) {
-        std::vector<int64_t> shape = info->shape;
         shape[0] = batch;
         if (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 1; })) {
-            std::printf("%-18s input '%s' has a free dimension besides the batch\n", name.c_str(), inputName.c_str());
-            return;
+            std::printf("%-22s input '%s' has a free dimension besides the batch\n", name.c_str(), inputName.c_str());
+            return rates;
         }
         NDArray input(shape);
         std::mt19937 rng(42);
@@ -85,17 +180,27 @@ void benchModel(const std::string& path, const Options& options) {
         const std::map<std::string, NDArray> feeds{{inputName, input}};
         const std::vector<int> dims(shape.begin(), shape.end());
         const cv::Mat blob(int(dims.size()), dims.data(), CV_32F, input.data.data());
+        const std::string inputFile = (dir / (name + "_b" + std::to_string(batch) + ".bin")).string();
+        std::ofstream(inputFile, std::ios::binary)
+            .write(reinterpret_cast<const char*>(input.data.data()), std::streamsize(input.data.size() * 4));
+        ortInputs.emplace_back(batch, inputFile);
 
         NDArray ours;
         cv::Mat theirs;
+        bool opencvRuns = net.has_value();
         auto runOurs = [&] { ours = std::move(executor->run(feeds).value().at(outputName)); };
         auto runTheirs = [&] {
-            net.setInput(blob);
-            theirs = net.forward();
+            net->setInput(blob);
+            theirs = net->forward();
         };
         for (int i = 0; i < 3; ++i) {
             runOurs();
-            runTheirs();
+            if (opencvRuns) try {
+                    runTheirs();
+                } catch (const cv::Exception& e) {
+                    std::printf("    opencv cannot run %s: %s\n", name.c_str(), firstLine(e).c_str());
+                    opencvRuns = false;
+                }
         }
         // Alternating blocks of runs: load drift hits both runtimes alike, and each runtime's idle worker threads
         // (OpenMP / TBB spin a while after a parallel region) rarely overlap the other's timed runs.
@@ -105,27 +210,52 @@ void benchModel(const std::string& path, const Options& options) {
         while (oursTimes.size() < 6 ||
                (oursTimes.size() < 600 && seconds(std::chrono::steady_clock::now() - start) < options.seconds)) {
             for (int i = 0; i < kBlock; ++i) oursTimes.push_back(timeOnce(runOurs));
-            for (int i = 0; i < kBlock; ++i) theirsTimes.push_back(timeOnce(runTheirs));
+            if (opencvRuns)
+                for (int i = 0; i < kBlock; ++i) theirsTimes.push_back(timeOnce(runTheirs));
         }
-        float maxDiff = 0.f;
-        const float* reference = theirs.ptr<float>();
-        for (size_t i = 0; i < ours.data.size() && i < theirs.total(); ++i)
-            maxDiff = std::max(maxDiff, std::abs(ours.data[i] - reference[i]));
-        const double oursRate = double(batch) / median(oursTimes);
-        const double theirsRate = double(batch) / median(theirsTimes);
-        std::printf("%-18s %5lld %12.1f %12.1f %8.2f %10.1e %6zu %6lld\n", name.c_str(), static_cast<long long>(batch),
-                    oursRate, theirsRate, oursRate / theirsRate, double(maxDiff), oursTimes.size(),
-                    static_cast<long long>(executor->microBatch()));
+        Rates& r = rates[batch];
+        r.lathe = double(batch) / median(oursTimes);
+        if (opencvRuns) {
+            r.opencv = double(batch) / median(theirsTimes);
+            float maxDiff = 0.f;
+            const float* reference = theirs.ptr<float>();
+            for (size_t i = 0; i < ours.data.size() && i < theirs.total(); ++i)
+                maxDiff = std::max(maxDiff, std::abs(ours.data[i] - reference[i]));
+            r.maxDiff = maxDiff;
+        }
         if (options.profile && batch == 64) {
-            std::map<std::string, double> byOp;
+            std::map<std::string, std::pair<double, int>> byStep;
+            std::vector<std::string> order;
             std::vector<NodeTiming> timings;
-            for (int i = 0; i < 10; ++i) {
+            constexpr int kRuns = 10;
+            for (int i = 0; i < kRuns; ++i) {
                 (void)executor->run(feeds, {}, &timings);
-                for (const NodeTiming& t : timings) byOp[t.opType] += t.milliseconds / 10;
+                for (const NodeTiming& t : timings) {
+                    auto [it, inserted] = byStep.try_emplace(t.node + " (" + t.opType + ")", 0.0, int(order.size()));
+                    if (inserted) order.push_back(it->first);
+                    it->second.first += t.milliseconds / kRuns;
+                }
             }
-            for (const auto& [op, ms] : byOp) std::printf("    %-20s %8.3f ms\n", op.c_str(), ms);
+            double total = 0;
+            for (const auto& [step, entry] : byStep) total += entry.first;
+            std::printf("    profile of %s at batch 64 (%.3f ms per run):\n", name.c_str(), total);
+            for (const std::string& step : order)
+                std::printf("      %8.3f ms %5.1f %%  %s\n", byStep[step].first, 100 * byStep[step].first / total,
+                            step.c_str());
         }
     }
+    shape[0] = 1;
+    if (options.ort) measureOrt(path, shape, ortInputs, options, rates);
+    for (const auto& [batch, r] : rates) {
+        char diff[32] = "-";
+        if (r.maxDiff >= 0) std::snprintf(diff, sizeof diff, "%.1e", r.maxDiff);
+        std::printf("%-22s %5lld %10s %10s %10s %10s %8s %8s %8s %9s\n", name.c_str(), static_cast<long long>(batch),
+                    rateText(r.lathe).c_str(), rateText(r.ortAll).c_str(), rateText(r.ortDisabled).c_str(),
+                    rateText(r.opencv).c_str(), ratioText(r.lathe, r.ortAll).c_str(),
+                    ratioText(r.lathe, r.ortDisabled).c_str(), ratioText(r.lathe, r.opencv).c_str(), diff);
+    }
+    std::fflush(stdout);
+    return rates;
 }
 
 }  // namespace
@@ -136,6 +266,11 @@ int main(int argc, char** argv) {
         execv("/proc/self/exe", argv);
     }
     Options options;
+    options.ortModules = defaultOrtModules();
+    const char* usage =
+        "usage: %s [--threads N] [--seconds S] [--profile] [--int8-dir DIR] [--blocks] [--no-ort] "
+        "[--ort-modules DIR] "
+        "[model.onnx...]\n";
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--threads" && i + 1 < argc)
@@ -144,33 +279,68 @@ int main(int argc, char** argv) {
             options.seconds = std::atof(argv[++i]);
         else if (arg == "--profile")
             options.profile = true;
+        else if (arg == "--write-mlp" && i + 1 < argc) {
+            bench::writeMlp(argv[++i]);
+            return 0;
+        } else if (arg == "--blocks")
+            options.blocks = true;
+        else if (arg == "--no-ort")
+            options.ort = false;
+        else if (arg == "--ort-modules" && i + 1 < argc)
+            options.ortModules = argv[++i];
+        else if (arg == "--int8-dir" && i + 1 < argc)
+            options.int8Dir = argv[++i];
         else if (arg.rfind("--", 0) == 0) {
-            std::fprintf(stderr, "usage: %s [--threads N] [--seconds S] [--profile] [model.onnx...]\n", argv[0]);
+            std::fprintf(stderr, usage, argv[0]);
             return 2;
         } else
             options.models.push_back(arg);
     }
     cv::setNumThreads(options.threads);
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
     if (options.models.empty()) {
-        options.models.push_back(LATHE_DEMO_MODEL);
-        for (const char* fixture : {"bn_conv", "depthwise", "residual", "tf_nhwc"}) {
-            const fs::path path = fs::path(LATHE_FIXTURES_DIR) / (std::string(fixture) + ".onnx");
-            if (fs::exists(path)) options.models.push_back(path.string());
-        }
         const fs::path dir = fs::temp_directory_path() / "lathe_bench";
         fs::create_directories(dir);
-        const std::string vgg = (dir / "vgg_block.onnx").string();
-        const std::string mobile = (dir / "mobile_block.onnx").string();
-        bench::writeVggBlock(vgg);
-        bench::writeMobileBlock(mobile);
-        options.models.push_back(vgg);
-        options.models.push_back(mobile);
+        const std::string mlp = (dir / "mlp_300_100.onnx").string();
+        bench::writeMlp(mlp);
+        for (const std::string& model : {std::string(LATHE_MODELS_DIR "/lenet5_fashion.onnx"), mlp,
+                                         std::string(LATHE_MODELS_DIR "/mobilenet_fashion.onnx"),
+                                         std::string(LATHE_MODELS_DIR "/resnet_fashion.onnx")}) {
+            options.models.push_back(model);
+            if (options.int8Dir.empty()) continue;
+            for (const char* format : {"_qdq", "_qop"}) {
+                const fs::path path = fs::path(options.int8Dir) / (fs::path(model).stem().string() + format + ".onnx");
+                if (fs::exists(path)) options.models.push_back(path.string());
+            }
+        }
+    }
+    if (options.blocks) {
+        const fs::path dir = fs::temp_directory_path() / "lathe_bench";
+        fs::create_directories(dir);
+        options.models.push_back((dir / "vgg_block.onnx").string());
+        options.models.push_back((dir / "mobile_block.onnx").string());
+        bench::writeVggBlock(options.models[options.models.size() - 2]);
+        bench::writeMobileBlock(options.models.back());
     }
     std::printf(
-        "threads: %d (executor OpenMP team and cv::setNumThreads), OMP_WAIT_POLICY=%s, %.1f s per measurement\n",
+        "threads: %d (Lathe's OpenMP team, ONNX Runtime's intra-op threads, cv::setNumThreads), "
+        "OMP_WAIT_POLICY=%s, %.1f s per measurement; images/s (median run), ratios = Lathe / peer\n",
         options.threads, std::getenv("OMP_WAIT_POLICY"), options.seconds);
-    std::printf("%-18s %5s %12s %12s %8s %10s %6s %6s\n", "model", "batch", "ours img/s", "opencv img/s", "ratio",
-                "max|diff|", "runs", "slice");
-    for (const std::string& model : options.models) benchModel(model, options);
+    if (options.ort) std::printf("onnxruntime-node from %s\n", options.ortModules.c_str());
+    std::printf("%-22s %5s %10s %10s %10s %10s %8s %8s %8s %9s\n", "model", "batch", "lathe", "ort-all", "ort-off",
+                "opencv", "/ort-all", "/ort-off", "/opencv", "max|diff|");
+    std::map<std::string, std::map<int64_t, Rates>> all;
+    for (const std::string& model : options.models) all[fs::path(model).stem().string()] = benchModel(model, options);
+    bool header = false;
+    for (const auto& [name, rates] : all)
+        for (const char* format : {"_qdq", "_qop"}) {
+            const size_t at = name.size() >= 4 ? name.size() - 4 : 0;
+            if (name.compare(at, std::string::npos, format) != 0 || !all.count(name.substr(0, at))) continue;
+            if (!header) std::printf("\nint8 export in Lathe / float model in Lathe:\n");
+            header = true;
+            for (const auto& [batch, r] : rates)
+                std::printf("%-22s %5lld %8s\n", name.c_str(), static_cast<long long>(batch),
+                            ratioText(r.lathe, all[name.substr(0, at)][batch].lathe).c_str());
+        }
     return 0;
 }

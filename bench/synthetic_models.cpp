@@ -47,6 +47,17 @@ public:
         ints(node, "kernel_shape", {2, 2});
         ints(node, "strides", {2, 2});
     }
+    void flatten(int64_t features) {
+        add("Flatten", {m_current});
+        m_channels = features;
+    }
+    void dense(int64_t outputs) {
+        onnx::NodeProto* node =
+            add("Gemm", {m_current, initializer({outputs, m_channels}, m_channels), initializer({outputs}, 0)});
+        integer(node, "transB", 1);
+        m_channels = outputs;
+    }
+    void output() { addValueInfo(m_graph->add_output(), m_current, {-1, m_channels}); }
     void classifier(int64_t classes) {
         add("GlobalAveragePool", {m_current});
         add("Flatten", {m_current});
@@ -129,6 +140,18 @@ void writeVggBlock(const std::string& path) {
         g.maxPool();
     }
     g.classifier(10);
+    g.save(path);
+}
+
+void writeMlp(const std::string& path) {
+    GraphWriter g("mlp", {-1, 1, 28, 28});
+    g.flatten(28 * 28);
+    for (int64_t units : {300, 100}) {
+        g.dense(units);
+        g.relu();
+    }
+    g.dense(10);
+    g.output();
     g.save(path);
 }
 

@@ -9,6 +9,10 @@ namespace lathe::bench {
 // GlobalAveragePool, Flatten, Gemm 64->10. Random weights (fixed seed).
 void writeVggBlock(const std::string& path);
 
+// LeNet-300-100 on Fashion-MNIST's shape [N,1,28,28]: Flatten, Gemm 784->300 + Relu, Gemm 300->100 + Relu,
+// Gemm 100->10. Random weights (fixed seed).
+void writeMlp(const std::string& path);
+
 // MobileNet-style stack on [N,32,56,56]: 3x(depthwise Conv3x3 + BatchNormalization + Relu, pointwise Conv1x1 64 +
 // BatchNormalization + Relu), GlobalAveragePool, Flatten, Gemm 64->10.
 void writeMobileBlock(const std::string& path);
