@@ -225,6 +225,15 @@ private slots:
         QTest::newRow("depthwise 5x5 wide") << "1,4,9,30,4,5,5"
                                             << "1,1,1,1,2,2,2,2,4"
                                             << "" << true << true;
+        QTest::newRow("depthwise 28 wide stride 2") << "2,8,28,28,8,3,3"
+                                                   << "2,2,1,1,1,1,1,1,8"
+                                                   << "" << true << true;
+        QTest::newRow("depthwise 7x7") << "3,5,7,7,5,3,3"
+                                       << "1,1,1,1,1,1,1,1,5"
+                                       << "" << true << true;
+        QTest::newRow("depthwise stride 3 dilation 2 asymmetric") << "1,3,17,23,6,3,3"
+                                                                  << "3,3,2,2,0,1,2,0,3"
+                                                                  << "" << true << true;
         QTest::newRow("depthwise runtime weights") << "2,5,7,7,5,3,3"
                                                    << "1,1,1,1,1,1,1,1,5"
                                                    << "" << false << true;
