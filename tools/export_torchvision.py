@@ -8,7 +8,9 @@ test run after the first only pays for what is missing. Writes DIR/manifest.json
   {"models": [{"name", "file", "input_shape", "published_gmacs", "opset"}, ...]}
 where published_gmacs is the "GFLOPS" column of torchvision's model table (multiply-accumulates, in billions).
 
-usage: export_torchvision.py --out DIR [--models resnet18,vit_b_16,...] [--seed 0] [--opset 14]
+(--manifest NAME writes DIR/NAME instead, so that two tests exporting different sets at once do not read each other's).
+
+usage: export_torchvision.py --out DIR [--models resnet18,vit_b_16,...] [--seed 0] [--opset 14] [--manifest NAME]
 """
 import argparse
 import json
@@ -75,6 +77,7 @@ def main():
     parser.add_argument("--models", default=",".join(ARCHITECTURES), help="comma-separated torchvision names")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--opset", type=int, default=14)
+    parser.add_argument("--manifest", default="manifest.json", help="file name of the manifest inside --out")
     args = parser.parse_args()
     names = [n for n in args.models.split(",") if n]
     unknown = [n for n in names if n not in ARCHITECTURES]
@@ -95,7 +98,7 @@ def main():
             export(name, resolution, path, args.seed, args.opset)
         entries.append({"name": name, "file": os.path.basename(path), "input_shape": [1, 3, resolution, resolution],
                         "published_gmacs": gmacs, "opset": args.opset})
-    manifest = os.path.join(args.out, "manifest.json")
+    manifest = os.path.join(args.out, os.path.basename(args.manifest))
     with open(manifest + ".part", "w") as f:
         json.dump({"seed": args.seed, "models": entries}, f, indent=1)
     os.replace(manifest + ".part", manifest)

@@ -3,7 +3,12 @@
 // float32, for comparisons with Lathe's executor. Each job is MODEL.onnx INPUT.bin OUTPUT.bin; the input is fed to the
 // model's first input with the given shape. Errors: one line on stderr naming the model, exit 1.
 //
-// usage: node ort_run.js --modules NODE_MODULES_DIR --shape 1,3,224,224 MODEL INPUT OUTPUT [MODEL INPUT OUTPUT ...]
+// --optimization disabled|basic|extended|all sets ONNX Runtime's graph optimization level for the jobs after it (default
+// all); "disabled" runs a QDQ file op by op (float math between DequantizeLinear and QuantizeLinear) instead of fusing
+// it into integer kernels.
+//
+// usage: node ort_run.js --modules NODE_MODULES_DIR [--optimization LEVEL] --shape 1,3,224,224 MODEL INPUT OUTPUT
+//        [MODEL INPUT OUTPUT ...]
 'use strict';
 
 const fs = require('fs');
@@ -19,12 +24,14 @@ async function main() {
     let modules = '';
     const jobs = [];
     let shape = null;
+    let optimization = 'all';
     for (let i = 0; i < argv.length; ++i) {
         if (argv[i] === '--modules') modules = argv[++i];
         else if (argv[i] === '--shape') shape = argv[++i].split(',').map(Number);
+        else if (argv[i] === '--optimization') optimization = argv[++i];
         else {
             if (i + 2 >= argv.length) fail('each job needs MODEL INPUT OUTPUT');
-            jobs.push({model: argv[i], input: argv[i + 1], output: argv[i + 2], shape});
+            jobs.push({model: argv[i], input: argv[i + 1], output: argv[i + 2], shape, optimization});
             i += 2;
         }
     }
@@ -42,7 +49,7 @@ async function main() {
         const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
         let session;
         try {
-            session = await ort.InferenceSession.create(job.model, {intraOpNumThreads: 2, graphOptimizationLevel: 'all'});
+            session = await ort.InferenceSession.create(job.model, {intraOpNumThreads: 2, graphOptimizationLevel: job.optimization});
             const feeds = {};
             feeds[session.inputNames[0]] = new ort.Tensor('float32', Float32Array.from(data), job.shape);
             const results = await session.run(feeds);

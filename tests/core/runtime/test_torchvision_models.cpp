@@ -15,37 +15,11 @@
 #include "core/model/onnx_reader.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/shape_probe.h"
+#include "torchvision_fixtures.h"
 
 using namespace lathe;
 
-namespace {
-
-const QString kModelDir = QStringLiteral(LATHE_TORCHVISION_DIR);
-
-QString ortModules() {
-    const QString env = qEnvironmentVariable("LATHE_ORT_MODULES");
-    if (!env.isEmpty()) return env;
-    for (const QString& candidate :
-         {QStringLiteral(LATHE_BUILD_ORT_MODULES), QStringLiteral(LATHE_RELEASE_ORT_MODULES)})
-        if (QFileInfo::exists(candidate + "/onnxruntime-node/package.json")) return candidate;
-    return QStringLiteral(LATHE_BUILD_ORT_MODULES);
-}
-
-void writeFloats(const QString& path, const std::vector<float>& data) {
-    std::ofstream out(path.toStdString(), std::ios::binary);
-    out.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size() * sizeof(float)));
-}
-
-std::vector<float> readFloats(const QString& path) {
-    std::ifstream in(path.toStdString(), std::ios::binary | std::ios::ate);
-    const std::streamsize bytes = in.tellg();
-    std::vector<float> data(size_t(std::max<std::streamsize>(bytes, 0)) / sizeof(float));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(data.data()), std::streamsize(data.size() * sizeof(float)));
-    return data;
-}
-
-}  // namespace
+using namespace lathe::testing;
 
 class TestTorchvisionModels : public QObject {
     Q_OBJECT
@@ -55,24 +29,11 @@ private:
 
 private slots:
     void initTestCase() {
-        QProcess probe;
-        probe.start(LATHE_PYTHON, {"-c", "import torch, torchvision"});
-        if (!probe.waitForFinished(120000) || probe.exitCode() != 0) {
-            m_skip =
-                "Debian's python3-torchvision is not installed (apt-get install python3-torchvision); "
-                "the torchvision architectures cannot be exported";
-            return;
-        }
-        QStringList args{LATHE_SOURCE_DIR "/tools/export_torchvision.py", "--out", kModelDir};
-        const QString only = qEnvironmentVariable("LATHE_TORCHVISION_MODELS");
-        if (!only.isEmpty()) args << "--models" << only;
-        QProcess exporter;
-        exporter.setProcessChannelMode(QProcess::MergedChannels);
-        exporter.start(LATHE_PYTHON, args);
-        QVERIFY(exporter.waitForFinished(30 * 60 * 1000));
-        QVERIFY2(exporter.exitCode() == 0, exporter.readAll().right(2000).constData());
-        std::ifstream in((kModelDir + "/manifest.json").toStdString());
-        m_manifest = nlohmann::json::parse(in);
+        m_skip = torchvisionMissing();
+        if (!m_skip.isEmpty()) return;
+        QString error;
+        m_manifest = exportTorchvision(qEnvironmentVariable("LATHE_TORCHVISION_MODELS"), "manifest.json", error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
     }
 
     void model_data() {
@@ -91,7 +52,7 @@ private slots:
         QVERIFY(index >= 0);
         const nlohmann::json& entry = m_manifest["models"][size_t(index)];
         const std::string name = entry["name"];
-        const QString file = kModelDir + "/" + QString::fromStdString(entry["file"].get<std::string>());
+        const QString file = kTorchvisionDir + "/" + QString::fromStdString(entry["file"].get<std::string>());
         const std::vector<int64_t> shape = entry["input_shape"].get<std::vector<int64_t>>();
         const double published = entry["published_gmacs"];
 
@@ -119,14 +80,8 @@ private slots:
 
         QTemporaryDir dir;
         writeFloats(dir.filePath("input.bin"), input.data);
-        QStringList shapeText;
-        for (int64_t d : shape) shapeText << QString::number(d);
-        QProcess ort;
-        ort.setProcessChannelMode(QProcess::MergedChannels);
-        ort.start(LATHE_NODE, {LATHE_ORT_RUN, "--modules", ortModules(), "--shape", shapeText.join(','), file,
-                               dir.filePath("input.bin"), dir.filePath("output.bin")});
-        QVERIFY(ort.waitForFinished(10 * 60 * 1000));
-        QVERIFY2(ort.exitCode() == 0, ort.readAll().constData());
+        const QString ortError = runOrt({file, dir.filePath("input.bin"), dir.filePath("output.bin")}, shape);
+        QVERIFY2(ortError.isEmpty(), qPrintable(ortError));
         const std::vector<float> reference = readFloats(dir.filePath("output.bin"));
         QCOMPARE(reference.size(), lathe.data.size());
         double maxAbs = 0, maxDiff = 0, low = reference.front(), high = reference.front();
