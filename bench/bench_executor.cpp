@@ -223,7 +223,7 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const Options& opti
                 maxDiff = std::max(maxDiff, std::abs(ours.data[i] - reference[i]));
             r.maxDiff = maxDiff;
         }
-        if (options.profile && batch == 64) {
+        if (options.profile) {
             std::map<std::string, std::pair<double, int>> byStep;
             std::vector<std::string> order;
             std::vector<NodeTiming> timings;
@@ -238,7 +238,8 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const Options& opti
             }
             double total = 0;
             for (const auto& [step, entry] : byStep) total += entry.first;
-            std::printf("    profile of %s at batch 64 (%.3f ms per run):\n", name.c_str(), total);
+            std::printf("    profile of %s at batch %lld (%.3f ms per run):\n", name.c_str(),
+                        static_cast<long long>(batch), total);
             for (const std::string& step : order)
                 std::printf("      %8.3f ms %5.1f %%  %s\n", byStep[step].first, 100 * byStep[step].first / total,
                             step.c_str());

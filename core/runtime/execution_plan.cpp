@@ -132,7 +132,7 @@ Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compile(const Graph& graph
         plan->m_outputNames.push_back(name);
         plan->m_outputIds.push_back(it->second);
     }
-    plan->fuseEpilogues();
+    plan->fuseEpilogues(graph);
     plan->planLiveness(plan->m_steps);
     plan->planLiveness(plan->m_fusedSteps);
     return plan;
@@ -142,7 +142,7 @@ Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
     const KernelFactory factory = isDefaultDomain(node.domain) ? findKernelFactory(node.opType) : nullptr;
     if (!factory)
         return makeError(ErrorCode::UnsupportedOp, "node '" + node.name + "' uses op '" + node.opType +
-                                                     "', which the built-in runtime does not implement");
+                                                       "', which the built-in runtime does not implement");
     KernelContext context{node, graph.opset, {}, {}, {}, m_packWeights};
     if (auto it = graph.opsetImports.find(node.domain); it != graph.opsetImports.end()) context.opset = it->second;
     std::vector<int> inputIds;
@@ -189,14 +189,24 @@ Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
     return Ok{};
 }
 
-void ExecutionPlan::fuseEpilogues() {
+void ExecutionPlan::fuseEpilogues(const Graph& graph) {
     std::vector<int> readers(m_valueNames.size(), 0), reader(m_valueNames.size(), -1);
-    for (size_t s = 0; s < m_steps.size(); ++s)
+    std::vector<int> producer(m_valueNames.size(), -1);
+    for (size_t s = 0; s < m_steps.size(); ++s) {
         for (int id : m_steps[s].inputs)
             if (id >= 0) {
                 ++readers[size_t(id)];
                 reader[size_t(id)] = int(s);
             }
+        for (int id : m_steps[s].outputs) producer[size_t(id)] = int(s);
+    }
+    // Shapes the reader's shape inference declared, complete but for the batch; equal ones can be added unbroadcast.
+    auto sameDeclaredShape = [&](int a, int b) {
+        const ValueInfo* x = graph.value(m_valueNames[size_t(a)]);
+        const ValueInfo* y = graph.value(m_valueNames[size_t(b)]);
+        if (!x || !y || !x->hasShape || !y->hasShape || x->shape != y->shape || x->shape.empty()) return false;
+        return std::all_of(x->shape.begin() + 1, x->shape.end(), [](int64_t d) { return d > 0; });
+    };
     for (int id : m_outputIds) readers[size_t(id)] = -1;
     m_fusedAway.assign(m_valueNames.size(), 0);
     std::vector<char> absorbed(m_steps.size(), 0);
@@ -214,6 +224,15 @@ void ExecutionPlan::fuseEpilogues() {
             std::optional<Epilogue> epilogue =
                 next.outputs.size() == 1 && onlyRuntimeInput ? next.kernel->asEpilogue() : std::nullopt;
             std::unique_ptr<Kernel> merged = epilogue ? step.kernel->withEpilogue(*epilogue) : nullptr;
+            if (!merged && next.opType == "Add" && next.inputs.size() == 2 && next.outputs.size() == 1) {
+                // A residual Add: its other operand must exist before this step runs (a graph input, or produced
+                // by an earlier step).
+                const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
+                const bool earlier = other >= 0 && other != value && !m_constants[size_t(other)] &&
+                                     producer[size_t(other)] < int(s) && sameDeclaredShape(value, other);
+                if (earlier && (merged = step.kernel->withResidual(int(step.inputs.size()))))
+                    step.inputs.push_back(other);
+            }
             if (!merged) break;
             step.kernel = std::move(merged);
             step.nodeName += "+" + next.nodeName;

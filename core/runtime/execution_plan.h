@@ -28,7 +28,8 @@ struct PlanStep {
 
 // The compiled form of a Graph: nodes in dependency order with their kernels, constants folded at compile time, and
 // liveness so that a run frees each intermediate after its last reader. Two step lists: the exact one (one step per
-// node) and, when any fusion applies, a fused one where Conv/Gemm absorb a following BatchNormalization/Relu/Clip.
+// node) and, when any fusion applies, a fused one where Conv/Gemm absorb a following BatchNormalization/Relu/Clip,
+// and a Conv a residual Add of an equally shaped value computed before it (then the Relu/Clip after the Add).
 // A run uses the fused list unless it captures a value that only the exact list computes.
 class ExecutionPlan {
 public:
@@ -54,7 +55,7 @@ private:
 
     int valueId(const std::string& name);
     Status addNode(const Graph& graph, const Node& node);
-    void fuseEpilogues();
+    void fuseEpilogues(const Graph& graph);
     void planLiveness(std::vector<PlanStep>& steps) const;
     Status bindInputs(RunState& state, const std::map<std::string, NDArray>& inputs) const;
     std::unique_ptr<RunState> acquireState() const;

@@ -131,6 +131,10 @@ public:
     virtual std::optional<Epilogue> asEpilogue() const { return std::nullopt; }
     // This kernel with `epilogue` applied to its output, or nullptr when it cannot absorb it.
     virtual std::unique_ptr<Kernel> withEpilogue(const Epilogue& epilogue) const { return nullptr; }
+    // This kernel followed by Add(output, input `input`) of an equally shaped run-time value (a residual
+    // connection; later epilogues apply after the sum), or nullptr when it cannot absorb it. The kernel fails at run
+    // time when the shapes differ.
+    virtual std::unique_ptr<Kernel> withResidual(int input) const { return nullptr; }
 };
 
 // What a kernel factory sees of its node at compile time.

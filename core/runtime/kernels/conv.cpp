@@ -131,10 +131,16 @@ void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_
         }
 }
 
+// A residual Add fused into a Conv: y = clamp(epilogue(conv) + values, after.low, after.high), `values` shaped as y.
+struct ResidualOutput {
+    const float* values = nullptr;
+    float low = -std::numeric_limits<float>::infinity(), high = std::numeric_limits<float>::infinity();
+};
+
 // Conv as GEMMs C[Mg x tile] = W_group[Mg x K] * patches[K x tile]. `packed` holds each group's weight matrix when
-// the weights are constant, else it is empty and `w` is used.
+// the weights are constant, else it is empty and `w` is used. A residual needs gemmUsesPackedKernel().
 void convGemm(const ConvShape& s, const float* x, const float* w, const std::vector<PackedMatrix>& packed,
-              const float* bias, const Epilogue* epilogue, float* y, Workspace& ws) {
+              const float* bias, const Epilogue* epilogue, const ResidualOutput* residual, float* y, Workspace& ws) {
     const WindowGeometry& g = s.window;
     const int64_t patch = s.patchSize(), groupFilters = s.groupFilters();
     const int64_t outSize = g.outSize(), inSize = g.inSize(), outW = g.out[2];
@@ -208,6 +214,13 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
             output.shift = epilogue->hasAffine() ? epilogue->shift.data() + channel : nullptr;
             output.low = epilogue->low;
             output.high = epilogue->high;
+        }
+        if (residual) {
+            output.residual = true;
+            output.residualBytes =
+                reinterpret_cast<std::intptr_t>(residual->values) - reinterpret_cast<std::intptr_t>(y);
+            output.residualLow = residual->low;
+            output.residualHigh = residual->high;
         }
         if (implicit) {
             const int64_t firstRow = rowBegin * g.stride[1] - g.padBegin[1];
@@ -447,11 +460,28 @@ public:
     }
 
     std::unique_ptr<Kernel> withEpilogue(const Epilogue& epilogue) const override {
+        if (m_residualInput >= 0) {
+            // After the residual sum only a clamp (Relu, Clip) fits the GEMM's store.
+            std::optional<Epilogue> after = m_afterResidual.then(epilogue);
+            if (epilogue.hasAffine() || !after || after->hasAffine()) return nullptr;
+            auto fused = std::make_unique<ConvKernel>(*this);
+            fused->m_afterResidual = *after;
+            return fused;
+        }
         if (!m_weight || (epilogue.hasAffine() && int64_t(epilogue.scale.size()) != m_weight->shape[0])) return nullptr;
         std::optional<Epilogue> combined = m_epilogue ? m_epilogue->then(epilogue) : epilogue;
         if (!combined) return nullptr;
         auto fused = std::make_unique<ConvKernel>(*this);
         fused->m_epilogue = std::move(combined);
+        return fused;
+    }
+
+    std::unique_ptr<Kernel> withResidual(int input) const override {
+        // Only the packed GEMM path adds a residual; depthwise convolutions keep a separate Add.
+        const bool depthwise = m_weight && m_groups > 1 && m_weight->shape[1] == 1;
+        if (!m_weight || depthwise || m_residualInput >= 0 || !gemmUsesPackedKernel()) return nullptr;
+        auto fused = std::make_unique<ConvKernel>(*this);
+        fused->m_residualInput = input;
         return fused;
     }
 
@@ -488,7 +518,7 @@ public:
         const float* bias = nullptr;
         if (!m_bias.empty()) {
             bias = m_bias.data();
-        } else if (io.hasInput(2)) {
+        } else if (io.hasInput(2) && m_residualInput != 2) {
             if (io.input(2).numel() != s.filters)
                 return invalidInput("bias has shape " + shapeToString(io.input(2).shape) + ", expected [" +
                                     std::to_string(s.filters) + "]");
@@ -502,11 +532,19 @@ public:
             return Ok{};
         }
         const Epilogue* epilogue = m_epilogue ? &*m_epilogue : nullptr;
-        if (s.groupChannels() == 1 && s.groups > 1 && rank <= 2)
+        std::optional<ResidualOutput> residual;
+        if (m_residualInput >= 0) {
+            const NDArray& r = io.input(size_t(m_residualInput));
+            if (r.shape != y.shape)
+                return invalidInput("the fused residual Add has inputs of shapes " + shapeToString(y.shape) + " and " +
+                                    shapeToString(r.shape) + ", which must be equal");
+            residual = ResidualOutput{r.data.data(), m_afterResidual.low, m_afterResidual.high};
+        }
+        if (s.groupChannels() == 1 && s.groups > 1 && rank <= 2 && !residual)
             convDepthwise(s, x.data.data(), w.data.data(), bias, epilogue, y.data.data(), io.workspace());
         else
             convGemm(s, x.data.data(), w.data.data(), m_packed ? *m_packed : std::vector<PackedMatrix>{}, bias,
-                     epilogue, y.data.data(), io.workspace());
+                     epilogue, residual ? &*residual : nullptr, y.data.data(), io.workspace());
         return Ok{};
     }
 
@@ -517,6 +555,8 @@ private:
     std::shared_ptr<const NDArray> m_weight;  // constant weights [M, C/group, k...]: per group an Mg x K matrix
     std::shared_ptr<const std::vector<PackedMatrix>> m_packed;  // per group, for the GEMM (constant weights only)
     std::optional<Epilogue> m_epilogue;                         // fused BatchNormalization / Relu / Clip
+    int m_residualInput = -1;   // the input index of a fused residual Add's other operand, or -1
+    Epilogue m_afterResidual;   // clamp after the residual sum (fused Relu / Clip)
     std::vector<float> m_bias;  // constant bias, empty when absent or computed at run time
 };
 

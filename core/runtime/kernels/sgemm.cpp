@@ -114,6 +114,20 @@ __attribute__((target("avx2,fma"))) inline void storeTile(__m256 (&acc)[rows][2]
             const __m256 low = _mm256_set1_ps(o.low), high = _mm256_set1_ps(o.high);
             v0 = _mm256_min_ps(_mm256_max_ps(v0, low), high);
             v1 = _mm256_min_ps(_mm256_max_ps(v1, low), high);
+            if (o.residual) {
+                const float* r = reinterpret_cast<const float*>(reinterpret_cast<std::intptr_t>(row) + o.residualBytes);
+                if (cols == kPanelCols) {
+                    v0 = _mm256_add_ps(v0, _mm256_loadu_ps(r));
+                    v1 = _mm256_add_ps(v1, _mm256_loadu_ps(r + 8));
+                } else {
+                    for (int64_t j = 0; j < kPanelCols; ++j) tile[j] = j < cols ? r[j] : 0.f;
+                    v0 = _mm256_add_ps(v0, _mm256_load_ps(tile));
+                    v1 = _mm256_add_ps(v1, _mm256_load_ps(tile + 8));
+                }
+                const __m256 rl = _mm256_set1_ps(o.residualLow), rh = _mm256_set1_ps(o.residualHigh);
+                v0 = _mm256_min_ps(_mm256_max_ps(v0, rl), rh);
+                v1 = _mm256_min_ps(_mm256_max_ps(v1, rl), rh);
+            }
         }
         if (cols == kPanelCols) {
             _mm256_storeu_ps(row, v0);

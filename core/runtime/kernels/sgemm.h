@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -85,13 +86,19 @@ struct GemmOperand {
 };
 
 // How a convolution's GEMM writes C, applied per row (output channel) in registers as tiles are stored:
-// C = clamp(scale * (bias + A * B) + shift, low, high). Null pointers mean bias 0, scale 1, shift 0.
+// C = clamp(scale * (bias + A * B) + shift, low, high). Null pointers mean bias 0, scale 1, shift 0. With a residual,
+// then C = clamp(C + R, residualLow, residualHigh), where R's element for C's element at address p is at address
+// p + residualBytes (R has C's layout).
 struct RowOutput {
     const float* bias = nullptr;
     const float* scale = nullptr;
     const float* shift = nullptr;
     float low = -std::numeric_limits<float>::infinity();
     float high = std::numeric_limits<float>::infinity();
+    bool residual = false;
+    std::intptr_t residualBytes = 0;
+    float residualLow = -std::numeric_limits<float>::infinity();
+    float residualHigh = std::numeric_limits<float>::infinity();
 };
 
 // Floats of scratch gemmAccumulate needs to pack whatever of a (M x K) and b (K x N) is not pre-packed.

@@ -1,12 +1,15 @@
 // Executor behaviour: reference outputs of the fixtures and the demo model, dynamic batch, capture and liveness,
 // integer shape computations, thread count, concurrent runs, and errors that name the node.
 #include <QtTest>
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <thread>
 
 #include "core/model/onnx_reader.h"
+#include "core/runtime/kernels/sgemm.h"
 #include "runtime_test_util.h"
 
 using namespace lathe;
@@ -99,6 +102,47 @@ private slots:
         QCOMPARE(exactTimings.front().opType, std::string("Conv"));
         QCOMPARE(exact->at("/conv/Conv_output_0").shape, (std::vector<int64_t>{3, 8, 16, 16}));
         const QString miss = mismatch(fused->at("output"), exact->at("output"), 1e-5f, 1e-5f);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    // A Conv (+ BatchNormalization) followed by a residual Add (+ Relu) runs as one step where the CPU has the packed
+    // GEMM; capturing the value before the Add runs the exact steps, and both plans agree to 1e-5.
+    void residualAddFusedIntoConv_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("add");
+        QTest::addColumn<QString>("fusedOps");
+        QTest::newRow("mobilenet") << "mobilenet_fashion"
+                                   << "/block3/Add"
+                                   << "Conv+BatchNormalization+Add";
+        QTest::newRow("resnet") << "resnet_fashion"
+                                << "/layer2/Add"
+                                << "Conv+BatchNormalization+Add+Relu";
+    }
+    void residualAddFusedIntoConv() {
+        QFETCH(QString, model);
+        QFETCH(QString, add);
+        QFETCH(QString, fusedOps);
+        const std::string dir = std::filesystem::path(LATHE_DEMO_MODEL).parent_path().string();
+        const Graph graph = loadGraph(dir + "/" + model.toStdString() + ".onnx");
+        auto node = std::find_if(graph.nodes.begin(), graph.nodes.end(),
+                                 [&](const Node& n) { return n.name == add.toStdString(); });
+        QVERIFY(node != graph.nodes.end());
+        auto executor = Executor::compile(graph, ExecutorOptions{2});
+        QVERIFY(executor.ok());
+        const NDArray x = randomArray({5, 1, 28, 28}, 41, 0.f, 1.f);
+        std::vector<NodeTiming> fusedTimings, exactTimings;
+        auto fused = executor->run({{"input", x}}, {}, &fusedTimings);
+        auto exact = executor->run({{"input", x}}, {node->inputs[0], node->outputs[0]}, &exactTimings);
+        QVERIFY2(fused.ok() && exact.ok(), exact.ok() ? "" : exact.error().message.c_str());
+        const std::string& output = executor->outputNames().front();
+        QVERIFY(exact->count(node->inputs[0]) && exact->count(node->outputs[0]));
+        QVERIFY(std::none_of(exactTimings.begin(), exactTimings.end(), [](const NodeTiming& t) {
+            return t.opType.find("Add") != std::string::npos && t.opType != "Add";
+        }));
+        if (gemmUsesPackedKernel())
+            QVERIFY(std::any_of(fusedTimings.begin(), fusedTimings.end(),
+                                [&](const NodeTiming& t) { return t.opType == fusedOps.toStdString(); }));
+        const QString miss = mismatch(fused->at(output), exact->at(output), 1e-5f, 1e-5f);
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
