@@ -298,22 +298,20 @@ struct DepthwisePhases {
     int64_t rowScratch() const { return rowStride; }
 
     // Writes one input plane (inH x inW) with its zero padding into `out` (size() floats); `paddedRow` holds
-    // rowScratch() floats.
-    void fill(const WindowGeometry& g, const float* src, float* out, float* paddedRow) const {
-        const int64_t inH = g.in[1], inW = g.in[2], top = g.padBegin[1], left = g.padBegin[2];
+    // rowScratch() floats. The padding is the same for every plane: with `zeroed`, `out` and `paddedRow` still hold
+    // an earlier fill() of this geometry and only the input values are written.
+    void fill(const WindowGeometry& g, const float* src, float* out, float* paddedRow, bool zeroed) const {
+        const int64_t inH = g.in[1], inW = g.in[2], top = g.padBegin[1], left = std::min(g.padBegin[2], rowStride);
+        if (!zeroed) {
+            std::fill(out, out + size(), 0.f);
+            std::fill(paddedRow, paddedRow + rowScratch(), 0.f);
+        }
         // Padded row c = input column c - left, zeros around; its length is strideW * phaseWidth.
         const int64_t copied = std::clamp<int64_t>(rowStride - left, 0, inW);
-        for (int64_t r = 0; r < rows; ++r) {
-            float* row = out + r * rowStride;
-            const int64_t ih = r - top;
-            if (ih < 0 || ih >= inH) {
-                std::fill(row, row + rowStride, 0.f);
-                continue;
-            }
+        for (int64_t ih = std::max<int64_t>(0, -top); ih < inH && ih + top < rows; ++ih) {
+            float* row = out + (ih + top) * rowStride;
             float* padded = strideW == 1 ? row : paddedRow;
-            std::fill(padded, padded + std::min(left, rowStride), 0.f);
-            std::copy(src + ih * inW, src + ih * inW + copied, padded + std::min(left, rowStride));
-            std::fill(padded + std::min(left + copied, rowStride), padded + rowStride, 0.f);
+            std::memcpy(padded + left, src + ih * inW, size_t(copied) * sizeof(float));
             if (strideW == 2)
                 deinterleave2(padded, row);
             else if (strideW > 2)
@@ -398,6 +396,7 @@ void convDepthwise(const ConvShape& s, const float* x, const float* w, const flo
     const int64_t kernelTaps = g.kernel[1] * g.kernel[2];
     const int64_t planes = s.batch * s.filters;
     const int64_t multiplier = s.groupFilters();
+    std::vector<char> zeroed(size_t(ws.threads()), 0);  // per thread: its scratch plane holds this call's padding
 #pragma omp parallel for num_threads(ws.threads()) if (worthParallel(planes * g.outSize() * g.kernelSize()))
     for (int64_t p = 0; p < planes; ++p) {
         const int64_t n = p / s.filters, f = p % s.filters;
@@ -413,8 +412,10 @@ void convDepthwise(const ConvShape& s, const float* x, const float* w, const flo
         const float* taps = w + f * kernelTaps;
         float* dst = y + p * g.outSize();
         if (phases) {
-            float* plane = ws.scratch(omp_get_thread_num(), size_t(phases->size() + phases->rowScratch()));
-            phases->fill(g, src, plane, plane + phases->size());
+            const int thread = omp_get_thread_num();
+            float* plane = ws.scratch(thread, size_t(phases->size() + phases->rowScratch()));
+            phases->fill(g, src, plane, plane + phases->size(), zeroed[size_t(thread)]);
+            zeroed[size_t(thread)] = 1;
             if (kernelTaps == 9)
                 depthwisePlaneAvx2<9>(plane, *phases, g, taps, output, dst);
             else
