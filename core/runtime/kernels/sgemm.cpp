@@ -47,7 +47,7 @@ void packRightPanel(const MatrixRef& b, int64_t depth, int64_t panel, float* out
     for (int64_t k = 0; k < blockDepth; ++k, dst += kPanelCols) {
         const float* src = b.data + (depth + k) * b.rowStride + firstCol * b.colStride;
         if (b.colStride == 1 && width == kPanelCols) {
-            std::copy(src, src + kPanelCols, dst);
+            __builtin_memcpy(dst, src, kPanelCols * sizeof(float));  // constant size: inlined, no libc call
             continue;
         }
         for (int64_t c = 0; c < width; ++c) dst[c] = src[c * b.colStride];
