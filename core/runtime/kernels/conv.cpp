@@ -111,12 +111,12 @@ void im2colTile(const ConvShape& s, const float* x, int64_t rowBegin, int64_t ro
 }
 
 // Input rows [firstRow, firstRow + count) of every channel of a group, with the left/right (and out-of-range rows')
-// zero padding, into `out`: per channel `channelStride` floats of rows (IW + padBegin + padEnd) wide.
+// zero padding, into `out`: per channel `channelStride` floats of rows `width` (>= IW + padBegin) wide, zeros after
+// the input.
 void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_t count, int64_t channelStride,
-                    float* out) {
+                    int64_t width, float* out) {
     const WindowGeometry& g = s.window;
     const int64_t inH = g.in[1], inW = g.in[2], left = g.padBegin[2];
-    const int64_t width = inW + left + g.padEnd[2];
     for (int64_t c = 0; c < s.groupChannels(); ++c)
         for (int64_t r = 0; r < count; ++r) {
             float* dst = out + c * channelStride + r * width;
@@ -161,9 +161,15 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const int64_t tileCols = rowsPerTile * outW;
     // Implicit GEMM: unit stride along W and whole 8-column halves per output row let the micro-kernel read patch
     // rows straight from the input (or from a zero-padded copy of the tile's input rows), with no im2col matrix.
-    const bool implicit = panels && g.stride[2] == 1 && outW % 8 == 0 && g.in[0] == 1 && g.kernel[0] == 1;
-    const bool padded = g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
-    const int64_t paddedWidth = g.in[2] + g.padBegin[2] + g.padEnd[2];
+    // Other output widths ("wide") compute rows rounded up to 8 columns from a padded copy wide enough for them, into
+    // a scratch C whose rows are then cut to the output width (adding a fused residual there).
+    const bool implicitShape = panels && g.stride[2] == 1 && g.in[0] == 1 && g.kernel[0] == 1;
+    const bool wide = implicitShape && outW % 8 != 0 && !pointwise;
+    const bool implicit = implicitShape && (outW % 8 == 0 || wide);
+    const bool padded = wide || g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
+    const int64_t vectorW = wide ? (outW + 7) / 8 * 8 : outW;
+    const int64_t paddedWidth = std::max(g.in[2] + g.padBegin[2] + g.padEnd[2],
+                                         wide ? vectorW + (g.kernel[2] - 1) * g.dilation[2] : int64_t(0));
     const int64_t paddedRows = (rowsPerTile - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
     const int64_t channelStride = padded ? paddedRows * paddedWidth : inSize;
     const int64_t rowStride = padded ? paddedWidth : g.in[2];
@@ -175,8 +181,9 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                     offsets[k] = c * channelStride + kh * g.dilation[1] * rowStride + kw * g.dilation[2];
     const int64_t paddedRowFloats = (outW - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
     int64_t columnFloats = 0;
+    const int64_t wideFloats = wide ? groupFilters * rowsPerTile * vectorW : 0;  // the scratch C
     if (implicit)
-        columnFloats = padded ? s.groupChannels() * channelStride : 0;
+        columnFloats = (padded ? s.groupChannels() * channelStride : 0) + wideFloats;
     else if (!pointwise)
         columnFloats = (panels ? RightPanelLayout(patch, tileCols).size() : patch * tileCols) + paddedRowFloats;
     const int64_t scratchFloats =
@@ -228,11 +235,33 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
             if (padded)
                 copyPaddedRows(s, xg, firstRow,
                                (rowEnd - rowBegin - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1,
-                               channelStride, scratch);
+                               channelStride, paddedWidth, scratch);
             else
                 data = xg + firstRow * g.in[2];
-            const GatheredColumns columns{data, outW, g.stride[1] * rowStride, offsets, patch, cols};
-            gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output);
+            const int64_t wideCols = (rowEnd - rowBegin) * vectorW;
+            const GatheredColumns columns{data,    vectorW, g.stride[1] * rowStride,
+                                          offsets, patch,   wide ? wideCols : cols};
+            if (!wide) {
+                gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output);
+                continue;
+            }
+            float* c = scratch + columnFloats - wideFloats;
+            RowOutput beforeResidual = output;
+            beforeResidual.residual = false;
+            gemmRowsGathered(weightsOf(group), columns, c, wideCols, scratch + columnFloats, beforeResidual);
+            const float* added = residual ? residual->values + (out - y) : nullptr;
+            for (int64_t f = 0; f < groupFilters; ++f)
+                for (int64_t r = 0; r < rowEnd - rowBegin; ++r) {
+                    float* dst = out + f * outSize + r * outW;
+                    const float* src = c + f * wideCols + r * vectorW;
+                    if (!added) {
+                        std::memcpy(dst, src, size_t(outW) * sizeof(float));
+                        continue;
+                    }
+                    const float* sum = added + f * outSize + r * outW;
+                    for (int64_t j = 0; j < outW; ++j)
+                        dst[j] = std::min(std::max(src[j] + sum[j], residual->low), residual->high);
+                }
         } else {
             GemmOperand columns(MatrixRef{xg + rowBegin * outW, patch, cols, inSize, 1});
             if (!pointwise) {
