@@ -32,6 +32,10 @@ struct ConvShape {
     int64_t patchSize() const { return groupChannels() * window.kernelSize(); }
 };
 
+// Multiply-adds below which a Conv runs on the calling thread (about 0.15 ms of work on one core): waking the OpenMP
+// team for less costs more than the other threads save (measured at batch 1 with bench_executor, 2 threads).
+inline bool worthParallelConv(int64_t macs) { return macs >= (int64_t(1) << 22); }
+
 constexpr int64_t kTileFloats = int64_t(1) << 16;  // im2col tile budget (256 KB): stays in L2 next to the weights
 
 // dst[i] = src[i * stride] for i < count (count is small: at most one output row). Constant-size copies keep the
@@ -189,7 +193,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const int64_t scratchFloats =
         columnFloats + gemmScratchSize(weightsOf(0), GemmOperand(MatrixRef{x, patch, tileCols, 1, 1}));
 #pragma omp parallel for num_threads(threads) \
-    schedule(static) if (tasks > 1 && worthParallel(s.batch * s.filters * outSize * patch))
+    schedule(static) if (tasks > 1 && worthParallelConv(s.batch * s.filters * outSize * patch))
     for (int64_t task = 0; task < tasks; ++task) {
         const int64_t n = task / (s.groups * tiles), group = (task / tiles) % s.groups, tile = task % tiles;
         const int64_t rowBegin = tile * rowsPerTile, rowEnd = std::min(rows, rowBegin + rowsPerTile);
@@ -426,7 +430,7 @@ void convDepthwise(const ConvShape& s, const float* x, const float* w, const flo
     const int64_t planes = s.batch * s.filters;
     const int64_t multiplier = s.groupFilters();
     std::vector<char> zeroed(size_t(ws.threads()), 0);  // per thread: its scratch plane holds this call's padding
-#pragma omp parallel for num_threads(ws.threads()) if (worthParallel(planes * g.outSize() * g.kernelSize()))
+#pragma omp parallel for num_threads(ws.threads()) if (worthParallelConv(planes * g.outSize() * g.kernelSize()))
     for (int64_t p = 0; p < planes; ++p) {
         const int64_t n = p / s.filters, f = p % s.filters;
         const float* src = x + (n * s.channels + f / multiplier) * g.inSize();
