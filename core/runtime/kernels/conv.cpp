@@ -300,8 +300,9 @@ void depthwiseRow(const float* in, int64_t rowStep, const float* taps, int64_t k
 }
 
 __attribute__((target("avx2,fma"))) inline __m256 finishAvx2(__m256 sum, const DepthwiseRowOutput& o) {
-    const __m256 v =
-        _mm256_fmadd_ps(_mm256_add_ps(sum, _mm256_set1_ps(o.bias)), _mm256_set1_ps(o.scale), _mm256_set1_ps(o.shift));
+    // Multiply, then add (no FMA), as DepthwiseRowOutput::finish and the unfused BatchNormalization round.
+    const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(sum, _mm256_set1_ps(o.bias)), _mm256_set1_ps(o.scale)),
+                                   _mm256_set1_ps(o.shift));
     return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(o.low)), _mm256_set1_ps(o.high));
 }
 

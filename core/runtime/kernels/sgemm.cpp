@@ -108,8 +108,10 @@ __attribute__((target("avx2,fma"))) inline void storeTile(__m256 (&acc)[rows][2]
             const RowOutput& o = store->output;
             if (o.scale) {
                 const __m256 scale = _mm256_set1_ps(o.scale[r]), shift = _mm256_set1_ps(o.shift[r]);
-                v0 = _mm256_fmadd_ps(v0, scale, shift);
-                v1 = _mm256_fmadd_ps(v1, scale, shift);
+                // Multiply, then add (no FMA): the same roundings as Epilogue::apply and the unfused
+                // BatchNormalization, so fusing never changes a result.
+                v0 = _mm256_add_ps(_mm256_mul_ps(v0, scale), shift);
+                v1 = _mm256_add_ps(_mm256_mul_ps(v1, scale), shift);
             }
             const __m256 low = _mm256_set1_ps(o.low), high = _mm256_set1_ps(o.high);
             v0 = _mm256_min_ps(_mm256_max_ps(v0, low), high);
