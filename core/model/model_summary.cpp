@@ -26,23 +26,25 @@ ShapeRef shapeOf(const Graph& graph, const std::string& name) {
 
 // Product of the dims from `first` on, per sample: an unknown dim counts as 1 when it is the leading (batch) dim or
 // a named one; nullopt when any other dim is unknown.
+// Product of two counts; nullopt (unknown) when it does not fit in 64 bits, as a corrupt shape can make it.
+std::optional<int64_t> multiply(std::optional<int64_t> a, std::optional<int64_t> b) {
+    int64_t product = 0;
+    if (!a || !b || __builtin_mul_overflow(*a, *b, &product)) return std::nullopt;
+    return product;
+}
+
 std::optional<int64_t> perSample(const ShapeRef& shape, size_t first = 0) {
-    int64_t n = 1;
-    for (size_t i = first; i < shape->size(); ++i) {
+    std::optional<int64_t> n = 1;
+    for (size_t i = first; i < shape->size() && n; ++i) {
         const int64_t d = (*shape)[i];
         if (d >= 0) {
-            n *= d;
+            n = multiply(n, d);
             continue;
         }
         const bool named = shape.params && i < shape.params->size() && !(*shape.params)[i].empty();
         if (i != 0 && !named) return std::nullopt;
     }
     return n;
-}
-
-std::optional<int64_t> multiply(std::optional<int64_t> a, std::optional<int64_t> b) {
-    if (!a || !b) return std::nullopt;
-    return *a * *b;
 }
 
 // Einsum: one multiply-accumulate per combination of all subscripts (ellipsis dims broadcast, right-aligned).
@@ -82,9 +84,9 @@ std::optional<int64_t> einsumMacs(const Graph& graph, const Node& node) {
             ++d;
         }
     }
-    int64_t macs = 1;
-    for (const auto& [letter, size] : sizes) macs *= size;
-    for (int64_t size : ellipsis) macs *= size;
+    std::optional<int64_t> macs = 1;
+    for (const auto& [letter, size] : sizes) macs = multiply(macs, size);
+    for (int64_t size : ellipsis) macs = multiply(macs, size);
     return macs;
 }
 
@@ -131,7 +133,9 @@ std::optional<int64_t> nodeMacs(const Graph& graph, const Node& node) {
         if (!a || !b || !r || a->size() != 3 || (*a)[seqAxis] <= 0) return std::nullopt;
         const auto weights = perSample(b), recurrence = perSample(r);
         if (!weights || !recurrence) return std::nullopt;
-        return (*a)[seqAxis] * (*weights + *recurrence);
+        int64_t perStep = 0;
+        if (__builtin_add_overflow(*weights, *recurrence, &perStep)) return std::nullopt;
+        return multiply((*a)[seqAxis], perStep);
     }
     if (conv) {
         if (!b || !y || b->size() < 2 || y->size() < 2) return std::nullopt;
@@ -149,7 +153,7 @@ std::optional<int64_t> nodeMacs(const Graph& graph, const Node& node) {
         int64_t k = transA ? (*a)[0] : (*a)[1];
         int64_t n = transB ? (*b)[0] : (*b)[1];
         if (k <= 0 || n <= 0) return std::nullopt;
-        return (m > 0 ? m : 1) * k * n;
+        return multiply(multiply(m > 0 ? m : 1, k), n);
     }
     // MatMul (also of two activations, as in attention): one multiply-accumulate per output element and depth step.
     if (!a || !y || a->empty()) return std::nullopt;
@@ -163,8 +167,10 @@ ModelSummary summarizeModel(const Graph& graph) {
     std::set<std::string> counted;
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
         const Node& node = graph.nodes[i];
-        const std::optional<int64_t> macs = nodeMacs(graph, node);
-        summary.totalMacs += macs.value_or(0);
+        std::optional<int64_t> macs = nodeMacs(graph, node);
+        int64_t total = 0;
+        if (macs && __builtin_add_overflow(summary.totalMacs, *macs, &total)) macs.reset();  // unknown, not wrapped
+        if (macs) summary.totalMacs = total;
         if (!macs) summary.unknownMacs.push_back(node.name);
         LayerInfo layer;
         layer.name = node.name;

@@ -63,11 +63,17 @@ private:
         const ValueInfo* i = info(v);
         return i ? int(i->shape.size()) : -1;
     }
-    // Starts tracking `v` with its channel axis; false when its shape is unknown or it has no such axis.
+    // Channels tracked over the whole graph at most: far above any real network's (ViT-B/16 tracks about 1M), far
+    // below what a corrupt shape (a channel dim of 2^57) would make us allocate.
+    static constexpr int64_t kMaxTrackedChannels = int64_t(1) << 24;
+
+    // Starts tracking `v` with its channel axis; false when its shape is unknown, it has no such axis or its channels
+    // would pass kMaxTrackedChannels.
     bool track(const std::string& v, int axis = 1) {
         if (m_values.count(v)) return true;
         const ValueInfo* i = info(v);
         if (!i || axis < 0 || axis >= int(i->shape.size()) || i->shape[size_t(axis)] <= 0) return false;
+        if (i->shape[size_t(axis)] > kMaxTrackedChannels - int64_t(m_parent.size())) return false;
         if (i->dtype != DType::Float && i->dtype != DType::Float16 && i->dtype != DType::Double) return false;
         Tracked t{int64_t(m_parent.size()), i->shape[size_t(axis)], axis, int(m_values.size())};
         for (int64_t c = 0; c < t.count; ++c) {
