@@ -56,11 +56,12 @@ constexpr const char* kAllocateUsage =
     "on the whole data set and its real size\n"
     "  --target T           bits (stored weights x bits), bytes (ONNX bytes of the weights, int8 = 1 byte),\n"
     "                       zlib (zlib bytes of the weights, estimated), nonzeros (weights left after pruning),\n"
-    "                       macs (multiply-accumulates per sample)\n"
+    "                       macs (multiply-accumulates per sample), latency (ms per image at batch 1 in\n"
+    "                       Lathe's executor, from the scan's timing of each layer at each rank)\n"
     "  --budget X           in the target's unit: a number, a percentage of the float model (\"50%\"), or for\n"
     "                       bits, bits per weight (\"4bit\")\n"
     "  --methods M,M        techniques to combine: bits, sparsity, rank (default: bits/bytes -> bits,\n"
-    "                       zlib -> bits,sparsity, nonzeros -> sparsity, macs -> rank)\n"
+    "                       zlib -> bits,sparsity, nonzeros -> sparsity, macs, latency -> rank)\n"
     "  --sensitivity F.json a saved scan (lathe-cli sensitivity -o) instead of scanning again\n"
     "  --candidates K       plans measured on the subset (default 3)\n"
     "  --limit N            subset of the scan and the candidates (default 1000)\n"
@@ -110,7 +111,7 @@ ScanArgs parseArgs(const std::vector<std::string>& args, bool allocate) {
             {"--target",
              [&](auto&, auto& v) {
                  auto t = budgetTargetFromString(v);
-                 if (!t) throw UsageError{"--target is bits, bytes, zlib, nonzeros or macs, got '" + v + "'"};
+                 if (!t) throw UsageError{"--target is bits, bytes, zlib, nonzeros, macs or latency, got '" + v + "'"};
                  out.allocation.target = *t;
                  out.targetGiven = true;
              }},
@@ -132,7 +133,7 @@ ScanArgs parseArgs(const std::vector<std::string>& args, bool allocate) {
     out.model = cli::parseCommandLine(args, switches, withValue);
     if (out.data.empty()) throw UsageError{"no data set given (--data SPEC)"};
     if (allocate) {
-        if (!out.targetGiven) throw UsageError{"no target given (--target bits|bytes|zlib|nonzeros|macs)"};
+        if (!out.targetGiven) throw UsageError{"no target given (--target bits|bytes|zlib|nonzeros|macs|latency)"};
         if (out.budget.empty()) throw UsageError{"no budget given (--budget X)"};
         if (out.output.empty()) throw UsageError{"no recipe file to write given (-o R.json)"};
     }
@@ -182,9 +183,10 @@ struct MeasuredSize {
     int64_t nonzeros = 0;
     int64_t macs = 0;
     double bits = 0;
+    std::optional<double> latencyMs;  // batch 1 in Lathe's executor, measured for the latency target only
 };
 
-Result<MeasuredSize> measureSize(const Graph& source, const CompressedModel& model) {
+Result<MeasuredSize> measureSize(const Graph& source, const CompressedModel& model, bool timeIt) {
     MeasuredSize m;
     auto bytes = serializeOnnxModel(model.graph);
     if (!bytes) return bytes.error();
@@ -204,6 +206,11 @@ Result<MeasuredSize> measureSize(const Graph& source, const CompressedModel& mod
                 m.bits += double(t->numel()) * r.bits;
             }
     (void)source;
+    if (timeIt) {
+        auto ms = measureLatencyMs(model.graph);
+        if (!ms) return ms.error();
+        m.latencyMs = *ms;
+    }
     return m;
 }
 
@@ -214,6 +221,7 @@ double measuredCost(const MeasuredSize& m, BudgetTarget target) {
         case BudgetTarget::Zlib: return double((m.qdqFile ? *m.qdqFile : m.floatFile).zlibBytes);
         case BudgetTarget::Nonzeros: return double(m.nonzeros);
         case BudgetTarget::Macs: return double(m.macs);
+        case BudgetTarget::Latency: return m.latencyMs.value_or(0);
     }
     return 0;
 }
@@ -229,6 +237,7 @@ nlohmann::ordered_json sizeJson(const MeasuredSize& m) {
     j["weight_bits"] = m.bits;
     j["nonzero_weights"] = m.nonzeros;
     j["macs"] = m.macs;
+    if (m.latencyMs) j["latency_ms"] = std::round(*m.latencyMs * 1e4) / 1e4;
     return j;
 }
 
@@ -307,14 +316,11 @@ int runAllocateCommand(const std::vector<std::string>& args) {
     }
     const Graph& graph = session->graph;
     AllocationOptions options = parsed.allocation;
-    const double floatCost = modelCost(graph, options.target);
-    auto budget = parseBudget(parsed.budget, options.target, floatCost, compressibleWeights(graph));
-    if (!budget) {
+    // The budget's form is checked before the scan (its value needs the float cost, known after it for latency).
+    if (auto form = parseBudget(parsed.budget, options.target, 1.0, compressibleWeights(graph)); !form) {
         terminal.clear();
-        return fail("--budget: " + budget.error().message);
+        return fail("--budget: " + form.error().message);
     }
-    options.budget = *budget;
-
     SensitivityResult sensitivity;
     if (!parsed.sensitivityFile.empty()) {
         auto json = readJsonFile(parsed.sensitivityFile);
@@ -330,6 +336,22 @@ int runAllocateCommand(const std::vector<std::string>& args) {
         }
         sensitivity = std::move(*scanned);
     }
+    // After the scan: the latency target's float cost is the scan's timing of the float model.
+    const LatencyProfile* latency = sensitivity.latency ? &*sensitivity.latency : nullptr;
+    if (options.target == BudgetTarget::Latency && !latency) {
+        terminal.clear();
+        return fail(sensitivity.latencyNote.empty()
+                        ? "--target latency: the scan has no latency profile (" + parsed.sensitivityFile +
+                              " was saved without one; scan again)"
+                        : "--target latency: " + sensitivity.latencyNote);
+    }
+    const double floatCost = modelCost(graph, options.target, latency);
+    auto budget = parseBudget(parsed.budget, options.target, floatCost, compressibleWeights(graph));
+    if (!budget) {
+        terminal.clear();
+        return fail("--budget: " + budget.error().message);
+    }
+    options.budget = *budget;
     auto allocation = allocateBudget(graph, sensitivity, options);
     if (!allocation) {
         terminal.clear();
@@ -354,7 +376,7 @@ int runAllocateCommand(const std::vector<std::string>& args) {
     terminal.clear();
     if (!report) return fail(report.error());
     if (!floatReport) return fail(floatReport.error());
-    auto size = measureSize(graph, *compressed);
+    auto size = measureSize(graph, *compressed, options.target == BudgetTarget::Latency);
     if (!size) return fail(size.error());
     if (auto written = writeFileAtomically(parsed.output, writeRecipe(recipe)); !written) return fail(written.error());
 
@@ -398,8 +420,9 @@ int runAllocateCommand(const std::vector<std::string>& args) {
         std::cout << j.dump() << '\n';
         return 0;
     }
+    const int costDigits = options.target == BudgetTarget::Latency ? 4 : 0;  // milliseconds are fractions
     std::cout << std::fixed << std::setprecision(2) << "target " << toString(options.target) << ", budget "
-              << std::setprecision(0) << options.budget << " (float model " << floatCost << ")\n";
+              << std::setprecision(costDigits) << options.budget << " (float model " << floatCost << ")\n";
     std::cout << "chosen: cost " << measuredCost(*size, options.target) << ", top-1 " << std::setprecision(2)
               << report->top1 << " % on " << report->n << " samples (float " << floatReport->top1
               << " %); predicted " << best.predictedTop1 << " %, " << best.measuredTop1.value_or(0) << " % on the "

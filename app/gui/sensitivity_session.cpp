@@ -32,7 +32,7 @@ std::optional<double> interpolate(const std::vector<std::pair<double, double>>& 
 
 QString costText(BudgetTarget target, double cost, double floatCost, int64_t weights) {
     const QLocale locale;
-    const QString percent = QStringLiteral("%1 % of float").arg(100.0 * cost / std::max(floatCost, 1.0), 0, 'f', 1);
+    const QString percent = QStringLiteral("%1 % of float").arg(floatCost > 0 ? 100.0 * cost / floatCost : 0.0, 0, 'f', 1);
     switch (target) {
         case BudgetTarget::Bits:
             return QObject::tr("≤ %1 weight bits (%2 bits per weight, %3)")
@@ -55,6 +55,10 @@ QString costText(BudgetTarget target, double cost, double floatCost, int64_t wei
                 .arg(QStringLiteral("%1 %").arg(100.0 * (1.0 - cost / std::max(floatCost, 1.0)), 0, 'f', 1));
         case BudgetTarget::Macs:
             return QObject::tr("≤ %1 MACs per image (%2)").arg(locale.toString(qint64(cost))).arg(percent);
+        case BudgetTarget::Latency:
+            return QObject::tr("≤ %1 ms per image at batch 1 in Lathe's executor, as the scan timed the layers (%2)")
+                .arg(cost, 0, 'f', 3)
+                .arg(percent);
     }
     return {};
 }
@@ -215,7 +219,7 @@ Result<Allocation> SensitivitySession::allocationFor(const QString& target, std:
     if (!t) return makeError(ErrorCode::InvalidArgument, "unknown target " + target.toStdString());
     AllocationOptions options;
     options.target = *t;
-    options.budget = budget.value_or(modelCost(*m_doc->graph(), *t));
+    options.budget = budget.value_or(modelCost(*m_doc->graph(), *t, r->latency ? &*r->latency : nullptr));
     return allocateBudget(*m_doc->graph(), *r, options);
 }
 

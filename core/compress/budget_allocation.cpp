@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -73,12 +74,22 @@ double optionCost(const Graph& graph, const LayerWeight& layer, const LayerChoic
             return double(decomposedMacs(LowRankMethod::Channel, weight.shape, c.rank, 0, g.inputSpatial,
                                          g.outputSpatial));
         }
+        case BudgetTarget::Latency: {
+            if (!options.latency) return std::numeric_limits<double>::infinity();
+            const auto profiled = std::find_if(options.latency->layers.begin(), options.latency->layers.end(),
+                                               [&](const LayerLatency& l) { return l.name == layer.nodeName; });
+            if (profiled == options.latency->layers.end()) return 0;  // not profiled: its time is in otherMs
+            // A rank the profile did not time cannot be chosen.
+            return options.latency->layerMs(layer.nodeName, c.rank).value_or(std::numeric_limits<double>::infinity());
+        }
     }
     return 0;
 }
 
-// What the rest of the model costs (constants that are not compressible weights, MACs of other nodes).
-double fixedCost(const Graph& graph, BudgetTarget target) {
+// What the rest of the model costs (constants that are not compressible weights, MACs of other nodes, the time of the
+// steps that are not profiled layers).
+double fixedCost(const Graph& graph, BudgetTarget target, const LatencyProfile* latency) {
+    if (target == BudgetTarget::Latency) return latency ? latency->otherMs : 0;
     const std::vector<LayerWeight> layers = compressibleLayers(graph);
     std::set<std::string> weights;
     for (const LayerWeight& l : layers) weights.insert(l.weight);
@@ -150,6 +161,14 @@ struct Knapsack {
     std::vector<std::vector<int>> bucketBefore;
 };
 
+// A cost for messages: whole numbers from 100 on, four significant digits below (milliseconds).
+std::string costString(double cost) {
+    if (std::abs(cost) >= 100) return std::to_string(int64_t(std::llround(cost)));
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4g", cost);
+    return text;
+}
+
 Knapsack solve(const std::vector<std::vector<LayerChoice>>& options, double maxCost) {
     Knapsack k;
     k.step = maxCost / kGrid;
@@ -220,13 +239,14 @@ std::string_view toString(BudgetTarget t) {
         case BudgetTarget::Zlib: return "zlib";
         case BudgetTarget::Nonzeros: return "nonzeros";
         case BudgetTarget::Macs: return "macs";
+        case BudgetTarget::Latency: return "latency";
     }
     return "bits";
 }
 
 std::optional<BudgetTarget> budgetTargetFromString(std::string_view text) {
     for (BudgetTarget t : {BudgetTarget::Bits, BudgetTarget::Bytes, BudgetTarget::Zlib, BudgetTarget::Nonzeros,
-                           BudgetTarget::Macs})
+                           BudgetTarget::Macs, BudgetTarget::Latency})
         if (toString(t) == text) return t;
     return std::nullopt;
 }
@@ -262,10 +282,11 @@ int64_t compressibleWeights(const Graph& graph) {
     return n;
 }
 
-double modelCost(const Graph& graph, BudgetTarget target) {
+double modelCost(const Graph& graph, BudgetTarget target, const LatencyProfile* latency) {
+    if (target == BudgetTarget::Latency) return latency ? latency->totalMs : 0;
     AllocationOptions options;
     options.target = target;
-    double cost = fixedCost(graph, target);
+    double cost = fixedCost(graph, target, nullptr);
     for (const LayerWeight& l : compressibleLayers(graph)) {
         LayerChoice c;
         cost += optionCost(graph, l, c, options);
@@ -296,18 +317,25 @@ Result<double> parseBudget(std::string_view text, BudgetTarget target, double fl
 }
 
 Result<Allocation> allocateBudget(const Graph& graph, const SensitivityResult& sensitivity,
-                                  const AllocationOptions& options) {
+                                  const AllocationOptions& requested) {
+    AllocationOptions options = requested;
+    if (!options.latency && sensitivity.latency) options.latency = &*sensitivity.latency;
     const BudgetTarget t = options.target;
+    if (t == BudgetTarget::Latency && !options.latency)
+        return makeError(ErrorCode::InvalidArgument,
+                         sensitivity.latencyNote.empty()
+                             ? "the latency target needs the scan's latency profile (scan again: scans measure it)"
+                             : "the latency target is unavailable: " + sensitivity.latencyNote);
     const bool bits = options.useBits.value_or(t == BudgetTarget::Bits || t == BudgetTarget::Bytes ||
                                                t == BudgetTarget::Zlib);
     const bool sparsity = options.useSparsity.value_or(t == BudgetTarget::Zlib || t == BudgetTarget::Nonzeros);
-    const bool rank = options.useRank.value_or(t == BudgetTarget::Macs);
+    const bool rank = options.useRank.value_or(t == BudgetTarget::Macs || t == BudgetTarget::Latency);
     if (!bits && !sparsity && !rank)
         return makeError(ErrorCode::InvalidArgument, "the allocation may use no technique (bits, sparsity or rank)");
 
     std::vector<LayerWeight> layers = compressibleLayers(graph);
     std::vector<std::vector<LayerChoice>> choices;
-    const double fixed = fixedCost(graph, t);
+    const double fixed = fixedCost(graph, t, options.latency);
     // Loss curves rank settings when every scanned layer has them for every point (scans saved before they existed
     // do not).
     const bool useLoss = std::all_of(sensitivity.layers.begin(), sensitivity.layers.end(), [](const LayerSensitivity& s) {
@@ -317,7 +345,7 @@ Result<Allocation> allocateBudget(const Graph& graph, const SensitivityResult& s
     Allocation out;
     out.target = t;
     out.budget = options.budget;
-    out.floatCost = modelCost(graph, t);
+    out.floatCost = modelCost(graph, t, options.latency);
     double minimum = fixed;
     for (const LayerWeight& layer : layers) {
         auto it = std::find_if(sensitivity.layers.begin(), sensitivity.layers.end(),
@@ -331,6 +359,7 @@ Result<Allocation> allocateBudget(const Graph& graph, const SensitivityResult& s
         double cheapest = std::numeric_limits<double>::infinity();
         for (LayerChoice& c : opts) {
             c.cost = optionCost(graph, layer, c, options);
+            if (!std::isfinite(c.cost)) c.objective = std::numeric_limits<double>::infinity();
             if (std::isfinite(c.objective)) cheapest = std::min(cheapest, c.cost);
         }
         minimum += cheapest;
@@ -339,13 +368,16 @@ Result<Allocation> allocateBudget(const Graph& graph, const SensitivityResult& s
     out.minimumCost = minimum;
     if (options.budget < minimum - 1e-9)
         return makeError(ErrorCode::InvalidArgument,
-                         "budget " + std::to_string(int64_t(options.budget)) + " " + std::string(toString(t)) +
-                             " is below the least the scanned settings reach (" + std::to_string(int64_t(minimum)) +
-                             "); allow more techniques or scan lower settings");
+                         "budget " + costString(options.budget) + " " + std::string(toString(t)) +
+                             (t == BudgetTarget::Latency ? " ms" : "") +
+                             " is below the least the scanned settings reach (" + costString(minimum) +
+                             (t == BudgetTarget::Latency
+                                  ? "; at batch 1 no scanned rank runs faster than the layer as it is, or only a few do)"
+                                  : "); allow more techniques or scan lower settings"));
 
     // One grid over [0, the float cost] (or the budget, when larger) serves the budget and the Pareto front alike.
     const double span = std::max(out.floatCost, options.budget) - fixed;
-    const Knapsack k = solve(choices, std::max(span, 1.0));
+    const Knapsack k = solve(choices, span > 0 ? span : 1.0);  // milliseconds are fractions: no floor at 1
     const int budgetBucket = std::clamp(int(std::floor((options.budget - fixed) / k.step + 1e-9)), 0, kGrid);
 
     // Candidates: the optimum within the budget, then the best plans at the next cheaper buckets that differ.

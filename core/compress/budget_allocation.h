@@ -23,12 +23,14 @@ namespace lathe {
 // zlib      zlib bytes of the weights: estimated from the entropy of the stored values (zeros and few levels shrink)
 // nonzeros  weights left after pruning (the paper's sparse count)
 // macs      multiply-accumulates per sample (low rank lowers them; pruned zeros do not)
-enum class BudgetTarget { Bits, Bytes, Zlib, Nonzeros, Macs };
+// latency   milliseconds per image (batch 1) in Lathe's executor, from the scan's latency profile: the rest of the
+//           model plus each layer's measured time at its rank (pruned and quantized weights run dense in float here)
+enum class BudgetTarget { Bits, Bytes, Zlib, Nonzeros, Macs, Latency };
 std::string_view toString(BudgetTarget t);
 std::optional<BudgetTarget> budgetTargetFromString(std::string_view text);
 
 // Which techniques the allocation may combine per layer; unset = the target's natural choice (bits/bytes: bits,
-// zlib: bits and sparsity, nonzeros: sparsity, macs: rank).
+// zlib: bits and sparsity, nonzeros: sparsity, macs and latency: rank).
 struct AllocationOptions {
     BudgetTarget target = BudgetTarget::Bits;
     double budget = 0;  // in the target's unit
@@ -36,6 +38,8 @@ struct AllocationOptions {
     Granularity granularity = Granularity::PerChannel;  // of every quantized layer (as the scan measured)
     bool symmetric = true;
     int candidates = 3;  // plans evaluated for real: the optimum of the additive model and its nearest rivals
+    // Layer times for the latency target; allocateBudget uses the scan's own profile when this is null.
+    const LatencyProfile* latency = nullptr;
 };
 
 // One layer's choice; 32 bits, 0 sparsity and rank 0 mean "left as it is".
@@ -68,14 +72,16 @@ struct Allocation {
     std::vector<AllocationPlan> pareto;      // predicted top-1 against cost, from minimumCost to floatCost
 };
 
-// The model's cost in the target's unit with every compressible layer as it is.
-double modelCost(const Graph& graph, BudgetTarget target);
+// The model's cost in the target's unit with every compressible layer as it is; the latency target needs `latency`
+// (0 without it).
+double modelCost(const Graph& graph, BudgetTarget target, const LatencyProfile* latency = nullptr);
 
 // Chooses per-layer settings from the sensitivity curves within the budget: a multiple-choice knapsack solved by dynamic
 // programming over the cost that minimises the sum of each layer's rise in subset cross-entropy (top-1 on a few
 // hundred images moves in steps and hides small drops; scans without loss curves use the top-1 drop). Predicted top-1
 // is the baseline minus the layers' top-1 drops.
-// Errors: a budget below what the curves can reach (naming the minimum), layers the scan did not cover.
+// Errors: a budget below what the curves can reach (naming the minimum), layers the scan did not cover, a latency
+// target without a latency profile.
 Result<Allocation> allocateBudget(const Graph& graph, const SensitivityResult& sensitivity,
                                   const AllocationOptions& options);
 // Applies each candidate and measures it on the evaluator's subset (measuredTop1), then orders them best first.

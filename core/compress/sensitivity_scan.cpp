@@ -126,6 +126,11 @@ Result<SensitivityResult> scanSensitivity(const Graph& graph, IncrementalEvaluat
     }
     size_t total = 0, done = 0;
     for (const auto& plan : plans) total += plan.size();
+    // The sweeps take most of the time; the latency profile, when asked for, the last tenth of the bar.
+    const float sweepShare = options.measureLatency ? 0.9f : 1.f;
+    const ProgressFn sweepProgress = [&](float f, std::string_view stage) {
+        return reportProgress(progress, sweepShare * f, stage);
+    };
 
     for (size_t l = 0; l < layers.size(); ++l) {
         LayerSensitivity& curves = result.layers[l];
@@ -135,7 +140,7 @@ Result<SensitivityResult> scanSensitivity(const Graph& graph, IncrementalEvaluat
             const std::string stage = "scanning " + curves.name;
             const float from = total ? float(done) / float(total) : 0.f;
             const float to = total ? float(done + 1) / float(total) : 1.f;
-            if (!reportProgress(progress, from, stage)) return makeError(ErrorCode::Cancelled, "scan cancelled");
+            if (!reportProgress(sweepProgress, from, stage)) return makeError(ErrorCode::Cancelled, "scan cancelled");
             auto compressed = applyRecipe(graph, recipe);
             if (!compressed) {
                 if (compressed.error().code == ErrorCode::Cancelled) return compressed.error();
@@ -144,7 +149,7 @@ Result<SensitivityResult> scanSensitivity(const Graph& graph, IncrementalEvaluat
                 continue;
             }
             auto acc = evaluator.evaluate(compressed->graph, [&](float f, std::string_view) {
-                return reportProgress(progress, from + (to - from) * f, stage);
+                return reportProgress(sweepProgress, from + (to - from) * f, stage);
             });
             if (!acc) return acc.error();
             result.nodesRun += acc->nodesRun;
@@ -159,6 +164,17 @@ Result<SensitivityResult> scanSensitivity(const Graph& graph, IncrementalEvaluat
             lossCurve.emplace_back(setting.value, acc->meanLoss);
             ++done;
         }
+    }
+    if (options.measureLatency) {
+        auto latency = profileLayerLatency(graph, scannedRanks(result), options.latency, [&](float f, std::string_view stage) {
+            return reportProgress(progress, sweepShare + (1.f - sweepShare) * f, stage);
+        });
+        if (latency)
+            result.latency = std::move(*latency);
+        else if (latency.error().code == ErrorCode::Cancelled)
+            return latency.error();
+        else
+            result.latencyNote = latency.error().message;  // the curves stand; only the latency target is unavailable
     }
     reportProgress(progress, 1.f, "scan done");
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -192,7 +208,18 @@ nlohmann::json sensitivityToJson(const SensitivityResult& result) {
         layers.push_back(std::move(e));
     }
     j["layers"] = std::move(layers);
+    if (result.latency) j["latency"] = latencyProfileToJson(*result.latency);
+    if (!result.latencyNote.empty()) j["latency_note"] = result.latencyNote;
     return nlohmann::json(j);
+}
+
+std::map<std::string, std::vector<int64_t>> scannedRanks(const SensitivityResult& result) {
+    std::map<std::string, std::vector<int64_t>> ranks;
+    for (const LayerSensitivity& l : result.layers) {
+        std::vector<int64_t>& r = ranks[l.name];
+        for (const auto& [rank, top1] : l.rank) r.push_back(int64_t(rank));
+    }
+    return ranks;
 }
 
 Result<SensitivityResult> sensitivityFromJson(const nlohmann::json& j) {
@@ -241,6 +268,12 @@ Result<SensitivityResult> sensitivityFromJson(const nlohmann::json& j) {
                 if (note.is_string()) l.notes.push_back(note.get<std::string>());
         r.layers.push_back(std::move(l));
     }
+    if (j.contains("latency")) {
+        auto latency = latencyProfileFromJson(j["latency"]);
+        if (!latency) return makeError(ErrorCode::InvalidArgument, "sensitivity." + latency.error().message);
+        r.latency = std::move(*latency);
+    }
+    if (j.contains("latency_note") && j["latency_note"].is_string()) r.latencyNote = j["latency_note"].get<std::string>();
     return r;
 }
 

@@ -2,12 +2,15 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/common/progress.h"
 #include "core/common/result.h"
+#include "core/compress/latency_profile.h"
 #include "core/compress/recipe.h"
 #include "core/eval/incremental_evaluator.h"
 #include "core/model/graph.h"
@@ -22,6 +25,9 @@ struct SensitivityOptions {
     Granularity granularity = Granularity::PerChannel;  // of the quantization sweep
     bool symmetric = true;
     std::vector<std::string> layers;  // node names; empty = every compressible layer
+    // Also time each layer at each scanned rank in Lathe's executor (batch 1), for the latency budget target.
+    bool measureLatency = true;
+    LatencyProfileOptions latency;
 };
 
 // One layer's curves: (setting, top-1 %) pairs, the float model's top-1 at sparsity 0.
@@ -52,7 +58,13 @@ struct SensitivityResult {
     double seconds = 0;
     int64_t nodesRun = 0;    // nodes executed over all settings (incremental evaluation)
     int64_t nodesTotal = 0;  // nodes a full run of every setting would have executed
+    // Batch-1 time per layer and rank in Lathe's executor (the latency budget target); absent until measured.
+    std::optional<LatencyProfile> latency;
+    std::string latencyNote;  // why the latency profile is absent when timing failed (not when it was not asked for)
 };
+
+// The ranks of each layer's rank curve: what profileLayerLatency times for the latency target.
+std::map<std::string, std::vector<int64_t>> scannedRanks(const SensitivityResult& result);
 
 // Sweeps every requested layer's sparsity, bits and rank, each applied alone through applyRecipe (so a setting
 // scores exactly what a variant with it would), and measures top-1 on the evaluator's subset, running only the

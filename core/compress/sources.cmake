@@ -6,6 +6,7 @@ set(LATHE_COMPRESS_SOURCES
     compress/layer_preview.cpp
     compress/sensitivity_scan.cpp
     compress/budget_allocation.cpp
+    compress/latency_profile.cpp
     compress/prune/magnitude_prune.cpp
     compress/prune/channel_groups.cpp
     compress/prune/prune_reconstruction.cpp

@@ -157,6 +157,78 @@ private slots:
         QVERIFY(*pruned->candidates.front().measuredTop1 >= (*evaluator)->baseline().top1 - 1.0);
     }
 
+    // The latency target: the scan times every layer at every scanned rank in the executor (batch 1), the profile
+    // survives the scan's JSON, and the allocation spends the budget on ranks only, its cost adding up the profile.
+    void latencyTarget() {
+        auto data = openDataset({DatasetKind::Idx, "/usr/share/datasets/fashion-mnist", ""}, {});
+        if (!data.ok()) QSKIP("needs /usr/share/datasets/fashion-mnist");
+        IncrementalEvalOptions eo;
+        eo.limit = 200;
+        auto evaluator = IncrementalEvaluator::create(m_lenet, *data, eo);
+        QVERIFY2(evaluator.ok(), messageOf(evaluator));
+        SensitivityOptions so;
+        so.sparsities = {};
+        so.bits = {};
+        so.latency.runs = 5;
+        auto scan = scanSensitivity(m_lenet, **evaluator, so);
+        QVERIFY2(scan.ok(), messageOf(scan));
+        QVERIFY2(scan->latency.has_value(), scan->latencyNote.c_str());
+        const LatencyProfile& p = *scan->latency;
+        QCOMPARE(p.layers.size(), compressibleLayers(m_lenet).size());
+        double layersMs = 0;
+        for (const LayerLatency& l : p.layers) {
+            const auto curve = std::find_if(scan->layers.begin(), scan->layers.end(),
+                                            [&](const LayerSensitivity& s) { return s.name == l.name; });
+            QVERIFY(curve != scan->layers.end());
+            QVERIFY2(l.floatMs > 0, l.name.c_str());
+            QCOMPARE(l.rankMs.size(), curve->rank.size());  // every scanned rank timed
+            for (const auto& [rank, ms] : l.rankMs) QVERIFY2(ms > 0, l.name.c_str());
+            layersMs += l.floatMs;
+        }
+        QVERIFY(p.otherMs >= 0);
+        QVERIFY(std::abs(p.totalMs - (p.otherMs + layersMs)) < 1e-9);
+
+        auto reread = sensitivityFromJson(sensitivityToJson(*scan));
+        QVERIFY2(reread.ok(), messageOf(reread));
+        QVERIFY(reread->latency.has_value());
+        QCOMPARE(reread->latency->layers.size(), p.layers.size());
+        QVERIFY(std::abs(reread->latency->layers[1].rankMs[0].second - p.layers[1].rankMs[0].second) < 1e-5);
+
+        AllocationOptions options;
+        options.target = BudgetTarget::Latency;
+        options.budget = modelCost(m_lenet, BudgetTarget::Latency, &p);
+        QCOMPARE(options.budget, p.totalMs);
+        auto whole = allocateBudget(m_lenet, *scan, options);
+        QVERIFY2(whole.ok(), messageOf(whole));
+        options.budget = 0.5 * (whole->minimumCost + whole->floatCost);
+        auto a = allocateBudget(m_lenet, *scan, options);
+        QVERIFY2(a.ok(), messageOf(a));
+        const AllocationPlan& best = a->candidates.front();
+        QVERIFY(best.cost <= options.budget + 1e-9);
+        double predicted = p.otherMs;
+        for (const LayerChoice& c : best.layers) {
+            QCOMPARE(c.bits, 32);  // the latency target lowers ranks only (pruned, quantized weights run dense here)
+            QCOMPARE(c.sparsity, 0.0);
+            predicted += *p.layerMs(c.name, c.rank);
+        }
+        QVERIFY(std::abs(best.cost - predicted) < 1e-9);
+        QVERIFY(std::any_of(best.layers.begin(), best.layers.end(), [](const LayerChoice& c) { return c.rank > 0; }));
+
+        // Without a profile the target says what is missing; a damaged profile names its field.
+        SensitivityResult noProfile = *scan;
+        noProfile.latency.reset();
+        auto refused = allocateBudget(m_lenet, noProfile, options);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.error().message.find("latency profile") != std::string::npos, messageOf(refused));
+        auto bad = latencyProfileFromJson(nlohmann::json::parse(
+            R"({"total_ms": 1, "other_ms": 0, "layers": [{"name": "a", "float_ms": 1, "rank_ms": [[0, 1]]}]})"));
+        QVERIFY(!bad.ok());
+        QVERIFY2(bad.error().message.find("latency.layers[0].rank_ms") != std::string::npos, messageOf(bad));
+        auto measured = measureLatencyMs(m_lenet);
+        QVERIFY2(measured.ok(), messageOf(measured));
+        QVERIFY(*measured > 0);
+    }
+
 private:
     Graph m_lenet;
 };
