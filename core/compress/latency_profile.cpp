@@ -7,44 +7,18 @@
 #include <set>
 
 #include "core/compress/apply_recipe.h"
+#include "core/eval/metrics.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/shape_probe.h"
 
 namespace lathe {
 
 namespace {
 
-// Zeros of each input's declared shape with a free batch dimension set to 1.
-Result<std::map<std::string, NDArray>> batchOneInputs(const Graph& graph) {
-    std::map<std::string, NDArray> inputs;
-    for (const std::string& name : graph.inputs) {
-        const ValueInfo* info = graph.value(name);
-        if (!info || !info->hasShape)
-            return makeError(ErrorCode::InvalidArgument,
-                             "latency: the shape of input '" + name + "' is not declared, so it cannot be timed");
-        std::vector<int64_t> shape = info->shape;
-        for (size_t d = 0; d < shape.size(); ++d)
-            if (shape[d] < 0) {
-                if (d != 0)
-                    return makeError(ErrorCode::InvalidArgument, "latency: input '" + name + "' has the free dimension " +
-                                                                     std::to_string(d) + " (" + info->shapeString() +
-                                                                     "); only the batch dimension may be free");
-                shape[d] = 1;
-            }
-        inputs.emplace(name, NDArray(std::move(shape)));
-    }
-    return inputs;
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 // Median milliseconds per step name over `runs` timed runs (after one warm-up run).
 Result<std::map<std::string, double>> stepMedians(const Graph& graph, const LatencyProfileOptions& options) {
-    auto inputs = batchOneInputs(graph);
-    if (!inputs) return inputs.error();
+    auto inputs = batchOneZeroInputs(graph);
+    if (!inputs) return makeError(inputs.error().code, inputs.error().message + ", so it cannot be timed");
     ExecutorOptions executorOptions;
     executorOptions.threads = options.threads;
     auto executor = Executor::compile(graph, executorOptions);

@@ -17,6 +17,29 @@ bool isComplete(const ValueInfo& info) {
 
 }  // namespace
 
+Result<std::map<std::string, NDArray>> batchOneZeroInputs(const Graph& graph) {
+    std::map<std::string, NDArray> inputs;
+    for (const std::string& name : graph.inputs) {
+        const ValueInfo* info = graph.value(name);
+        if (!info || !info->hasShape)
+            return makeError(ErrorCode::InvalidArgument, "the shape of input '" + name + "' is not declared");
+        std::vector<int64_t> shape = info->shape;
+        for (size_t d = 0; d < shape.size(); ++d) {
+            if (shape[d] >= 0) continue;
+            if (d != 0)
+                return makeError(ErrorCode::InvalidArgument, "input '" + name + "' has the free dimension " +
+                                                                 std::to_string(d) + " (" + info->shapeString() +
+                                                                 "); only the batch dimension may be free");
+            shape[d] = 1;
+        }
+        if (!checkedNumel(shape) || *checkedNumel(shape) > (int64_t(1) << 28))
+            return makeError(ErrorCode::InvalidArgument,
+                             "input '" + name + "' of shape " + shapeToString(shape) + " is too large to run once");
+        inputs.emplace(name, NDArray(std::move(shape)));
+    }
+    return inputs;
+}
+
 std::vector<std::string> valuesWithUnknownShapes(const Graph& graph) {
     std::vector<std::string> unknown;
     for (const Node& node : graph.nodes)
@@ -39,28 +62,14 @@ ShapeProbeReport completeShapesByExecution(Graph& graph) {
         if (graph.unknownOps().empty()) graph.warnings.push_back(report.problem);
         return report;
     };
-    std::map<std::string, NDArray> inputs;
-    for (const std::string& name : graph.inputs) {
-        const ValueInfo* info = graph.value(name);
-        if (!info || !info->hasShape) return giveUp("the shape of input '" + name + "' is not declared");
-        std::vector<int64_t> shape = info->shape;
-        for (size_t d = 0; d < shape.size(); ++d) {
-            if (shape[d] >= 0) continue;
-            if (d != 0)
-                return giveUp("input '" + name + "' has the free dimension " + std::to_string(d) + " (" +
-                              info->shapeString() + "); only the batch dimension may be free");
-            shape[d] = 1;
-        }
-        if (!checkedNumel(shape) || *checkedNumel(shape) > (int64_t(1) << 28))
-            return giveUp("input '" + name + "' of shape " + shapeToString(shape) + " is too large to run once");
-        inputs.emplace(name, NDArray(std::move(shape)));
-    }
+    auto inputs = batchOneZeroInputs(graph);
+    if (!inputs) return giveUp(inputs.error().message);
     ExecutorOptions options;
     options.microBatchBytes = 0;
     options.packWeights = false;  // one shapes-only run: packing the weights would cost more than it
     auto executor = Executor::compile(graph, options);
     if (!executor) return giveUp("the model cannot run here: " + executor.error().message);
-    auto shapes = executor->valueShapes(inputs);
+    auto shapes = executor->valueShapes(*inputs);
     if (!shapes) return giveUp("running it once on zeros failed: " + shapes.error().message);
     report.ran = true;
     for (const std::string& name : unknown) {

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/common/result.h"
 #include "core/model/graph.h"
+#include "core/runtime/ndarray.h"
 
 namespace lathe {
 
@@ -14,6 +16,11 @@ struct ShapeProbeReport {
     int learned = 0;      // values whose shape was missing or partly unknown and is now complete
     std::string problem;  // why shapes stay unknown (the graph could not run), empty otherwise
 };
+
+// Zeros of each graph input's declared shape with a free batch dimension set to 1: what the shape probe and the latency
+// profile run. Errors: an undeclared input shape, a free dimension other than the batch one, an input above 2^28
+// elements.
+Result<std::map<std::string, NDArray>> batchOneZeroInputs(const Graph& graph);
 
 // Values whose shape is missing or has an unknown dimension that is not a named (symbolic) one.
 std::vector<std::string> valuesWithUnknownShapes(const Graph& graph);
