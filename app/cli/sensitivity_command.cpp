@@ -186,7 +186,7 @@ struct MeasuredSize {
     std::optional<double> latencyMs;  // batch 1 in Lathe's executor, measured for the latency target only
 };
 
-Result<MeasuredSize> measureSize(const Graph& source, const CompressedModel& model, bool timeIt) {
+Result<MeasuredSize> measureSize(const CompressedModel& model, bool timeIt) {
     MeasuredSize m;
     auto bytes = serializeOnnxModel(model.graph);
     if (!bytes) return bytes.error();
@@ -205,7 +205,6 @@ Result<MeasuredSize> measureSize(const Graph& source, const CompressedModel& mod
                 for (float v : t->data) m.nonzeros += v != 0.f;
                 m.bits += double(t->numel()) * r.bits;
             }
-    (void)source;
     if (timeIt) {
         auto ms = measureLatencyMs(model.graph);
         if (!ms) return ms.error();
@@ -376,7 +375,7 @@ int runAllocateCommand(const std::vector<std::string>& args) {
     terminal.clear();
     if (!report) return fail(report.error());
     if (!floatReport) return fail(floatReport.error());
-    auto size = measureSize(graph, *compressed, options.target == BudgetTarget::Latency);
+    auto size = measureSize(*compressed, options.target == BudgetTarget::Latency);
     if (!size) return fail(size.error());
     if (auto written = writeFileAtomically(parsed.output, writeRecipe(recipe)); !written) return fail(written.error());
 
