@@ -51,7 +51,7 @@ EvaluationView::EvaluationView(QWidget* parent)
       m_details(new QLabel(this)),
       m_table(new QTableWidget(this)),
       m_confusion(new ConfusionMatrixPlot(this)),
-      m_splitter(new QSplitter(Qt::Horizontal, this)),
+      m_splitter(new QSplitter(Qt::Vertical, this)),  // side by side once wide enough (resizeEvent)
       m_metrics(new QWidget(this)) {
     m_placeholder->setAlignment(Qt::AlignCenter);
     m_placeholder->setWordWrap(true);
@@ -142,6 +142,7 @@ EvaluationView::EvaluationView(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(8, 8, 8, 8);
     layout->addLayout(m_stack);
+    m_metrics->setMinimumHeight(m_metrics->sizeHint().height());  // stacked until resizeEvent finds room
     clearReport(
         tr("Choose a data set in the Data Set panel and press Evaluate (Ctrl+E) to measure accuracy, F1 and "
            "speed of the model."));

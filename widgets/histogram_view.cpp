@@ -141,6 +141,10 @@ HistogramView::HistogramView(QWidget* parent)
         auto* value = makeStatValue(statsBox);
         name->setAlignment(Qt::AlignCenter);
         value->setAlignment(Qt::AlignCenter);
+        // As wide as a typical value from the start, so that selecting another tensor does not widen the window.
+        QFont bold = value->font();
+        bold.setWeight(QFont::DemiBold);
+        value->setMinimumWidth(QFontMetrics(bold).horizontalAdvance(QStringLiteral("-0.0513")));
         percentiles->addWidget(name, 0, i);
         percentiles->addWidget(value, 1, i);
         m_statLabels.emplace_back(percentileKeys[i], value);
@@ -356,13 +360,15 @@ void HistogramView::showStats() {
     set("mean", formatReal(s.mean));
     set("std", formatReal(s.std));
     set("zeros", formatPercent(s.zeroFraction));
-    set("p1", formatReal(s.p1));
-    set("p5", formatReal(s.p5));
-    set("p25", formatReal(s.p25));
-    set("p50", formatReal(s.p50));
-    set("p75", formatReal(s.p75));
-    set("p95", formatReal(s.p95));
-    set("p99", formatReal(s.p99));
+    // Seven percentiles share one row: three significant digits keep it from widening the panel.
+    auto percentile = [](double v) { return QString::number(v, 'g', 3); };
+    set("p1", percentile(s.p1));
+    set("p5", percentile(s.p5));
+    set("p25", percentile(s.p25));
+    set("p50", percentile(s.p50));
+    set("p75", percentile(s.p75));
+    set("p95", percentile(s.p95));
+    set("p99", percentile(s.p99));
 }
 
 }  // namespace lathe

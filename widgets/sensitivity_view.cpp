@@ -63,8 +63,14 @@ SensitivityView::SensitivityView(QWidget* parent)
     m_plot->legend->setBrush(QBrush(QColor(255, 255, 255, 215)));
     m_plot->legend->setBorderPen(QPen(style::kPanelBorder));
     // Beside the axes, never over the curves.
+    // Beside the axes at the top, its rows packed (an empty element below takes the rest of the height).
     m_plot->axisRect()->insetLayout()->take(m_plot->legend);
-    m_plot->plotLayout()->addElement(0, 1, m_plot->legend);
+    auto* side = new QCPLayoutGrid;
+    m_plot->plotLayout()->addElement(0, 1, side);
+    side->addElement(0, 0, m_plot->legend);
+    side->addElement(1, 0, new QCPLayoutElement(m_plot));
+    side->setRowStretchFactor(0, 0.001);
+    side->setRowSpacing(0);
     m_plot->plotLayout()->setColumnStretchFactor(1, 0.001);
     m_plot->legend->setMargins(QMargins(4, 2, 4, 2));
     m_plot->setMinimumHeight(180);
@@ -166,6 +172,19 @@ int SensitivityView::subsetSize() const { return m_subset->value(); }
 void SensitivityView::setSubsetSize(int samples) { m_subset->setValue(samples); }
 
 QString SensitivityView::target() const { return m_target->currentData().toString(); }
+
+bool SensitivityView::setTarget(const QString& key) {
+    const int index = m_target->findData(key);
+    if (index < 0) return false;
+    m_target->setCurrentIndex(index);
+    return true;
+}
+
+QStringList SensitivityView::targets() const {
+    QStringList keys;
+    for (int i = 0; i < m_target->count(); ++i) keys << m_target->itemData(i).toString();
+    return keys;
+}
 
 double SensitivityView::budgetFraction() const { return double(m_budget->value()) / kSliderSteps; }
 

@@ -69,6 +69,9 @@ public:
 
     // Budget section: the targets' names (combo items) and the cost range of the current target.
     QString target() const;
+    // Selects the target whose key (the combo's data: "bits", "latency", …) is given; false if there is none.
+    bool setTarget(const QString& key);
+    QStringList targets() const;
     // Slider position as a fraction in [0, 1] of the range between the least reachable and the float cost.
     double budgetFraction() const;
     void setBudgetFraction(double fraction);

@@ -108,6 +108,8 @@ TradeoffPlot::TradeoffPlot(QWidget* parent)
     bar->addSpacing(12);
     bar->addStretch(1);
     m_summary->setStyleSheet(QStringLiteral("color:#80868b;"));
+    m_summary->setWordWrap(true);  // wraps in a narrow panel instead of widening the window
+    m_summary->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
     bar->addWidget(m_summary);
 
     style::stylePlot(m_plot);

@@ -1,13 +1,13 @@
 #include "widgets/variants_panel.h"
 
 #include <QAction>
-#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMenu>
 #include <QPainter>
 #include <QPlainTextEdit>
 #include <QTimer>
+#include <QToolBar>
 #include <QToolButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -112,17 +112,21 @@ VariantsPanel::VariantsPanel(QWidget* parent)
     m_noteTimer->setSingleShot(true);
     m_noteTimer->setInterval(kNoteDebounceMs);
 
-    auto* buttons = new QHBoxLayout;
-    buttons->setSpacing(4);
-    for (QToolButton* b : {m_load, m_evaluate, m_duplicate, m_delete}) buttons->addWidget(b);
-    buttons->addStretch(1);
-    buttons->addWidget(m_compare);
-    buttons->addWidget(m_export);
+    // A tool bar, so that a narrow panel moves the last buttons into its » menu instead of widening the window.
+    auto* buttons = new QToolBar(this);
+    buttons->setStyleSheet(QStringLiteral("QToolBar { border: none; spacing: 4px; }"));
+    // Duplicate and Delete go first into the menu: they also have shortcuts and the list's context menu.
+    for (QToolButton* b : {m_load, m_evaluate, m_compare, m_export}) buttons->addWidget(b);
+    auto* gap = new QWidget(buttons);
+    gap->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    buttons->addWidget(gap);
+    buttons->addWidget(m_duplicate);
+    buttons->addWidget(m_delete);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(6, 6, 6, 6);
     layout->setSpacing(6);
-    layout->addLayout(buttons);
+    layout->addWidget(buttons);
     layout->addWidget(m_list, 1);
     layout->addWidget(m_noteLabel);
     layout->addWidget(m_note);

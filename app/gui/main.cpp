@@ -65,6 +65,12 @@ int main(int argc, char* argv[]) {
                                       QStringLiteral("With --screenshot: evaluate the model on the default data set "
                                                      "(Fashion-MNIST test split) and show the results."));
     parser.addOption(evaluate);
+    const QCommandLineOption sensitivity(
+        QStringLiteral("sensitivity"),
+        QStringLiteral("With --screenshot: run the sensitivity scan on the data set and show it with its budget on "
+                       "<target> (bits, bytes, zlib, nonzeros, macs or latency)."),
+        QStringLiteral("target"));
+    parser.addOption(sensitivity);
     const QCommandLineOption data(QStringLiteral("data"),
                                   QStringLiteral("Data set for evaluation and activations, as in lathe-cli: idx:DIR, "
                                                  "folder:DIR or npy:IMAGES.npy,LABELS.npy (default: the last one "
@@ -95,6 +101,7 @@ int main(int argc, char* argv[]) {
     lathe::ScreenshotTask::Options options;
     options.activations = parser.isSet(activations);
     options.evaluate = parser.isSet(evaluate);
+    options.sensitivityTarget = parser.value(sensitivity);
     lathe::ScreenshotTask task(&window, parser.value(screenshot), options);
     QObject::connect(&task, &lathe::ScreenshotTask::finished, &app, [](int exitCode, const QString& message) {
         if (exitCode != 0) std::fprintf(stderr, "lathe: screenshot failed: %s\n", qPrintable(message));

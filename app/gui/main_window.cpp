@@ -12,6 +12,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QToolBar>
@@ -161,9 +162,13 @@ MainWindow::MainWindow(QWidget* parent)
 
     // Adding the bottom docks side by side (before they are tabbed) grew the window to their summed widths, and
     // the stale layout kept resize() from taking it back (over 3,000 px wide instead of 1,680).
+    // Roomy where the screen allows (nothing cut off at 1,840 px), else the screen's width: the panels' minimums add
+    // up to about 1,620 px (the Variants buttons fold into a » menu, the Evaluation panel stacks its parts).
     layout()->activate();
-    resize(1680, 1050);
-    resizeDocks({m_layersDock, m_variantsDock}, {560, 560}, Qt::Horizontal);
+    const QRect screen = QGuiApplication::primaryScreen() ? QGuiApplication::primaryScreen()->availableGeometry()
+                                                          : QRect(0, 0, 1920, 1080);
+    resize(std::min(1840, screen.width()), std::min(1050, screen.height()));
+    resizeDocks({m_layersDock, m_variantsDock}, {500, 480}, Qt::Horizontal);
     resizeDocks({m_layersDock, m_histogramDock}, {260, 330}, Qt::Vertical);
     resizeDocks({m_variantsDock, m_tradeoffDock}, {420, 500}, Qt::Vertical);
     resizeDocks({m_compressDock}, {430}, Qt::Vertical);

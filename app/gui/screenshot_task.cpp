@@ -5,13 +5,16 @@
 #include <QStatusBar>
 
 #include "app/gui/evaluation_session.h"
+#include "app/gui/guidance_controller.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "app/gui/sensitivity_session.h"
 #include "app/gui/workbench_controller.h"
 #include "widgets/activation_view.h"
 #include "widgets/graph_view.h"
 #include "widgets/layer_inspector.h"
 #include "widgets/histogram_view.h"
+#include "widgets/sensitivity_view.h"
 
 namespace lathe {
 
@@ -46,12 +49,21 @@ void ScreenshotTask::start(bool expectModel) {
     });
     connect(m_window->activationView()->histogramView(), &HistogramView::histogramUpdated, this, [this] {
         if (m_stage == Stage::Activations && m_window->activationView()->histogramView()->valueCount() > 0)
-            QTimer::singleShot(kSettleMs, this, &ScreenshotTask::startEvaluation);
+            QTimer::singleShot(kSettleMs, this, &ScreenshotTask::startSensitivity);
     });
     connect(m_window->evaluationSession(), &EvaluationSession::activationsFailed, this,
             [this](int, const QString& message) {
                 if (m_stage == Stage::Activations) fail(tr("activation capture failed: %1").arg(message));
             });
+    SensitivitySession* scan = m_window->workbench()->guidance()->sensitivitySession();
+    connect(scan, &SensitivitySession::finished, this, [this] {
+        if (m_stage == Stage::Sensitivity) QTimer::singleShot(kSettleMs, this, &ScreenshotTask::startEvaluation);
+    });
+    connect(scan, &SensitivitySession::failed, this, [this](const QString& message) {
+        if (m_stage != Stage::Sensitivity) return;
+        m_failure = tr("sensitivity scan failed: %1").arg(message);
+        QTimer::singleShot(kSettleMs, this, &ScreenshotTask::startEvaluation);
+    });
     // Captured a moment later, once the finished job's progress strip has left the status bar.
     connect(m_window->evaluationSession(), &EvaluationSession::evaluationFinished, this, [this] {
         if (m_stage == Stage::Evaluation) QTimer::singleShot(kSettleMs, this, &ScreenshotTask::capture);
@@ -86,7 +98,7 @@ void ScreenshotTask::onHistogramReady() {
     if (m_options.activations && m_window->document()->selectedNode() >= 0)
         startActivations();
     else
-        startEvaluation();
+        startSensitivity();
 }
 
 void ScreenshotTask::startActivations() {
@@ -96,14 +108,43 @@ void ScreenshotTask::startActivations() {
     if (!m_window->evaluationSession()->isCapturing()) m_window->captureActivations();
 }
 
+void ScreenshotTask::startSensitivity() {
+    if (m_stage == Stage::Sensitivity || m_stage == Stage::Evaluation || m_stage == Stage::Done) return;
+    if (m_options.sensitivityTarget.isEmpty()) {
+        startEvaluation();
+        return;
+    }
+    GuidanceController* guidance = m_window->workbench()->guidance();
+    SensitivityView* view = guidance->sensitivityView();
+    if (!view->setTarget(m_options.sensitivityTarget)) {
+        fail(tr("unknown sensitivity target '%1' (one of: %2)")
+                 .arg(m_options.sensitivityTarget, view->targets().join(QStringLiteral(", "))));
+        return;
+    }
+    // Size-like targets read best against sparsity; MACs and latency only fall with rank.
+    const QString& t = m_options.sensitivityTarget;
+    view->setAxis(t == QLatin1String("macs") || t == QLatin1String("latency") ? SensitivityView::Axis::Rank
+                  : t == QLatin1String("bits")                                 ? SensitivityView::Axis::Bits
+                                                                               : SensitivityView::Axis::Sparsity);
+    m_stage = Stage::Sensitivity;
+    guidance->scan(view->subsetSize());
+    if (!guidance->sensitivitySession()->isRunning() && m_stage == Stage::Sensitivity) {
+        m_failure = tr("sensitivity scan did not start: %1").arg(m_window->statusBar()->currentMessage());
+        QTimer::singleShot(kSettleMs, this, &ScreenshotTask::startEvaluation);
+    }
+}
+
 void ScreenshotTask::startEvaluation() {
     if (m_stage == Stage::Evaluation || m_stage == Stage::Done) return;
     if (!m_options.evaluate) {
         capture();
         return;
     }
+    const bool showScan = m_stage == Stage::Sensitivity;
     m_stage = Stage::Evaluation;
     m_window->evaluate();
+    // Evaluating raises the Evaluation panel; a scan asked for stays in front.
+    if (showScan) m_window->sensitivityDock()->raise();
     if (!m_window->evaluationSession()->isEvaluating() && m_stage == Stage::Evaluation) {
         m_failure = tr("evaluation did not start: %1").arg(m_window->statusBar()->currentMessage());
         QTimer::singleShot(kSettleMs, this, &ScreenshotTask::capture);

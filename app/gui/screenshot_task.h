@@ -8,10 +8,11 @@ namespace lathe {
 
 class MainWindow;
 
-// `lathe MODEL --screenshot FILE.png [--activations] [--evaluate]`: waits until the model is loaded and laid out,
-// selects the second compressible layer (so the histogram has data), optionally captures its activations and/or
-// evaluates the model on the data set panel's data set, saves QWidget::grab() of the window and reports
-// finished(exitCode, message). A failed evaluation is captured too, with a non-zero exit code.
+// `lathe MODEL --screenshot FILE.png [--activations] [--sensitivity TARGET] [--evaluate]`: waits until the model is
+// loaded and laid out, selects the second compressible layer (so the histogram has data), optionally captures its
+// activations, runs the sensitivity scan and shows its budget on TARGET, and/or evaluates the model on the data set
+// panel's data set, saves QWidget::grab() of the window and reports finished(exitCode, message). A failed evaluation
+// or scan is captured too, with a non-zero exit code.
 class ScreenshotTask : public QObject {
     Q_OBJECT
 
@@ -19,6 +20,7 @@ public:
     struct Options {
         bool activations = false;  // show the Activations tab with the selected layer's output histogram
         bool evaluate = false;     // run Model > Evaluate and show the results
+        QString sensitivityTarget;  // non-empty: run the sensitivity scan and show its budget on this target
     };
 
     ScreenshotTask(MainWindow* window, QString outputPath, QObject* parent = nullptr);
@@ -31,11 +33,12 @@ signals:
     void finished(int exitCode, const QString& message);
 
 private:
-    enum class Stage { Loading, Histogram, Activations, Evaluation, Done };
+    enum class Stage { Loading, Histogram, Activations, Sensitivity, Evaluation, Done };
 
     void onLayoutFinished();
     void onHistogramReady();
     void startActivations();
+    void startSensitivity();
     void startEvaluation();
     void capture();
     void fail(const QString& message);
