@@ -185,8 +185,8 @@ private slots:
             for (const auto& [rank, ms] : l.rankMs) QVERIFY2(ms > 0, l.name.c_str());
             layersMs += l.floatMs;
         }
-        QVERIFY(p.otherMs >= 0);
-        QVERIFY(std::abs(p.totalMs - (p.otherMs + layersMs)) < 1e-9);
+        // LeNet's pools, ReLUs and reshape run outside the four layers: they take some time, but less than the layers.
+        QVERIFY2(p.otherMs > 0 && p.otherMs < layersMs, qPrintable(QString("other %1 ms, layers %2 ms").arg(p.otherMs).arg(layersMs)));
 
         auto reread = sensitivityFromJson(sensitivityToJson(*scan));
         QVERIFY2(reread.ok(), messageOf(reread));
@@ -224,9 +224,12 @@ private slots:
             R"({"total_ms": 1, "other_ms": 0, "layers": [{"name": "a", "float_ms": 1, "rank_ms": [[0, 1]]}]})"));
         QVERIFY(!bad.ok());
         QVERIFY2(bad.error().message.find("latency.layers[0].rank_ms") != std::string::npos, messageOf(bad));
+        // The per-step medians add up to roughly one whole run (a consistency check, not a speed target: timing
+        // noise on a shared machine stays well inside a factor of 4).
         auto measured = measureLatencyMs(m_lenet);
         QVERIFY2(measured.ok(), messageOf(measured));
-        QVERIFY(*measured > 0);
+        QVERIFY2(*measured > p.totalMs / 4 && *measured < p.totalMs * 4,
+                 qPrintable(QString("whole run %1 ms, profile total %2 ms").arg(*measured).arg(p.totalMs)));
     }
 
 private:
