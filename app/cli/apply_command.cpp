@@ -39,8 +39,9 @@ constexpr const char* kApplyUsage =
     "                       qdq: int8 weights + DequantizeLinear (+ activation Q/DQ): ONNX Runtime, TensorRT\n"
     "                       qop: QLinearConv/QLinearMatMul, static activations only: OpenCV DNN\n"
     "  --data SPEC          idx:DIR, folder:DIR or npy:IMAGES.npy,LABELS.npy: calibrates static activations on\n"
-    "                       the recipe's `samples` and evaluates the written file; global_prune's least-squares\n"
-    "                       correction calibrates on the IDX train split (other kinds: the data set itself)\n"
+    "                       the recipe's `samples` and evaluates the written file; the least-squares correction\n"
+    "                       of pruning (global_prune, prune_correction) calibrates on the IDX train split\n"
+    "                       (other kinds: the data set itself)\n"
     "  --split test|train   IDX files to read (default test); calibration and evaluation use this split\n"
     "  --train-data SPEC    training data of the recipe's \"train\" section (default for idx: the train split)\n"
     "  --student S.onnx     compress and train S instead of MODEL; MODEL is then the distillation teacher\n"
@@ -280,14 +281,15 @@ int runApplyCommand(const std::vector<std::string>& args) {
         if (auto output = checkOutputPath(parsed.output, inputs); !output) return fail(output.error());
     }
 
-    // global_prune's least-squares correction calibrates on training data when the data set has a split.
+    // The least-squares correction of pruning calibrates on training data when the data set has a split.
     ApplyOptions applyOptions;
     applyOptions.seed = parsed.seed;
     applyOptions.threads = parsed.evalOptions.threads;
-    const bool correction = recipe->globalPruneSparsity && *recipe->globalPruneSparsity > 0 &&
-                            recipe->globalPruneCorrection != PruneCorrection::None;
+    const bool correction = recipeRefitsPruning(*recipe);
     if (recipe->globalPruneCorrection == PruneCorrection::LeastSquares && !spec)
         return fail(parsed.recipe + ": global_prune.correction: least_squares calibrates on data; pass --data SPEC");
+    if (recipe->layerPruneCorrection == PruneCorrection::LeastSquares && !spec)
+        return fail(parsed.recipe + ": prune_correction: least_squares calibrates on data; pass --data SPEC");
     if (correction && spec) {
         auto calibration = openCalibrationData(*spec, parsed.datasetOptions, dataset);
         if (!calibration) return fail(calibration.error().message);

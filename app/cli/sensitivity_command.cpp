@@ -1,5 +1,6 @@
 #include "app/cli/sensitivity_command.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -64,6 +65,9 @@ constexpr const char* kAllocateUsage =
     "                       zlib -> bits,sparsity, nonzeros -> sparsity, macs, latency -> rank)\n"
     "  --sensitivity F.json a saved scan (lathe-cli sensitivity -o) instead of scanning again\n"
     "  --candidates K       plans measured on the subset (default 3)\n"
+    "  --no-refit           leave pruned weights as cut; by default plans that prune refit the weights they\n"
+    "                       keep by least squares on calibration data (the recipe's prune_correction; IDX:\n"
+    "                       512 images of the train split), as the written recipe does when applied\n"
     "  --limit N            subset of the scan and the candidates (default 1000)\n"
     "  --seed S, --split, --granularity, --threads, --scale/--mean/--std   as in lathe-cli sensitivity\n"
     "  --json               machine-readable output\n";
@@ -79,6 +83,7 @@ struct ScanArgs : cli::DatasetArguments {
     AllocationOptions allocation;
     std::string budget;
     bool targetGiven = false;
+    ScanArgs() { allocation.refitPruned = true; }  // allocate refits pruned weights unless --no-refit
 };
 
 std::vector<std::string> splitList(const std::string& text) {
@@ -91,7 +96,8 @@ std::vector<std::string> splitList(const std::string& text) {
 
 ScanArgs parseArgs(const std::vector<std::string>& args, bool allocate) {
     ScanArgs out;
-    const cli::OptionSwitches switches = {{"--json", [&] { out.json = true; }}};
+    cli::OptionSwitches switches = {{"--json", [&] { out.json = true; }}};
+    if (allocate) switches.insert({"--no-refit", [&] { out.allocation.refitPruned = false; }});
     cli::OptionSetters withValue = cli::datasetOptionSetters(out);
     withValue.erase("--limit");
     withValue.insert({
@@ -356,13 +362,28 @@ int runAllocateCommand(const std::vector<std::string>& args) {
         terminal.clear();
         return fail(allocation.error());
     }
-    if (auto measured = measureCandidates(graph, *allocation, *session->evaluator, terminal.callback()); !measured) {
+    // Plans that prune and refit calibrate on the train split (IDX) or the data set itself, as `apply --data` does.
+    ApplyOptions apply;
+    apply.seed = parsed.seed;
+    apply.threads = parsed.evalOptions.threads;
+    if (std::any_of(allocation->candidates.begin(), allocation->candidates.end(),
+                    [](const AllocationPlan& p) { return recipeRefitsPruning(p.recipe()); })) {
+        auto calibration = openCalibrationData(*parsed.spec, parsed.datasetOptions, session->data);
+        if (!calibration) {
+            terminal.clear();
+            return fail(calibration.error());
+        }
+        apply.calibration = calibration->dataset;
+        apply.calibrationName = calibration->name;
+    }
+    if (auto measured = measureCandidates(graph, *allocation, *session->evaluator, terminal.callback(), apply);
+        !measured) {
         terminal.clear();
         return fail(measured.error());
     }
     const AllocationPlan& best = allocation->candidates.front();
     const Recipe recipe = best.recipe();
-    auto compressed = applyRecipe(graph, recipe, terminal.callback());
+    auto compressed = applyRecipe(graph, recipe, apply, terminal.callback());
     if (!compressed) {
         terminal.clear();
         return fail(compressed.error());
@@ -414,6 +435,9 @@ int runAllocateCommand(const std::vector<std::string>& args) {
     j["size"] = sizeJson(*size);
     if (uniform)
         j["uniform"] = {{"bits", uniformBits}, {"subset_top1", round4(uniform->first)}, {"top1", round4(uniform->second)}};
+    if (compressed->correction.method == PruneCorrection::LeastSquares)
+        j["refit"] = {{"method", "least_squares"}, {"samples", compressed->correction.samples},
+                      {"data", compressed->correction.data}};
     j["allocation"] = allocationToJson(*allocation);
     if (parsed.json) {
         std::cout << j.dump() << '\n';
@@ -426,6 +450,9 @@ int runAllocateCommand(const std::vector<std::string>& args) {
               << report->top1 << " % on " << report->n << " samples (float " << floatReport->top1
               << " %); predicted " << best.predictedTop1 << " %, " << best.measuredTop1.value_or(0) << " % on the "
               << session->evaluator->subsetSize() << "-sample subset\n";
+    if (compressed->correction.method == PruneCorrection::LeastSquares)
+        std::cout << "pruned weights refit by least squares on " << compressed->correction.samples << " samples of "
+                  << compressed->correction.data << " (--no-refit: as cut)\n";
     if (uniform)
         std::cout << "uniform " << uniformBits << "-bit: top-1 " << uniform->second << " % (subset " << uniform->first
                   << " %)\n";

@@ -219,6 +219,7 @@ Result<Allocation> SensitivitySession::allocationFor(const QString& target, std:
     if (!t) return makeError(ErrorCode::InvalidArgument, "unknown target " + target.toStdString());
     AllocationOptions options;
     options.target = *t;
+    options.refitPruned = true;  // variants that prune refit their kept weights on calibration data when evaluated
     options.budget = budget.value_or(modelCost(*m_doc->graph(), *t, r->latency ? &*r->latency : nullptr));
     return allocateBudget(*m_doc->graph(), *r, options);
 }
@@ -266,6 +267,7 @@ QStringList SensitivitySession::addPlans(const QString& target, double fraction,
     options.target = *t;
     options.budget = budget;
     options.candidates = count;
+    options.refitPruned = true;
     auto allocation = allocateBudget(*m_doc->graph(), *result(), options);
     if (!allocation) {
         emit failed(QString::fromStdString(allocation.error().message));

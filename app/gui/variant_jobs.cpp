@@ -22,14 +22,13 @@ ProgressFn scaled(const ProgressFn& outer, float lo, float hi) {
     return [outer, lo, hi](float f, std::string_view stage) { return outer(lo + (hi - lo) * f, stage); };
 }
 
-// Calibration data for global_prune's least-squares refit (the IDX train split, else the evaluation data); none when
+// Calibration data for the least-squares refit of pruned weights (the IDX train split, else the evaluation data); none when
 // the recipe does not refit. `calibration` is the data set opened for these settings before (reused when set) and
 // receives the one opened now.
 Result<ApplyOptions> applyOptionsFor(const Recipe& recipe, const EvaluationSettings& settings,
                                      const std::shared_ptr<const Dataset>& evaluation, CalibrationData& calibration) {
     ApplyOptions options;
-    const bool refit = recipe.globalPruneSparsity && *recipe.globalPruneSparsity > 0 &&
-                       recipe.globalPruneCorrection.value_or(PruneCorrection::LeastSquares) != PruneCorrection::None;
+    const bool refit = recipeRefitsPruning(recipe);
     if (!refit || settings.specText.isEmpty()) return options;
     if (!calibration.dataset) {
         auto opened = openCalibrationData(settings.spec, settings.dataset, evaluation);

@@ -287,8 +287,12 @@ private:
 
     Status pruneStage() {
         Graph& g = m_model.graph;
+        const bool correctGlobal = m_recipe.globalPruneSparsity && wantsGlobalCorrection();
+        const bool correctLayers = wantsLayerCorrection();
+        std::optional<Graph> unpruned;
+        if (correctGlobal || correctLayers) unpruned = g;
         std::vector<std::span<float>> pool;
-        std::vector<Track*> pooled;
+        std::vector<Track*> pooled, ownCut;
         for (size_t i = 0; i < m_tracks.size(); ++i) {
             if (auto st = progress(0.5f, 0.55f, i, "pruning"); !st) return st;
             Track& t = m_tracks[i];
@@ -308,21 +312,29 @@ private:
                     cut = pruneByThreshold(data, *s.threshold).threshold;
                 t.report.threshold = std::max(t.report.threshold, cut);
             }
+            if (t.report.threshold > 0) ownCut.push_back(&t);
         }
         if (m_recipe.globalPruneSparsity && !pool.empty()) {
-            const bool correct = wantsCorrection();
-            std::optional<Graph> unpruned;
-            if (correct) unpruned = g;
             auto stats = pruneGlobal(pool, *m_recipe.globalPruneSparsity);
             m_model.globalThreshold = stats.front().threshold;
             for (Track* t : pooled) t->report.threshold = m_model.globalThreshold;
-            if (correct) return correctionStage(*unpruned, pooled);
         }
-        return Ok{};
+        // One refit over every corrected layer, in node order, each fed the layers before it as corrected.
+        std::vector<Track*> corrected;
+        if (correctGlobal && !pool.empty()) corrected = pooled;
+        if (correctLayers) corrected.insert(corrected.end(), ownCut.begin(), ownCut.end());
+        if (corrected.empty()) return Ok{};
+        int64_t samples = 0;
+        if (correctGlobal && !pool.empty()) samples = m_recipe.globalPruneSamples.value_or(ReconstructionOptions{}.samples);
+        if (correctLayers && !ownCut.empty())
+            samples = std::max(samples, m_recipe.layerPruneSamples.value_or(ReconstructionOptions{}.samples));
+        const char* label = !correctLayers ? "global_prune.correction" : !correctGlobal ? "prune_correction"
+                                                                                         : "prune correction";
+        return correctionStage(*unpruned, corrected, samples, label);
     }
 
     // Whether global_prune's least-squares correction runs; sets the report's reason when it does not.
-    bool wantsCorrection() {
+    bool wantsGlobalCorrection() {
         CorrectionReport& c = m_model.correction;
         const auto asked = m_recipe.globalPruneCorrection;
         if (asked == PruneCorrection::None) {
@@ -343,24 +355,38 @@ private:
         return true;
     }
 
-    Status correctionStage(const Graph& unpruned, const std::vector<Track*>& pooled) {
+    // Whether prune_correction refits the layers pruned by their own settings.
+    bool wantsLayerCorrection() {
+        if (m_recipe.layerPruneCorrection != PruneCorrection::LeastSquares) return false;
+        if (!m_options.calibration) {
+            m_model.warnings.push_back("prune_correction: least_squares needs calibration data and none was given; "
+                                       "the pruned weights are left as cut");
+            if (m_model.correction.reason.empty()) m_model.correction.reason = "no calibration data";
+            return false;
+        }
+        return true;
+    }
+
+    Status correctionStage(const Graph& unpruned, const std::vector<Track*>& tracks, int64_t samples,
+                           const std::string& label) {
         std::vector<std::string> nodes;
-        for (const Track* t : pooled) nodes.insert(nodes.end(), t->nodes.begin(), t->nodes.end());
+        for (const Track* t : tracks) nodes.insert(nodes.end(), t->nodes.begin(), t->nodes.end());
         ReconstructionOptions options;
-        options.samples = m_recipe.globalPruneSamples.value_or(options.samples);
+        options.samples = samples;
         options.seed = m_options.seed;
         options.threads = m_options.threads;
         const ProgressFn scaled = [this](float f, std::string_view stage) {
             return reportProgress(m_progress, 0.55f + 0.15f * f, stage);
         };
         auto r = reconstructPrunedLayers(m_model.graph, unpruned, nodes, m_options.calibration, options, scaled);
-        if (!r) return makeError(r.error().code, "global_prune.correction: " + r.error().message);
+        if (!r) return makeError(r.error().code, label + ": " + r.error().message);
         CorrectionReport& c = m_model.correction;
         c.method = PruneCorrection::LeastSquares;
         c.samples = r->samples;
         c.seed = m_options.seed;
         c.data = m_options.calibrationName;
-        for (Track* t : pooled)
+        c.reason.clear();
+        for (Track* t : tracks)
             for (const auto& layer : r->layers) {
                 if (std::find(t->nodes.begin(), t->nodes.end(), layer.node) == t->nodes.end()) continue;
                 if (!layer.applied) {

@@ -273,6 +273,8 @@ Recipe AllocationPlan::recipe() const {
         }
         r.layers[c.name] = e;
     }
+    if (refitPruned && std::any_of(layers.begin(), layers.end(), [](const LayerChoice& c) { return c.sparsity > 0; }))
+        r.layerPruneCorrection = PruneCorrection::LeastSquares;
     return r;
 }
 
@@ -410,16 +412,18 @@ Result<Allocation> allocateBudget(const Graph& graph, const SensitivityResult& s
         bestSoFar = k.best[size_t(b)];
         out.pareto.push_back(planAt(k, choices, b, fixed, sensitivity.baselineTop1, options));
     }
+    for (auto* plans : {&out.candidates, &out.pareto})
+        for (AllocationPlan& plan : *plans) plan.refitPruned = options.refitPruned;
     return out;
 }
 
 Status measureCandidates(const Graph& graph, Allocation& allocation, IncrementalEvaluator& evaluator,
-                         const ProgressFn& progress) {
+                         const ProgressFn& progress, const ApplyOptions& apply) {
     const size_t n = allocation.candidates.size();
     for (size_t i = 0; i < n; ++i) {
         AllocationPlan& plan = allocation.candidates[i];
         const float from = float(i) / float(n), to = float(i + 1) / float(n);
-        auto compressed = applyRecipe(graph, plan.recipe());
+        auto compressed = applyRecipe(graph, plan.recipe(), apply);
         if (!compressed) return compressed.error();
         auto acc = evaluator.evaluate(compressed->graph, [&](float f, std::string_view stage) {
             return reportProgress(progress, from + (to - from) * f, stage);

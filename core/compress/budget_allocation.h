@@ -9,6 +9,7 @@
 
 #include "core/common/progress.h"
 #include "core/common/result.h"
+#include "core/compress/apply_recipe.h"
 #include "core/compress/recipe.h"
 #include "core/compress/sensitivity_scan.h"
 #include "core/eval/incremental_evaluator.h"
@@ -38,6 +39,9 @@ struct AllocationOptions {
     Granularity granularity = Granularity::PerChannel;  // of every quantized layer (as the scan measured)
     bool symmetric = true;
     int candidates = 3;  // plans evaluated for real: the optimum of the additive model and its nearest rivals
+    // Plans that prune refit the weights they keep on calibration data (the recipe's prune_correction: least
+    // squares, no training); the scan's curves are of the plain cut, so the measured plans do at least as well.
+    bool refitPruned = false;
     // Layer times for the latency target; allocateBudget uses the scan's own profile when this is null.
     const LatencyProfile* latency = nullptr;
 };
@@ -60,6 +64,7 @@ struct AllocationPlan {
     std::optional<double> measuredTop1;  // on the evaluator's subset, when evaluated
     Granularity granularity = Granularity::PerChannel;  // of its quantized layers
     bool symmetric = true;
+    bool refitPruned = false;  // its recipe asks for prune_correction: least_squares when it prunes
     Recipe recipe() const;
 };
 
@@ -84,9 +89,10 @@ double modelCost(const Graph& graph, BudgetTarget target, const LatencyProfile* 
 // target without a latency profile.
 Result<Allocation> allocateBudget(const Graph& graph, const SensitivityResult& sensitivity,
                                   const AllocationOptions& options);
-// Applies each candidate and measures it on the evaluator's subset (measuredTop1), then orders them best first.
+// Applies each candidate (with `apply`'s calibration data for plans that refit) and measures it on the evaluator's
+// subset (measuredTop1), then orders them best first.
 Status measureCandidates(const Graph& graph, Allocation& allocation, IncrementalEvaluator& evaluator,
-                         const ProgressFn& progress = {});
+                         const ProgressFn& progress = {}, const ApplyOptions& apply = {});
 // Parses "123456", "50%" (of floatCost) or, for bits, "4bit" (that many bits per weight); errors name the text.
 Result<double> parseBudget(std::string_view text, BudgetTarget target, double floatCost, int64_t weights);
 // Compressible weight elements of the graph.

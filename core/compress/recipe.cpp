@@ -55,6 +55,12 @@ std::string_view toString(Calibration c) {
 }
 
 std::string_view toString(PruneCorrection c) { return c == PruneCorrection::LeastSquares ? "least_squares" : "none"; }
+
+bool recipeRefitsPruning(const Recipe& recipe) {
+    const bool global = recipe.globalPruneSparsity && *recipe.globalPruneSparsity > 0 &&
+                        recipe.globalPruneCorrection.value_or(PruneCorrection::LeastSquares) != PruneCorrection::None;
+    return global || recipe.layerPruneCorrection == PruneCorrection::LeastSquares;
+}
 std::string_view toString(TrainOptimizer o) { return o == TrainOptimizer::Adam ? "adam" : "sgd"; }
 std::string_view toString(LrSchedule s) {
     return s == LrSchedule::Cosine ? "cosine" : s == LrSchedule::Step ? "step" : "constant";
@@ -479,6 +485,9 @@ void checkIntrinsic(const Recipe& r, std::vector<std::string>& errors) {
                              (r.defaults.prune->sparsity ? "sparsity" : "threshold") +
                              "; use one of them (layers' own prune settings still override global_prune)");
     }
+    if (r.layerPruneSamples && (*r.layerPruneSamples < 1 || *r.layerPruneSamples > kMaxSamples))
+        errors.push_back("prune_correction.samples: " + std::to_string(*r.layerPruneSamples) + " is outside [1, " +
+                         std::to_string(kMaxSamples) + "] (calibration samples of the least-squares correction)");
     if (r.globalStructuredKeep && !(*r.globalStructuredKeep > 0 && *r.globalStructuredKeep <= 1))
         errors.push_back("global_structured.keep_fraction: " + formatNumber(*r.globalStructuredKeep) +
                          " is outside (0, 1]");
@@ -619,7 +628,8 @@ Result<Recipe> recipeFromJson(const json& j) {
         Parser p;
         Recipe r;
         if (!j.is_object()) return makeError(ErrorCode::Parse, "recipe: expected a JSON object, got " + shortDump(j));
-        p.keys(j, "", {"defaults", "layers", "global_prune", "global_structured", "activations", "train", "evaluation"});
+        p.keys(j, "", {"defaults", "layers", "global_prune", "prune_correction", "global_structured", "activations",
+                       "train", "evaluation"});
         if (j.contains("defaults")) r.defaults = p.entry(j.at("defaults"), "defaults");
         if (j.contains("layers") && p.object(j.at("layers"), "layers"))
             for (const auto& [name, e] : j.at("layers").items()) r.layers[name] = p.entry(e, "layers." + name);
@@ -631,6 +641,14 @@ Result<Recipe> recipeFromJson(const json& j) {
             r.globalPruneCorrection =
                 p.choice(gp, "correction", "global_prune", {PruneCorrection::None, PruneCorrection::LeastSquares});
             r.globalPruneSamples = p.integer(gp, "samples", "global_prune");
+        }
+        if (j.contains("prune_correction") && p.object(j.at("prune_correction"), "prune_correction")) {
+            const json& pc = j.at("prune_correction");
+            p.keys(pc, "prune_correction", {"method", "samples"});
+            r.layerPruneCorrection = p.choice(pc, "method", "prune_correction",
+                                              {PruneCorrection::None, PruneCorrection::LeastSquares});
+            if (!pc.contains("method")) p.fail("prune_correction.method", "missing");
+            r.layerPruneSamples = p.integer(pc, "samples", "prune_correction");
         }
         if (j.contains("global_structured") && p.object(j.at("global_structured"), "global_structured")) {
             const json& gs = j.at("global_structured");
@@ -690,6 +708,11 @@ json recipeToJson(const Recipe& r) {
         if (r.globalPruneCorrection) gp["correction"] = toString(*r.globalPruneCorrection);
         if (r.globalPruneSamples) gp["samples"] = *r.globalPruneSamples;
         j["global_prune"] = gp;
+    }
+    if (r.layerPruneCorrection) {
+        json pc = {{"method", toString(*r.layerPruneCorrection)}};
+        if (r.layerPruneSamples) pc["samples"] = *r.layerPruneSamples;
+        j["prune_correction"] = pc;
     }
     if (r.globalStructuredKeep) {
         json gs = {{"keep_fraction", *r.globalStructuredKeep}};

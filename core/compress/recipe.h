@@ -148,6 +148,10 @@ struct Recipe {
     // calibration data, none otherwise. The mask is the magnitude cut either way.
     std::optional<PruneCorrection> globalPruneCorrection;
     std::optional<int64_t> globalPruneSamples;  // "global_prune": {"samples": n}, calibration samples (default 512)
+    // "prune_correction": {"method": "least_squares" | "none", "samples": n}: the same refit for the layers pruned by
+    // their own (or the defaults') sparsity or threshold; unset: none. Needs calibration data.
+    std::optional<PruneCorrection> layerPruneCorrection;
+    std::optional<int64_t> layerPruneSamples;
     // "global_structured": {"keep_fraction": f, "importance": ...}: channels of every prunable channel group ranked
     // together (importance over the group's mean), the weakest removed until f of them stay; groups whose layers
     // have their own structured setting keep it.
@@ -211,6 +215,9 @@ std::string_view toString(Rounding r);
 std::string_view toString(ActivationMode m);
 std::string_view toString(Calibration c);
 std::string_view toString(PruneCorrection c);
+// Whether applying the recipe refits pruned weights on calibration data when it is given: global_prune with a sparsity
+// above 0 and a correction other than none, or prune_correction least_squares.
+bool recipeRefitsPruning(const Recipe& recipe);
 std::string_view toString(TrainOptimizer o);
 std::string_view toString(LrSchedule s);
 std::string_view toString(BatchNormTraining b);

@@ -177,6 +177,25 @@ private slots:
                 PruneCorrection::None);
     }
 
+    void layerPruneCorrectionRoundTrips() {
+        auto r = parseRecipe(
+            R"({"layers": {"fc1": {"prune": {"sparsity": 0.5}}}, "prune_correction": {"method": "least_squares", "samples": 128}})");
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QVERIFY(r->layerPruneCorrection == PruneCorrection::LeastSquares);
+        QCOMPARE(r->layerPruneSamples.value(), int64_t(128));
+        QVERIFY(recipeRefitsPruning(*r));
+        auto again = parseRecipe(writeRecipe(*r));
+        QVERIFY(again.ok());
+        QVERIFY(again->layerPruneCorrection == PruneCorrection::LeastSquares);
+        QCOMPARE(again->layerPruneSamples.value(), int64_t(128));
+        auto none = parseRecipe(R"({"layers": {"fc1": {"prune": {"sparsity": 0.5}}}, "prune_correction": {"method": "none"}})");
+        QVERIFY(none.ok() && none->layerPruneCorrection == PruneCorrection::None && !recipeRefitsPruning(*none));
+        // Unset: per-layer pruning is not refit; global_prune refits by default.
+        QVERIFY(!recipeRefitsPruning(*parseRecipe(R"({"layers": {"fc1": {"prune": {"sparsity": 0.5}}}})")));
+        QVERIFY(recipeRefitsPruning(*parseRecipe(R"({"global_prune": {"sparsity": 0.5}})")));
+        QVERIFY(!recipeRefitsPruning(*parseRecipe(R"({"global_prune": {"sparsity": 0.5, "correction": "none"}})")));
+    }
+
     void rejectsInvalidRecipes_data() {
         QTest::addColumn<QString>("json");
         QTest::addColumn<QString>("graph");  // "lenet" or "residual"
@@ -184,6 +203,14 @@ private slots:
         auto row = [](const char* name, const char* json, const char* message, const char* graph = "lenet") {
             QTest::newRow(name) << QString(json) << QString(graph) << QString::fromUtf8(message);
         };
+        row("prune_correction without method", R"({"prune_correction": {"samples": 64}})",
+            "prune_correction.method: missing");
+        row("prune_correction method", R"({"prune_correction": {"method": "obs"}})",
+            "prune_correction.method: \"obs\" is not one of none, least_squares");
+        row("prune_correction samples", R"({"prune_correction": {"method": "least_squares", "samples": 0}})",
+            "prune_correction.samples: 0 is outside [1, 1000000]");
+        row("prune_correction key", R"({"prune_correction": {"method": "none", "damping": 1}})",
+            "prune_correction.damping");
         row("bits 0", R"({"layers": {"fc1": {"quant": {"bits": 0}}}})",
             "layers.fc1.quant.bits: 0 is not a valid bit-width (2–8, or 32 for float)");
         row("bits 1", R"({"defaults": {"quant": {"bits": 1}}})", "defaults.quant.bits: 1 is not a valid bit-width");
