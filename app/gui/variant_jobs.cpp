@@ -259,6 +259,10 @@ VariantEvaluation evaluateVariant(const VariantEvaluationTask& task, const Opene
     m.layers = compressed->layers;
     for (LayerReport& l : m.layers) l.singularValues.clear();
     for (const auto& w : compressed->warnings) m.notes << qs(w);
+    if (compressed->correction.method == PruneCorrection::LeastSquares)
+        m.notes << QObject::tr("pruned weights refit by least squares on %1 images of %2 (the zeros stay)")
+                       .arg(compressed->correction.samples)
+                       .arg(qs(compressed->correction.data));
     m.macs = summarizeModel(compressed->graph).totalMacs;
     Graph evalGraph;
     if (task.baseline) {

@@ -511,6 +511,9 @@ std::vector<VariantRow> WorkbenchDocument::variantRows() const {
                                     : tr("Trained weights are not kept in the project: evaluating or exporting trains "
                                          "again (seeded: the same weights on the same machine)."));
         }
+        // What the evaluation noted: settings skipped, the refit of pruned weights, what the format could not keep.
+        if (v.metrics)
+            for (const QString& note : v.metrics->notes) r.summary += QStringLiteral("\n• ") + note;
         rows.push_back(std::move(r));
     }
     return rows;

@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QDockWidget>
+#include <QPushButton>
 #include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -80,6 +81,19 @@ private slots:
         QCOMPARE(doc.variants().size(), before + 2);
         QTRY_VERIFY_WITH_TIMEOUT(doc.variant(ids.back())->metrics.has_value(), 60000);
         QVERIFY(doc.variant(ids.front())->recipe.layers.size() > 0);
+        QVERIFY(!doc.variant(ids.front())->recipe.layerPruneCorrection);  // quantization only: nothing to refit
+
+        // Plans that prune refit their kept weights when evaluated (on the train split), and say so.
+        QVERIFY(session.preview(QStringLiteral("nonzeros"), 0.3).error.isEmpty());
+        const QStringList pruned = session.addPlans(QStringLiteral("nonzeros"), 0.3, 1);
+        QCOMPARE(pruned.size(), 1);
+        const Variant* sparse = doc.variant(pruned.front());
+        QVERIFY(sparse->recipe.layerPruneCorrection == PruneCorrection::LeastSquares);
+        QTRY_VERIFY_WITH_TIMEOUT(doc.variant(pruned.front())->metrics.has_value(), 60000);
+        const VariantMetrics& sm = *doc.variant(pruned.front())->metrics;
+        QVERIFY2(sm.notes.join('\n').contains("refit by least squares on 512 images"), qPrintable(sm.notes.join('\n')));
+        QVERIFY(std::any_of(sm.layers.begin(), sm.layers.end(), [](const LayerReport& l) { return l.corrected; }));
+        QVERIFY2(sm.top1 > figure.baselineTop1 - 3.0, qPrintable(QString::number(sm.top1)));
 
         // A setting the scan measured as harmful is named.
         Recipe harsh;
@@ -192,6 +206,30 @@ private slots:
             view->setBudgetFraction(0.05);
             QVERIFY2(view->statusText().contains("300 images"), qPrintable(view->statusText()));
             screenshot(window, "sensitivity_scan");
+
+            // Add Best Plans on a nonzeros budget: the variants prune, refit their kept weights when evaluated, and
+            // their row's tooltip says so.
+            QVERIFY(view->setTarget(QStringLiteral("nonzeros")));
+            view->setBudgetFraction(0.4);
+            WorkbenchDocument* doc = window.workbench()->document();
+            const size_t before = doc->variants().size();
+            QPushButton* add = nullptr;
+            for (QPushButton* b : view->findChildren<QPushButton*>())
+                if (b->text().startsWith("Add Best Plans")) add = b;
+            QVERIFY(add && add->isEnabled());
+            add->click();
+            QTRY_VERIFY_WITH_TIMEOUT(doc->variants().size() > before, 10000);
+            const QString planId = doc->variants().back().id;
+            QTRY_VERIFY_WITH_TIMEOUT(doc->variant(planId)->metrics.has_value(), 120000);
+            QTRY_VERIFY_WITH_TIMEOUT(std::all_of(doc->variants().begin(), doc->variants().end(),
+                                                 [](const Variant& v) { return v.metrics.has_value(); }),
+                                     120000);
+            const auto rows = doc->variantRows();
+            const auto row = std::find_if(rows.begin(), rows.end(), [&](const VariantRow& r) { return r.id == planId; });
+            QVERIFY(row != rows.end());
+            QVERIFY2(row->summary.contains("refit by least squares"), qPrintable(row->summary));
+            window.variantsDock()->raise();
+            screenshot(window, "sensitivity_plans_refit");
 
             // An edit the scan says hurts: the strip warns and re-evaluates.
             LayerEdit harsh;
