@@ -4,14 +4,16 @@
 // Runtime right after them on the same input, in its own process. Prints images/s and the ratios Lathe / peer, and
 // for int8 exports (MODEL_qdq.onnx, MODEL_qop.onnx) the ratio to Lathe's float speed on MODEL.onnx.
 //
-//   bench_executor [--threads N] [--seconds S] [--profile] [--int8-dir DIR] [--blocks] [--no-ort]
-//                  [--ort-modules DIR] [model.onnx...]
+//   bench_executor [--threads N] [--seconds S] [--profile] [--int8-dir DIR] [--blocks] [--torchvision DIR]
+//                  [--no-ort] [--ort-modules DIR] [--batches B,B] [model.onnx...]
 //
 // Without model arguments it benchmarks the demo LeNet-5, a 784-300-100-10 MLP (synthetic), and the MobileNet-style
 // and ResNet-style nets of resources/models; --int8-dir adds the int8 exports found there for each
 // (bench/make_int8_models.sh writes them with lathe-cli); --blocks adds two synthetic nets at 56x56 and
-// 64x64 (VGG-style and MobileNet-style blocks). `--write-mlp PATH` only writes the MLP. --profile adds the executor's
-// time per step at batch 64.
+// 64x64 (VGG-style and MobileNet-style blocks); --torchvision DIR adds torchvision's ResNet-18, MobileNet V2,
+// EfficientNet-B0 and ViT-B/16 (224x224, random weights, at batch 1 and 8), exported into DIR by
+// tools/export_torchvision.py (python3-torchvision) when they are not there yet. `--write-mlp PATH` only writes the
+// MLP. --profile adds the executor's time per step at the larger batch.
 #include <omp.h>
 #include <unistd.h>
 
@@ -41,6 +43,8 @@ using namespace lathe;
 
 namespace {
 
+std::string shellQuote(const std::string& text);
+
 struct Options {
     int threads = omp_get_max_threads();
     double seconds = 2.0;
@@ -49,8 +53,36 @@ struct Options {
     bool blocks = false;
     std::string ortModules;
     std::string int8Dir;
-    std::vector<std::string> models;
+    std::string torchvisionDir;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> models;  // path, batch sizes
 };
+
+const std::vector<int64_t> kSmallBatches = {1, 64};
+const std::vector<int64_t> kImageNetBatches = {1, 8};  // 224x224 inputs: batch 8 as in the torchvision issue
+const char* const kTorchvisionModels[] = {"resnet18", "mobilenet_v2", "efficientnet_b0", "vit_b_16"};
+
+// The torchvision models' files in `dir`, exported there first when any is missing; empty (with a message) on failure.
+std::vector<std::string> torchvisionModels(const std::string& dir) {
+    std::vector<std::string> paths;
+    std::string names;
+    bool missing = false;
+    for (const char* name : kTorchvisionModels) {
+        paths.push_back((fs::path(dir) / (std::string(name) + "_seed0_opset14.onnx")).string());
+        if (!names.empty()) names += ',';
+        names += name;
+        missing = missing || !fs::exists(paths.back());
+    }
+    if (!missing) return paths;
+    const std::string command = "python3 " + shellQuote(LATHE_TOOLS_DIR "/export_torchvision.py") + " --out " +
+                                shellQuote(dir) + " --models " + names + " --manifest bench_manifest.json";
+    std::printf("exporting %s into %s (tools/export_torchvision.py)\n", names.c_str(), dir.c_str());
+    std::fflush(stdout);
+    if (std::system(command.c_str()) != 0) {
+        std::printf("    cannot export the torchvision models (needs python3-torchvision and python3-onnx)\n");
+        return {};
+    }
+    return paths;
+}
 
 // Images per second of one model at one batch; nullopt when that runtime could not run it.
 struct Rates {
@@ -140,18 +172,19 @@ std::string ratioText(const std::optional<double>& ours, const std::optional<dou
     return text;
 }
 
-// Benchmarks one model at batch 1 and 64; returns the rates per batch.
-std::map<int64_t, Rates> benchModel(const std::string& path, const Options& options) {
+// Benchmarks one model at each batch size; returns the rates per batch.
+std::map<int64_t, Rates> benchModel(const std::string& path, const std::vector<int64_t>& batches,
+                                    const Options& options) {
     std::map<int64_t, Rates> rates;
     const std::string name = fs::path(path).stem().string();
     auto graph = readOnnxModel(path);
     if (!graph) {
-        std::printf("%-22s cannot read: %s\n", name.c_str(), graph.error().message.c_str());
+        std::printf("%-30s cannot read: %s\n", name.c_str(), graph.error().message.c_str());
         return rates;
     }
     auto executor = Executor::compile(*graph, ExecutorOptions{options.threads});
     if (!executor) {
-        std::printf("%-22s executor cannot run it: %s\n", name.c_str(), executor.error().message.c_str());
+        std::printf("%-30s executor cannot run it: %s\n", name.c_str(), executor.error().message.c_str());
         return rates;
     }
     std::optional<cv::dnn::Net> net;
@@ -167,10 +200,10 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const Options& opti
     fs::create_directories(dir);
     std::vector<std::pair<int64_t, std::string>> ortInputs;
     std::vector<int64_t> shape = info->shape;
-    for (int64_t batch : {1, 64}) {
+    for (int64_t batch : batches) {
         shape[0] = batch;
         if (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 1; })) {
-            std::printf("%-22s input '%s' has a free dimension besides the batch\n", name.c_str(), inputName.c_str());
+            std::printf("%-30s input '%s' has a free dimension besides the batch\n", name.c_str(), inputName.c_str());
             return rates;
         }
         NDArray input(shape);
@@ -193,8 +226,10 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const Options& opti
             net->setInput(blob);
             theirs = net->forward();
         };
-        for (int i = 0; i < 3; ++i) {
-            runOurs();
+        // Three warm-up runs each, one for a model whose run takes over half a second (it then needs 3 timed runs, not 6).
+        int warmups = 3, minimumRuns = 6;
+        for (int i = 0; i < warmups; ++i) {
+            if (timeOnce(runOurs) > 0.5) warmups = 1, minimumRuns = 3;
             if (opencvRuns) try {
                     runTheirs();
                 } catch (const cv::Exception& e) {
@@ -207,7 +242,7 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const Options& opti
         std::vector<double> oursTimes, theirsTimes;
         const auto start = std::chrono::steady_clock::now();
         constexpr int kBlock = 3;
-        while (oursTimes.size() < 6 ||
+        while (oursTimes.size() < size_t(minimumRuns) ||
                (oursTimes.size() < 600 && seconds(std::chrono::steady_clock::now() - start) < options.seconds)) {
             for (int i = 0; i < kBlock; ++i) oursTimes.push_back(timeOnce(runOurs));
             if (opencvRuns)
@@ -250,7 +285,7 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const Options& opti
     for (const auto& [batch, r] : rates) {
         char diff[32] = "-";
         if (r.maxDiff >= 0) std::snprintf(diff, sizeof diff, "%.1e", r.maxDiff);
-        std::printf("%-22s %5lld %10s %10s %10s %10s %8s %8s %8s %9s\n", name.c_str(), static_cast<long long>(batch),
+        std::printf("%-30s %5lld %10s %10s %10s %10s %8s %8s %8s %9s\n", name.c_str(), static_cast<long long>(batch),
                     rateText(r.lathe).c_str(), rateText(r.ortAll).c_str(), rateText(r.ortDisabled).c_str(),
                     rateText(r.opencv).c_str(), ratioText(r.lathe, r.ortAll).c_str(),
                     ratioText(r.lathe, r.ortDisabled).c_str(), ratioText(r.lathe, r.opencv).c_str(), diff);
@@ -268,10 +303,10 @@ int main(int argc, char** argv) {
     }
     Options options;
     options.ortModules = defaultOrtModules();
+    std::vector<int64_t> modelBatches = kSmallBatches;  // of the models named on the command line (--batches)
     const char* usage =
-        "usage: %s [--threads N] [--seconds S] [--profile] [--int8-dir DIR] [--blocks] [--no-ort] "
-        "[--ort-modules DIR] "
-        "[model.onnx...]\n";
+        "usage: %s [--threads N] [--seconds S] [--profile] [--int8-dir DIR] [--blocks] [--torchvision DIR] "
+        "[--no-ort] [--ort-modules DIR] [--batches 1,64] [model.onnx...]\n";
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--threads" && i + 1 < argc)
@@ -291,15 +326,22 @@ int main(int argc, char** argv) {
             options.ortModules = argv[++i];
         else if (arg == "--int8-dir" && i + 1 < argc)
             options.int8Dir = argv[++i];
+        else if (arg == "--batches" && i + 1 < argc) {
+            std::vector<int64_t> batches;
+            std::stringstream list(argv[++i]);
+            for (std::string item; std::getline(list, item, ',');) batches.push_back(std::max(1, std::atoi(item.c_str())));
+            if (!batches.empty()) modelBatches = batches;
+        } else if (arg == "--torchvision" && i + 1 < argc)
+            options.torchvisionDir = argv[++i];
         else if (arg.rfind("--", 0) == 0) {
             std::fprintf(stderr, usage, argv[0]);
             return 2;
         } else
-            options.models.push_back(arg);
+            options.models.emplace_back(arg, modelBatches);
     }
     cv::setNumThreads(options.threads);
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-    if (options.models.empty()) {
+    if (options.models.empty() && options.torchvisionDir.empty()) {
         const fs::path dir = fs::temp_directory_path() / "lathe_bench";
         fs::create_directories(dir);
         const std::string mlp = (dir / "mlp_300_100.onnx").string();
@@ -307,31 +349,35 @@ int main(int argc, char** argv) {
         for (const std::string& model : {std::string(LATHE_MODELS_DIR "/lenet5_fashion.onnx"), mlp,
                                          std::string(LATHE_MODELS_DIR "/mobilenet_fashion.onnx"),
                                          std::string(LATHE_MODELS_DIR "/resnet_fashion.onnx")}) {
-            options.models.push_back(model);
+            options.models.emplace_back(model, kSmallBatches);
             if (options.int8Dir.empty()) continue;
             for (const char* format : {"_qdq", "_qop"}) {
                 const fs::path path = fs::path(options.int8Dir) / (fs::path(model).stem().string() + format + ".onnx");
-                if (fs::exists(path)) options.models.push_back(path.string());
+                if (fs::exists(path)) options.models.emplace_back(path.string(), kSmallBatches);
             }
         }
     }
     if (options.blocks) {
         const fs::path dir = fs::temp_directory_path() / "lathe_bench";
         fs::create_directories(dir);
-        options.models.push_back((dir / "vgg_block.onnx").string());
-        options.models.push_back((dir / "mobile_block.onnx").string());
-        bench::writeVggBlock(options.models[options.models.size() - 2]);
-        bench::writeMobileBlock(options.models.back());
+        options.models.emplace_back((dir / "vgg_block.onnx").string(), kSmallBatches);
+        options.models.emplace_back((dir / "mobile_block.onnx").string(), kSmallBatches);
+        bench::writeVggBlock(options.models[options.models.size() - 2].first);
+        bench::writeMobileBlock(options.models.back().first);
     }
+    if (!options.torchvisionDir.empty())
+        for (const std::string& path : torchvisionModels(options.torchvisionDir))
+            options.models.emplace_back(path, kImageNetBatches);
     std::printf(
         "threads: %d (Lathe's OpenMP team, ONNX Runtime's intra-op threads, cv::setNumThreads), "
         "OMP_WAIT_POLICY=%s, %.1f s per measurement; images/s (median run), ratios = Lathe / peer\n",
         options.threads, std::getenv("OMP_WAIT_POLICY"), options.seconds);
     if (options.ort) std::printf("onnxruntime-node from %s\n", options.ortModules.c_str());
-    std::printf("%-22s %5s %10s %10s %10s %10s %8s %8s %8s %9s\n", "model", "batch", "lathe", "ort-all", "ort-off",
+    std::printf("%-30s %5s %10s %10s %10s %10s %8s %8s %8s %9s\n", "model", "batch", "lathe", "ort-all", "ort-off",
                 "opencv", "/ort-all", "/ort-off", "/opencv", "max|diff|");
     std::map<std::string, std::map<int64_t, Rates>> all;
-    for (const std::string& model : options.models) all[fs::path(model).stem().string()] = benchModel(model, options);
+    for (const auto& [model, batches] : options.models)
+        all[fs::path(model).stem().string()] = benchModel(model, batches, options);
     bool header = false;
     for (const auto& [name, rates] : all)
         for (const char* format : {"_qdq", "_qop"}) {
@@ -340,7 +386,7 @@ int main(int argc, char** argv) {
             if (!header) std::printf("\nint8 export in Lathe / float model in Lathe:\n");
             header = true;
             for (const auto& [batch, r] : rates)
-                std::printf("%-22s %5lld %8s\n", name.c_str(), static_cast<long long>(batch),
+                std::printf("%-30s %5lld %8s\n", name.c_str(), static_cast<long long>(batch),
                             ratioText(r.lathe, all[name.substr(0, at)][batch].lathe).c_str());
         }
     return 0;

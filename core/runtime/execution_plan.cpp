@@ -233,6 +233,12 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph) {
                 if (earlier && (merged = step.kernel->withResidual(int(step.inputs.size()))))
                     step.inputs.push_back(other);
             }
+            if (!merged && next.opType == "Mul" && next.inputs.size() == 2 && next.outputs.size() == 1 &&
+                step.inputs.size() == 1) {
+                // Mul(x, f(x)) of a pointwise f (SiLU: x · sigmoid(x)): one pass over x.
+                const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
+                if (other == step.inputs[0] && other != value) merged = step.kernel->withTimesInput();
+            }
             if (!merged) break;
             step.kernel = std::move(merged);
             step.nodeName += "+" + next.nodeName;

@@ -135,6 +135,9 @@ public:
     // connection; later epilogues apply after the sum), or nullptr when it cannot absorb it. The kernel fails at run
     // time when the shapes differ.
     virtual std::unique_ptr<Kernel> withResidual(int input) const { return nullptr; }
+    // For a pointwise f of one input: the kernel computing Mul(x, f(x)) in one pass with the same values as the two
+    // nodes (SiLU / Swish, x · sigmoid(x); a NaN's payload may differ), or nullptr when it has none.
+    virtual std::unique_ptr<Kernel> withTimesInput() const { return nullptr; }
 };
 
 // What a kernel factory sees of its node at compile time.

@@ -12,6 +12,7 @@
 
 #include "core/runtime/kernel.h"
 #include "core/runtime/kernels/kernel_util.h"
+#include "core/runtime/kernels/vector_math.h"
 
 namespace lathe {
 
@@ -37,6 +38,29 @@ public:
 private:
     F m_f;
     std::optional<Epilogue> m_epilogue;  // the same map as an epilogue, for ops that are clamps (Relu)
+};
+
+// Sigmoid, vectorised (kernels/vector_math); with `timesInput`, SiLU: Mul(x, Sigmoid(x)) fused, the same values.
+class SigmoidKernel final : public Kernel {
+public:
+    explicit SigmoidKernel(bool timesInput) : m_timesInput(timesInput) {}
+
+    Status forward(KernelIo& io) const override {
+        std::vector<int64_t> shape = io.input(0).shape;
+        NDArray& out = io.outputFrom(0, 0, std::move(shape));
+        if (m_timesInput)
+            siluInPlace(out.data.data(), out.numel(), io.threads());
+        else
+            sigmoidInPlace(out.data.data(), out.numel(), io.threads());
+        return Ok{};
+    }
+
+    std::unique_ptr<Kernel> withTimesInput() const override {
+        return m_timesInput ? nullptr : std::make_unique<SigmoidKernel>(true);
+    }
+
+private:
+    bool m_timesInput;
 };
 
 template <class F>
@@ -163,7 +187,7 @@ Result<std::unique_ptr<Kernel>> makeUnaryKernel(const KernelContext& context) {
         const float alpha = node.attrFloat("alpha", 0.01f);
         return makeUnary([alpha](float x) { return x >= 0.f ? x : alpha * x; });
     }
-    if (op == "Sigmoid") return makeUnary([](float x) { return 1.f / (1.f + std::exp(-x)); });
+    if (op == "Sigmoid") return std::unique_ptr<Kernel>(std::make_unique<SigmoidKernel>(false));
     if (op == "Tanh") return makeUnary([](float x) { return std::tanh(x); });
     if (op == "HardSigmoid") {
         const float alpha = node.attrFloat("alpha", 0.2f);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <thread>
 
@@ -210,6 +211,61 @@ private slots:
             }
         }
         QCOMPARE(x.data, randomArray({4, 100}, 33, -3.f, 3.f).data);
+    }
+
+    // Mul(x, Sigmoid(x)) in either operand order (SiLU, as EfficientNet exports it) runs as one step; capturing the
+    // Sigmoid's output runs the two nodes, with the same bits (NaN payloads aside). Sigmoid is within a few ulp of the C library's over
+    // the whole float range (NaN and ±inf included), and a sample gives the same bits alone as inside a batch whose
+    // size is no multiple of the vector width.
+    void siluFusedWithTheSameBits_data() {
+        QTest::addColumn<bool>("sigmoidFirst");
+        QTest::newRow("Mul(x, s)") << false;
+        QTest::newRow("Mul(s, x)") << true;
+    }
+    void siluFusedWithTheSameBits() {
+        QFETCH(bool, sigmoidFirst);
+        GraphBuilder g;
+        g.input("x");
+        g.node("Sigmoid", {"x"}, {"s"});
+        g.node("Mul", sigmoidFirst ? std::vector<std::string>{"s", "x"} : std::vector<std::string>{"x", "s"}, {"y"});
+        g.output("y");
+        auto executor = Executor::compile(g.graph(), ExecutorOptions{2});
+        QVERIFY(executor.ok());
+        NDArray x = randomArray({3, 5, 7, 11}, 52, -30.f, 30.f);
+        const float specials[] = {0.f, -0.f, 88.f, -88.f, 89.f, -89.f, 1e-30f, -1e-30f, 200.f, -200.f,
+                                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                                  std::numeric_limits<float>::quiet_NaN()};
+        std::copy(std::begin(specials), std::end(specials), x.data.begin() + 100);
+        std::vector<NodeTiming> fusedTimings, exactTimings;
+        auto fused = executor->run({{"x", x}}, {}, &fusedTimings);
+        auto exact = executor->run({{"x", x}}, {"s"}, &exactTimings);
+        QVERIFY(fused.ok() && exact.ok());
+        QCOMPARE(fusedTimings.size(), size_t(1));
+        QCOMPARE(fusedTimings.front().opType, std::string("Sigmoid+Mul"));
+        QCOMPARE(exactTimings.size(), size_t(2));
+        const NDArray& y = fused->at("y");
+        for (size_t i = 0; i < y.data.size(); ++i) {
+            const float want = exact->at("y").data[i];  // the same bits; of a NaN, only that it is one
+            QVERIFY2(std::isnan(want) ? std::isnan(y.data[i]) : std::memcmp(&y.data[i], &want, 4) == 0,
+                     qPrintable(QString("x %1: fused %2, two nodes %3").arg(x.data[i]).arg(y.data[i]).arg(want)));
+        }
+        const NDArray& s = exact->at("s");
+        for (size_t i = 0; i < x.data.size(); ++i) {
+            const double want = 1.0 / (1.0 + std::exp(-double(x.data[i])));
+            if (std::isnan(x.data[i])) {
+                QVERIFY(std::isnan(s.data[i]) && std::isnan(y.data[i]));
+                continue;
+            }
+            QVERIFY2(std::abs(s.data[i] - want) <= 4e-7 * want + 1e-37,
+                     qPrintable(QString("sigmoid(%1) = %2, want %3").arg(x.data[i]).arg(s.data[i]).arg(want)));
+        }
+        // The first sample alone: the same bits as inside the batch (its 385 values end in a partial vector).
+        NDArray first({1, 5, 7, 11}, std::vector<float>(x.data.begin(), x.data.begin() + 385));
+        auto alone = executor->run({{"x", first}});
+        QVERIFY(alone.ok());
+        for (size_t i = 0; i < 385; ++i)
+            QVERIFY(std::isnan(y.data[i]) ? std::isnan(alone->at("y").data[i])
+                                          : std::memcmp(&alone->at("y").data[i], &y.data[i], 4) == 0);
     }
 
     // Shape -> Gather -> Unsqueeze -> Concat -> Reshape, as exporters write flatten: integers travel as floats.

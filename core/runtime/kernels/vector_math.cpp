@@ -1,0 +1,95 @@
+#include "core/runtime/kernels/vector_math.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "core/runtime/kernels/kernel_util.h"
+
+namespace lathe {
+
+namespace {
+
+bool useAvx2() {
+    static const bool available =
+        !std::getenv("LATHE_NO_AVX2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return available;
+}
+
+// e^x for 8 lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two for exactness), e^r by a degree-5 polynomial
+// (Cephes expf), 2^n built in the exponent bits. Inputs are clamped to ±88.376 (beyond that the result overflows or
+// flushes); NaN stays NaN.
+__attribute__((target("avx2,fma"))) inline __m256 expAvx2(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-88.3762626647949f);
+    x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));  // x second: a NaN passes through
+    __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+    fx = _mm256_floor_ps(fx);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    const __m256 z = _mm256_mul_ps(x, x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, z, x);
+    y = _mm256_add_ps(y, _mm256_set1_ps(1.f));
+    // 2^n: n in [-127, 128] after the clamp; n + 127 in the exponent field (n = 128 overflows to inf as it should).
+    const __m256i n = _mm256_cvttps_epi32(fx);
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
+}
+
+// Lanes [0, count) of a mask for maskload/maskstore.
+__attribute__((target("avx2,fma"))) inline __m256i laneMask(int64_t count) {
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), index);
+}
+
+// sigmoid (times x when `timesX`) over [begin, end), 8 lanes at a time, the rest masked.
+template <bool timesX>
+__attribute__((target("avx2,fma"))) void sigmoidRangeAvx2(float* data, int64_t begin, int64_t end) {
+    const __m256 one = _mm256_set1_ps(1.f);
+    const __m256 signBit = _mm256_set1_ps(-0.f);
+    for (int64_t i = begin; i < end; i += 8) {
+        const int64_t count = std::min<int64_t>(8, end - i);
+        const __m256i mask = laneMask(count);
+        const __m256 x = count == 8 ? _mm256_loadu_ps(data + i) : _mm256_maskload_ps(data + i, mask);
+        const __m256 e = expAvx2(_mm256_xor_ps(x, signBit));
+        const __m256 sigmoid = _mm256_div_ps(one, _mm256_add_ps(one, e));
+        const __m256 y = timesX ? _mm256_mul_ps(x, sigmoid) : sigmoid;
+        if (count == 8)
+            _mm256_storeu_ps(data + i, y);
+        else
+            _mm256_maskstore_ps(data + i, mask, y);
+    }
+}
+
+template <bool timesX>
+void sigmoidMap(float* data, int64_t n, int threads) {
+    if (useAvx2()) {
+        constexpr int64_t kChunk = 4096;  // a multiple of 8: only the last chunk has a partial vector
+        const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(threads) if (worthParallel(n))
+        for (int64_t c = 0; c < chunks; ++c)
+            sigmoidRangeAvx2<timesX>(data, c * kChunk, std::min(n, (c + 1) * kChunk));
+        return;
+    }
+#pragma omp parallel for num_threads(threads) if (worthParallel(n))
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = data[i];
+        const float sigmoid = 1.f / (1.f + std::exp(-x));
+        data[i] = timesX ? x * sigmoid : sigmoid;
+    }
+}
+
+}  // namespace
+
+void sigmoidInPlace(float* data, int64_t n, int threads) { sigmoidMap<false>(data, n, threads); }
+
+void siluInPlace(float* data, int64_t n, int threads) { sigmoidMap<true>(data, n, threads); }
+
+}  // namespace lathe

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cstdint>
+
+// Transcendental maps over float arrays for the pointwise kernels: 8 lanes at a time with AVX2 + FMA (a Cephes-style
+// exp, within 2 ulp of the C library's, a few times faster than calling it per element) where the CPU has them,
+// else the C library element by element. Every element goes through the same code whatever n and the split into
+// threads are (the last partial vector is masked, not finished in scalar code), so a batch gives the same bits as
+// its slices.
+namespace lathe {
+
+// data[i] = 1 / (1 + e^-data[i]) for i in [0, n), parallel over `threads`.
+void sigmoidInPlace(float* data, int64_t n, int threads);
+// data[i] = x · (1 / (1 + e^-x)) with x = data[i] (SiLU / Swish: the values of Sigmoid then Mul), parallel over
+// `threads`.
+void siluInPlace(float* data, int64_t n, int threads);
+
+}  // namespace lathe
