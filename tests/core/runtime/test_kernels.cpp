@@ -3,8 +3,10 @@
 #include <QtTest>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
+#include "core/runtime/kernels/sgemm.h"
 #include "runtime_test_util.h"
 
 using namespace lathe;
@@ -457,6 +459,36 @@ private slots:
         const QString miss =
             mismatch(got, naiveGemm(a, b, cShape.isEmpty() ? nullptr : &c, transA, transB, alpha, beta));
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    // The packed GEMM (AVX2 6x16 tiles, or pairs of them in AVX-512 registers where the CPU has it; test_kernels_avx2_path
+    // runs this with LATHE_NO_AVX512) sums every element's products with FMAs in k order within each 256-deep block
+    // and adds the blocks to C in order: the same bits as that scalar sum, for 13 rows (a partial 6-row panel), 300
+    // deep (two K blocks) and 100 columns (three panel pairs, then a single 4-column panel).
+    void packedGemmBitsAreTheFmaSum() {
+        if (!gemmUsesPackedKernel()) QSKIP("no AVX2: the Eigen path");
+        const int64_t m = 13, k = 300, n = 100;
+        const NDArray a = randomArray({m, k}, 61), b = randomArray({k, n}, 62), c0 = randomArray({m, n}, 63);
+        const PackedMatrix packed(MatrixRef{b.data.data(), k, n, n, 1}, PackedMatrix::Side::Right);
+        std::vector<float> c = c0.data;
+        std::vector<float> scratch(size_t(gemmScratchSize(GemmOperand(MatrixRef{a.data.data(), m, k, k, 1}),
+                                                          GemmOperand(packed))));
+        gemmAccumulate(GemmOperand(MatrixRef{a.data.data(), m, k, k, 1}), GemmOperand(packed), c.data(), n,
+                       scratch.data());
+        for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+                float want = c0.data[size_t(i * n + j)];
+                for (int64_t block = 0; block < k; block += 256) {
+                    float sum = 0.f;
+                    for (int64_t p = block; p < std::min(k, block + 256); ++p)
+                        sum = std::fma(a.data[size_t(i * k + p)], b.data[size_t(p * n + j)], sum);
+                    want = sum + want;
+                }
+                const float got = c[size_t(i * n + j)];
+                QVERIFY2(std::memcmp(&got, &want, sizeof got) == 0,
+                         qPrintable(QString("C[%1][%2] = %3, the FMA sum is %4").arg(i).arg(j).arg(got, 0, 'g', 9)
+                                        .arg(want, 0, 'g', 9)));
+            }
     }
 
     void matMul_data() {
