@@ -185,6 +185,11 @@ __attribute__((target("avx2,fma"))) inline void microKernelGathered(int64_t dept
     storeTile<rows>(acc, c, ldc, cols, store);
 }
 
+bool useAvx512();
+void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const float* const (&halves)[4],
+                           const float* next, const int64_t* offsets, float* c, int64_t ldc, int64_t cols1,
+                           const TileStore* store);
+
 // The store of row panel `panel` for the K block [depth, depth + blockDepth) of a product of total depth `total`.
 inline const TileStore* tileStore(const RowOutput* output, int64_t panel, int64_t depth, int64_t blockDepth,
                                   int64_t total, TileStore& store) {
@@ -203,6 +208,7 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                                                           float* c, int64_t ldc, const RowOutput* output) {
     const int64_t paddedRows = roundUp(rows, kPanelRows);
     auto half = [&b](int64_t p) { return b.data + p / b.width * b.rowStride + p % b.width; };
+    const bool wide = useAvx512();
     TileStore store;
     for (int64_t k = 0; k < b.rows; k += kDepthBlock) {
         const int64_t blockDepth = std::min(kDepthBlock, b.rows - k);
@@ -216,6 +222,16 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                 const int64_t* offsets = b.offsets + k;
                 const TileStore* s = tileStore(output, i, k, blockDepth, b.rows, store);
                 for (int64_t p = group; p < groupEnd; p += kPanelCols) {
+                    if (wide && p + kPanelCols < groupEnd) {  // tile p is full; p + 16 may end at the edge
+                        const int64_t cols1 = std::min(kPanelCols, b.cols - p - kPanelCols);
+                        const float* const halves[4] = {half(p), half(p + 8), half(p + 16),
+                                                        cols1 > 8 ? half(p + 24) : half(p + 16)};
+                        const float* next = i == 0 && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
+                        microTileGatheredPair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel, halves,
+                                              next, offsets, c + i * kPanelRows * ldc + p, ldc, cols1, s);
+                        p += kPanelCols;
+                        continue;
+                    }
                     const int64_t cols = std::min(kPanelCols, b.cols - p);
                     const float* half0 = half(p);
                     const float* half1 = cols > 8 ? half(p + 8) : half0;
@@ -282,6 +298,26 @@ bool useAvx512() {
     return available;
 }
 
+// Stores a 32-column tile of 16-lane accumulators as two 16-column tiles (storeTile: the same epilogue arithmetic).
+template <int rows>
+__attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m512 (&acc)[rows][2], float* c,
+                                                                      int64_t ldc, int64_t cols1,
+                                                                      const TileStore* store) {
+    __m256 first[rows][2], second[rows][2];
+    alignas(64) float lanes[2 * kPanelCols];
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; ++r) {
+        _mm512_store_ps(lanes, acc[r][0]);
+        _mm512_store_ps(lanes + kPanelCols, acc[r][1]);
+        first[r][0] = _mm256_load_ps(lanes);
+        first[r][1] = _mm256_load_ps(lanes + 8);
+        second[r][0] = _mm256_load_ps(lanes + 16);
+        second[r][1] = _mm256_load_ps(lanes + 24);
+    }
+    storeTile<rows>(first, c, ldc, kPanelCols, store);
+    storeTile<rows>(second, c + kPanelCols, ldc, cols1, store);
+}
+
 template <int rows>
 __attribute__((target("avx512f,avx2,fma"))) inline void microKernelPair(int64_t depth, const float* a, const float* b0,
                                                                         const float* b1, float* c, int64_t ldc,
@@ -298,19 +334,77 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelPair(int64_t 
             acc[r][1] = _mm512_fmadd_ps(x, v1, acc[r][1]);
         }
     }
-    __m256 first[rows][2], second[rows][2];
-    alignas(64) float lanes[2 * kPanelCols];
+    storePairTile<rows>(acc, c, ldc, cols1, store);
+}
+
+// Two 8-column halves as one 16-lane register.
+__attribute__((target("avx512f,avx2,fma"))) inline __m512 loadHalves(const float* lo, const float* hi) {
+    alignas(64) float lanes[kPanelCols];
+    _mm256_store_ps(lanes, _mm256_loadu_ps(lo));
+    _mm256_store_ps(lanes + 8, _mm256_loadu_ps(hi));
+    return _mm512_load_ps(lanes);
+}
+
+// microKernelGathered for two adjacent 16-column tiles (halves[0..3]: their 8-column halves); when each tile's halves
+// are adjacent in memory (`contiguous`), a row of a tile is one 16-lane load.
+template <int rows, bool contiguous>
+__attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
+    int64_t depth, const float* a, const float* const (&halves)[4], const float* next, const int64_t* offsets,
+    float* c, int64_t ldc, int64_t cols1, const TileStore* store) {
+    __m512 acc[rows][2];
 #pragma GCC unroll 6
-    for (int r = 0; r < rows; ++r) {
-        _mm512_store_ps(lanes, acc[r][0]);
-        _mm512_store_ps(lanes + kPanelCols, acc[r][1]);
-        first[r][0] = _mm256_load_ps(lanes);
-        first[r][1] = _mm256_load_ps(lanes + 8);
-        second[r][0] = _mm256_load_ps(lanes + 16);
-        second[r][1] = _mm256_load_ps(lanes + 24);
+    for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
+        const int64_t offset = offsets[k];
+        if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T0);
+        const __m512 v0 = contiguous ? _mm512_loadu_ps(halves[0] + offset)
+                                     : loadHalves(halves[0] + offset, halves[1] + offset);
+        const __m512 v1 = contiguous ? _mm512_loadu_ps(halves[2] + offset)
+                                     : loadHalves(halves[2] + offset, halves[3] + offset);
+#pragma GCC unroll 6
+        for (int r = 0; r < rows; ++r) {
+            const __m512 x = _mm512_set1_ps(a[r]);
+            acc[r][0] = _mm512_fmadd_ps(x, v0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(x, v1, acc[r][1]);
+        }
     }
-    storeTile<rows>(first, c, ldc, kPanelCols, store);
-    storeTile<rows>(second, c + kPanelCols, ldc, cols1, store);
+    storePairTile<rows>(acc, c, ldc, cols1, store);
+}
+
+template <bool contiguous>
+__attribute__((target("avx512f,avx2,fma"))) void gatheredPair(int64_t rows, int64_t depth, const float* a,
+                                                              const float* const (&halves)[4], const float* next,
+                                                              const int64_t* offsets, float* c, int64_t ldc,
+                                                              int64_t cols1, const TileStore* store) {
+    switch (rows) {
+        case 1:
+            microKernelGatheredPair<1, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
+            break;
+        case 2:
+            microKernelGatheredPair<2, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
+            break;
+        case 3:
+            microKernelGatheredPair<3, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
+            break;
+        case 4:
+            microKernelGatheredPair<4, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
+            break;
+        case 5:
+            microKernelGatheredPair<5, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
+            break;
+        default:
+            microKernelGatheredPair<6, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
+            break;
+    }
+}
+
+void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const float* const (&halves)[4],
+                           const float* next, const int64_t* offsets, float* c, int64_t ldc, int64_t cols1,
+                           const TileStore* store) {
+    if (halves[1] == halves[0] + 8 && halves[3] == halves[2] + 8)
+        gatheredPair<true>(rows, depth, a, halves, next, offsets, c, ldc, cols1, store);
+    else
+        gatheredPair<false>(rows, depth, a, halves, next, offsets, c, ldc, cols1, store);
 }
 
 __attribute__((target("avx512f,avx2,fma"))) void microTilePair(int64_t rows, int64_t depth, const float* a,

@@ -491,6 +491,43 @@ private slots:
             }
     }
 
+    // The implicit-GEMM convolution (3x3, output width a multiple of 8: patch rows read straight from the padded
+    // input, one or two 16-column tiles at a time) gives the bits of the scalar FMA sum over (channel, ky, kx) plus
+    // the bias, for 13 filters over 16 channels (144-deep patches) on a 5x40 image.
+    void implicitConvBitsAreTheFmaSum() {
+        if (!gemmUsesPackedKernel()) QSKIP("no AVX2: the Eigen path");
+        const int64_t cin = 16, cout = 13, h = 5, w = 40;
+        const NDArray x = randomArray({1, cin, h, w}, 71), weight = randomArray({cout, cin, 3, 3}, 72),
+                      bias = randomArray({cout}, 73);
+        GraphBuilder g;
+        g.input("x");
+        g.constant("w", weight);
+        g.constant("b", bias);
+        g.node("Conv", {"x", "w", "b"}, {"y"}, {{"pads", intsAttribute({1, 1, 1, 1})}});
+        g.output("y");
+        const NDArray got = runGraph(g.graph(), {{"x", x}}, 1);
+        QCOMPARE(got.shape, (std::vector<int64_t>{1, cout, h, w}));
+        for (int64_t f = 0; f < cout; ++f)
+            for (int64_t y = 0; y < h; ++y)
+                for (int64_t xo = 0; xo < w; ++xo) {
+                    float sum = 0.f;
+                    for (int64_t c = 0; c < cin; ++c)
+                        for (int64_t ky = 0; ky < 3; ++ky)
+                            for (int64_t kx = 0; kx < 3; ++kx) {
+                                const int64_t yi = y + ky - 1, xi = xo + kx - 1;
+                                const float v = yi < 0 || yi >= h || xi < 0 || xi >= w
+                                                    ? 0.f
+                                                    : x.data[size_t((c * h + yi) * w + xi)];
+                                sum = std::fma(weight.data[size_t(((f * cin + c) * 3 + ky) * 3 + kx)], v, sum);
+                            }
+                    const float want = sum + bias.data[size_t(f)];
+                    const float value = got.data[size_t((f * h + y) * w + xo)];
+                    QVERIFY2(std::memcmp(&value, &want, sizeof value) == 0,
+                             qPrintable(QString("y[%1][%2][%3] = %4, the FMA sum is %5").arg(f).arg(y).arg(xo)
+                                            .arg(value, 0, 'g', 9).arg(want, 0, 'g', 9)));
+                }
+    }
+
     void matMul_data() {
         QTest::addColumn<QString>("aShape");
         QTest::addColumn<QString>("bShape");
