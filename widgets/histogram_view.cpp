@@ -355,20 +355,13 @@ void HistogramView::showStats() {
             if (name == key) label->setText(empty ? QStringLiteral("–") : text);
     };
     set("count", formatCount(s.count));
-    set("min", formatReal(s.min));
-    set("max", formatReal(s.max));
-    set("mean", formatReal(s.mean));
-    set("std", formatReal(s.std));
     set("zeros", formatPercent(s.zeroFraction));
+    for (const auto& [key, value] : {std::pair{"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"std", s.std}})
+        set(key, formatReal(value));
     // Seven percentiles share one row: three significant digits keep it from widening the panel.
-    auto percentile = [](double v) { return QString::number(v, 'g', 3); };
-    set("p1", percentile(s.p1));
-    set("p5", percentile(s.p5));
-    set("p25", percentile(s.p25));
-    set("p50", percentile(s.p50));
-    set("p75", percentile(s.p75));
-    set("p95", percentile(s.p95));
-    set("p99", percentile(s.p99));
+    for (const auto& [key, value] : {std::pair{"p1", s.p1}, {"p5", s.p5}, {"p25", s.p25}, {"p50", s.p50},
+                                     {"p75", s.p75}, {"p95", s.p95}, {"p99", s.p99}})
+        set(key, QString::number(value, 'g', 3));
 }
 
 }  // namespace lathe

@@ -371,65 +371,29 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
     storePairTile<rows>(acc, c, ldc, cols1, store);
 }
 
-template <bool contiguous>
-__attribute__((target("avx512f,avx2,fma"))) void gatheredPair(int64_t rows, int64_t depth, const float* a,
-                                                              const float* const (&halves)[4], const float* next,
-                                                              const int64_t* offsets, float* c, int64_t ldc,
-                                                              int64_t cols1, const TileStore* store) {
-    switch (rows) {
-        case 1:
-            microKernelGatheredPair<1, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
-            break;
-        case 2:
-            microKernelGatheredPair<2, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
-            break;
-        case 3:
-            microKernelGatheredPair<3, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
-            break;
-        case 4:
-            microKernelGatheredPair<4, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
-            break;
-        case 5:
-            microKernelGatheredPair<5, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
-            break;
-        default:
-            microKernelGatheredPair<6, contiguous>(depth, a, halves, next, offsets, c, ldc, cols1, store);
-            break;
-    }
-}
-
 void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const float* const (&halves)[4],
                            const float* next, const int64_t* offsets, float* c, int64_t ldc, int64_t cols1,
                            const TileStore* store) {
-    if (halves[1] == halves[0] + 8 && halves[3] == halves[2] + 8)
-        gatheredPair<true>(rows, depth, a, halves, next, offsets, c, ldc, cols1, store);
-    else
-        gatheredPair<false>(rows, depth, a, halves, next, offsets, c, ldc, cols1, store);
+    using Kernel = void (*)(int64_t, const float*, const float* const (&)[4], const float*, const int64_t*, float*,
+                            int64_t, int64_t, const TileStore*);
+    static constexpr Kernel kAdjacent[] = {
+        microKernelGatheredPair<1, true>, microKernelGatheredPair<2, true>, microKernelGatheredPair<3, true>,
+        microKernelGatheredPair<4, true>, microKernelGatheredPair<5, true>, microKernelGatheredPair<6, true>};
+    static constexpr Kernel kApart[] = {
+        microKernelGatheredPair<1, false>, microKernelGatheredPair<2, false>, microKernelGatheredPair<3, false>,
+        microKernelGatheredPair<4, false>, microKernelGatheredPair<5, false>, microKernelGatheredPair<6, false>};
+    const Kernel* kernels = halves[1] == halves[0] + 8 && halves[3] == halves[2] + 8 ? kAdjacent : kApart;
+    kernels[std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, halves, next, offsets, c, ldc, cols1, store);
 }
 
-__attribute__((target("avx512f,avx2,fma"))) void microTilePair(int64_t rows, int64_t depth, const float* a,
-                                                               const float* b0, const float* b1, float* c,
-                                                               int64_t ldc, int64_t cols1, const TileStore* store) {
-    switch (rows) {
-        case 1:
-            microKernelPair<1>(depth, a, b0, b1, c, ldc, cols1, store);
-            break;
-        case 2:
-            microKernelPair<2>(depth, a, b0, b1, c, ldc, cols1, store);
-            break;
-        case 3:
-            microKernelPair<3>(depth, a, b0, b1, c, ldc, cols1, store);
-            break;
-        case 4:
-            microKernelPair<4>(depth, a, b0, b1, c, ldc, cols1, store);
-            break;
-        case 5:
-            microKernelPair<5>(depth, a, b0, b1, c, ldc, cols1, store);
-            break;
-        default:
-            microKernelPair<6>(depth, a, b0, b1, c, ldc, cols1, store);
-            break;
-    }
+// microKernelPair for a tile of `rows` (1-6) valid rows.
+void microTilePair(int64_t rows, int64_t depth, const float* a, const float* b0, const float* b1, float* c,
+                   int64_t ldc, int64_t cols1, const TileStore* store) {
+    using Kernel = void (*)(int64_t, const float*, const float*, const float*, float*, int64_t, int64_t,
+                            const TileStore*);
+    static constexpr Kernel kKernels[] = {microKernelPair<1>, microKernelPair<2>, microKernelPair<3>,
+                                          microKernelPair<4>, microKernelPair<5>, microKernelPair<6>};
+    kKernels[std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, b0, b1, c, ldc, cols1, store);
 }
 
 // C += A * B over row panels [rowBegin, rowEnd) and column panels [colBegin, colEnd) of packed operands.

@@ -63,6 +63,17 @@ int64_t zerosIn(const Graph& g, const std::vector<std::string>& weights) {
     return z;
 }
 
+// Top-1 of `graph` on all of `data` in the built-in executor (fails the test run on an error).
+double top1On(const Graph& graph, const Dataset& data) {
+    EvalOptions eval;
+    eval.backend = BackendKind::Builtin;
+    eval.latencySamples = 0;
+    eval.folds = 1;
+    auto r = evaluate(graph, data, eval);
+    if (!r) qFatal("evaluate: %s", r.error().message.c_str());
+    return r->top1;
+}
+
 }  // namespace
 
 class TestPruneReconstruction : public QObject {
@@ -253,15 +264,7 @@ private slots:
             for (size_t i = 0; i < a.size(); ++i)
                 if ((a[i] == 0.f) != (t.data[i] == 0.f)) QFAIL(qPrintable(QString("%1[%2]: mask differs").arg(name.c_str()).arg(i)));
         }
-        EvalOptions eval;
-        eval.backend = BackendKind::Builtin;
-        eval.latencySamples = 0;
-        eval.folds = 1;
-        auto top1 = [&](const Graph& g) {
-            auto r = evaluate(g, **test, eval);
-            if (!r) qFatal("evaluate: %s", r.error().message.c_str());
-            return r->top1;
-        };
+        auto top1 = [&](const Graph& g) { return top1On(g, **test); };
         const double floatTop1 = top1(*graph), plainTop1 = top1(plain->graph), refitTop1 = top1(refit->graph);
         qInfo("MobileNet-style, 50%% per layer on 10000 test images: float %.2f%%, as cut %.2f%%, refit %.2f%%", floatTop1,
               plainTop1, refitTop1);
@@ -320,15 +323,7 @@ private slots:
         QVERIFY(baseline.ok());
         auto reloaded = readOnnxModel(path);
         QVERIFY(reloaded.ok());
-        EvalOptions eval;
-        eval.backend = BackendKind::Builtin;
-        eval.latencySamples = 0;
-        eval.folds = 1;
-        auto top1 = [&](const Graph& g) {
-            auto r = evaluate(g, **test, eval);
-            if (!r) qFatal("evaluate: %s", r.error().message.c_str());
-            return r->top1;
-        };
+        auto top1 = [&](const Graph& g) { return top1On(g, **test); };
         const double correctedTop1 = top1(*reloaded), plainTop1 = top1(plain->graph), floatTop1 = top1(*graph);
         const double zlibRatio = double(written->size.zlibBytes) / double(baseline->zlibBytes);
         qInfo("70%% global sparsity on 10000 test images: float %.2f%%, magnitude only %.2f%%, least-squares "
