@@ -287,8 +287,13 @@ private:
 
     Status pruneStage() {
         Graph& g = m_model.graph;
+        const bool ownPruning = std::any_of(m_tracks.begin(), m_tracks.end(), [](const Track& t) {
+            const LayerSettings& s = t.settings;
+            return !t.shared && !s.globalPrune &&
+                   ((s.sparsity && *s.sparsity > 0) || (s.threshold && *s.threshold > 0));
+        });
         const bool correctGlobal = m_recipe.globalPruneSparsity && wantsGlobalCorrection();
-        const bool correctLayers = wantsLayerCorrection();
+        const bool correctLayers = ownPruning && wantsLayerCorrection();  // no copy, no warning when nothing to refit
         std::optional<Graph> unpruned;
         if (correctGlobal || correctLayers) unpruned = g;
         std::vector<std::span<float>> pool;

@@ -318,6 +318,18 @@ __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m5
     storeTile<rows>(second, c + kPanelCols, ldc, cols1, store);
 }
 
+// One k step of a pair kernel: every row's A value times both 16-column rows of B, added to its accumulators.
+template <int rows>
+__attribute__((target("avx512f,avx2,fma"))) inline void fmaPairStep(__m512 (&acc)[rows][2], const float* a, __m512 v0,
+                                                                     __m512 v1) {
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; ++r) {
+        const __m512 x = _mm512_set1_ps(a[r]);
+        acc[r][0] = _mm512_fmadd_ps(x, v0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(x, v1, acc[r][1]);
+    }
+}
+
 template <int rows>
 __attribute__((target("avx512f,avx2,fma"))) inline void microKernelPair(int64_t depth, const float* a, const float* b0,
                                                                         const float* b1, float* c, int64_t ldc,
@@ -327,12 +339,7 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelPair(int64_t 
     for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (int64_t k = 0; k < depth; ++k, a += kPanelRows, b0 += kPanelCols, b1 += kPanelCols) {
         const __m512 v0 = _mm512_loadu_ps(b0), v1 = _mm512_loadu_ps(b1);
-#pragma GCC unroll 6
-        for (int r = 0; r < rows; ++r) {
-            const __m512 x = _mm512_set1_ps(a[r]);
-            acc[r][0] = _mm512_fmadd_ps(x, v0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(x, v1, acc[r][1]);
-        }
+        fmaPairStep<rows>(acc, a, v0, v1);
     }
     storePairTile<rows>(acc, c, ldc, cols1, store);
 }
@@ -361,12 +368,7 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
                                      : loadHalves(halves[0] + offset, halves[1] + offset);
         const __m512 v1 = contiguous ? _mm512_loadu_ps(halves[2] + offset)
                                      : loadHalves(halves[2] + offset, halves[3] + offset);
-#pragma GCC unroll 6
-        for (int r = 0; r < rows; ++r) {
-            const __m512 x = _mm512_set1_ps(a[r]);
-            acc[r][0] = _mm512_fmadd_ps(x, v0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(x, v1, acc[r][1]);
-        }
+        fmaPairStep<rows>(acc, a, v0, v1);
     }
     storePairTile<rows>(acc, c, ldc, cols1, store);
 }
