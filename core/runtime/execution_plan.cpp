@@ -77,10 +77,6 @@ Result<std::vector<int>> dependencyOrder(const Graph& graph) {
     return order;
 }
 
-DType declaredType(const Graph& graph, const std::string& name) {
-    const ValueInfo* info = name.empty() ? nullptr : graph.value(name);
-    return info ? info->dtype : DType::Undefined;
-}
 
 }  // namespace
 
@@ -93,6 +89,13 @@ struct ExecutionPlan::RunState {
     BufferPool pool;
     Workspace workspace;
 };
+
+DType declaredType(const Graph& graph, const std::string& name) {
+    if (name.empty()) return DType::Undefined;
+    if (const ValueInfo* info = graph.value(name); info && info->dtype != DType::Undefined) return info->dtype;
+    const Tensor* initializer = graph.initializer(name);
+    return initializer ? initializer->dtype : DType::Undefined;
+}
 
 ExecutionPlan::ExecutionPlan() = default;
 ExecutionPlan::~ExecutionPlan() = default;
@@ -132,7 +135,8 @@ Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compile(const Graph& graph
         plan->m_outputNames.push_back(name);
         plan->m_outputIds.push_back(it->second);
     }
-    plan->fuseEpilogues(graph);
+    plan->m_fusedAway.assign(plan->m_valueNames.size(), 0);
+    plan->fuseEpilogues(graph, plan->fuseQuantizedChains(graph));
     plan->planLiveness(plan->m_steps);
     plan->planLiveness(plan->m_fusedSteps);
     return plan;
@@ -180,6 +184,7 @@ Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
     }
     for (int id : outputIds) m_isIntermediate[size_t(id)] = 1;
     PlanStep step;
+    step.node = int(&node - graph.nodes.data());
     step.nodeName = node.name;
     step.opType = node.opType;
     step.kernel = std::move(kernel.value());
@@ -189,16 +194,16 @@ Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
     return Ok{};
 }
 
-void ExecutionPlan::fuseEpilogues(const Graph& graph) {
+void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps) {
     std::vector<int> readers(m_valueNames.size(), 0), reader(m_valueNames.size(), -1);
     std::vector<int> producer(m_valueNames.size(), -1);
-    for (size_t s = 0; s < m_steps.size(); ++s) {
-        for (int id : m_steps[s].inputs)
+    for (size_t s = 0; s < steps.size(); ++s) {
+        for (int id : steps[s].inputs)
             if (id >= 0) {
                 ++readers[size_t(id)];
                 reader[size_t(id)] = int(s);
             }
-        for (int id : m_steps[s].outputs) producer[size_t(id)] = int(s);
+        for (int id : steps[s].outputs) producer[size_t(id)] = int(s);
     }
     // Shapes the reader's shape inference declared, complete but for the batch; equal ones can be added unbroadcast.
     auto sameDeclaredShape = [&](int a, int b) {
@@ -208,16 +213,15 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph) {
         return std::all_of(x->shape.begin() + 1, x->shape.end(), [](int64_t d) { return d > 0; });
     };
     for (int id : m_outputIds) readers[size_t(id)] = -1;
-    m_fusedAway.assign(m_valueNames.size(), 0);
-    std::vector<char> absorbed(m_steps.size(), 0);
+    std::vector<char> absorbed(steps.size(), 0);
     std::vector<PlanStep> fused;
-    bool any = false;
-    for (size_t s = 0; s < m_steps.size(); ++s) {
+    bool any = std::find(m_fusedAway.begin(), m_fusedAway.end(), 1) != m_fusedAway.end();  // int8 chains
+    for (size_t s = 0; s < steps.size(); ++s) {
         if (absorbed[s]) continue;
-        PlanStep step = m_steps[s];
+        PlanStep step = steps[s];
         while (step.outputs.size() == 1 && readers[size_t(step.outputs[0])] == 1) {
             const int value = step.outputs[0];
-            const PlanStep& next = m_steps[size_t(reader[size_t(value)])];
+            const PlanStep& next = steps[size_t(reader[size_t(value)])];
             const bool onlyRuntimeInput = std::all_of(next.inputs.begin(), next.inputs.end(), [&](int id) {
                 return id == value || id < 0 || m_constants[size_t(id)];
             });

@@ -17,6 +17,7 @@ namespace lathe {
 // One step of the plan: a node (or a node with fused epilogue nodes), its kernel, the value slots it reads and
 // writes, and what dies after it.
 struct PlanStep {
+    int node = -1;         // index in the compiled graph's nodes (the first of a fused step's own nodes)
     std::string nodeName;  // fused steps join their nodes: "conv1+bn1+relu1"
     std::string opType;    // likewise "Conv+BatchNormalization+Relu"
     std::shared_ptr<const Kernel> kernel;
@@ -31,6 +32,9 @@ struct PlanStep {
 // node) and, when any fusion applies, a fused one where Conv/Gemm absorb a following BatchNormalization/Relu/Clip,
 // and a Conv a residual Add of an equally shaped value computed before it (then the Relu/Clip after the Add), and
 // Sigmoid the Mul of its output with its own input (SiLU, one pass). A run uses the fused list unless it captures a value that only the exact list computes.
+// The declared element type of a value or initializer (Undefined when unknown).
+DType declaredType(const Graph& graph, const std::string& name);
+
 class ExecutionPlan {
 public:
     ExecutionPlan();
@@ -55,7 +59,11 @@ private:
 
     int valueId(const std::string& name);
     Status addNode(const Graph& graph, const Node& node);
-    void fuseEpilogues(const Graph& graph);
+    // The steps with int8 steps in place of DequantizeLinear → Conv/MatMul/Gemm → QuantizeLinear chains
+    // (qdq_fusion.cpp); marks the values they no longer compute in m_fusedAway.
+    std::vector<PlanStep> fuseQuantizedChains(const Graph& graph);
+    // Builds m_fusedSteps from `steps` (the exact steps, or fuseQuantizedChains'), absorbing epilogues.
+    void fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps);
     void planLiveness(std::vector<PlanStep>& steps) const;
     Status bindInputs(RunState& state, const std::map<std::string, NDArray>& inputs) const;
     std::unique_ptr<RunState> acquireState() const;

@@ -78,6 +78,8 @@ public:
     NDArray& outputFrom(size_t i, size_t in, std::vector<int64_t> shape);
     int threads() const { return m_workspace.threads(); }
     Workspace& workspace() { return m_workspace; }
+    // The run's recycled buffers, for temporaries a kernel returns to it before it ends.
+    BufferPool& pool() { return m_pool; }
     bool shapesOnly() const { return m_shapesOnly; }
 
 private:

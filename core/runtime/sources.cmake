@@ -5,6 +5,7 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/kernel.cpp
     ${CMAKE_CURRENT_LIST_DIR}/micro_batch.cpp
     ${CMAKE_CURRENT_LIST_DIR}/op_registry.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/qdq_fusion.cpp
     ${CMAKE_CURRENT_LIST_DIR}/shape_probe.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/kernel_util.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/window.cpp
@@ -28,4 +29,6 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/kernels/softmax.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/quantize_linear.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/qlinear.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/igemm.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/int8_linear.cpp
 )

@@ -1,12 +1,15 @@
 // QLinearConv and QLinearMatMul (the QOperator int8 ops) as dequantize → float Conv/MatMul kernel → requantize:
 // y = saturate(round(op(x̂, ŵ) + b̂) / y_scale) + y_zero_point) with x̂ = (x - x_zp)·x_scale, ŵ per output channel
-// (per column for MatMul), b̂ = B·x_scale·w_scale. Constant weights are dequantized and packed once at compile time.
+// (per column for MatMul), b̂ = B·x_scale·w_scale. With constant weights, scales and zero points (per-tensor for x
+// and y) they run on integer arithmetic instead (int8_linear.h); otherwise constant weights are dequantized and
+// packed once at compile time.
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
 
 #include "core/runtime/kernel.h"
+#include "core/runtime/kernels/int8_linear.h"
 #include "core/runtime/kernels/kernel_util.h"
 
 namespace lathe {
@@ -123,11 +126,44 @@ private:
     Requantize m_range;
 };
 
+// Whether the codes of input `code` are signed: the declared type of its zero point, else of the codes.
+bool signedCodes(const KernelContext& context, size_t code, size_t zero) {
+    for (size_t i : {zero, code})
+        if (i < context.inputTypes.size() && context.inputTypes[i] != DType::Undefined)
+            return context.inputTypes[i] == DType::Int8;
+    return false;
+}
+
+// The integer kernel when everything but x is constant and x, y are quantized per tensor; nullptr otherwise.
+Result<std::unique_ptr<Kernel>> integerKernel(const KernelContext& context, bool conv) {
+    for (size_t i = 1; i < kBias; ++i)
+        if (i != kW && (!context.constant(i) || (i != kWScale && i != kWZero && context.constant(i)->numel() != 1)))
+            return std::unique_ptr<Kernel>();
+    if (!context.constant(kW) || (conv && context.hasInput(kBias) && !context.constant(kBias)))
+        return std::unique_ptr<Kernel>();
+    Int8LinearParams p;
+    p.xScale = context.constant(kXScale)->data[0];
+    p.xZero = context.constant(kXZero)->data[0];
+    p.xSigned = signedCodes(context, kX, kXZero);
+    p.weight = *context.constant(kW);
+    p.wScale = context.constant(kWScale)->data;
+    p.wZero = context.constant(kWZero)->data;
+    p.wSigned = signedCodes(context, kW, kWZero);
+    if (conv && context.hasInput(kBias)) p.biasCodes = context.constant(kBias)->data;
+    p.yScale = context.constant(kYScale)->data[0];
+    p.yZero = context.constant(kYZero)->data[0];
+    p.ySigned = requantizeRange(context, kYZero).low < 0.f;
+    return conv ? makeInt8ConvKernel(context.node, std::move(p)) : makeInt8MatMulKernel(std::move(p));
+}
+
 Result<std::unique_ptr<Kernel>> makeQLinearKernel(const KernelContext& context, bool conv) {
     const Node& node = context.node;
     for (size_t i = 0; i < kBias; ++i)
         if (!context.hasInput(i)) return invalidInput("needs 8 inputs (x, scale, zero point, w, scale, zero point, "
                                                       "y scale, y zero point)");
+    auto integer = integerKernel(context, conv);
+    if (!integer) return integer.error();
+    if (integer.value()) return std::move(integer.value());
     Node floatNode = node;
     floatNode.opType = conv ? "Conv" : "MatMul";
     floatNode.inputs = {node.inputs[kX], node.inputs[kW]};

@@ -1,0 +1,215 @@
+#include "core/runtime/kernels/igemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace lathe {
+
+namespace {
+
+constexpr int64_t kRows = Int8Packing::kTileRows;
+constexpr int64_t kCols = Int8Packing::kPanelCols;
+
+bool supports(const char* feature) {
+    if (std::strcmp(feature, "avxvnni") == 0) return __builtin_cpu_supports("avxvnni");
+    if (std::strcmp(feature, "avx512vnni") == 0)
+        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+    return __builtin_cpu_supports("avx2");
+}
+
+enum class VnniFlavour { None, Avx, Avx512 };
+
+VnniFlavour vnniFlavour() {
+    static const VnniFlavour flavour = supports("avxvnni")      ? VnniFlavour::Avx
+                                       : supports("avx512vnni") ? VnniFlavour::Avx512
+                                                                : VnniFlavour::None;
+    return flavour;
+}
+
+// Stores the valid rows x cols of a 4 x 16 tile of accumulators.
+inline void storeTile(const int32_t (&tile)[kRows][kCols], int64_t rows, int64_t cols, int32_t* c, int64_t ldc) {
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * ldc, tile[r], size_t(cols) * sizeof(int32_t));
+}
+
+void tileScalar(const uint8_t* a, const uint8_t* b, int64_t groups, bool leftSigned, int64_t rows, int64_t cols,
+                int32_t* c, int64_t ldc) {
+    int32_t tile[kRows][kCols] = {};
+    for (int64_t g = 0; g < groups; ++g)
+        for (int64_t r = 0; r < kRows; ++r)
+            for (int64_t j = 0; j < kCols; ++j)
+                for (int64_t q = 0; q < 4; ++q) {
+                    const uint8_t x = a[g * kRows * 4 + r * 4 + q], y = b[g * kCols * 4 + j * 4 + q];
+                    tile[r][j] += leftSigned ? int32_t(int8_t(x)) * int32_t(y) : int32_t(x) * int32_t(int8_t(y));
+                }
+    storeTile(tile, rows, cols, c, ldc);
+}
+
+// The 4 x 16 tile loop: per group of 4 k, two 8-column loads of B, one broadcast of each A row, 8 dot steps.
+// DOT(acc, u8 operand, s8 operand) accumulates the four byte products of each 32-bit lane.
+#define LATHE_INT8_TILE(NAME, TARGET, DOT)                                                                           \
+    __attribute__((target(TARGET))) void NAME(const uint8_t* a, const uint8_t* b, int64_t groups, bool leftSigned, \
+                                              int64_t rows, int64_t cols, int32_t* c, int64_t ldc) {              \
+        __m256i acc[kRows][2];                                                                                     \
+        for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();                                            \
+        for (int64_t g = 0; g < groups; ++g) {                                                                     \
+            const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + g * kCols * 4));            \
+            const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + g * kCols * 4 + 32));       \
+            for (int64_t r = 0; r < kRows; ++r) {                                                                  \
+                int32_t word;                                                                                      \
+                std::memcpy(&word, a + g * kRows * 4 + r * 4, 4);                                                  \
+                const __m256i av = _mm256_set1_epi32(word);                                                        \
+                if (leftSigned) {                                                                                  \
+                    acc[r][0] = DOT(acc[r][0], b0, av);                                                            \
+                    acc[r][1] = DOT(acc[r][1], b1, av);                                                            \
+                } else {                                                                                           \
+                    acc[r][0] = DOT(acc[r][0], av, b0);                                                            \
+                    acc[r][1] = DOT(acc[r][1], av, b1);                                                            \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+        if (rows == kRows && cols == kCols) {                                                                      \
+            for (int64_t r = 0; r < kRows; ++r) {                                                                  \
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);                           \
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);                       \
+            }                                                                                                      \
+            return;                                                                                                \
+        }                                                                                                          \
+        alignas(32) int32_t tile[kRows][kCols];                                                                    \
+        for (int64_t r = 0; r < kRows; ++r) {                                                                      \
+            _mm256_store_si256(reinterpret_cast<__m256i*>(tile[r]), acc[r][0]);                                    \
+            _mm256_store_si256(reinterpret_cast<__m256i*>(tile[r] + 8), acc[r][1]);                                \
+        }                                                                                                          \
+        storeTile(tile, rows, cols, c, ldc);                                                                       \
+    }
+
+// u8 x s8 byte products summed per 32-bit lane with 16-bit multiplies: even and odd bytes widened separately.
+__attribute__((target("avx2"))) inline __m256i dotEmulated(__m256i acc, __m256i u, __m256i s) {
+    const __m256i uEven = _mm256_and_si256(u, _mm256_set1_epi16(0x00FF));
+    const __m256i uOdd = _mm256_srli_epi16(u, 8);
+    const __m256i sEven = _mm256_srai_epi16(_mm256_slli_epi16(s, 8), 8);
+    const __m256i sOdd = _mm256_srai_epi16(s, 8);
+    return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(uEven, sEven), _mm256_madd_epi16(uOdd, sOdd)));
+}
+
+__attribute__((target("avx2,avxvnni"))) inline __m256i dotAvxVnni(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_dpbusd_avx_epi32(acc, u, s);
+}
+
+__attribute__((target("avx2,avx512vnni,avx512vl"))) inline __m256i dotAvx512Vnni(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_dpbusd_epi32(acc, u, s);
+}
+
+LATHE_INT8_TILE(tileAvx2, "avx2", dotEmulated)
+LATHE_INT8_TILE(tileAvxVnni, "avx2,avxvnni", dotAvxVnni)
+LATHE_INT8_TILE(tileAvx512Vnni, "avx2,avx512vnni,avx512vl", dotAvx512Vnni)
+
+#undef LATHE_INT8_TILE
+
+using TileFunction = void (*)(const uint8_t*, const uint8_t*, int64_t, bool, int64_t, int64_t, int32_t*, int64_t);
+
+TileFunction tileFunction(Int8Path path) {
+    switch (path) {
+        case Int8Path::Vnni: return vnniFlavour() == VnniFlavour::Avx ? tileAvxVnni : tileAvx512Vnni;
+        case Int8Path::Avx2: return tileAvx2;
+        case Int8Path::Scalar: break;
+    }
+    return tileScalar;
+}
+
+inline float requantizeOne(int32_t acc, float multiplier, float offset, const Requantization& r) {
+    return std::min(std::max(std::nearbyint(std::fma(float(acc), multiplier, offset)) + r.zero, r.low), r.high);
+}
+
+// The last count < 8 lanes enabled.
+__attribute__((target("avx2"))) inline __m256i tailMask(int64_t count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Eight lanes of requantize(); the tail runs through the same instructions with masked loads and stores.
+__attribute__((target("avx2,fma"))) void requantizeAvx2(const int32_t* acc, const int32_t* add, int32_t addAll,
+                                                         int64_t count, const Requantization& r, float* out) {
+    const __m256 z = _mm256_set1_ps(r.zero), lo = _mm256_set1_ps(r.low), hi = _mm256_set1_ps(r.high);
+    const __m256i all = _mm256_set1_epi32(addAll);
+    const __m256 m1 = _mm256_set1_ps(*r.multiplier), o1 = _mm256_set1_ps(*r.offset);
+    for (int64_t i = 0; i < count; i += 8) {
+        const __m256i mask = tailMask(std::min<int64_t>(8, count - i));
+        __m256i a = _mm256_add_epi32(_mm256_maskload_epi32(acc + i, mask), all);
+        if (add) a = _mm256_add_epi32(a, _mm256_maskload_epi32(add + i, mask));
+        const __m256 m = r.step ? _mm256_maskload_ps(r.multiplier + i, mask) : m1;
+        const __m256 o = r.step ? _mm256_maskload_ps(r.offset + i, mask) : o1;
+        __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), m, o);
+        v = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+        _mm256_maskstore_ps(out + i, mask, _mm256_min_ps(_mm256_max_ps(v, lo), hi));
+    }
+}
+
+// Eight codes clamped to [lo, hi], shifted and rounded to 32-bit integers.
+__attribute__((target("avx2"))) inline __m256i codeWord(const float* p, __m256 lo, __m256 hi, __m256 shift) {
+    return _mm256_cvtps_epi32(_mm256_add_ps(_mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(p), lo), hi), shift));
+}
+
+__attribute__((target("avx2"))) void codesToBytesAvx2(const float* x, int64_t count, bool isSigned, uint8_t* out) {
+    const float lo = isSigned ? -128.f : 0.f, hi = isSigned ? 127.f : 255.f, shift = isSigned ? 128.f : 0.f;
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi), vshift = _mm256_set1_ps(shift);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        const __m256i ab = _mm256_packs_epi32(codeWord(x + i, vlo, vhi, vshift), codeWord(x + i + 8, vlo, vhi, vshift));
+        const __m256i cd =
+            _mm256_packs_epi32(codeWord(x + i + 16, vlo, vhi, vshift), codeWord(x + i + 24, vlo, vhi, vshift));
+        const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), bytes);
+    }
+    for (; i < count; ++i) out[i] = uint8_t(std::nearbyint((x[i] >= lo ? (x[i] <= hi ? x[i] : hi) : lo) + shift));  // NaN: lo
+}
+
+}  // namespace
+
+Int8Path int8Path() {
+    static const Int8Path path = [] {
+        if (std::getenv("LATHE_NO_AVX2") || !supports("avx2")) return Int8Path::Scalar;
+        if (std::getenv("LATHE_NO_VNNI") || vnniFlavour() == VnniFlavour::None) return Int8Path::Avx2;
+        return Int8Path::Vnni;
+    }();
+    return path;
+}
+
+const char* int8PathName(Int8Path path) {
+    switch (path) {
+        case Int8Path::Vnni: return vnniFlavour() == VnniFlavour::Avx ? "AVX-VNNI" : "AVX512-VNNI";
+        case Int8Path::Avx2: return "AVX2";
+        case Int8Path::Scalar: break;
+    }
+    return "scalar";
+}
+
+void int8Gemm(const uint8_t* a, const uint8_t* b, int64_t rows, int64_t cols, int64_t depth, bool leftSigned,
+              int32_t* c, int64_t ldc) {
+    const int64_t padded = Int8Packing::paddedDepth(depth), groups = padded / 4;
+    const TileFunction tile = tileFunction(int8Path());
+    for (int64_t col = 0; col < cols; col += kCols) {
+        const uint8_t* panel = b + col / kCols * kCols * padded;
+        for (int64_t row = 0; row < rows; row += kRows)
+            tile(a + row / kRows * kRows * padded, panel, groups, leftSigned, std::min(kRows, rows - row),
+                 std::min(kCols, cols - col), c + row * ldc + col, ldc);
+    }
+}
+
+void requantize(const int32_t* acc, const int32_t* add, int32_t addAll, int64_t count, const Requantization& r,
+                float* out) {
+    if (int8Path() != Int8Path::Scalar) return requantizeAvx2(acc, add, addAll, count, r, out);
+    for (int64_t i = 0; i < count; ++i)
+        out[i] = requantizeOne(acc[i] + (add ? add[i] : 0) + addAll, r.multiplier[i * r.step], r.offset[i * r.step], r);
+}
+
+void codesToBytes(const float* x, int64_t count, bool isSigned, uint8_t* out) {
+    if (int8Path() != Int8Path::Scalar) return codesToBytesAvx2(x, count, isSigned, out);
+    const float lo = isSigned ? -128.f : 0.f, hi = isSigned ? 127.f : 255.f, shift = isSigned ? 128.f : 0.f;
+    for (int64_t i = 0; i < count; ++i) out[i] = uint8_t(std::nearbyint((x[i] >= lo ? (x[i] <= hi ? x[i] : hi) : lo) + shift));  // NaN: lo
+}
+
+}  // namespace lathe
