@@ -104,6 +104,89 @@ int64_t chunkColumns(int64_t depth) {
     return std::clamp<int64_t>(cols / Int8Packing::kPanelCols * Int8Packing::kPanelCols, 16, 1024);
 }
 
+class Int8MatMulKernel final : public Kernel {
+public:
+    Int8MatMulKernel(int64_t depth, int64_t cols, bool xSigned, ChannelQuantization q, const std::vector<int8_t>& w)
+        : m_depth(depth), m_cols(cols), m_xSigned(xSigned), m_q(std::move(q)) {
+        m_packed.assign(size_t(Int8Packing::rightBytes(cols, depth)), 0);
+        m_colAdd.resize(size_t(cols));
+        for (int64_t c = 0; c < cols; ++c) {
+            int32_t sum = 0;
+            for (int64_t k = 0; k < depth; ++k) {
+                const int8_t v = w[size_t(k * cols + c)];
+                m_packed[size_t(Int8Packing::rightOffset(k, c, depth))] = uint8_t(v);
+                sum += v;
+            }
+            m_colAdd[size_t(c)] = m_q.biasCodes[size_t(c)] - m_q.xZero * sum +
+                                  int32_t(depth) * m_q.xZero * m_q.wZero[size_t(c)];
+        }
+    }
+
+    Status forward(KernelIo& io) const override {
+        const NDArray& x = io.input(0);
+        if (x.rank() < 1 || x.shape.back() != m_depth)
+            return invalidInput("input " + shapeToString(x.shape) + " does not end in the weight's " +
+                                std::to_string(m_depth) + " rows");
+        std::vector<int64_t> outShape = x.shape;
+        outShape.back() = m_cols;
+        NDArray& y = io.output(0, std::move(outShape));
+        if (io.shapesOnly()) {
+            std::fill(y.data.begin(), y.data.end(), 0.f);
+            return Ok{};
+        }
+        multiply(x.data.data(), x.numel() / m_depth, y.data.data(), io.workspace());
+        return Ok{};
+    }
+
+    // y [rows, N] = the requantized product of the codes x [rows, K] and the weight.
+    void multiply(const float* x, int64_t rows, float* y, Workspace& workspace) const {
+        const int64_t blockRows = std::clamp<int64_t>((int64_t(1) << 14) / std::max<int64_t>(m_depth, 1) / 4 * 4, 4, 64);
+        const int64_t blockCols = 256, rowBlocks = (rows + blockRows - 1) / blockRows;
+        const int64_t colBlocks = (m_cols + blockCols - 1) / blockCols, tasks = rowBlocks * colBlocks;
+        const int64_t padded = Int8Packing::paddedDepth(m_depth);
+        const size_t scratchFloats = size_t(blockRows * padded / 4 + padded / 4 + 1 + blockRows * (blockCols + 1) +
+                                            blockCols);
+        const bool parallel = tasks > 1 && rows * m_depth * m_cols >= (int64_t(1) << 20);
+#pragma omp parallel for num_threads(workspace.threads()) schedule(dynamic) if (parallel)
+        for (int64_t t = 0; t < tasks; ++t) {
+            const int64_t row0 = t / colBlocks * blockRows, col0 = t % colBlocks * blockCols;
+            const int64_t count = std::min(blockRows, rows - row0), cols = std::min(blockCols, m_cols - col0);
+            float* scratch = workspace.scratch(omp_get_thread_num(), scratchFloats);
+            auto* acc = reinterpret_cast<int32_t*>(scratch);
+            int32_t* sums = acc + blockRows * blockCols;
+            int32_t* add = sums + blockRows;
+            auto* line = reinterpret_cast<uint8_t*>(add + blockCols);
+            uint8_t* left = line + padded;
+            std::fill(left, left + Int8Packing::leftBytes(count, m_depth), uint8_t(0));
+            for (int64_t r = 0; r < count; ++r) {
+                codesToBytes(x + (row0 + r) * m_depth, m_depth, m_xSigned, line);
+                int32_t sum = 0;
+                for (int64_t k = 0; k < m_depth; ++k) {
+                    left[Int8Packing::leftOffset(r, k, m_depth)] = line[k];
+                    sum += line[k];
+                }
+                sums[r] = sum;
+            }
+            const uint8_t* right = m_packed.data() + col0 * padded;
+            int8Gemm(left, right, count, cols, m_depth, false, acc, blockCols);
+            const Requantization across{m_q.multiplier.data() + col0, m_q.offset.data() + col0, 1, m_q.yZero,
+                                        m_q.low, m_q.high};
+            for (int64_t r = 0; r < count; ++r) {
+                for (int64_t j = 0; j < cols; ++j)
+                    add[j] = m_colAdd[size_t(col0 + j)] - m_q.wZero[size_t(col0 + j)] * sums[r];
+                requantize(acc + r * blockCols, add, 0, cols, across, y + (row0 + r) * m_cols + col0);
+            }
+        }
+    }
+
+private:
+    int64_t m_depth, m_cols;
+    bool m_xSigned;
+    ChannelQuantization m_q;
+    std::vector<uint8_t> m_packed;  // the GEMM's right operand, [K, N] in 16-column panels
+    std::vector<int32_t> m_colAdd;  // per column: bias - xZero * sum(w) + depth * xZero * wZero
+};
+
 class Int8ConvKernel final : public Kernel {
 public:
     Int8ConvKernel(const Node& node, WindowAttributes window, int64_t groups, std::vector<int64_t> weightShape, bool xSigned,
@@ -129,6 +212,12 @@ public:
             }
             m_rowAdd[size_t(m)] = m_q.biasCodes[size_t(m)] - m_q.xZero * sum +
                                   int32_t(depth) * m_q.xZero * m_q.wZero[size_t(m)];
+        }
+        if (m_groups == 1) {
+            std::vector<int8_t> transposed(m_weights.size());
+            for (int64_t m = 0; m < filters; ++m)
+                for (int64_t k = 0; k < depth; ++k) transposed[size_t(k * filters + m)] = m_weights[size_t(m * depth + k)];
+            m_dense = std::make_shared<Int8MatMulKernel>(depth, filters, m_xSigned, m_q, transposed);
         }
         if (m_weightShape[1] == 1 && groupFilters == 1 && m_groups > 1 && depth <= 258 && m_weightShape.size() <= 4) {
             NDArray centred(m_weightShape);
@@ -165,6 +254,10 @@ public:
             return Ok{};
         }
         if (m_depthwise) return depthwise(io, x, y, w);
+        if (m_dense && coversInput(w)) {  // one output position per image: a matrix product with images as rows
+            m_dense->multiply(x.data.data(), batch, y.data.data(), io.workspace());
+            return Ok{};
+        }
         const int64_t n = x.numel();
         auto* bytes = reinterpret_cast<uint8_t*>(io.workspace().shared(size_t(n + 3) / 4));
         const int threads = io.threads();
@@ -177,6 +270,13 @@ public:
     }
 
 private:
+    // The window covers the whole input once, without padding or dilation: an image's codes in order are its only
+    // patch (a Gemm exported as a Conv on 1x1 images, or a Conv whose kernel is its input's size).
+    static bool coversInput(const WindowGeometry& w) {
+        return w.kernel == w.in && w.dilation == std::array<int64_t, 3>{1, 1, 1} &&
+               w.padBegin == std::array<int64_t, 3>{0, 0, 0} && w.outSize() == 1;
+    }
+
     // Row k of the patch matrix for output positions [begin, begin + cols) of one image's group: the input byte
     // under tap k for each position, xZero where the tap falls in the padding.
     void patchRow(const WindowGeometry& w, const uint8_t* x, int64_t k, int64_t begin, int64_t cols,
@@ -353,86 +453,7 @@ private:
     std::vector<int32_t> m_rowAdd;  // per filter: bias - xZero * sum(w) + depth * xZero * wZero
     std::shared_ptr<const Kernel> m_depthwise;  // float Conv of w - wZero, for depthwise convolutions
     std::vector<int32_t> m_centred;             // w - wZero, for depthwise convolutions
-};
-
-class Int8MatMulKernel final : public Kernel {
-public:
-    Int8MatMulKernel(int64_t depth, int64_t cols, bool xSigned, ChannelQuantization q, const std::vector<int8_t>& w)
-        : m_depth(depth), m_cols(cols), m_xSigned(xSigned), m_q(std::move(q)) {
-        m_packed.assign(size_t(Int8Packing::rightBytes(cols, depth)), 0);
-        m_colAdd.resize(size_t(cols));
-        for (int64_t c = 0; c < cols; ++c) {
-            int32_t sum = 0;
-            for (int64_t k = 0; k < depth; ++k) {
-                const int8_t v = w[size_t(k * cols + c)];
-                m_packed[size_t(Int8Packing::rightOffset(k, c, depth))] = uint8_t(v);
-                sum += v;
-            }
-            m_colAdd[size_t(c)] = m_q.biasCodes[size_t(c)] - m_q.xZero * sum +
-                                  int32_t(depth) * m_q.xZero * m_q.wZero[size_t(c)];
-        }
-    }
-
-    Status forward(KernelIo& io) const override {
-        const NDArray& x = io.input(0);
-        if (x.rank() < 1 || x.shape.back() != m_depth)
-            return invalidInput("input " + shapeToString(x.shape) + " does not end in the weight's " +
-                                std::to_string(m_depth) + " rows");
-        std::vector<int64_t> outShape = x.shape;
-        outShape.back() = m_cols;
-        NDArray& y = io.output(0, std::move(outShape));
-        if (io.shapesOnly()) {
-            std::fill(y.data.begin(), y.data.end(), 0.f);
-            return Ok{};
-        }
-        const int64_t rows = x.numel() / m_depth;
-        const int64_t blockRows = std::clamp<int64_t>((int64_t(1) << 14) / std::max<int64_t>(m_depth, 1) / 4 * 4, 4, 64);
-        const int64_t blockCols = 256, rowBlocks = (rows + blockRows - 1) / blockRows;
-        const int64_t colBlocks = (m_cols + blockCols - 1) / blockCols, tasks = rowBlocks * colBlocks;
-        const int64_t padded = Int8Packing::paddedDepth(m_depth);
-        const size_t scratchFloats = size_t(blockRows * padded / 4 + padded / 4 + 1 + blockRows * (blockCols + 1) +
-                                            blockCols);
-        Workspace& workspace = io.workspace();
-        const bool parallel = tasks > 1 && rows * m_depth * m_cols >= (int64_t(1) << 20);
-#pragma omp parallel for num_threads(workspace.threads()) schedule(dynamic) if (parallel)
-        for (int64_t t = 0; t < tasks; ++t) {
-            const int64_t row0 = t / colBlocks * blockRows, col0 = t % colBlocks * blockCols;
-            const int64_t count = std::min(blockRows, rows - row0), cols = std::min(blockCols, m_cols - col0);
-            float* scratch = workspace.scratch(omp_get_thread_num(), scratchFloats);
-            auto* acc = reinterpret_cast<int32_t*>(scratch);
-            int32_t* sums = acc + blockRows * blockCols;
-            int32_t* add = sums + blockRows;
-            auto* line = reinterpret_cast<uint8_t*>(add + blockCols);
-            uint8_t* left = line + padded;
-            std::fill(left, left + Int8Packing::leftBytes(count, m_depth), uint8_t(0));
-            for (int64_t r = 0; r < count; ++r) {
-                codesToBytes(x.data.data() + (row0 + r) * m_depth, m_depth, m_xSigned, line);
-                int32_t sum = 0;
-                for (int64_t k = 0; k < m_depth; ++k) {
-                    left[Int8Packing::leftOffset(r, k, m_depth)] = line[k];
-                    sum += line[k];
-                }
-                sums[r] = sum;
-            }
-            const uint8_t* right = m_packed.data() + col0 * padded;
-            int8Gemm(left, right, count, cols, m_depth, false, acc, blockCols);
-            const Requantization across{m_q.multiplier.data() + col0, m_q.offset.data() + col0, 1, m_q.yZero,
-                                        m_q.low, m_q.high};
-            for (int64_t r = 0; r < count; ++r) {
-                for (int64_t j = 0; j < cols; ++j)
-                    add[j] = m_colAdd[size_t(col0 + j)] - m_q.wZero[size_t(col0 + j)] * sums[r];
-                requantize(acc + r * blockCols, add, 0, cols, across, y.data.data() + (row0 + r) * m_cols + col0);
-            }
-        }
-        return Ok{};
-    }
-
-private:
-    int64_t m_depth, m_cols;
-    bool m_xSigned;
-    ChannelQuantization m_q;
-    std::vector<uint8_t> m_packed;  // the GEMM's right operand, [K, N] in 16-column panels
-    std::vector<int32_t> m_colAdd;  // per column: bias - xZero * sum(w) + depth * xZero * wZero
+    std::shared_ptr<const Int8MatMulKernel> m_dense;  // the same weights as [K, M], for windows covering the input
 };
 
 }  // namespace

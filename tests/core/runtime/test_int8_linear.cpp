@@ -197,6 +197,10 @@ private slots:
         QTest::newRow("depthwise s2 s8") << ConvCase{1, 5, 5, 5, 11, 12, 3, 2, 1, 1, true, true, true, false};
         QTest::newRow("depthwise 5x5 dil") << ConvCase{1, 4, 4, 4, 13, 13, 5, 1, 2, 2, false, false, true, true};
         QTest::newRow("deep") << ConvCase{1, 70, 9, 1, 5, 5, 3, 1, 1, 1, false, true, true, true};
+        // Windows covering the whole input (a Gemm exported as a 1x1 Conv, a kernel of the input's size): a product
+        // with the images as rows.
+        QTest::newRow("dense 1x1 on 1x1") << ConvCase{17, 40, 13, 1, 1, 1, 1, 1, 0, 1, false, true, true, true};
+        QTest::newRow("dense kernel = input") << ConvCase{5, 6, 9, 1, 4, 4, 4, 1, 0, 1, true, false, false, true};
     }
     void qlinearConvIsBitExact() {
         QFETCH(ConvCase, c);
