@@ -129,22 +129,43 @@ __attribute__((target("avx2"))) inline __m256i tailMask(int64_t count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// Eight lanes of requantize(); the tail runs through the same instructions with masked loads and stores.
+// Eight lanes of requantize(): full blocks with plain loads and stores, the tail through the same arithmetic with
+// masked ones (masked stores are slow on some CPUs, so only the tail pays for them).
+template <bool Tail>
+__attribute__((target("avx2,fma"))) inline void requantizeBlock(const int32_t* acc, const int32_t* add, __m256i all,
+                                                                 const float* multiplier, const float* offset,
+                                                                 __m256 m1, __m256 o1, __m256 z, __m256 lo, __m256 hi,
+                                                                 __m256i mask, float* out) {
+    __m256i a = _mm256_add_epi32(Tail ? _mm256_maskload_epi32(acc, mask)
+                                      : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)),
+                                 all);
+    if (add)
+        a = _mm256_add_epi32(a, Tail ? _mm256_maskload_epi32(add, mask)
+                                     : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(add)));
+    const __m256 m = !multiplier ? m1 : Tail ? _mm256_maskload_ps(multiplier, mask) : _mm256_loadu_ps(multiplier);
+    const __m256 o = !offset ? o1 : Tail ? _mm256_maskload_ps(offset, mask) : _mm256_loadu_ps(offset);
+    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), m, o);
+    v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z),
+                                    lo),
+                      hi);
+    if (Tail)
+        _mm256_maskstore_ps(out, mask, v);
+    else
+        _mm256_storeu_ps(out, v);
+}
+
 __attribute__((target("avx2,fma"))) void requantizeAvx2(const int32_t* acc, const int32_t* add, int32_t addAll,
                                                          int64_t count, const Requantization& r, float* out) {
     const __m256 z = _mm256_set1_ps(r.zero), lo = _mm256_set1_ps(r.low), hi = _mm256_set1_ps(r.high);
-    const __m256i all = _mm256_set1_epi32(addAll);
+    const __m256i all = _mm256_set1_epi32(addAll), full = _mm256_set1_epi32(-1);
     const __m256 m1 = _mm256_set1_ps(*r.multiplier), o1 = _mm256_set1_ps(*r.offset);
-    for (int64_t i = 0; i < count; i += 8) {
-        const __m256i mask = tailMask(std::min<int64_t>(8, count - i));
-        __m256i a = _mm256_add_epi32(_mm256_maskload_epi32(acc + i, mask), all);
-        if (add) a = _mm256_add_epi32(a, _mm256_maskload_epi32(add + i, mask));
-        const __m256 m = r.step ? _mm256_maskload_ps(r.multiplier + i, mask) : m1;
-        const __m256 o = r.step ? _mm256_maskload_ps(r.offset + i, mask) : o1;
-        __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), m, o);
-        v = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
-        _mm256_maskstore_ps(out + i, mask, _mm256_min_ps(_mm256_max_ps(v, lo), hi));
-    }
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        requantizeBlock<false>(acc + i, add ? add + i : nullptr, all, r.step ? r.multiplier + i : nullptr,
+                               r.step ? r.offset + i : nullptr, m1, o1, z, lo, hi, full, out + i);
+    if (i < count)
+        requantizeBlock<true>(acc + i, add ? add + i : nullptr, all, r.step ? r.multiplier + i : nullptr,
+                              r.step ? r.offset + i : nullptr, m1, o1, z, lo, hi, tailMask(count - i), out + i);
 }
 
 // Eight codes clamped to [lo, hi], shifted and rounded to 32-bit integers.
