@@ -13,6 +13,7 @@
 #include "core/compress/prune/channel_groups.h"
 #include "core/compress/prune/magnitude_prune.h"
 #include "core/compress/prune/prune_reconstruction.h"
+#include "core/compress/quantize/fold_batch_norm.h"
 
 namespace lathe {
 
@@ -74,6 +75,11 @@ public:
         if (auto st = validateRecipe(m_recipe, m_source); !st) return st.error();
         m_model.graph = m_source;
         Graph& g = m_model.graph;
+        // Static int8 activations: the int8 kernel of a Conv/Gemm cannot include a BatchNormalization after it, so fold
+        // it into the weights before they are quantized (as ONNX Runtime's quantizer, AIMET and NNCF do).
+        std::map<std::string, std::string> foldedInto;  // layer → the BatchNormalization folded into it
+        if (m_recipe.activations && m_recipe.activations->mode == ActivationMode::Static)
+            for (const auto& f : foldBatchNorms(g)) foldedInto[f.layer] = f.batchNorm;
         std::set<std::string> seenWeights;
         for (const auto& lw : compressibleLayers(g)) {
             Track t;
@@ -95,6 +101,10 @@ public:
             t.report.originalShape = t.original.shape;
             t.report.originalParams = t.original.numel() + t.originalBiasParams;
             t.report.originalBytes = 4 * t.report.originalParams;
+            if (auto f = foldedInto.find(lw.nodeName); f != foldedInto.end())
+                t.report.notes.push_back("BatchNormalization '" + f->second +
+                                         "' folded into its weight and bias (static activations are quantized after "
+                                         "the layer, as int8 runtimes run it)");
             if (!seenWeights.insert(lw.weight).second) {
                 t.report.notes.push_back("shares its weight '" + lw.weight +
                                          "' with an earlier layer; compressed there");

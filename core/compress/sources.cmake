@@ -12,6 +12,7 @@ set(LATHE_COMPRESS_SOURCES
     compress/prune/prune_reconstruction.cpp
     compress/quantize/uniform_quantize.cpp
     compress/quantize/kmeans_share.cpp
+    compress/quantize/fold_batch_norm.cpp
     compress/lowrank/svd_decompose.cpp
     compress/lowrank/tucker2_decompose.cpp
     compress/lowrank/spatial_svd_decompose.cpp

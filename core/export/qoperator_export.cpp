@@ -174,16 +174,16 @@ private:
         const std::string out = outputPoint(node);
         auto params = m_ranges.tensors.find(out);
         if (params == m_ranges.tensors.end()) return "its output '" + out + "' has no calibrated range";
-        if (m_plan.fusedRelu.count(node.name) && params->second.zeroPoint != 0)
-            return "its Relu cannot be fused (the output zero point is not 0)";
+        if (m_plan.fusedActivation.count(node.name) && params->second.zeroPoint != 0)
+            return "its Relu/Clip cannot be fused (the output zero point is not 0)";
         return std::nullopt;
     }
 
-    // The anchor's quantized output: its own, or that of the Relu fused into it.
+    // The anchor's quantized output: its own, or that of the Relu/Clip fused into it.
     std::string outputPoint(const Node& node) const {
-        auto relu = m_plan.fusedRelu.find(node.name);
-        if (relu == m_plan.fusedRelu.end()) return node.outputs[0];
-        return m_src.nodes[size_t(m_src.nodeIndex(relu->second))].outputs[0];
+        auto fused = m_plan.fusedActivation.find(node.name);
+        if (fused == m_plan.fusedActivation.end()) return node.outputs[0];
+        return m_src.nodes[size_t(m_src.nodeIndex(fused->second))].outputs[0];
     }
 
     // Weight codes as [N, C/group, k...] (Conv, Gemm as 1×1) or [K, N] (MatMul) with scales per output channel.
@@ -242,7 +242,8 @@ private:
         auto xc = ensureCodes(x, x);
         if (!xc) return xc.error();
         const std::string out = outputPoint(node);
-        if (auto relu = m_plan.fusedRelu.find(node.name); relu != m_plan.fusedRelu.end()) m_skip.insert(relu->second);
+        if (auto fused = m_plan.fusedActivation.find(node.name); fused != m_plan.fusedActivation.end())
+            m_skip.insert(fused->second);
         auto yParams = paramsOf(out);
         if (!yParams) return yParams.error();
         const IntegerWeight w = integerWeight(node);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -30,6 +31,30 @@ std::vector<std::string> dataInputs(const Node& node, const std::set<std::string
     for (size_t i = 0; i < count && i < node.inputs.size(); ++i)
         if (!node.inputs[i].empty() && !constants.count(node.inputs[i])) inputs.push_back(node.inputs[i]);
     return inputs;
+}
+
+// Relu, or a Clip with constant bounds min = 0 <= max (ReLU6): an int8 kernel clamps its output codes to that range, so
+// the activation fuses into the layer before the output is quantized.
+bool isReluLike(const Graph& graph, const Node& node) {
+    if (!isDefaultDomain(node) || node.outputs.empty() || node.inputs.empty()) return false;
+    if (node.opType == "Relu") return true;
+    if (node.opType != "Clip") return false;
+    float low = node.attrFloat("min", -std::numeric_limits<float>::infinity());
+    float high = node.attrFloat("max", std::numeric_limits<float>::infinity());
+    auto bound = [&](size_t i, float& value) {
+        if (node.inputs.size() <= i || node.inputs[i].empty()) return true;
+        const Tensor* t = graph.initializer(node.inputs[i]);
+        if (!t) {
+            const int producer = graph.producerOf(node.inputs[i]);
+            if (producer < 0 || graph.nodes[size_t(producer)].opType != "Constant") return false;
+            const Attribute* a = graph.nodes[size_t(producer)].attribute("value");
+            t = a && a->tensor ? a->tensor.get() : nullptr;
+        }
+        if (!t || t->dtype != DType::Float || t->data.size() != 1) return false;
+        value = t->data[0];
+        return true;
+    };
+    return bound(1, low) && bound(2, high) && low == 0.f && high >= 0.f;
 }
 
 bool isAnchor(const Node& node, const std::set<std::string>& constants) {
@@ -111,8 +136,8 @@ ActivationPlan planActivationQuant(const Graph& graph, ActivationMode mode) {
         const bool isGraphOutput = std::find(graph.outputs.begin(), graph.outputs.end(), out) != graph.outputs.end();
         if (readers.size() == 1 && !isGraphOutput) {
             const Node& reader = graph.nodes[size_t(readers[0])];
-            if (reader.opType == "Relu" && isDefaultDomain(reader) && !reader.outputs.empty()) {
-                plan.fusedRelu[node.name] = reader.name;
+            if (isReluLike(graph, reader)) {
+                plan.fusedActivation[node.name] = reader.name;
                 out = reader.outputs[0];
             }
         }

@@ -39,15 +39,15 @@ struct ActivationRanges {
 };
 
 // Where activations are quantized. Anchors are Conv, Gemm and MatMul nodes (default domain) with a data input computed
-// at run time. Static: each anchor's data inputs and its output are quantized; the output is taken after a Relu
-// that is its only consumer (fused, as int8 runtimes do). A point reached from an anchor output only through
-// grid-preserving ops (MaxPool, Relu, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Identity, Dropout) shares
+// at run time. Static: each anchor's data inputs and its output are quantized; the output is taken after a Relu or a
+// Clip(0, max) (ReLU6) that is its only consumer (fused, as int8 runtimes do). A point reached from an anchor output
+// only through grid-preserving ops (MaxPool, Relu, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Identity, Dropout) shares
 // that output's parameters. Dynamic: only the anchors' data inputs, ranged per run.
 struct ActivationPlan {
     std::vector<std::string> anchors;              // node names, in node order
     std::vector<std::string> points;               // quantized tensors, in node order
     std::map<std::string, std::string> shared;     // point → the anchor-output point whose parameters it shares
-    std::map<std::string, std::string> fusedRelu;  // anchor node → Relu node whose output is the anchor's point
+    std::map<std::string, std::string> fusedActivation;  // anchor node → Relu/Clip node whose output is its point
     std::vector<std::string> outputPoints;         // points that are anchor outputs: every reader sees codes
 
     bool isOutputPoint(const std::string& tensor) const;

@@ -40,7 +40,7 @@ private slots:
         QCOMPARE(plan.outputPoints, (std::vector<std::string>{"conv1_out", "conv2_out", "relu1_out", "logits"}));
         QCOMPARE(plan.shared, (std::map<std::string, std::string>{{"pool1_out", "conv1_out"},
                                                                    {"flatten_out", "conv2_out"}}));
-        QCOMPARE(plan.fusedRelu, (std::map<std::string, std::string>{{"fc1", "relu1"}}));
+        QCOMPARE(plan.fusedActivation, (std::map<std::string, std::string>{{"fc1", "relu1"}}));
         QCOMPARE(plan.sources(),
                  (std::vector<std::string>{"input", "conv1_out", "conv2_out", "relu1_out", "logits"}));
     }

@@ -143,7 +143,11 @@ private slots:
 
         auto ranges = calibrateActivations(g, m_test, settings(Calibration(calibration), 200));
         QVERIFY2(ranges.ok(), ranges.ok() ? "" : ranges.error().message.c_str());
-        QCOMPARE(ranges->bounded, (std::vector<std::string>{"conv1_out", "pool1_out"}));
+        // The Clip (0 <= 1) fuses into conv1 as int8 kernels run it: its output is conv1's quantized point, and
+        // pool1's output shares its grid.
+        QCOMPARE(planActivationQuant(g, ActivationMode::Static).fusedActivation.at("conv1"), std::string("relu6"));
+        QCOMPARE(ranges->bounded, (std::vector<std::string>{"clip_out"}));
+        QCOMPARE(ranges->tensors.at("pool1_out").source, std::string("clip_out"));
         // The observed extremes of conv1's output over the same 200 samples, clamped to the bounds.
         auto subset = calibrationSubset(m_test, 200, 0);
         std::vector<int64_t> all(200);
@@ -157,7 +161,7 @@ private slots:
         const auto& v = out->at("conv1_out").data;
         const float observedMax = *std::max_element(v.begin(), v.end());
         QVERIFY2(observedMax > 1.f, qPrintable(QString::number(observedMax)));  // the bound does cut
-        for (const char* t : {"conv1_out", "pool1_out"}) {
+        for (const char* t : {"clip_out", "pool1_out"}) {
             QCOMPARE(ranges->tensors.at(t).min, 0.f);
             QCOMPARE(ranges->tensors.at(t).max, 1.f);
         }

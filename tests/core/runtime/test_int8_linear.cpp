@@ -136,6 +136,18 @@ int64_t differing(const NDArray& a, const NDArray& b) {
     return count;
 }
 
+// The graph input x and the constants both forms read: scales and zero points of x, w and y, and w's codes.
+void addConvConstants(GraphBuilder& g, const ConvCase& c, const ConvData& d) {
+    g.input("x");
+    g.constant("xs", scalar(d.xq.scale));
+    g.constant("xz", scalar(d.xq.zero), d.xq.type());
+    g.constant("w", d.w, c.wSigned ? DType::Int8 : DType::UInt8);
+    g.constant("ws", vector(d.wScale));
+    g.constant("wz", vector(d.wZero), c.wSigned ? DType::Int8 : DType::UInt8);
+    g.constant("ys", scalar(d.yq.scale));
+    g.constant("yz", scalar(d.yq.zero), d.yq.type());
+}
+
 }  // namespace
 
 Q_DECLARE_METATYPE(ConvCase)
@@ -206,14 +218,7 @@ private slots:
         QFETCH(ConvCase, c);
         const ConvData d = makeConvData(c, 11);
         GraphBuilder g;
-        g.input("x");
-        g.constant("xs", scalar(d.xq.scale));
-        g.constant("xz", scalar(d.xq.zero), d.xq.type());
-        g.constant("w", d.w, c.wSigned ? DType::Int8 : DType::UInt8);
-        g.constant("ws", vector(d.wScale));
-        g.constant("wz", vector(d.wZero), c.wSigned ? DType::Int8 : DType::UInt8);
-        g.constant("ys", scalar(d.yq.scale));
-        g.constant("yz", scalar(d.yq.zero), d.yq.type());
+        addConvConstants(g, c, d);
         std::vector<std::string> inputs{"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"};
         if (c.bias) {
             g.constant("b", d.bias, DType::Int32);
@@ -228,14 +233,7 @@ private slots:
 
         // The same chain written as QDQ with a Relu, fused into one int8 step.
         GraphBuilder q;
-        q.input("x");
-        q.constant("xs", scalar(d.xq.scale));
-        q.constant("xz", scalar(d.xq.zero), d.xq.type());
-        q.constant("w", d.w, c.wSigned ? DType::Int8 : DType::UInt8);
-        q.constant("ws", vector(d.wScale));
-        q.constant("wz", vector(d.wZero), c.wSigned ? DType::Int8 : DType::UInt8);
-        q.constant("ys", scalar(d.yq.scale));
-        q.constant("yz", scalar(d.yq.zero), d.yq.type());
+        addConvConstants(q, c, d);
         std::map<std::string, Attribute> axis0{{"axis", intAttribute(0)}};
         q.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
         q.node("DequantizeLinear", {"w", "ws", "wz"}, {"wf"}, axis0);
