@@ -67,7 +67,8 @@ bool writeTensor(Send&& send, const std::vector<int64_t>& shape, const float* da
 }
 
 // Reads a tensor header and data; false on end of input, a malformed header, or more than `maxElements` values.
-inline bool readTensor(int fd, std::vector<int64_t>& shape, std::vector<float>& data, int64_t maxElements) {
+template <class FloatVector>
+inline bool readTensor(int fd, std::vector<int64_t>& shape, FloatVector& data, int64_t maxElements) {
     uint32_t rank = 0;
     if (!readAll(fd, &rank, sizeof rank) || rank > kMaxRank) return false;
     shape.resize(rank);

@@ -6,7 +6,7 @@
 
 namespace lathe {
 
-std::vector<float> BufferPool::take(size_t count) {
+FloatBuffer BufferPool::take(size_t count) {
     auto best = m_free.end();
     for (auto it = m_free.begin(); it != m_free.end(); ++it) {
         const bool fits = it->capacity() >= count;
@@ -19,7 +19,7 @@ std::vector<float> BufferPool::take(size_t count) {
             (!fits && !bestFits && it->capacity() > best->capacity()))
             best = it;
     }
-    std::vector<float> buffer;
+    FloatBuffer buffer;
     if (best != m_free.end()) {
         buffer = std::move(*best);
         *best = std::move(m_free.back());
@@ -29,7 +29,7 @@ std::vector<float> BufferPool::take(size_t count) {
     return buffer;
 }
 
-void BufferPool::give(std::vector<float>&& buffer) {
+void BufferPool::give(FloatBuffer&& buffer) {
     if (buffer.capacity() > 0) m_free.push_back(std::move(buffer));
 }
 

@@ -19,12 +19,12 @@ namespace lathe {
 class BufferPool {
 public:
     // A buffer of `count` floats (the best-fitting free one, grown if none is big enough); contents unspecified.
-    std::vector<float> take(size_t count);
+    FloatBuffer take(size_t count);
     // Returns a buffer for reuse; empty buffers are dropped.
-    void give(std::vector<float>&& buffer);
+    void give(FloatBuffer&& buffer);
 
 private:
-    std::vector<std::vector<float>> m_free;
+    std::vector<FloatBuffer> m_free;
 };
 
 // Scratch memory (im2col columns, packed panels) kept across runs: one buffer per OpenMP thread plus one for work

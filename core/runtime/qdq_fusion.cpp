@@ -129,8 +129,8 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
                 for (int64_t c = 0; c < cols; ++c) t.data[size_t(c * rows + r)] = p.weight.data[size_t(r * cols + c)];
             p.weight = std::move(t);
         }
-        p.wScale = w->scale->data;
-        p.wZero = w->zero ? w->zero->data : std::vector<float>(p.wScale.size(), 0.f);
+        p.wScale = values(*w->scale);
+        p.wZero = w->zero ? values(*w->zero) : std::vector<float>(p.wScale.size(), 0.f);
         p.wSigned = w->codesSigned;
         const Node& qNode = graph.nodes[size_t(q.node)];
         p.yScale = *yScale;
@@ -149,9 +149,9 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
             for (int64_t c = 0; codes && c < b->scale->numel(); ++c)
                 codes = b->scale->data[size_t(c)] == p.xScale * p.wScale[size_t(c)];
             if (codes)
-                p.biasCodes = b->codes->data;
+                p.biasCodes = values(*b->codes);
             else
-                p.biasReal = bias->data;
+                p.biasReal = values(*bias);
         }
         auto kernel = conv ? makeInt8ConvKernel(node, std::move(p)) : makeInt8MatMulKernel(std::move(p));
         if (!kernel) continue;  // not applicable (codes out of range, ...): the float chain runs

@@ -19,7 +19,7 @@ Status checkTrainable(const Graph& graph) { return train::TorchGraph::checkOps(g
 namespace {
 
 torch::Tensor fromNDArray(const NDArray& a, torch::Dtype dtype) {
-    return torch::tensor(a.data, torch::kFloat).reshape(a.shape).to(dtype);
+    return torch::tensor(values(a), torch::kFloat).reshape(a.shape).to(dtype);
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ public:
                     return invalidInput("scale, B, mean and var must have " + std::to_string(channels) +
                                         " values (the channel count), input " + std::to_string(i) + " has shape " +
                                         shapeToString(io.input(i).shape));
-            fold(io.input(1).data, io.input(2).data, io.input(3).data, io.input(4).data, m_epsilon, multiplier, offset);
+            fold(values(io.input(1)), values(io.input(2)), values(io.input(3)), values(io.input(4)), m_epsilon, multiplier,
+                 offset);
         } else if (int64_t(multiplier.size()) != channels) {
             return invalidInput("the input has " + std::to_string(channels) + " channels but the parameters " +
                                 std::to_string(multiplier.size()));
@@ -88,7 +89,7 @@ Result<std::unique_ptr<Kernel>> makeBatchNormKernel(const KernelContext& context
         const int64_t channels = scale->numel();
         if (bias->numel() != channels || mean->numel() != channels || var->numel() != channels)
             return invalidInput("scale, B, mean and var must have the same length");
-        BatchNormKernel::fold(scale->data, bias->data, mean->data, var->data, epsilon, multiplier, offset);
+        BatchNormKernel::fold(values(*scale), values(*bias), values(*mean), values(*var), epsilon, multiplier, offset);
     }
     return std::unique_ptr<Kernel>(
         std::make_unique<BatchNormKernel>(epsilon, std::move(multiplier), std::move(offset)));

@@ -620,7 +620,7 @@ Result<std::unique_ptr<Kernel>> makeConvKernel(const KernelContext& context) {
         if (weight && b->numel() != weight->shape[0])
             return invalidInput("bias has shape " + shapeToString(b->shape) + ", expected [" +
                                 std::to_string(weight->shape[0]) + "]");
-        bias = b->data;
+        bias = values(*b);
     }
     return std::unique_ptr<Kernel>(std::make_unique<ConvKernel>(std::move(window), node, groups, std::move(weight),
                                                                 std::move(bias), context.packWeights));

@@ -146,10 +146,10 @@ Result<std::unique_ptr<Kernel>> integerKernel(const KernelContext& context, bool
     p.xZero = context.constant(kXZero)->data[0];
     p.xSigned = signedCodes(context, kX, kXZero);
     p.weight = *context.constant(kW);
-    p.wScale = context.constant(kWScale)->data;
-    p.wZero = context.constant(kWZero)->data;
+    p.wScale = values(*context.constant(kWScale));
+    p.wZero = values(*context.constant(kWZero));
     p.wSigned = signedCodes(context, kW, kWZero);
-    if (conv && context.hasInput(kBias)) p.biasCodes = context.constant(kBias)->data;
+    if (conv && context.hasInput(kBias)) p.biasCodes = values(*context.constant(kBias));
     p.yScale = context.constant(kYScale)->data[0];
     p.yZero = context.constant(kYZero)->data[0];
     p.ySigned = requantizeRange(context, kYZero).low < 0.f;

@@ -168,7 +168,7 @@ public:
         if (m_p.scales)
             scales = *m_p.scales;
         else if (io.hasInput(m_p.scalesInput) && io.input(m_p.scalesInput).numel() > 0)
-            scales = io.input(m_p.scalesInput).data;
+            scales = values(io.input(m_p.scalesInput));
         if (m_p.sizesInput > 0 && io.hasInput(m_p.sizesInput) && io.input(m_p.sizesInput).numel() > 0)
             sizes = toIndices(io.input(m_p.sizesInput));
         if (scales.empty() == sizes.empty()) return invalidInput("exactly one of 'scales' and 'sizes' must be given");
@@ -178,7 +178,7 @@ public:
         if (m_p.transform == Transform::TfCropAndResize) {
             if (!io.hasInput(1) || io.input(1).numel() != int64_t(2 * rank))
                 return invalidInput("tf_crop_and_resize needs an roi input of " + std::to_string(2 * rank) + " values");
-            roi = io.input(1).data;
+            roi = values(io.input(1));
         }
         std::vector<int64_t> outShape(rank);
         std::vector<float> axisScale(rank);

@@ -529,8 +529,8 @@ Result<std::unique_ptr<Kernel>> makeConstantKernel(const KernelContext& context)
         if (a->tensor->dtype == DType::String) return unsupportedAttribute("string constants are not supported");
         return makeKernel<ConstantKernel>(NDArray(a->tensor->shape, a->tensor->data));
     }
-    if (const Attribute* a = node.attribute("value_float")) return makeKernel<ConstantKernel>(NDArray({}, {a->f}));
-    if (const Attribute* a = node.attribute("value_int")) return makeKernel<ConstantKernel>(NDArray({}, {float(a->i)}));
+    if (const Attribute* a = node.attribute("value_float")) return makeKernel<ConstantKernel>(NDArray({}, FloatBuffer{a->f}));
+    if (const Attribute* a = node.attribute("value_int")) return makeKernel<ConstantKernel>(NDArray({}, FloatBuffer{float(a->i)}));
     if (const Attribute* a = node.attribute("value_floats"))
         return makeKernel<ConstantKernel>(NDArray({int64_t(a->floats.size())}, a->floats));
     if (const Attribute* a = node.attribute("value_ints"))

@@ -42,7 +42,7 @@ NDArray run(const Graph& g) {
     if (!executor) qFatal("%s", executor.error().message.c_str());
     const Array in = randomInput({2, 3, 8, 8}, 5);
     NDArray x(in.shape);
-    x.data = in.data;
+    x.data.assign(in.data.begin(), in.data.end());
     auto out = executor->run({{"x", x}}, {g.outputs[0]});
     if (!out) qFatal("%s", out.error().message.c_str());
     return out->at(g.outputs[0]);

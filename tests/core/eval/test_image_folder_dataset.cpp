@@ -34,7 +34,7 @@ QString errorOf(const Result<std::shared_ptr<const Dataset>>& r) {
 std::vector<float> sample(const Dataset& d, int64_t index) {
     std::vector<int64_t> indices{index};
     auto batch = d.batch(indices);
-    return batch.ok() ? batch->data : std::vector<float>{};
+    return batch.ok() ? values(*batch) : std::vector<float>{};
 }
 }  // namespace
 

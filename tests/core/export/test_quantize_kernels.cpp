@@ -21,7 +21,7 @@ namespace {
 const fs::path kNodeTests = "/usr/share/libonnx-testdata/data/node";
 
 template <class T>
-void readRaw(const std::string& raw, std::vector<float>& out) {
+void readRaw(const std::string& raw, FloatBuffer& out) {
     for (size_t i = 0; i < out.size(); ++i) {
         T v{};
         std::memcpy(&v, raw.data() + i * sizeof(T), sizeof(T));
@@ -232,12 +232,12 @@ private slots:
         g.nodes[0].attributes["pads"] = intsAttribute({1, 1, 1, 1});
         addInitializer(g, "xs", DType::Float, {}, {xs});
         addInitializer(g, "xz", DType::UInt8, {}, {xz});
-        addInitializer(g, "w", DType::Int8, wq.shape, wq.data);
+        addInitializer(g, "w", DType::Int8, wq.shape, values(wq));
         addInitializer(g, "ws", DType::Float, {cout}, ws);
         addInitializer(g, "wz", DType::Int8, {cout}, std::vector<float>(size_t(cout), 0.f));
         addInitializer(g, "ys", DType::Float, {}, {ys});
         addInitializer(g, "yz", DType::UInt8, {}, {yz});
-        addInitializer(g, "b", DType::Int32, {cout}, bq.data);
+        addInitializer(g, "b", DType::Int32, {cout}, values(bq));
         const NDArray y = run(g, x);
         QCOMPARE(y.shape, (std::vector<int64_t>{n, cout, h, w}));
         int64_t differing = 0;
@@ -274,7 +274,7 @@ private slots:
         Graph g = singleNode("QLinearMatMul", {"x", "as", "az", "b", "bs", "bz", "ys", "yz"}, {m, kk}, DType::UInt8);
         addInitializer(g, "as", DType::Float, {}, {as});
         addInitializer(g, "az", DType::UInt8, {}, {az});
-        addInitializer(g, "b", DType::Int8, bq.shape, bq.data);
+        addInitializer(g, "b", DType::Int8, bq.shape, values(bq));
         addInitializer(g, "bs", DType::Float, {n}, bs);
         addInitializer(g, "bz", DType::Int8, {n}, std::vector<float>(size_t(n), 0.f));
         addInitializer(g, "ys", DType::Float, {}, {ys});

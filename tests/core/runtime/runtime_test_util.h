@@ -37,7 +37,7 @@ public:
         t.name = name;
         t.dtype = dtype;
         t.shape = value.shape;
-        t.data = value.data;
+        t.data.assign(value.data.begin(), value.data.end());
         if (isIntegerType(dtype)) t.ints.assign(value.data.begin(), value.data.end());
         m_graph.initializers[name] = t;
         m_graph.values[name] = ValueInfo{name, dtype, true, value.shape, {}};

@@ -37,7 +37,7 @@ NDArray scalar(float v) {
 
 NDArray vector(const std::vector<float>& v) {
     NDArray a({int64_t(v.size())});
-    a.data = v;
+    a.data.assign(v.begin(), v.end());
     return a;
 }
 

@@ -470,7 +470,7 @@ private slots:
         const int64_t m = 13, k = 300, n = 100;
         const NDArray a = randomArray({m, k}, 61), b = randomArray({k, n}, 62), c0 = randomArray({m, n}, 63);
         const PackedMatrix packed(MatrixRef{b.data.data(), k, n, n, 1}, PackedMatrix::Side::Right);
-        std::vector<float> c = c0.data;
+        std::vector<float> c = values(c0);
         std::vector<float> scratch(size_t(gemmScratchSize(GemmOperand(MatrixRef{a.data.data(), m, k, k, 1}),
                                                           GemmOperand(packed))));
         gemmAccumulate(GemmOperand(MatrixRef{a.data.data(), m, k, k, 1}), GemmOperand(packed), c.data(), n,

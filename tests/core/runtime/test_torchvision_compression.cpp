@@ -44,7 +44,7 @@ Result<std::vector<float>> runLathe(const Graph& graph, const NDArray& input) {
     if (!executor) return executor.error();
     auto outputs = executor->run({{executor->inputNames().front(), input}});
     if (!outputs) return outputs.error();
-    return outputs->at(executor->outputNames().front()).data;
+    return values(outputs->at(executor->outputNames().front()));
 }
 
 double elapsed(std::chrono::steady_clock::time_point since) {

@@ -378,7 +378,7 @@ private slots:
         QCOMPARE(cast(DType::Int8), (std::vector<float>{-2, 0, 0, 0, 1, -56, 44, 127}));
         QCOMPARE(cast(DType::UInt8), (std::vector<float>{254, 0, 0, 0, 1, 200, 44, 127}));
         QCOMPARE(cast(DType::Bool), (std::vector<float>{1, 1, 0, 1, 1, 1, 1, 1}));
-        const std::vector<float> half = runOp("Cast", {{"x", NDArray({2}, {0.1f, 70000.f})}},
+        const FloatBuffer half = runOp("Cast", {{"x", NDArray({2}, {0.1f, 70000.f})}},
                                               {{"to", intAttribute(int64_t(DType::Float16))}}, 13, DType::Float16)
                                             .data;
         QCOMPARE(half[0], 0.0999755859375f);

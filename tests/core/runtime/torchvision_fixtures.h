@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -25,7 +26,7 @@ inline QString ortModules() {
     return QStringLiteral(LATHE_BUILD_ORT_MODULES);
 }
 
-inline void writeFloats(const QString& path, const std::vector<float>& data) {
+inline void writeFloats(const QString& path, std::span<const float> data) {
     std::ofstream out(path.toStdString(), std::ios::binary);
     out.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size() * sizeof(float)));
 }
