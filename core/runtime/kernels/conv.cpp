@@ -474,6 +474,10 @@ void convDepthwise(const ConvShape& s, const float* x, const float* w, const flo
     }
 }
 
+// For weights computed at run time. A named lvalue: `m_packed ? *m_packed : std::vector<PackedMatrix>{}` would be a
+// prvalue and copy every packed weight matrix on each run.
+const std::vector<PackedMatrix> kNoPackedWeights;
+
 class ConvKernel final : public Kernel {
 public:
     ConvKernel(std::optional<WindowAttributes> window, Node attributes, int64_t groups,
@@ -578,8 +582,8 @@ public:
         if (s.groupChannels() == 1 && s.groups > 1 && rank <= 2 && !residual)
             convDepthwise(s, x.data.data(), w.data.data(), bias, epilogue, y.data.data(), io.workspace());
         else
-            convGemm(s, x.data.data(), w.data.data(), m_packed ? *m_packed : std::vector<PackedMatrix>{}, bias,
-                     epilogue, residual ? &*residual : nullptr, y.data.data(), io.workspace());
+            convGemm(s, x.data.data(), w.data.data(), m_packed ? *m_packed : kNoPackedWeights, bias, epilogue,
+                     residual ? &*residual : nullptr, y.data.data(), io.workspace());
         return Ok{};
     }
 
