@@ -152,22 +152,33 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const bool pointwise = g.kernelSize() == 1 && g.stride == std::array<int64_t, 3>{1, 1, 1} &&
                            g.padBegin == std::array<int64_t, 3>{0, 0, 0} && g.padEnd == g.padBegin;
     const int threads = ws.threads();
+    const bool panels = gemmUsesPackedKernel();
     int64_t rowsPerTile = std::clamp<int64_t>(kTileFloats / std::max<int64_t>(patch * outW, 1), 1, rows);
-    while (rowsPerTile > 1 && s.batch * s.groups * ((rows + rowsPerTile - 1) / rowsPerTile) < 2 * threads)
+    // More filters than output positions (late stages' small feature maps with large weights): the weights are
+    // what streams through the cache, once per tile, so an implicit GEMM (no patch matrix to hold) takes the whole
+    // image as one tile, and the team splits the filters (each task streams its share of the weights once).
+    const bool implicitShape = panels && g.stride[2] == 1 && g.in[0] == 1 && g.kernel[0] == 1;
+    const bool weightBound = panels && groupFilters > outSize;
+    if (weightBound && implicitShape && (outW % 8 == 0 || !pointwise)) rowsPerTile = rows;
+    const int64_t filterPanels = (groupFilters + kGemmPanelRows - 1) / kGemmPanelRows;
+    auto tileCount = [&] { return (rows + rowsPerTile - 1) / rowsPerTile; };
+    int64_t filterBlocks = 1;
+    if (weightBound)
+        while (filterBlocks < filterPanels && s.batch * s.groups * tileCount() * filterBlocks < 2 * threads)
+            filterBlocks = std::min(filterPanels, 2 * filterBlocks);
+    while (rowsPerTile > 1 && s.batch * s.groups * tileCount() * filterBlocks < 2 * threads)
         rowsPerTile = (rowsPerTile + 1) / 2;
-    const int64_t tiles = (rows + rowsPerTile - 1) / rowsPerTile;
-    const int64_t tasks = s.batch * s.groups * tiles;
+    const int64_t tiles = tileCount();
+    const int64_t tasks = s.batch * s.groups * tiles * filterBlocks;
     auto weightsOf = [&](int64_t group) {
         return packed.empty() ? GemmOperand(MatrixRef{w + group * groupFilters * patch, groupFilters, patch, patch, 1})
                               : GemmOperand(packed[size_t(group)]);
     };
-    const bool panels = gemmUsesPackedKernel();
     const int64_t tileCols = rowsPerTile * outW;
     // Implicit GEMM: unit stride along W and whole 8-column halves per output row let the micro-kernel read patch
     // rows straight from the input (or from a zero-padded copy of the tile's input rows), with no im2col matrix.
     // Other output widths ("wide") compute rows rounded up to 8 columns from a padded copy wide enough for them, into
     // a scratch C whose rows are then cut to the output width (adding a fused residual there).
-    const bool implicitShape = panels && g.stride[2] == 1 && g.in[0] == 1 && g.kernel[0] == 1;
     const bool wide = implicitShape && outW % 8 != 0 && !pointwise;
     const bool implicit = implicitShape && (outW % 8 == 0 || wide);
     const bool padded = wide || g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
@@ -195,7 +206,10 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
 #pragma omp parallel for num_threads(threads) \
     schedule(static) if (tasks > 1 && worthParallelConv(s.batch * s.filters * outSize * patch))
     for (int64_t task = 0; task < tasks; ++task) {
-        const int64_t n = task / (s.groups * tiles), group = (task / tiles) % s.groups, tile = task % tiles;
+        const int64_t block = task % filterBlocks, imageTile = task / filterBlocks;
+        const int64_t n = imageTile / (s.groups * tiles), group = (imageTile / tiles) % s.groups;
+        const int64_t tile = imageTile % tiles;
+        const RowPanels filterRange{block * filterPanels / filterBlocks, (block + 1) * filterPanels / filterBlocks};
         const int64_t rowBegin = tile * rowsPerTile, rowEnd = std::min(rows, rowBegin + rowsPerTile);
         const int64_t cols = (rowEnd - rowBegin) * outW;
         const float* xg = x + (n * s.channels + group * s.groupChannels()) * inSize;
@@ -246,15 +260,18 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
             const GatheredColumns columns{data,    vectorW, g.stride[1] * rowStride,
                                           offsets, patch,   wide ? wideCols : cols};
             if (!wide) {
-                gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output);
+                gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output, filterRange);
                 continue;
             }
             float* c = scratch + columnFloats - wideFloats;
             RowOutput beforeResidual = output;
             beforeResidual.residual = false;
-            gemmRowsGathered(weightsOf(group), columns, c, wideCols, scratch + columnFloats, beforeResidual);
+            gemmRowsGathered(weightsOf(group), columns, c, wideCols, scratch + columnFloats, beforeResidual,
+                             filterRange);
             const float* added = residual ? residual->values + (out - y) : nullptr;
-            for (int64_t f = 0; f < groupFilters; ++f)
+            const int64_t firstFilter = filterRange.begin * kGemmPanelRows;
+            const int64_t lastFilter = std::min(groupFilters, filterRange.end * kGemmPanelRows);
+            for (int64_t f = firstFilter; f < lastFilter; ++f)
                 for (int64_t r = 0; r < rowEnd - rowBegin; ++r) {
                     float* dst = out + f * outSize + r * outW;
                     const float* src = c + f * wideCols + r * vectorW;
@@ -272,7 +289,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                 im2colTile<true>(s, xg, rowBegin, rowEnd, scratch + paddedRowFloats, scratch);
                 columns = GemmOperand::rightPanels(scratch + paddedRowFloats, patch, cols);
             }
-            gemmRows(weightsOf(group), columns, out, outSize, scratch + columnFloats, output);
+            gemmRows(weightsOf(group), columns, out, outSize, scratch + columnFloats, output, filterRange);
         }
     }
 }

@@ -11,7 +11,7 @@ namespace lathe {
 
 namespace {
 
-constexpr int64_t kPanelRows = 6;  // micro-tile height: 6 rows x 2 AVX registers = 12 accumulators
+constexpr int64_t kPanelRows = kGemmPanelRows;  // micro-tile height: 6 rows x 2 AVX registers = 12 accumulators
 constexpr int64_t kPanelCols = RightPanelLayout::kPanelCols;
 constexpr int64_t kDepthBlock = RightPanelLayout::kDepthBlock;
 constexpr int64_t kRowBlockPanels = 16;  // A panels per pass over a B panel (96 rows x 256 x 4 B = 96 KB, in L2)
@@ -205,7 +205,8 @@ inline const TileStore* tileStore(const RowOutput* output, int64_t panel, int64_
 }
 
 __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_t rows, const GatheredColumns& b,
-                                                          float* c, int64_t ldc, const RowOutput* output) {
+                                                          float* c, int64_t ldc, const RowOutput* output,
+                                                          int64_t panelBegin, int64_t panelEnd) {
     const int64_t paddedRows = roundUp(rows, kPanelRows);
     auto half = [&b](int64_t p) { return b.data + p / b.width * b.rowStride + p % b.width; };
     const bool wide = useAvx512();
@@ -217,7 +218,7 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
         constexpr int64_t kGroupCols = 4 * kPanelCols;
         for (int64_t group = 0; group < b.cols; group += kGroupCols) {
             const int64_t groupEnd = std::min(b.cols, group + kGroupCols);
-            for (int64_t i = 0; i < paddedRows / kPanelRows; ++i) {
+            for (int64_t i = panelBegin; i < panelEnd; ++i) {
                 const float* panel = a + panelOffset(k, paddedRows, i, kPanelRows, blockDepth);
                 const int64_t* offsets = b.offsets + k;
                 const TileStore* s = tileStore(output, i, k, blockDepth, b.rows, store);
@@ -226,7 +227,7 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                         const int64_t cols1 = std::min(kPanelCols, b.cols - p - kPanelCols);
                         const float* const halves[4] = {half(p), half(p + 8), half(p + 16),
                                                         cols1 > 8 ? half(p + 24) : half(p + 16)};
-                        const float* next = i == 0 && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
+                        const float* next = i == panelBegin && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
                         microTileGatheredPair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel, halves,
                                               next, offsets, c + i * kPanelRows * ldc + p, ldc, cols1, s);
                         p += kPanelCols;
@@ -236,7 +237,7 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                     const float* half0 = half(p);
                     const float* half1 = cols > 8 ? half(p + 8) : half0;
                     // While the first panel runs, fetch the matching tile of the next group.
-                    const float* next = i == 0 && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
+                    const float* next = i == panelBegin && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
                     float* tile = c + i * kPanelRows * ldc + p;
                     switch (std::min(kPanelRows, rows - i * kPanelRows)) {
                         case 1:
@@ -504,23 +505,32 @@ void gemmAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64_
                    panelCount(b.cols(), kPanelCols), nullptr);
 }
 
+// The panel range [begin, end) of `panels` clipped to a left operand of `rows` rows.
+std::pair<int64_t, int64_t> panelRange(RowPanels panels, int64_t rows) {
+    const int64_t count = panelCount(rows, kPanelRows);
+    const int64_t end = panels.end < 0 ? count : std::min(panels.end, count);
+    return {std::clamp<int64_t>(panels.begin, 0, end), end};
+}
+
 void gemmRows(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
-              const RowOutput& output) {
+              const RowOutput& output, RowPanels panels) {
     if (a.rows() == 0 || b.cols() == 0 || a.cols() == 0) return;
     const auto [aPanels, bPanels] = packOperands(a, b, scratch, 1);
-    multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, 0, panelCount(a.rows(), kPanelRows), 0,
+    const auto [begin, end] = panelRange(panels, a.rows());
+    multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, begin, end, 0,
                    panelCount(b.cols(), kPanelCols), &output);
 }
 
 void gemmRowsGathered(const GemmOperand& a, const GatheredColumns& b, float* c, int64_t ldc, float* scratch,
-                      const RowOutput& output) {
+                      const RowOutput& output, RowPanels panels) {
     if (a.rows() == 0 || b.cols == 0 || b.rows == 0) return;
     const float* aPanels = a.panels;
     if (!aPanels) {
         packAll(a.plain, PackedMatrix::Side::Left, scratch, 1);
         aPanels = scratch;
     }
-    multiplyGathered(aPanels, a.rows(), b, c, ldc, &output);
+    const auto [begin, end] = panelRange(panels, a.rows());
+    multiplyGathered(aPanels, a.rows(), b, c, ldc, &output, begin, end);
 }
 
 void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,

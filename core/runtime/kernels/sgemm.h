@@ -116,14 +116,24 @@ struct GatheredColumns {
     int64_t cols = 0;
 };
 
-// C (a.rows x b.cols, row stride ldc) = output(a * b) on the calling thread (C's previous contents are ignored); only
-// when gemmUsesPackedKernel(). `scratch` holds gemmScratchSize(a, <any b>) floats for packing a if not pre-packed.
+// Rows of a left operand are packed in panels of this many rows; a product can be limited to a range of them.
+constexpr int64_t kGemmPanelRows = 6;
+
+// A range of a left operand's row panels: [begin, end), end < 0 meaning through the last.
+struct RowPanels {
+    int64_t begin = 0;
+    int64_t end = -1;
+};
+
+// C (a.rows x b.cols, row stride ldc) = output(a * b) on the calling thread (C's previous contents are ignored) for
+// the rows of `panels` (C, bias, scale and shift stay indexed from row 0); only when gemmUsesPackedKernel().
+// `scratch` holds gemmScratchSize(a, <any b>) floats for packing a if not pre-packed.
 void gemmRowsGathered(const GemmOperand& a, const GatheredColumns& b, float* c, int64_t ldc, float* scratch,
-                      const RowOutput& output);
+                      const RowOutput& output, RowPanels panels = {});
 
 // As gemmRowsGathered for a right operand that is packed or plain; only when gemmUsesPackedKernel().
 void gemmRows(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
-              const RowOutput& output);
+              const RowOutput& output, RowPanels panels = {});
 
 // C (a.rows x b.cols, row stride ldc) += a * b on the calling thread. `scratch` holds gemmScratchSize floats.
 void gemmAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch);

@@ -112,17 +112,23 @@ private slots:
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("add");
         QTest::addColumn<QString>("fusedOps");
+        QTest::addColumn<int>("batch");
         QTest::newRow("mobilenet") << "mobilenet_fashion"
                                    << "/block3/Add"
-                                   << "Conv+BatchNormalization+Add";
+                                   << "Conv+BatchNormalization+Add" << 5;
+        // 128 filters on 7x7 positions at batch 1: the filters are split between the two threads.
+        QTest::newRow("mobilenet block5 batch 1") << "mobilenet_fashion"
+                                                  << "/block5/Add"
+                                                  << "Conv+BatchNormalization+Add" << 1;
         QTest::newRow("resnet") << "resnet_fashion"
                                 << "/layer2/Add"
-                                << "Conv+BatchNormalization+Add+Relu";
+                                << "Conv+BatchNormalization+Add+Relu" << 5;
     }
     void residualAddFusedIntoConv() {
         QFETCH(QString, model);
         QFETCH(QString, add);
         QFETCH(QString, fusedOps);
+        QFETCH(int, batch);
         const std::string dir = std::filesystem::path(LATHE_DEMO_MODEL).parent_path().string();
         const Graph graph = loadGraph(dir + "/" + model.toStdString() + ".onnx");
         auto node = std::find_if(graph.nodes.begin(), graph.nodes.end(),
@@ -130,7 +136,7 @@ private slots:
         QVERIFY(node != graph.nodes.end());
         auto executor = Executor::compile(graph, ExecutorOptions{2});
         QVERIFY(executor.ok());
-        const NDArray x = randomArray({5, 1, 28, 28}, 41, 0.f, 1.f);
+        const NDArray x = randomArray({batch, 1, 28, 28}, 41, 0.f, 1.f);
         std::vector<NodeTiming> fusedTimings, exactTimings;
         auto fused = executor->run({{"input", x}}, {}, &fusedTimings);
         auto exact = executor->run({{"input", x}}, {node->inputs[0], node->outputs[0]}, &exactTimings);

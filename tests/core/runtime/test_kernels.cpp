@@ -300,6 +300,19 @@ private slots:
         QTest::newRow("implicit pointwise") << "2,12,5,16,10,1,1"
                                             << "1,1,1,1,0,0,0,0,1"
                                             << "" << true << true;
+        // More filters than output positions at batch 1: the team splits the filters (ranges of 6-row panels).
+        QTest::newRow("filter split wide 3x3") << "1,8,4,5,40,3,3"
+                                               << "1,1,1,1,1,1,1,1,1"
+                                               << "" << true << true;
+        QTest::newRow("filter split implicit") << "1,8,3,8,50,3,3"
+                                               << "1,1,1,1,1,1,1,1,1"
+                                               << "" << true << true;
+        QTest::newRow("filter split stride 2 im2col") << "1,6,7,7,40,3,3"
+                                                      << "2,2,1,1,1,1,1,1,1"
+                                                      << "" << true << true;
+        QTest::newRow("filter split pointwise") << "1,32,3,5,64,1,1"
+                                                << "1,1,1,1,0,0,0,0,1"
+                                                << "" << true << true;
     }
 
     void conv() {
