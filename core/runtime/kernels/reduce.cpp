@@ -41,6 +41,31 @@ inline float accumulate(float acc, float v) {
     return acc + v;
 }
 
+// Merges two partial results of the same reduction.
+template <Reduction r>
+inline float combine(float a, float b) {
+    if constexpr (r == Reduction::Max || r == Reduction::Min) return accumulate<r>(a, b);
+    if constexpr (r == Reduction::Prod) return a * b;
+    return a + b;
+}
+
+// The reduction of `count` contiguous values: 32 interleaved partial results (vectorisable, and free of the one
+// long dependency chain a single accumulator makes), merged in a fixed order, so the result depends only on the
+// values and `count`.
+template <Reduction r>
+float reduceContiguous(const float* row, int64_t count) {
+    constexpr int64_t kLanes = 32;
+    float partial[kLanes];
+    std::fill(partial, partial + kLanes, initial(r));
+    int64_t k = 0;
+    for (; k + kLanes <= count; k += kLanes)
+        for (int64_t lane = 0; lane < kLanes; ++lane) partial[lane] = accumulate<r>(partial[lane], row[k + lane]);
+    float acc = initial(r);
+    for (; k < count; ++k) acc = accumulate<r>(acc, row[k]);
+    for (int64_t lane = 0; lane < kLanes; ++lane) acc = combine<r>(acc, partial[lane]);
+    return acc;
+}
+
 float finish(Reduction r, float acc, int64_t count) {
     switch (r) {
         case Reduction::Mean:
@@ -83,6 +108,10 @@ void reduceBlock(const NDArray& x, const std::vector<char>& reduced, float* dst,
 #pragma omp parallel for num_threads(threads) if (worthParallel(x.numel()))
         for (int64_t o = 0; o < outer; ++o) {
             float* out = dst + o * inner;
+            if (inner == 1) {  // the last axes (LayerNorm's means, attention's sums): one contiguous run per output
+                *out = finish(r, reduceContiguous<r>(src + o * count, count), count);
+                continue;
+            }
             std::fill(out, out + inner, initial(r));
             for (int64_t k = 0; k < count; ++k) {
                 const float* row = src + (o * count + k) * inner;

@@ -6,10 +6,26 @@
 
 #include "core/runtime/kernel.h"
 #include "core/runtime/kernels/kernel_util.h"
+#include "core/runtime/kernels/vector_math.h"
 
 namespace lathe {
 
 namespace {
+
+// The largest of n contiguous values (NaN if any is NaN), in 16 independent lanes.
+float rowMaximum(const float* x, int64_t n) {
+    constexpr int64_t kLanes = 16;
+    float lanes[kLanes];
+    std::fill(lanes, lanes + kLanes, -INFINITY);
+    auto larger = [](float a, float b) { return std::isnan(b) || b > a ? b : a; };
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int64_t lane = 0; lane < kLanes; ++lane) lanes[lane] = larger(lanes[lane], x[i + lane]);
+    float m = -INFINITY;
+    for (; i < n; ++i) m = larger(m, x[i]);
+    for (float v : lanes) m = larger(m, v);
+    return m;
+}
 
 class SoftmaxKernel final : public Kernel {
 public:
@@ -29,6 +45,11 @@ public:
 #pragma omp parallel for num_threads(io.threads()) if (worthParallel(out.numel() * 8))
         for (int64_t slice = 0; slice < outer * inner; ++slice) {
             float* x = data + (slice / inner) * length * inner + slice % inner;
+            if (inner == 1 && !logarithm) {  // the usual last-axis Softmax (attention): vectorised exp
+                const float scale = 1.f / expShiftedSum(x, length, rowMaximum(x, length));
+                for (int64_t i = 0; i < length; ++i) x[i] *= scale;
+                continue;
+            }
             float maximum = -INFINITY;
             for (int64_t i = 0; i < length; ++i) maximum = std::max(maximum, x[i * inner]);
             float sum = 0.f;

@@ -86,7 +86,39 @@ void sigmoidMap(float* data, int64_t n, int threads) {
     }
 }
 
+__attribute__((target("avx2,fma"))) float expShiftedSumAvx2(float* x, int64_t n, float shift) {
+    const __m256 s = _mm256_set1_ps(shift);
+    __m256 sum = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = expAvx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+        _mm256_storeu_ps(x + i, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    if (i < n) {  // the tail through a buffer (masked stores are slow on some CPUs), unused lanes left out of the sum
+        alignas(32) float tail[8] = {};
+        std::copy(x + i, x + n, tail);
+        const __m256 e = _mm256_and_ps(expAvx2(_mm256_sub_ps(_mm256_load_ps(tail), s)),
+                                       _mm256_castsi256_ps(laneMask(n - i)));
+        _mm256_store_ps(tail, e);
+        std::copy(tail, tail + (n - i), x + i);
+        sum = _mm256_add_ps(sum, e);
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, sum);
+    float total = 0.f;
+    for (float v : lanes) total += v;
+    return total;
+}
+
 }  // namespace
+
+float expShiftedSum(float* x, int64_t n, float shift) {
+    if (useAvx2()) return expShiftedSumAvx2(x, n, shift);
+    float sum = 0.f;
+    for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - shift);
+    return sum;
+}
 
 void sigmoidInPlace(float* data, int64_t n, int threads) { sigmoidMap<false>(data, n, threads); }
 

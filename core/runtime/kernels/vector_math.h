@@ -15,4 +15,8 @@ void sigmoidInPlace(float* data, int64_t n, int threads);
 // `threads`.
 void siluInPlace(float* data, int64_t n, int threads);
 
+// x[i] = e^(x[i] - shift) for i in [0, n) on the calling thread (Softmax); returns their sum, accumulated in 8 lanes
+// and then across them (a fixed order for a given n).
+float expShiftedSum(float* x, int64_t n, float shift);
+
 }  // namespace lathe
