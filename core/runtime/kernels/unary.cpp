@@ -63,6 +63,25 @@ private:
     bool m_timesInput;
 };
 
+// Erf and GELU (exact form), vectorised (kernels/vector_math).
+class ErfKernel final : public Kernel {
+public:
+    explicit ErfKernel(bool gelu) : m_gelu(gelu) {}
+
+    Status forward(KernelIo& io) const override {
+        std::vector<int64_t> shape = io.input(0).shape;
+        NDArray& out = io.outputFrom(0, 0, std::move(shape));
+        if (m_gelu)
+            geluInPlace(out.data.data(), out.numel(), io.threads());
+        else
+            erfInPlace(out.data.data(), out.numel(), io.threads());
+        return Ok{};
+    }
+
+private:
+    bool m_gelu;
+};
+
 template <class F>
 std::unique_ptr<Kernel> makeUnary(F f, std::optional<Epilogue> epilogue = std::nullopt) {
     return std::make_unique<UnaryKernel<F>>(f, std::move(epilogue));
@@ -218,9 +237,9 @@ Result<std::unique_ptr<Kernel>> makeUnaryKernel(const KernelContext& context) {
             });
         if (approximate != "none")
             return unsupportedAttribute("attribute 'approximate' is '" + approximate + "'; expected none or tanh");
-        return makeUnary([](float x) { return 0.5f * x * (1.f + std::erf(x * 0.7071067811865476f)); });
+        return std::unique_ptr<Kernel>(std::make_unique<ErfKernel>(true));
     }
-    if (op == "Erf") return makeUnary([](float x) { return std::erf(x); });
+    if (op == "Erf") return std::unique_ptr<Kernel>(std::make_unique<ErfKernel>(false));
     if (op == "Sqrt") return makeUnary([](float x) { return std::sqrt(x); });
     if (op == "Exp") return makeUnary([](float x) { return std::exp(x); });
     if (op == "Log") return makeUnary([](float x) { return std::log(x); });

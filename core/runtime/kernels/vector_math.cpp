@@ -43,6 +43,36 @@ __attribute__((target("avx2,fma"))) inline __m256 expAvx2(__m256 x) {
     return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
 }
 
+// erf for 8 lanes. |x| < 0.9: x · P(x²), the Maclaurin series through x^19 (truncation below 1e-8 relative there);
+// beyond: Abramowitz & Stegun 7.1.26, 1 − t·R(t)·e^(−x²) with t = 1 / (1 + 0.3275911·|x|) (absolute error below
+// 1.5e-7 before float rounding; |erf| > 0.79 there), with x's sign. ±inf give ±1 (e^(−x²) flushes), NaN stays NaN.
+__attribute__((target("avx2,fma"))) inline __m256 erfAvx2(__m256 x) {
+    const __m256 signBit = _mm256_set1_ps(-0.f);
+    const __m256 sign = _mm256_and_ps(x, signBit), a = _mm256_andnot_ps(signBit, x);
+    const __m256 u = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-1.6365844691234924e-07f);
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(1.6462114365889246e-06f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-1.492565035840625e-05f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(0.00012055332981789664f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-0.0008548327023450852f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(0.005223977625442188f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-0.026866170645131252f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(0.11283791670955126f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(-0.37612638903183754f));
+    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(1.1283791670955126f));
+    const __m256 series = _mm256_mul_ps(x, p);
+    const __m256 one = _mm256_set1_ps(1.f);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, one));
+    __m256 r = _mm256_set1_ps(1.061405429f);
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-1.453152027f));
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(1.421413741f));
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-0.284496736f));
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(0.254829592f));
+    const __m256 tail = _mm256_mul_ps(_mm256_mul_ps(r, t), expAvx2(_mm256_xor_ps(u, signBit)));
+    const __m256 large = _mm256_or_ps(_mm256_sub_ps(one, tail), sign);
+    return _mm256_blendv_ps(large, series, _mm256_cmp_ps(a, _mm256_set1_ps(0.9f), _CMP_LT_OQ));
+}
+
 // Lanes [0, count) of a mask for maskload/maskstore.
 __attribute__((target("avx2,fma"))) inline __m256i laneMask(int64_t count) {
     const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -86,6 +116,51 @@ void sigmoidMap(float* data, int64_t n, int threads) {
     }
 }
 
+enum class Map { Erf, Gelu };
+
+template <Map map>
+__attribute__((target("avx2,fma"))) inline __m256 applyAvx2(__m256 x) {
+    if constexpr (map == Map::Erf) return erfAvx2(x);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    const __m256 e = erfAvx2(_mm256_mul_ps(x, _mm256_set1_ps(0.7071067811865476f)));
+    return _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(_mm256_set1_ps(1.f), e));
+}
+
+template <Map map>
+float applyScalar(float x) {
+    if constexpr (map == Map::Erf) return std::erf(x);
+    return 0.5f * x * (1.f + std::erf(x * 0.7071067811865476f));
+}
+
+// `map` over [begin, end), 8 lanes at a time; a partial last vector goes through a buffer (masked stores are slow on
+// some CPUs).
+template <Map map>
+__attribute__((target("avx2,fma"))) void mapRangeAvx2(float* data, int64_t begin, int64_t end) {
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(data + i, applyAvx2<map>(_mm256_loadu_ps(data + i)));
+    if (i < end) {
+        alignas(32) float tail[8] = {};
+        std::copy(data + i, data + end, tail);
+        _mm256_store_ps(tail, applyAvx2<map>(_mm256_load_ps(tail)));
+        std::copy(tail, tail + (end - i), data + i);
+    }
+}
+
+template <Map map>
+void mapInPlace(float* data, int64_t n, int threads) {
+    constexpr int64_t kChunk = 4096;  // a multiple of 8: only the last chunk has a partial vector
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+    const bool avx2 = useAvx2();
+#pragma omp parallel for num_threads(threads) if (worthParallel(n))
+    for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+        if (avx2)
+            mapRangeAvx2<map>(data, begin, end);
+        else
+            for (int64_t i = begin; i < end; ++i) data[i] = applyScalar<map>(data[i]);
+    }
+}
+
 __attribute__((target("avx2,fma"))) float expShiftedSumAvx2(float* x, int64_t n, float shift) {
     const __m256 s = _mm256_set1_ps(shift);
     __m256 sum = _mm256_setzero_ps();
@@ -121,6 +196,10 @@ float expShiftedSum(float* x, int64_t n, float shift) {
 }
 
 void sigmoidInPlace(float* data, int64_t n, int threads) { sigmoidMap<false>(data, n, threads); }
+
+void erfInPlace(float* data, int64_t n, int threads) { mapInPlace<Map::Erf>(data, n, threads); }
+
+void geluInPlace(float* data, int64_t n, int threads) { mapInPlace<Map::Gelu>(data, n, threads); }
 
 void siluInPlace(float* data, int64_t n, int threads) { sigmoidMap<true>(data, n, threads); }
 

@@ -15,6 +15,11 @@ void sigmoidInPlace(float* data, int64_t n, int threads);
 // `threads`.
 void siluInPlace(float* data, int64_t n, int threads);
 
+// data[i] = erf(data[i]) for i in [0, n), parallel over `threads`; within 4e-7 relative of the exact value's erf.
+void erfInPlace(float* data, int64_t n, int threads);
+// data[i] = x · (1 + erf(x / √2)) / 2 with x = data[i] (GELU), parallel over `threads`.
+void geluInPlace(float* data, int64_t n, int threads);
+
 // x[i] = e^(x[i] - shift) for i in [0, n) on the calling thread (Softmax); returns their sum, accumulated in 8 lanes
 // and then across them (a fixed order for a given n).
 float expShiftedSum(float* x, int64_t n, float shift);

@@ -74,6 +74,30 @@ private slots:
         QVERIFY2(mismatch(tanh, wantTanh).isEmpty(), qPrintable(mismatch(tanh, wantTanh)));
     }
 
+    // The vectorised Erf (a series below 0.9, Abramowitz & Stegun 7.1.26 beyond) against the C library in double,
+    // on a dense grid whose length leaves a partial last vector, and special values.
+    void erfIsWithin4e7OfTheCLibrary() {
+        std::vector<float> values;
+        for (int i = -30000; i <= 30000; ++i) values.push_back(float(i) * 2e-4f);
+        for (float v : {0.4999999f, 0.5f, 0.5000001f, 1e-30f, -1e-30f, 1e-6f, -0.f, 9.f, -40.f})
+            values.push_back(v);
+        values.push_back(std::numeric_limits<float>::infinity());
+        values.push_back(-std::numeric_limits<float>::infinity());
+        values.push_back(std::numeric_limits<float>::quiet_NaN());
+        const NDArray got = runOp("Erf", {{"x", NDArray({int64_t(values.size())}, values)}}, {}, 13);
+        QCOMPARE(got.data.size(), values.size());
+        double worst = 0.0;
+        for (size_t i = 0; i + 1 < values.size(); ++i) {
+            const double want = std::erf(double(values[i]));
+            const double error = std::abs(double(got.data[i]) - want) / std::max(std::abs(want), 1e-30);
+            QVERIFY2(error <= 4e-7, qPrintable(QString("erf(%1) = %2, want %3").arg(double(values[i]), 0, 'g', 9)
+                                                   .arg(double(got.data[i]), 0, 'g', 9).arg(want, 0, 'g', 9)));
+            worst = std::max(worst, error);
+        }
+        QVERIFY(std::isnan(got.data.back()));
+        qInfo("worst relative error %.3g", worst);
+    }
+
     void layerNormMatchesDecomposedForm() {
         const NDArray x = randomArray({2, 5, 24}, 2, -3.f, 3.f);
         const NDArray scale = randomArray({24}, 3), bias = randomArray({24}, 4);
