@@ -64,7 +64,8 @@ void packAll(const MatrixRef& m, PackedMatrix::Side side, float* out, int thread
     const int64_t depth = left ? m.cols : m.rows;
     const int64_t panels = left ? panelCount(m.rows, kPanelRows) : panelCount(m.cols, kPanelCols);
     const int64_t tasks = depthBlocks(depth) * panels;
-#pragma omp parallel for num_threads(threads) if (threads > 1 && worthParallel(m.rows * m.cols))
+    // A copy: below about a million floats (a few hundred microseconds) one thread beats waking the team.
+#pragma omp parallel for num_threads(threads) if (threads > 1 && m.rows * m.cols >= (int64_t(1) << 20))
     for (int64_t t = 0; t < tasks; ++t) {
         const int64_t block = (t / panels) * kDepthBlock, panel = t % panels;
         if (left)
@@ -548,8 +549,10 @@ void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c
         colGroup /= 2;
     const int64_t colTasks = panelCount(colPanels, colGroup);
     const int64_t tasks = panelCount(rowPanels, kRowBlockPanels) * colTasks;
-#pragma omp parallel for schedule(dynamic) \
-    num_threads(threads) if (threads > 1 && tasks > 1 && worthParallel(a.rows() * a.cols() * b.cols()))
+    // Below about 4 M multiply-adds (0.05 ms on one core: a batch-1 fully connected layer) waking the team costs
+    // more than it saves.
+    const bool parallel = threads > 1 && tasks > 1 && a.rows() * a.cols() * b.cols() >= (int64_t(1) << 22);
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (parallel)
     for (int64_t t = 0; t < tasks; ++t) {
         const int64_t rowBegin = (t / colTasks) * kRowBlockPanels, colBegin = (t % colTasks) * colGroup;
         multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, rowBegin,
