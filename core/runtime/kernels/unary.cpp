@@ -40,46 +40,25 @@ private:
     std::optional<Epilogue> m_epilogue;  // the same map as an epilogue, for ops that are clamps (Relu)
 };
 
-// Sigmoid, vectorised (kernels/vector_math); with `timesInput`, SiLU: Mul(x, Sigmoid(x)) fused, the same values.
-class SigmoidKernel final : public Kernel {
+// Sigmoid, SiLU (Mul(x, Sigmoid(x)) fused: the same values), Erf and GELU, vectorised (kernels/vector_math).
+class VectorMapKernel final : public Kernel {
 public:
-    explicit SigmoidKernel(bool timesInput) : m_timesInput(timesInput) {}
+    using Map = void (*)(float* data, int64_t n, int threads);
+    explicit VectorMapKernel(Map map) : m_map(map) {}
 
     Status forward(KernelIo& io) const override {
         std::vector<int64_t> shape = io.input(0).shape;
         NDArray& out = io.outputFrom(0, 0, std::move(shape));
-        if (m_timesInput)
-            siluInPlace(out.data.data(), out.numel(), io.threads());
-        else
-            sigmoidInPlace(out.data.data(), out.numel(), io.threads());
+        m_map(out.data.data(), out.numel(), io.threads());
         return Ok{};
     }
 
     std::unique_ptr<Kernel> withTimesInput() const override {
-        return m_timesInput ? nullptr : std::make_unique<SigmoidKernel>(true);
+        return m_map == &sigmoidInPlace ? std::make_unique<VectorMapKernel>(&siluInPlace) : nullptr;
     }
 
 private:
-    bool m_timesInput;
-};
-
-// Erf and GELU (exact form), vectorised (kernels/vector_math).
-class ErfKernel final : public Kernel {
-public:
-    explicit ErfKernel(bool gelu) : m_gelu(gelu) {}
-
-    Status forward(KernelIo& io) const override {
-        std::vector<int64_t> shape = io.input(0).shape;
-        NDArray& out = io.outputFrom(0, 0, std::move(shape));
-        if (m_gelu)
-            geluInPlace(out.data.data(), out.numel(), io.threads());
-        else
-            erfInPlace(out.data.data(), out.numel(), io.threads());
-        return Ok{};
-    }
-
-private:
-    bool m_gelu;
+    Map m_map;
 };
 
 template <class F>
@@ -206,7 +185,7 @@ Result<std::unique_ptr<Kernel>> makeUnaryKernel(const KernelContext& context) {
         const float alpha = node.attrFloat("alpha", 0.01f);
         return makeUnary([alpha](float x) { return x >= 0.f ? x : alpha * x; });
     }
-    if (op == "Sigmoid") return std::unique_ptr<Kernel>(std::make_unique<SigmoidKernel>(false));
+    if (op == "Sigmoid") return std::unique_ptr<Kernel>(std::make_unique<VectorMapKernel>(&sigmoidInPlace));
     if (op == "Tanh") return makeUnary([](float x) { return std::tanh(x); });
     if (op == "HardSigmoid") {
         const float alpha = node.attrFloat("alpha", 0.2f);
@@ -237,9 +216,9 @@ Result<std::unique_ptr<Kernel>> makeUnaryKernel(const KernelContext& context) {
             });
         if (approximate != "none")
             return unsupportedAttribute("attribute 'approximate' is '" + approximate + "'; expected none or tanh");
-        return std::unique_ptr<Kernel>(std::make_unique<ErfKernel>(true));
+        return std::unique_ptr<Kernel>(std::make_unique<VectorMapKernel>(&geluInPlace));
     }
-    if (op == "Erf") return std::unique_ptr<Kernel>(std::make_unique<ErfKernel>(false));
+    if (op == "Erf") return std::unique_ptr<Kernel>(std::make_unique<VectorMapKernel>(&erfInPlace));
     if (op == "Sqrt") return makeUnary([](float x) { return std::sqrt(x); });
     if (op == "Exp") return makeUnary([](float x) { return std::exp(x); });
     if (op == "Log") return makeUnary([](float x) { return std::log(x); });
