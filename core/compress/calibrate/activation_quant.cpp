@@ -39,22 +39,8 @@ bool isReluLike(const Graph& graph, const Node& node) {
     if (!isDefaultDomain(node) || node.outputs.empty() || node.inputs.empty()) return false;
     if (node.opType == "Relu") return true;
     if (node.opType != "Clip") return false;
-    float low = node.attrFloat("min", -std::numeric_limits<float>::infinity());
-    float high = node.attrFloat("max", std::numeric_limits<float>::infinity());
-    auto bound = [&](size_t i, float& value) {
-        if (node.inputs.size() <= i || node.inputs[i].empty()) return true;
-        const Tensor* t = graph.initializer(node.inputs[i]);
-        if (!t) {
-            const int producer = graph.producerOf(node.inputs[i]);
-            if (producer < 0 || graph.nodes[size_t(producer)].opType != "Constant") return false;
-            const Attribute* a = graph.nodes[size_t(producer)].attribute("value");
-            t = a && a->tensor ? a->tensor.get() : nullptr;
-        }
-        if (!t || t->dtype != DType::Float || t->data.size() != 1) return false;
-        value = t->data[0];
-        return true;
-    };
-    return bound(1, low) && bound(2, high) && low == 0.f && high >= 0.f;
+    const auto range = clipRange(graph, node);
+    return range && range->first == 0.f && range->second >= 0.f;
 }
 
 bool isAnchor(const Node& node, const std::set<std::string>& constants) {
@@ -100,6 +86,26 @@ void insertAfterProducers(Graph& graph, std::map<int, std::vector<Node>>& queued
 }
 
 }  // namespace
+
+std::optional<std::pair<float, float>> clipRange(const Graph& graph, const Node& clip) {
+    auto bound = [&](size_t input, const char* attribute, float absent) -> std::optional<float> {
+        if (clip.attribute(attribute)) return clip.attrFloat(attribute, absent);
+        if (clip.inputs.size() <= input || clip.inputs[input].empty()) return absent;
+        const Tensor* t = graph.initializer(clip.inputs[input]);
+        if (!t) {
+            const int producer = graph.producerOf(clip.inputs[input]);
+            if (producer < 0 || graph.nodes[size_t(producer)].opType != "Constant") return std::nullopt;
+            const Attribute* a = graph.nodes[size_t(producer)].attribute("value");
+            t = a && a->tensor ? a->tensor.get() : nullptr;
+        }
+        if (!t || t->dtype != DType::Float || t->data.size() != 1) return std::nullopt;
+        return t->data[0];
+    };
+    const auto low = bound(1, "min", -std::numeric_limits<float>::infinity());
+    const auto high = bound(2, "max", std::numeric_limits<float>::infinity());
+    if (!low || !high) return std::nullopt;
+    return std::make_pair(*low, *high);
+}
 
 bool isGridPreservingOp(const std::string& opType) {
     static const std::set<std::string> ops = {"MaxPool", "Relu",      "Flatten",  "Reshape", "Transpose",

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,10 @@ struct ActivationPlan {
 ActivationPlan planActivationQuant(const Graph& graph, ActivationMode mode);
 // The op types that map quantized values onto quantized values of the same grid.
 bool isGridPreservingOp(const std::string& opType);
+
+// A Clip's bounds: its min/max attributes (before opset 11) or scalar float constant inputs (initializers or Constant
+// nodes' values); an absent bound is -/+infinity. nullopt when a bound is given but is not such a constant.
+std::optional<std::pair<float, float>> clipRange(const Graph& graph, const Node& clip);
 
 // Scale and zero point of an unsigned `bits`-bit grid over [min(lo, 0), max(hi, 0)] (scale 1 when the range is
 // empty); the zero point is an integer so 0 is exact.

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/compress/calibrate/activation_quant.h"
 #include "core/eval/evaluator.h"
 #include "core/runtime/executor.h"
 
@@ -26,20 +27,12 @@ struct Observed {
     float max = -std::numeric_limits<float>::infinity();
 };
 
-// The scalar value of a Clip bound: an attribute before opset 11, a constant input from then on.
-std::optional<float> clipBound(const Graph& graph, const Node& clip, size_t input, const char* attribute) {
-    if (clip.attribute(attribute)) return clip.attrFloat(attribute, 0.f);
-    if (clip.inputs.size() <= input || clip.inputs[input].empty()) return std::nullopt;
-    const Tensor* t = graph.initializer(clip.inputs[input]);
-    if (!t || t->numel() != 1 || t->data.size() != 1) return std::nullopt;
-    return t->data[0];
-}
-
+// Both bounds of a Clip, finite and ordered; nullopt otherwise.
 std::optional<std::pair<float, float>> clipBounds(const Graph& graph, const Node& clip) {
-    auto lo = clipBound(graph, clip, 1, "min");
-    auto hi = clipBound(graph, clip, 2, "max");
-    if (!lo || !hi || !(*lo <= *hi)) return std::nullopt;
-    return std::make_pair(*lo, *hi);
+    const auto range = clipRange(graph, clip);
+    if (!range || !std::isfinite(range->first) || !std::isfinite(range->second) || !(range->first <= range->second))
+        return std::nullopt;
+    return range;
 }
 
 }  // namespace

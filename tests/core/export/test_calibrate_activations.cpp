@@ -3,6 +3,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/runtime/executor.h"
@@ -112,6 +113,50 @@ private slots:
 
     // A Clip (as Relu6) after conv1: the tensors it bounds keep their observed range inside [0, 1] whatever the
     // calibration, so entropy cannot cut them below what the Clip lets through.
+    // Clip bounds given by Constant nodes (as PyTorch exports ReLU6) bound the range as initializers do; a Clip with
+    // only a lower bound of 0 is a Relu: it fuses into the layer but bounds nothing.
+    void clipBoundsFromConstantNodes() {
+        Graph g = m_graph;
+        const int conv1 = g.nodeIndex("conv1");
+        const int pool1 = g.nodeIndex("pool1");
+        QVERIFY(conv1 >= 0 && pool1 >= 0);
+        std::vector<Node> added;
+        for (auto [name, value] : {std::pair{"clip_lo", 0.f}, std::pair{"clip_hi", 6.f}}) {
+            Node constant;
+            constant.name = std::string(name) + "_constant";
+            constant.opType = "Constant";
+            constant.outputs = {name};
+            Attribute a;
+            a.kind = Attribute::Kind::Tensor;
+            a.tensor = std::make_shared<Tensor>();
+            a.tensor->name = name;
+            a.tensor->data = {value};
+            constant.attributes["value"] = a;
+            added.push_back(constant);
+        }
+        Node clip;
+        clip.name = "relu6";
+        clip.opType = "Clip";
+        clip.inputs = {"conv1_out", "clip_lo", "clip_hi"};
+        clip.outputs = {"clip_out"};
+        added.push_back(clip);
+        g.nodes[size_t(pool1)].inputs[0] = "clip_out";
+        g.nodes.insert(g.nodes.begin() + conv1 + 1, added.begin(), added.end());
+        QCOMPARE(clipRange(g, clip), std::optional(std::pair(0.f, 6.f)));
+        QCOMPARE(knownActivationBounds(g, "pool1_out"), std::optional(std::pair(0.f, 6.f)));
+        QCOMPARE(planActivationQuant(g, ActivationMode::Static).fusedActivation.at("conv1"), std::string("relu6"));
+
+        Node& bounded = g.nodes[size_t(g.nodeIndex("relu6"))];
+        bounded.inputs.pop_back();  // Clip(x, 0): no upper bound
+        QCOMPARE(clipRange(g, bounded), std::optional(std::pair(0.f, std::numeric_limits<float>::infinity())));
+        QCOMPARE(knownActivationBounds(g, "pool1_out"), std::nullopt);
+        QCOMPARE(planActivationQuant(g, ActivationMode::Static).fusedActivation.at("conv1"), std::string("relu6"));
+
+        bounded.inputs.push_back(g.inputs.front());  // a bound known only at run time: neither bounds nor fuses
+        QCOMPARE(clipRange(g, bounded), std::nullopt);
+        QVERIFY(!planActivationQuant(g, ActivationMode::Static).fusedActivation.count("conv1"));
+    }
+
     void clipBoundsTheRange_data() {
         QTest::addColumn<int>("calibration");
         QTest::newRow("minmax") << int(Calibration::MinMax);
