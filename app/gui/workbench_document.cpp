@@ -356,7 +356,8 @@ std::optional<VariantEvaluationTask> WorkbenchDocument::evaluationTask(const QSt
     v->state = Variant::State::Running;
     v->progress = 0;
     VariantEvaluationTask task{v->id,       v->name,        graph(),         m_modelPath, v->recipe,
-                               v->baseline, m_evalSettings, trainDataSpec(), v->trained, teacherSource(v->recipe)};
+                               v->baseline, m_evalSettings, trainDataSpec(), v->trained, teacherSource(v->recipe),
+                               std::nullopt};
     // Model ▸ Evaluate measured the float model on the same settings already: its report is the baseline's.
     if (v->baseline && m_baselineEvaluation && sameEvaluation(settingsOf(*m_baselineEvaluation), m_evalSettings))
         task.measured = m_baselineEvaluation->report;
@@ -379,7 +380,7 @@ std::optional<VariantEvaluationTask> WorkbenchDocument::trainingTask(const QStri
     recipe.train = settings;
     TeacherSource teacher = teacherSource(recipe);
     return VariantEvaluationTask{v->id,          v->name, graph(),           m_modelPath, std::move(recipe), false,
-                                 m_evalSettings, trainDataSpec(), nullptr, std::move(teacher)};
+                                 m_evalSettings, trainDataSpec(), nullptr, std::move(teacher), std::nullopt};
 }
 
 TeacherSource WorkbenchDocument::teacherSource(const Recipe& recipe) const {

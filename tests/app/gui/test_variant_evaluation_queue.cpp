@@ -42,7 +42,8 @@ private slots:
         VariantEvaluationQueue queue([&](const QString& id) -> std::optional<VariantEvaluationTask> {
             asked << id;
             if (id == "gone") return std::nullopt;
-            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, missing, {}, nullptr};
+            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, missing, {}, nullptr,
+                                         {}, std::nullopt};
         });
         QSignalSpy started(&queue, &VariantEvaluationQueue::started);
         QStringList finished;
@@ -75,7 +76,8 @@ private slots:
     void cancelReturnsWhatWasStopped() {
         const EvaluationSettings settings = settingsFor("idx:/usr/share/datasets/fashion-mnist", 10000);
         VariantEvaluationQueue queue([&](const QString& id) -> std::optional<VariantEvaluationTask> {
-            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings, {}, nullptr};
+            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings, {}, nullptr,
+                                         {}, std::nullopt};
         });
         QSignalSpy finished(&queue, &VariantEvaluationQueue::finished);
         QVERIFY(queue.cancel().isEmpty());
@@ -96,7 +98,8 @@ private slots:
     void keepsTheOpenedDataSet() {
         const EvaluationSettings settings = settingsFor("idx:/usr/share/datasets/fashion-mnist", 200);
         VariantEvaluationQueue queue([&](const QString& id) -> std::optional<VariantEvaluationTask> {
-            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings, {}, nullptr};
+            return VariantEvaluationTask{id, id, m_graph, test::demoModelPath(), Recipe{}, true, settings, {}, nullptr,
+                                         {}, std::nullopt};
         });
         std::map<QString, VariantEvaluation> results;
         connect(&queue, &VariantEvaluationQueue::finished, this, [&](const VariantEvaluation& result) {
