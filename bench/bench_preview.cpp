@@ -40,7 +40,7 @@ double milliseconds(F&& f, double* cpu = nullptr) {
 
 // The obvious implementation: exact cut by nth_element on a copy of |w|, per-tensor symmetric nearest rounding.
 double naivePreview(const Tensor& w, double sparsity, int bits) {
-    std::vector<float> v = w.data;
+    std::vector<float> v(w.data.begin(), w.data.end());
     std::vector<float> mags(v.size());
     for (size_t i = 0; i < v.size(); ++i) mags[i] = std::fabs(v[i]);
     const auto k = size_t(std::llround(sparsity * double(v.size())));

@@ -36,7 +36,8 @@ struct LeNetImpl : torch::nn::Module {
         torch::NoGradGuard noGrad;
         auto load = [&](torch::Tensor& t, const std::string& name) {
             const Tensor& src = g.initializers.at(name);
-            t.copy_(torch::tensor(src.data).reshape(src.shape));
+            t.copy_(torch::from_blob(const_cast<float*>(src.data.data()), {int64_t(src.data.size())}, torch::kFloat)
+                        .reshape(src.shape));
         };
         load(conv1->weight, "conv1.weight");
         load(conv1->bias, "conv1.bias");

@@ -53,6 +53,7 @@ WorkbenchDocument::WorkbenchDocument(QObject* parent)
       m_evaluations([this](const QString& id) { return evaluationTask(id); }),
       m_project([this] { return projectFile(); }) {
     qRegisterMetaType<lathe::ExportSummary>();
+    m_hashPool.setMaxThreadCount(1);
     m_evalSettings.specText = QString::fromLatin1(DatasetPanel::kDefaultSpec);
     if (auto spec = parseDatasetSpec(m_evalSettings.specText.toStdString())) m_evalSettings.spec = *spec;
     connect(&m_editor, &RecipeEditor::changed, this, [this] {
@@ -112,7 +113,7 @@ void WorkbenchDocument::hashModel() {
     m_sha.clear();
     if (m_modelPath.isEmpty() || !graph()) return;
     const QString path = m_modelPath;
-    m_hashWatcher.setFuture(QtConcurrent::run([path] { return sha256Of(path); }));
+    m_hashWatcher.setFuture(QtConcurrent::run(&m_hashPool, [path] { return sha256Of(path); }));
 }
 
 QString WorkbenchDocument::modelSha256() const {
@@ -600,7 +601,7 @@ std::vector<std::shared_ptr<const std::vector<float>>> WorkbenchDocument::layerV
         if (s.globalPrune) options.globalThreshold = m_editor.globalThresholdFor(v->recipe);
         options.keepValues = true;
         LayerPreview p = previewLayer(*w, v->baseline ? LayerSettings{} : s, options);
-        if (p.values.empty()) p.values = w->data;
+        if (p.values.empty()) p.values.assign(w->data.begin(), w->data.end());
         out.push_back(std::make_shared<const std::vector<float>>(std::move(p.values)));
     }
     return out;

@@ -5,6 +5,7 @@
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <QThreadPool>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -267,6 +268,9 @@ private:
 
     QString m_modelPath;
     QString m_expectedSha;  // from the project file
+    // Hashing a large model (1 s for 346 MB) runs in a pool of its own: on the shared one it held back the
+    // histogram, preview and spectrum of the layer the window opens on.
+    QThreadPool m_hashPool;
     mutable QFutureWatcher<QString> m_hashWatcher;
     QString m_sha;
     EvaluationSettings m_evalSettings;

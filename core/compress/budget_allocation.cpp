@@ -41,7 +41,7 @@ double entropyBits(const std::vector<T>& values) {
 // quantized codes at their histogram's entropy, floats as 4 bytes per non-zero plus the zero mask.
 double zlibEstimate(const Tensor& weight, int channelAxis, const LayerChoice& c, double storedFraction,
                     const AllocationOptions& options) {
-    std::vector<float> w = weight.data;
+    std::vector<float> w(weight.data.begin(), weight.data.end());
     if (c.sparsity > 0) pruneToSparsity(w, c.sparsity);
     const double n = double(w.size()) * storedFraction;
     if (c.bits < 32) {

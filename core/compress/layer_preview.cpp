@@ -27,7 +27,7 @@ LayerPreview previewLayer(const Tensor& weight, const LayerSettings& s, const Pr
     LayerPreview p;
     const auto n = int64_t(weight.data.size());
     if (n == 0 || weight.shape.empty()) return p;
-    std::vector<float> v(weight.data);
+    std::vector<float> v(weight.data.begin(), weight.data.end());
     int64_t rows = weight.shape[0];
     const int64_t cols = n / std::max<int64_t>(rows, 1);
     int64_t removed = 0;

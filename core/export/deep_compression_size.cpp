@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@ struct SparseCount {
 };
 
 // Entries of the relative-index form: a gap of g zeros before a non-zero needs floor(g / 2^indexBits) fillers.
-SparseCount sparseEntries(const std::vector<float>& values, int indexBits) {
+SparseCount sparseEntries(std::span<const float> values, int indexBits) {
     SparseCount c;
     const int64_t span = int64_t(1) << indexBits;
     int64_t gap = 0;

@@ -17,7 +17,7 @@ Tensor makeTensor(const std::string& name, DType dtype, std::vector<int64_t> sha
     t.name = name;
     t.dtype = dtype;
     t.shape = std::move(shape);
-    t.data = values;
+    t.data.assign(values.begin(), values.end());
     if (isIntegerType(dtype))
         for (float v : values) t.ints.push_back(int64_t(v));
     return t;

@@ -1,5 +1,7 @@
 #include "core/model/onnx_reader.h"
 
+#include "core/model/onnx_payloads.h"
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/defs/schema.h>
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -28,6 +31,9 @@ namespace lathe {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Initializer payloads of at least this size are converted straight from the mapped file (onnx_payloads.h).
+constexpr size_t kSplitPayloadBytes = size_t(64) << 10;
 
 float halfToFloat(uint16_t h) {
     uint32_t sign = uint32_t(h & 0x8000) << 16;
@@ -74,19 +80,23 @@ std::string dimsToString(std::span<const int64_t> dims) {
     return s + "]";
 }
 
-// `n` floats copied from `bytes` (little-endian float32). A large buffer is backed by transparent huge pages where the
-// kernel offers them on request (madvise mode): filling it then takes one page fault per 2 MB instead of one per 4 KB,
-// most of the time it takes to read a large model.
-std::vector<float> copyFloats(const char* bytes, size_t n) {
-    std::vector<float> v;
+// `n` floats copied from `bytes` (little-endian float32). Faulting in the fresh pages of a large model one by one
+// was most of the time it took to read it (each fault costs far more under a hypervisor that shadows page tables), so
+// a large buffer is backed by transparent huge pages where the kernel offers them on request (madvise mode) and
+// faulted in by one call (MADV_POPULATE_WRITE, Linux 5.14+; ignored where unknown) before the copy.
+FloatBuffer copyFloats(const char* bytes, size_t n) {
+    FloatBuffer v;
     v.reserve(n);
 #ifdef MADV_HUGEPAGE
+    const auto madviseAligned = [&](uintptr_t alignment, int advice) {
+        const uintptr_t begin = (reinterpret_cast<uintptr_t>(v.data()) + alignment - 1) & ~(alignment - 1);
+        const uintptr_t end = reinterpret_cast<uintptr_t>(v.data() + n) & ~(alignment - 1);
+        if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+    };
     constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-    if (n * sizeof(float) >= 2 * kHuge) {
-        const uintptr_t begin = (reinterpret_cast<uintptr_t>(v.data()) + kHuge - 1) & ~(kHuge - 1);
-        const uintptr_t end = reinterpret_cast<uintptr_t>(v.data() + n) & ~(kHuge - 1);
-        if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-    }
+    constexpr int kPopulateWrite = 23;  // MADV_POPULATE_WRITE, missing from older headers
+    if (n * sizeof(float) >= 2 * kHuge) madviseAligned(kHuge, MADV_HUGEPAGE);
+    if (n * sizeof(float) >= kSplitPayloadBytes) madviseAligned(4096, kPopulateWrite);
 #endif
     v.resize(n);
     std::memcpy(v.data(), bytes, n * sizeof(float));
@@ -94,7 +104,8 @@ std::vector<float> copyFloats(const char* bytes, size_t n) {
 }
 
 // Converts a TensorProto whose data is inline (raw_data or typed fields) into a neutral Tensor.
-Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& path) {
+// `payload`: the tensor's raw_data when the reader cut it off the message (onnx_payloads.h), else empty.
+Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& path, std::string_view payload = {}) {
     Tensor t;
     t.name = proto.name();
     t.dtype = DType(proto.data_type());
@@ -119,8 +130,8 @@ Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& 
         t.strings.assign(proto.string_data().begin(), proto.string_data().end());
         return t;
     }
-    if (proto.has_raw_data() && isFourBitType(t.dtype)) {
-        const std::string& raw = proto.raw_data();
+    if ((!payload.empty() || proto.has_raw_data()) && isFourBitType(t.dtype)) {
+        const std::string_view raw = payload.empty() ? std::string_view(proto.raw_data()) : payload;
         if (int64_t(raw.size()) != storedBytes(t.dtype, n)) return sizeMismatch(2 * int64_t(raw.size()));
         t.data.resize(size_t(n));
         t.ints.resize(size_t(n));
@@ -132,8 +143,8 @@ Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& 
         }
         return t;
     }
-    if (proto.has_raw_data()) {
-        const std::string& raw = proto.raw_data();
+    if (!payload.empty() || proto.has_raw_data()) {
+        const std::string_view raw = payload.empty() ? std::string_view(proto.raw_data()) : payload;
         const int es = dtypeSize(t.dtype);
         if (es == 0)
             return modelError(path, ErrorCode::Unsupported,
@@ -454,7 +465,33 @@ private:
     const std::string& m_path;
 };
 
-Result<onnx::ModelProto> parseModelFile(const std::string& path) {
+// A read-only mapping of a whole file (none when mmap fails: the caller reads the file instead).
+class MappedFile {
+public:
+    MappedFile(int fd, size_t size) : m_size(size) {
+        void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p != MAP_FAILED) m_data = static_cast<const char*>(p);
+    }
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    ~MappedFile() {
+        if (m_data) ::munmap(const_cast<char*>(m_data), m_size);
+    }
+    bool ok() const { return m_data != nullptr; }
+    std::string_view bytes() const { return {m_data, m_size}; }
+
+private:
+    const char* m_data = nullptr;
+    size_t m_size = 0;
+};
+
+struct ParsedModel {
+    onnx::ModelProto model;
+    std::unique_ptr<MappedFile> file;             // holds the bytes that `payloads` point into
+    std::vector<std::string_view> payloadOf;      // per initializer index: its raw_data when cut off, else empty
+};
+
+Result<ParsedModel> parseModelFile(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec))
         return makeError(ErrorCode::FileNotFound, path + ": file not found");
@@ -465,9 +502,21 @@ Result<onnx::ModelProto> parseModelFile(const std::string& path) {
     if (size == 0) return modelError(path, ErrorCode::Parse, "file is empty (0 bytes); it is not an ONNX model");
     int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0) return modelError(path, ErrorCode::Io, std::string("cannot open: ") + std::strerror(errno));
-    onnx::ModelProto model;
+    ParsedModel parsedModel;
+    onnx::ModelProto& model = parsedModel.model;
     bool parsed = false;
-    {
+    auto mapped = std::make_unique<MappedFile>(fd, size_t(size));
+    std::optional<SplitModel> split;
+    if (mapped->ok() && size <= uintmax_t(INT_MAX)) split = splitInitializerPayloads(mapped->bytes(), kSplitPayloadBytes);
+    if (split) {
+        parsed = model.ParseFromString(split->message);
+        const int initializers = model.has_graph() ? model.graph().initializer_size() : 0;
+        parsedModel.payloadOf.resize(size_t(initializers));
+        for (const InitializerPayload& payload : split->payloads)
+            if (payload.initializer < initializers) parsedModel.payloadOf[size_t(payload.initializer)] = payload.bytes;
+        parsedModel.file = std::move(mapped);
+    } else {
+        mapped.reset();
         google::protobuf::io::FileInputStream fileStream(fd);
         google::protobuf::io::CodedInputStream coded(&fileStream);
         coded.SetTotalBytesLimit(INT_MAX);
@@ -481,7 +530,7 @@ Result<onnx::ModelProto> parseModelFile(const std::string& path) {
     if (!model.has_graph() || model.ir_version() <= 0)
         return modelError(path, ErrorCode::Parse,
                           "not an ONNX model: the file parses but has no graph or no IR version");
-    return model;
+    return parsedModel;
 }
 
 }  // namespace
@@ -530,7 +579,7 @@ Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress)
     if (!reportProgress(progress, 0.f, "reading file")) return cancelled();
     auto parsed = parseModelFile(path);
     if (!parsed) return parsed.error();
-    onnx::ModelProto& model = parsed.value();
+    onnx::ModelProto& model = parsed->model;
     const fs::path modelDir = fs::path(path).parent_path();
 
     onnx::GraphProto* gp = model.mutable_graph();
@@ -574,7 +623,9 @@ Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress)
         const auto& init = gp->initializer(initIndex);
         if (!reportProgress(progress, 0.5f + 0.4f * float(initIndex) / float(initCount), "converting weights"))
             return cancelled();
-        auto t = convertTensor(init, path);
+        const std::string_view payload =
+            size_t(initIndex) < parsed->payloadOf.size() ? parsed->payloadOf[size_t(initIndex)] : std::string_view();
+        auto t = convertTensor(init, path, payload);
         if (!t) return t.error();
         // The proto's copy is not read again: freed now, a large model does not hold its weights twice.
         std::string().swap(*gp->mutable_initializer(initIndex)->mutable_raw_data());

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/model/float_buffer.h"
+
 namespace lathe {
 
 // ONNX TensorProto element types, same numbering.
@@ -39,7 +41,7 @@ struct Tensor {
     std::string name;
     DType dtype = DType::Float;
     std::vector<int64_t> shape;
-    std::vector<float> data;
+    FloatBuffer data;
     std::vector<int64_t> ints;
     std::vector<std::string> strings;
 

@@ -112,34 +112,59 @@ int ExecutionPlan::valueId(const std::string& name) {
 
 Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compile(const Graph& graph, const ExecutorOptions& options) {
     auto plan = std::make_unique<ExecutionPlan>();
-    plan->m_threads = std::max(1, options.threads > 0 ? options.threads : omp_get_max_threads());
-    plan->m_packWeights = options.packWeights;
     for (const auto& [name, tensor] : graph.initializers)
         plan->m_constants[size_t(plan->valueId(name))] = std::make_unique<NDArray>(tensor.shape, tensor.data);
+    if (auto status = plan->compileNodes(graph, options); !status) return status.error();
+    return plan;
+}
+
+Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compileBorrowing(Graph& lender, const ExecutorOptions& options) {
+    auto plan = std::make_unique<ExecutionPlan>();
+    for (auto& [name, tensor] : lender.initializers)
+        plan->m_constants[size_t(plan->valueId(name))] = std::make_unique<NDArray>(tensor.shape, std::move(tensor.data));
+    if (auto status = plan->compileNodes(lender, options); !status) {
+        plan->returnInitializers(lender);
+        return status.error();
+    }
+    return plan;
+}
+
+void ExecutionPlan::returnInitializers(Graph& lender) {
+    for (auto& [name, tensor] : lender.initializers) {
+        const auto it = m_valueIds.find(name);
+        if (it == m_valueIds.end() || !m_constants[size_t(it->second)] || !tensor.data.empty()) continue;
+        tensor.data = std::move(m_constants[size_t(it->second)]->data);
+        m_constants[size_t(it->second)].reset();
+    }
+}
+
+Status ExecutionPlan::compileNodes(const Graph& graph, const ExecutorOptions& options) {
+    m_threads = std::max(1, options.threads > 0 ? options.threads : omp_get_max_threads());
+    m_packWeights = options.packWeights;
     for (const std::string& name : graph.inputs) {
-        plan->m_inputNames.push_back(name);
-        plan->m_inputIds.push_back(plan->valueId(name));
+        m_inputNames.push_back(name);
+        m_inputIds.push_back(valueId(name));
         const ValueInfo* info = graph.value(name);
-        plan->m_inputShapes.push_back(info && info->hasShape ? info->shape : std::vector<int64_t>{});
+        m_inputShapes.push_back(info && info->hasShape ? info->shape : std::vector<int64_t>{});
     }
     auto order = dependencyOrder(graph);
     if (!order) return order.error();
-    OmpThreadsScope threads(plan->m_threads);
+    OmpThreadsScope threads(m_threads);
     for (int index : order.value())
-        if (auto status = plan->addNode(graph, graph.nodes[size_t(index)]); !status) return status.error();
+        if (auto status = addNode(graph, graph.nodes[size_t(index)]); !status) return status.error();
     for (const std::string& name : graph.outputs) {
-        auto it = plan->m_valueIds.find(name);
-        if (it == plan->m_valueIds.end())
+        auto it = m_valueIds.find(name);
+        if (it == m_valueIds.end())
             return makeError(ErrorCode::InvalidModel,
                              "graph output '" + name + "' is not produced by any node and is not a graph input");
-        plan->m_outputNames.push_back(name);
-        plan->m_outputIds.push_back(it->second);
+        m_outputNames.push_back(name);
+        m_outputIds.push_back(it->second);
     }
-    plan->m_fusedAway.assign(plan->m_valueNames.size(), 0);
-    plan->fuseEpilogues(graph, plan->fuseQuantizedChains(graph));
-    plan->planLiveness(plan->m_steps);
-    plan->planLiveness(plan->m_fusedSteps);
-    return plan;
+    m_fusedAway.assign(m_valueNames.size(), 0);
+    fuseEpilogues(graph, fuseQuantizedChains(graph));
+    planLiveness(m_steps);
+    planLiveness(m_fusedSteps);
+    return Ok{};
 }
 
 Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {

@@ -42,6 +42,10 @@ public:
 
     // Errors name the node (and op) that cannot be compiled.
     static Result<std::unique_ptr<ExecutionPlan>> compile(const Graph& graph, const ExecutorOptions& options);
+    // As compile, but the plan takes the float data of `lender`'s initializers instead of copying it;
+    // returnInitializers gives it back (also done here when compiling fails).
+    static Result<std::unique_ptr<ExecutionPlan>> compileBorrowing(Graph& lender, const ExecutorOptions& options);
+    void returnInitializers(Graph& lender);
 
     // See Executor::run. With `shapes`, runs the exact (unfused) steps in shapes-only mode (KernelIo::shapesOnly) and
     // adds the shape of every value, constants included, as it is computed.
@@ -58,6 +62,8 @@ private:
     struct RunState;
 
     int valueId(const std::string& name);
+    // Everything of compile after the initializers became constants.
+    Status compileNodes(const Graph& graph, const ExecutorOptions& options);
     Status addNode(const Graph& graph, const Node& node);
     // The steps with int8 steps in place of DequantizeLinear → Conv/MatMul/Gemm → QuantizeLinear chains
     // (qdq_fusion.cpp); marks the values they no longer compute in m_fusedAway.

@@ -9,17 +9,38 @@
 
 namespace lathe {
 
+namespace {
+
+Status checkSupported(const Graph& graph) {
+    const std::vector<std::string> unsupported = Executor::unsupportedOps(graph);
+    if (unsupported.empty()) return Ok{};
+    std::string list;
+    for (const std::string& entry : unsupported) list += (list.empty() ? "" : "; ") + entry;
+    return makeError(ErrorCode::UnsupportedOp,
+                     "the built-in runtime has no kernel for: " + list +
+                         ". The model can still be inspected and compressed; run it with OpenCV DNN instead.");
+}
+
+}  // namespace
+
 Result<Executor> Executor::compile(const Graph& graph, const ExecutorOptions& options) {
-    if (auto unsupported = unsupportedOps(graph); !unsupported.empty()) {
-        std::string list;
-        for (const std::string& entry : unsupported) list += (list.empty() ? "" : "; ") + entry;
-        return makeError(ErrorCode::UnsupportedOp,
-                         "the built-in runtime has no kernel for: " + list +
-                             ". The model can still be inspected and compressed; run it with OpenCV DNN instead.");
-    }
+    if (auto supported = checkSupported(graph); !supported) return supported.error();
     auto plan = ExecutionPlan::compile(graph, options);
     if (!plan) return plan.error();
     return Executor(std::move(plan.value()), microBatchSize(graph, options.microBatchBytes));
+}
+
+Result<Executor> Executor::compileBorrowing(Graph& graph, const ExecutorOptions& options) {
+    if (auto supported = checkSupported(graph); !supported) return supported.error();
+    auto plan = ExecutionPlan::compileBorrowing(graph, options);
+    if (!plan) return plan.error();
+    return Executor(std::move(plan.value()), microBatchSize(graph, options.microBatchBytes));
+}
+
+void Executor::returnInitializers(Graph& graph) && {
+    if (!m_plan) return;
+    m_plan->returnInitializers(graph);
+    m_plan.reset();
 }
 
 std::vector<std::string> Executor::unsupportedOps(const Graph& graph) {

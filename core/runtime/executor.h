@@ -37,6 +37,12 @@ public:
     // Fails with ErrorCode::Unsupported naming every node whose op has no kernel (see unsupportedOps), or with the
     // node and reason when a supported op uses an unsupported attribute value.
     static Result<Executor> compile(const Graph& graph, const ExecutorOptions& options = {});
+    // As compile, but the executor takes the float data of graph's initializers instead of copying it (a large
+    // model's weights are not held twice, nor copied: ViT-B/16's 346 MB); until returnInitializers, graph's
+    // initializers hold no values. When compiling fails they are back before this returns.
+    static Result<Executor> compileBorrowing(Graph& graph, const ExecutorOptions& options = {});
+    // Gives the borrowed data back to the graph it came from; the executor is spent (cannot run) afterwards.
+    void returnInitializers(Graph& graph) &&;
     // "Op (node, node…)" entries for ops with no kernel; empty when the graph can run.
     static std::vector<std::string> unsupportedOps(const Graph& graph);
 

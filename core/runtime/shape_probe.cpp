@@ -67,9 +67,11 @@ ShapeProbeReport completeShapesByExecution(Graph& graph) {
     ExecutorOptions options;
     options.microBatchBytes = 0;
     options.packWeights = false;  // one shapes-only run: packing the weights would cost more than it
-    auto executor = Executor::compile(graph, options);
+    // Borrowed, not copied: copying a large model's weights took most of the probe's time.
+    auto executor = Executor::compileBorrowing(graph, options);
     if (!executor) return giveUp("the model cannot run here: " + executor.error().message);
     auto shapes = executor->valueShapes(*inputs);
+    std::move(*executor).returnInitializers(graph);
     if (!shapes) return giveUp("running it once on zeros failed: " + shapes.error().message);
     report.ran = true;
     for (const std::string& name : unknown) {

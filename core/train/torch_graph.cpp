@@ -28,7 +28,9 @@ torch::Tensor toTorch(const Tensor& t, torch::Dtype floatType) {
             for (float v : t.data) values.push_back(int64_t(v));
         return torch::tensor(values, torch::kLong).reshape(t.shape);
     }
-    return torch::tensor(t.data, torch::kFloat).reshape(t.shape).to(floatType);
+    return torch::from_blob(const_cast<float*>(t.data.data()), {int64_t(t.data.size())}, torch::kFloat)
+        .reshape(t.shape)
+        .to(floatType, /*non_blocking=*/false, /*copy=*/true);
 }
 
 }  // namespace

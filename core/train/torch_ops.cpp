@@ -291,7 +291,9 @@ Tensors constant(const Tensors&, const OpContext& c) {
     if (!value || !value->tensor) fail(c, "only the 'value' form of Constant is trainable");
     const lathe::Tensor& t = *value->tensor;
     if (isIntegerType(t.dtype)) return {torch::tensor(t.ints, torch::kLong).reshape(t.shape)};
-    return {torch::tensor(t.data, torch::kFloat).reshape(t.shape)};
+    return {torch::from_blob(const_cast<float*>(t.data.data()), {int64_t(t.data.size())}, torch::kFloat)
+                .clone()
+                .reshape(t.shape)};
 }
 
 Tensors pad(const Tensors& in, const OpContext& c) {

@@ -210,14 +210,14 @@ Result<LowRankResult> svdDecompose(Graph& graph, int nodeIndex, const LowRankSet
         } else {
             second.shape = {rows, r};
         }
-        first.data = std::move(svd->right);
-        second.data = std::move(svd->left);
+        first.data.assign(svd->right.begin(), svd->right.end());
+        second.data.assign(svd->left.begin(), svd->left.end());
     } else {
         // W = [in, out]: y = x·W = (x·left)·right; first = left [in, r], second = right [r, out].
         first.shape = {rows, r};
         second.shape = {r, cols};
-        first.data = std::move(svd->left);
-        second.data = std::move(svd->right);
+        first.data.assign(svd->left.begin(), svd->left.end());
+        second.data.assign(svd->right.begin(), svd->right.end());
     }
 
     Node n1 = node, n2 = node;

@@ -204,7 +204,7 @@ inline Array randomInput(std::vector<int64_t> shape, uint32_t seed = 3) {
 // Flatten, Gemm, MatMul (2-D), Add/Mul (same shape or constant), Concat (axis 1).
 inline std::map<std::string, Array> evaluate(const Graph& g, const std::map<std::string, Array>& inputs) {
     std::map<std::string, Array> env = inputs;
-    for (const auto& [name, t] : g.initializers) env[name] = Array{t.shape, t.data};
+    for (const auto& [name, t] : g.initializers) env[name] = Array{t.shape, {t.data.begin(), t.data.end()}};
     for (const Node& n : g.nodes) {
         const Array& x = env.at(n.inputs[0]);
         Array y;

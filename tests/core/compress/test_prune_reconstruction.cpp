@@ -151,7 +151,7 @@ private slots:
         const Graph reference = b.graph;
         Graph g = b.graph;
         pruneToSparsity(g.initializers.at("c.weight").data, 0.5);
-        const std::vector<float> masked = g.initializers.at("c.weight").data;
+        const FloatBuffer masked = g.initializers.at("c.weight").data;
         const Array input = randomInput({48, 4, 6, 6}, 9);
         ReconstructionOptions options;
         options.damping = 0;

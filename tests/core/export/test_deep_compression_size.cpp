@@ -15,7 +15,7 @@ class TestDeepCompressionSize : public QObject {
         Tensor t;
         t.name = "w";
         t.shape = {int64_t(w.size())};
-        t.data = std::move(w);
+        t.data.assign(w.begin(), w.end());
         m.graph.initializers["w"] = t;
         LayerReport r;
         r.name = "layer";

@@ -78,7 +78,7 @@ void addInitializer(Graph& g, const std::string& name, DType dtype, std::vector<
     t.name = name;
     t.dtype = dtype;
     t.shape = shape;
-    t.data = values;
+    t.data.assign(values.begin(), values.end());
     if (isIntegerType(dtype))
         for (float v : values) t.ints.push_back(int64_t(v));
     g.initializers[name] = t;

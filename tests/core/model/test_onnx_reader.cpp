@@ -2,11 +2,13 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <bit>
 #include <filesystem>
 #include <functional>
 #include <fstream>
 
 #include "core/model/model_summary.h"
+#include "core/model/onnx_payloads.h"
 #include "core/model/onnx_reader.h"
 
 using namespace lathe;
@@ -494,6 +496,125 @@ private slots:
         QCOMPARE(t->numel(), rows * cols);
         QCOMPARE(t->data[1234567], float(1234567 % 1000) * 0.001f);
         QCOMPARE(summarizeModel(*g).totalMacs, rows * cols);
+    }
+
+    // Large raw_data payloads are cut off the protobuf message and converted from the mapped file: the values read
+    // must be exactly the file's, for float and integer tensors, next to small raw and typed-field tensors.
+    void largePayloadsAreReadFromTheFile() {
+        onnx::ModelProto model;
+        model.set_ir_version(8);
+        model.add_opset_import()->set_version(13);
+        auto* graph = model.mutable_graph();
+        graph->set_name("payloads");
+        auto addFloats = [&](const char* name, int64_t n, bool raw) {
+            auto* t = graph->add_initializer();
+            t->set_name(name);
+            t->set_data_type(onnx::TensorProto_DataType_FLOAT);
+            t->add_dims(n);
+            std::vector<float> v(static_cast<size_t>(n));
+            for (int64_t i = 0; i < n; ++i) v[size_t(i)] = float(i % 977) * 0.25f - float(n % 13);
+            if (raw)
+                t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+            else
+                for (float x : v) t->add_float_data(x);
+        };
+        addFloats("big", 70000, true);      // 280 KB: cut off
+        addFloats("small", 100, true);      // stays in the message
+        addFloats("typed", 20000, false);   // float_data, not raw
+        addFloats("big2", 40000, true);     // 160 KB: cut off
+        auto* ints = graph->add_initializer();
+        ints->set_name("ints");
+        ints->set_data_type(onnx::TensorProto_DataType_INT64);
+        ints->add_dims(9000);  // 72 KB: cut off, then converted as integers
+        std::vector<int64_t> iv(9000);
+        for (size_t i = 0; i < iv.size(); ++i) iv[i] = int64_t(i) * 3 - 4000;
+        ints->set_raw_data(std::string(reinterpret_cast<const char*>(iv.data()), iv.size() * sizeof(int64_t)));
+        std::string bytes;
+        QVERIFY(model.SerializeToString(&bytes));
+
+        const std::optional<SplitModel> split = splitInitializerPayloads(bytes, 64 << 10);
+        QVERIFY(split);
+        QCOMPARE(int(split->payloads.size()), 3);
+        QVERIFY(split->message.size() < 100000);  // the typed tensor (80 KB of fixed32) stays
+        onnx::ModelProto stripped;
+        QVERIFY(stripped.ParseFromString(split->message));
+        QCOMPARE(stripped.graph().initializer_size(), 5);
+        for (const InitializerPayload& payload : split->payloads) {
+            QVERIFY(!stripped.graph().initializer(payload.initializer).has_raw_data());
+            QVERIFY(payload.bytes == model.graph().initializer(payload.initializer).raw_data());
+        }
+        QCOMPARE(stripped.graph().initializer(1).raw_data(), model.graph().initializer(1).raw_data());
+        QVERIFY(!splitInitializerPayloads(std::string_view(bytes).substr(0, bytes.size() - 7), 64 << 10));
+        QVERIFY(!splitInitializerPayloads(bytes, size_t(1) << 30));  // nothing to cut
+
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("payloads.onnx").toStdString();
+        {
+            std::ofstream out(path, std::ios::binary);
+            out << bytes;
+        }
+        auto g = readOnnxModel(path);
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+        for (int i = 0; i < 4; ++i) {
+            const onnx::TensorProto& proto = model.graph().initializer(i);
+            const Tensor* t = g->initializer(proto.name());
+            QVERIFY(t);
+            const size_t n = size_t(proto.dims(0));
+            QCOMPARE(t->data.size(), n);
+            for (size_t k = 0; k < n; ++k) {
+                const float expected = proto.has_raw_data()
+                                           ? reinterpret_cast<const float*>(proto.raw_data().data())[k]
+                                           : proto.float_data(int(k));
+                if (t->data[k] != expected) QFAIL(qPrintable(QStringLiteral("%1[%2]").arg(proto.name().c_str()).arg(k)));
+            }
+        }
+        const Tensor* readInts = g->initializer("ints");
+        QVERIFY(readInts);
+        QCOMPARE(readInts->ints, iv);
+        QCOMPARE(readInts->data[8999], float(iv[8999]));
+    }
+
+    // A tensor with raw_data twice (protobuf keeps the last) is not split: the file is parsed whole, as protobuf reads it.
+    void repeatedRawDataFallsBackToProtobuf() {
+        auto lengthDelimited = [](int field, const std::string& content) {
+            std::string out;
+            auto varint = [&](uint64_t v) {
+                while (v >= 0x80) {
+                    out.push_back(char(uint8_t(v) | 0x80));
+                    v >>= 7;
+                }
+                out.push_back(char(v));
+            };
+            varint(uint64_t(field) << 3 | 2);
+            varint(content.size());
+            return out + content;
+        };
+        onnx::TensorProto tensor;
+        tensor.set_name("W");
+        tensor.set_data_type(onnx::TensorProto_DataType_FLOAT);
+        tensor.add_dims(20000);
+        const std::string first(80000, '\0'), second(80000, '\x40');  // zeros, then 0x40404040 = 3.0039...
+        std::string tensorBytes = tensor.SerializeAsString() + lengthDelimited(9, first) + lengthDelimited(9, second);
+        onnx::ModelProto model;
+        model.set_ir_version(8);
+        model.add_opset_import()->set_version(13);
+        model.mutable_graph()->set_name("twice");
+        std::string modelBytes = model.SerializeAsString();
+        modelBytes += lengthDelimited(7, lengthDelimited(5, tensorBytes));
+        QVERIFY(!splitInitializerPayloads(modelBytes, 64 << 10));
+
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("twice.onnx").toStdString();
+        {
+            std::ofstream out(path, std::ios::binary);
+            out << modelBytes;
+        }
+        auto g = readOnnxModel(path);
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+        const Tensor* w = g->initializer("W");
+        QVERIFY(w);
+        QCOMPARE(w->data.size(), size_t(20000));
+        QCOMPARE(w->data[123], std::bit_cast<float>(uint32_t(0x40404040)));
     }
 };
 

@@ -146,6 +146,24 @@ private slots:
                  report.problem.c_str());
     }
 
+    // The probe lends the weights to the executor instead of copying them: they come back unchanged, also when the
+    // graph fails to compile.
+    void weightsComeBackFromTheProbe() {
+        for (const bool compiles : {true, false}) {
+            Graph graph = attentionGraph();
+            if (!compiles) graph.outputs.push_back("nowhere");
+            const std::map<std::string, Tensor> before = graph.initializers;
+            const ShapeProbeReport report = completeShapesByExecution(graph);
+            QCOMPARE(report.ran, compiles);
+            QCOMPARE(graph.initializers.size(), before.size());
+            for (const auto& [name, tensor] : before) {
+                QCOMPARE(graph.initializers.at(name).shape, tensor.shape);
+                QVERIFY2(graph.initializers.at(name).data == tensor.data, name.c_str());
+                QVERIFY(!tensor.data.empty());
+            }
+        }
+    }
+
     void completeModelsAreNotRun() {
         auto graph = readOnnxModel(LATHE_DEMO_MODEL);
         QVERIFY(graph.ok());
