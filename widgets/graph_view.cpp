@@ -331,11 +331,17 @@ void GraphView::showPrepared(const PreparedGraph& prepared) {
     setPlaceholder({});
     for (QAction* action : {m_zoomInAction, m_zoomOutAction, m_resetZoomAction, m_fitAction}) action->setEnabled(true);
     showInitialView();
+    // A selection made while the layout ran (the window selects a layer as soon as the model is read).
+    const std::vector<int> group = m_requestedGroup;
+    if (m_requestedNode >= 0) selectNode(m_requestedNode);
+    showChannelGroup(group);
     emit layoutFinished();
 }
 
 void GraphView::clearItems() {
     m_selectedNode = -1;
+    m_requestedNode = -1;
+    m_requestedGroup.clear();
     m_nodeItems.clear();
     m_edges.clear();
     scene()->clear();
@@ -344,6 +350,7 @@ void GraphView::clearItems() {
 }
 
 void GraphView::selectNode(int nodeIndex) {
+    m_requestedNode = nodeIndex;  // shown once the layout arrives when it is still running
     if (NodeItem* previous = nodeItemAt(m_selectedNode)) previous->setHighlighted(false);
     for (auto& link : m_edges) link.item->setHighlighted(false);
     NodeItem* item = nodeItemAt(nodeIndex);
@@ -357,6 +364,7 @@ void GraphView::selectNode(int nodeIndex) {
 }
 
 void GraphView::showChannelGroup(const std::vector<int>& nodeIndices) {
+    m_requestedGroup = nodeIndices;
     for (NodeItem* item : m_nodeItems)
         if (item) item->setGrouped(false);
     for (int i : nodeIndices)

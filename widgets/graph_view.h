@@ -100,6 +100,8 @@ private:
     std::vector<NodeItem*> m_nodeItems;  // by node index
     std::vector<EdgeLink> m_edges;
     int m_selectedNode = -1;
+    int m_requestedNode = -1;          // the last selectNode, applied when a running layout arrives
+    std::vector<int> m_requestedGroup;  // the last showChannelGroup, likewise
     double m_zoom = 1.0;
     QLabel* m_placeholder;
     GraphLegend* m_legend;

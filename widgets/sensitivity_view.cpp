@@ -247,7 +247,7 @@ void SensitivityView::redraw() {
         m_plot->xAxis->setRange(-2, 102);
     m_plot->yAxis->setRange(std::max(0.0, lowest - 2.0), m_figure.baselineTop1 + 2.0);
     m_plot->legend->setVisible(m_plot->graphCount() > 0);
-    m_plot->replot();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);  // drawn when shown: the dock is often hidden
 }
 
 }  // namespace lathe

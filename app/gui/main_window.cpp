@@ -50,6 +50,8 @@ namespace lathe {
 
 namespace {
 
+// Graphs up to this many nodes are laid out as part of opening the model.
+constexpr size_t kLayoutWhileLoadingNodes = 400;
 const QString kRecentFilesKey = QStringLiteral("recentFiles");
 const QString kLastDirKey = QStringLiteral("lastOpenDir");
 const QString kGeometryKey = QStringLiteral("window/geometry");
@@ -87,8 +89,13 @@ MainWindow::MainWindow(QWidget* parent)
     setAcceptDrops(true);
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowNestedDocks | QMainWindow::AllowTabbedDocks);
     setTabPosition(Qt::AllDockWidgetAreas, QTabWidget::North);
-    m_document->setViewPreparer(
-        [](const Graph& graph) { return std::static_pointer_cast<const void>(GraphView::prepare(graph)); });
+    // A small graph is laid out while the model loads, so it appears whole; a large one (ViT-B/16: 1,620 nodes, 1 s)
+    // is laid out after the table and the inspector show the model.
+    m_document->setViewPreparer([](const Graph& graph) {
+        return graph.nodes.size() > kLayoutWhileLoadingNodes
+                   ? nullptr
+                   : std::static_pointer_cast<const void>(GraphView::prepare(graph));
+    });
 
     auto* centre = new QWidget(this);
     auto* centreLayout = new QVBoxLayout(centre);
@@ -479,8 +486,8 @@ void MainWindow::onModelChanged() {
     updateActions();
     // Last: layoutFinished() may make a listener select a node of the new model right away.
     m_graphView->setGraph(graph, std::static_pointer_cast<const PreparedGraph>(m_document->preparedView()));
-    // Unless one did, the window opens on the largest compressible layer.
-    if (m_document->selectedNode() < 0 && !m_graphView->isLayingOut()) {
+    // Unless one did, the window opens on the largest compressible layer (the graph shows it once laid out).
+    if (m_document->selectedNode() < 0) {
         const LayerInfo* largest = nullptr;
         for (const LayerInfo& l : m_document->summary().layers)
             if (isCompressibleLayer(l) && (!largest || l.params > largest->params)) largest = &l;

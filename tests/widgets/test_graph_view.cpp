@@ -170,6 +170,24 @@ private slots:
         QCOMPARE(view.nodeItemCount(), int(second->nodes.size()));
         QCOMPARE(finished.count(), 1);
     }
+
+    // The window selects a layer as soon as a large model is read, before its graph is laid out: the selection and
+    // its channel group show once the layout arrives.
+    void selectionDuringLayoutIsShownAfterIt() {
+        const auto graph = loadGraph(fixturePath("residual.onnx"));
+        QVERIFY(graph && graph->nodes.size() > 3);
+        GraphView view;
+        view.setGraph(graph);
+        QVERIFY(view.isLayingOut());
+        view.selectNode(2);
+        view.showChannelGroup({1, 2});
+        QCOMPARE(view.selectedNode(), -1);  // nothing drawn yet
+        QTRY_VERIFY_WITH_TIMEOUT(!view.isLayingOut(), 60000);
+        QCOMPARE(view.selectedNode(), 2);
+        QVERIFY(view.nodeItem(2)->isHighlighted());
+        QVERIFY(view.nodeItem(1)->isGrouped() && view.nodeItem(2)->isGrouped());
+        QVERIFY(!view.nodeItem(0)->isGrouped());
+    }
 };
 
 QTEST_MAIN(TestGraphView)
