@@ -237,6 +237,14 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> step
         if (!x || !y || !x->hasShape || !y->hasShape || x->shape != y->shape || x->shape.empty()) return false;
         return std::all_of(x->shape.begin() + 1, x->shape.end(), [](int64_t d) { return d > 0; });
     };
+    // A constant whose only dimension above 1 is its last, and that cannot raise the rank of `value`: adding it
+    // broadcasts one row over value's last axis.
+    auto isRowOver = [&](const NDArray& c, int value) {
+        if (c.rank() == 0 || c.numel() != c.shape.back()) return false;
+        if (c.rank() == 1) return true;
+        const ValueInfo* v = graph.value(m_valueNames[size_t(value)]);
+        return v && v->hasShape && int(v->shape.size()) >= c.rank();
+    };
     for (int id : m_outputIds) readers[size_t(id)] = -1;
     std::vector<char> absorbed(steps.size(), 0);
     std::vector<PlanStep> fused;
@@ -253,6 +261,12 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> step
             std::optional<Epilogue> epilogue =
                 next.outputs.size() == 1 && onlyRuntimeInput ? next.kernel->asEpilogue() : std::nullopt;
             std::unique_ptr<Kernel> merged = epilogue ? step.kernel->withEpilogue(*epilogue) : nullptr;
+            if (!merged && next.opType == "Add" && next.inputs.size() == 2 && next.outputs.size() == 1) {
+                // A constant bias row over the last axis (MatMul + Add: a linear layer as torch exports it).
+                const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
+                const NDArray* bias = other >= 0 && other != value ? m_constants[size_t(other)].get() : nullptr;
+                if (bias && isRowOver(*bias, value)) merged = step.kernel->withRowBias(bias->data);
+            }
             if (!merged && next.opType == "Add" && next.inputs.size() == 2 && next.outputs.size() == 1) {
                 // A residual Add: its other operand must exist before this step runs (a graph input, or produced
                 // by an earlier step).

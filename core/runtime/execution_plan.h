@@ -30,7 +30,8 @@ struct PlanStep {
 // The compiled form of a Graph: nodes in dependency order with their kernels, constants folded at compile time, and
 // liveness so that a run frees each intermediate after its last reader. Two step lists: the exact one (one step per
 // node) and, when any fusion applies, a fused one where Conv/Gemm absorb a following BatchNormalization/Relu/Clip,
-// and a Conv a residual Add of an equally shaped value computed before it (then the Relu/Clip after the Add), and
+// and a Conv a residual Add of an equally shaped value computed before it (then the Relu/Clip after the Add), a
+// MatMul/Gemm the Add of a constant bias row (the bias seeds the sum), and
 // Sigmoid the Mul of its output with its own input (SiLU, one pass). A run uses the fused list unless it captures a value that only the exact list computes.
 // The declared element type of a value or initializer (Undefined when unknown).
 DType declaredType(const Graph& graph, const std::string& name);

@@ -137,6 +137,9 @@ public:
     // connection; later epilogues apply after the sum), or nullptr when it cannot absorb it. The kernel fails at run
     // time when the shapes differ.
     virtual std::unique_ptr<Kernel> withResidual(int input) const { return nullptr; }
+    // This kernel followed by Add(output, bias) of a constant row `bias` broadcast over its output's last axis (a
+    // linear layer's bias after MatMul), or nullptr when it cannot absorb it. Later epilogues apply after the sum.
+    virtual std::unique_ptr<Kernel> withRowBias(const FloatBuffer& bias) const { return nullptr; }
     // For a pointwise f of one input: the kernel computing Mul(x, f(x)) in one pass with the same values as the two
     // nodes (SiLU / Swish, x · sigmoid(x); a NaN's payload may differ), or nullptr when it has none.
     virtual std::unique_ptr<Kernel> withTimesInput() const { return nullptr; }

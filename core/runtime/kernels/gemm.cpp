@@ -14,6 +14,15 @@ namespace lathe {
 
 namespace {
 
+// The GEMMs accumulate into their output: zeros, or each row of `n` values set to a fused bias.
+void seedRows(NDArray& y, int64_t n, const FloatBuffer* bias) {
+    if (!bias) {
+        std::fill(y.data.begin(), y.data.end(), 0.f);
+        return;
+    }
+    for (float* row = y.data.data(); row < y.data.data() + y.data.size(); row += n) std::copy(bias->begin(), bias->end(), row);
+}
+
 MatrixRef matrixOf(const NDArray& m, bool transposed) {
     const MatrixRef plain{m.data.data(), m.shape[0], m.shape[1], m.shape[1], 1};
     return transposed ? plain.transposed() : plain;
@@ -36,6 +45,15 @@ public:
         if (!combined) return nullptr;
         auto fused = std::make_unique<GemmKernel>(*this);
         fused->m_epilogue = std::move(combined);
+        return fused;
+    }
+
+    std::unique_ptr<Kernel> withRowBias(const FloatBuffer& bias) const override {
+        // The bias seeds the sum, so it must come before alpha scaling and any epilogue.
+        if (!m_packedB || m_epilogue || m_rowBias || m_alpha != 1.f || int64_t(bias.size()) != m_packedB->cols())
+            return nullptr;
+        auto fused = std::make_unique<GemmKernel>(*this);
+        fused->m_rowBias = std::make_shared<const FloatBuffer>(bias);
         return fused;
     }
 
@@ -64,7 +82,7 @@ public:
                                     std::to_string(m) + ", " + std::to_string(n) + "]");
         }
         NDArray& y = io.output(0, {m, n});
-        std::fill(y.data.begin(), y.data.end(), 0.f);
+        seedRows(y, n, m_rowBias.get());
         if (io.shapesOnly()) return Ok{};
         float* scratch = io.workspace().shared(size_t(gemmScratchSize(left, right)));
         gemmAccumulateParallel(left, right, y.data.data(), n, scratch, io.threads());
@@ -98,11 +116,28 @@ private:
     std::shared_ptr<const PackedMatrix> m_packedB;  // op(B) as K x N when B is constant
     std::optional<NDArray> m_scaledC;               // beta * C when C is constant
     std::optional<Epilogue> m_epilogue;             // fused BatchNormalization / Relu / Clip over the N outputs
+    std::shared_ptr<const FloatBuffer> m_rowBias;   // a fused Add of a constant [N] row, seeding the sum
 };
 
 class MatMulKernel final : public Kernel {
 public:
-    explicit MatMulKernel(std::optional<PackedMatrix> packedB) : m_packedB(std::move(packedB)) {}
+    explicit MatMulKernel(std::shared_ptr<const PackedMatrix> packedB) : m_packedB(std::move(packedB)) {}
+
+    std::unique_ptr<Kernel> withRowBias(const FloatBuffer& bias) const override {
+        if (!m_packedB || m_rowBias || int64_t(bias.size()) != m_packedB->cols()) return nullptr;
+        auto fused = std::make_unique<MatMulKernel>(*this);
+        fused->m_rowBias = std::make_shared<const FloatBuffer>(bias);
+        return fused;
+    }
+
+    std::unique_ptr<Kernel> withEpilogue(const Epilogue& epilogue) const override {
+        if (!m_packedB || (epilogue.hasAffine() && int64_t(epilogue.scale.size()) != m_packedB->cols())) return nullptr;
+        std::optional<Epilogue> combined = m_epilogue ? m_epilogue->then(epilogue) : epilogue;
+        if (!combined) return nullptr;
+        auto fused = std::make_unique<MatMulKernel>(*this);
+        fused->m_epilogue = std::move(combined);
+        return fused;
+    }
 
     Status forward(KernelIo& io) const override {
         std::vector<int64_t> aShape = io.input(0).shape;
@@ -124,7 +159,7 @@ public:
         if (!aVector) outShape.push_back(m);
         if (!bVector) outShape.push_back(n);
         NDArray& y = io.output(0, outShape);
-        std::fill(y.data.begin(), y.data.end(), 0.f);
+        seedRows(y, n, m_rowBias.get());
         if (io.shapesOnly()) return Ok{};
         const float* a = io.input(0).data.data();
         float* out = y.data.data();
@@ -137,6 +172,7 @@ public:
                 m_packedB ? GemmOperand(*m_packedB) : GemmOperand(MatrixRef{io.input(1).data.data(), k, n, n, 1});
             float* scratch = workspace.shared(size_t(gemmScratchSize(left, right)));
             gemmAccumulateParallel(left, right, out, n, scratch, io.threads());
+            applyEpilogue(y, n);
             return Ok{};
         }
         const float* b = io.input(1).data.data();
@@ -150,6 +186,7 @@ public:
             gemmAccumulate(GemmOperand(MatrixRef{a + aOffsets[size_t(i)], m, k, k, 1}),
                            GemmOperand(MatrixRef{b + bOffsets[size_t(i)], k, n, n, 1}), out + i * m * n, n, scratch);
         }
+        applyEpilogue(y, n);
         return Ok{};
     }
 
@@ -173,7 +210,14 @@ private:
         return offsets;
     }
 
-    std::optional<PackedMatrix> m_packedB;  // K x N when B is a constant matrix
+    void applyEpilogue(NDArray& y, int64_t n) const {
+        if (!m_epilogue || n == 0) return;
+        for (float* row = y.data.data(); row < y.data.data() + y.data.size(); row += n) m_epilogue->applyAcross(row, n);
+    }
+
+    std::shared_ptr<const PackedMatrix> m_packedB;  // K x N when B is a constant matrix
+    std::shared_ptr<const FloatBuffer> m_rowBias;   // a fused Add of a constant [N] row, seeding the sum
+    std::optional<Epilogue> m_epilogue;             // a fused Relu / Clip (or per-column affine map) over the N outputs
 };
 
 }  // namespace
@@ -197,9 +241,9 @@ Result<std::unique_ptr<Kernel>> makeGemmKernel(const KernelContext& context) {
 }
 
 Result<std::unique_ptr<Kernel>> makeMatMulKernel(const KernelContext& context) {
-    std::optional<PackedMatrix> packedB;
+    std::shared_ptr<const PackedMatrix> packedB;
     if (const NDArray* b = context.constant(1); b && b->rank() == 2 && context.packWeights)
-        packedB.emplace(matrixOf(*b, false), PackedMatrix::Side::Right);
+        packedB = std::make_shared<const PackedMatrix>(matrixOf(*b, false), PackedMatrix::Side::Right);
     return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(std::move(packedB)));
 }
 

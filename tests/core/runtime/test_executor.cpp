@@ -153,6 +153,54 @@ private slots:
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
+    // MatMul (constant B) then Add of a constant row, either operand order, (then Relu) runs as one step whose sum
+    // starts from the bias; a constant that is not one row is left to the Add. Fused and exact plans agree to 1e-5.
+    void biasAddFusedIntoMatMul_data() {
+        QTest::addColumn<bool>("biasFirst");
+        QTest::addColumn<bool>("relu");
+        QTest::addColumn<bool>("row");
+        QTest::newRow("MatMul+Add") << false << false << true;
+        QTest::newRow("Add(bias, MatMul)+Relu") << true << true << true;
+        QTest::newRow("[4, 5] constant: not a row") << false << false << false;
+    }
+    void biasAddFusedIntoMatMul() {
+        QFETCH(bool, biasFirst);
+        QFETCH(bool, relu);
+        QFETCH(bool, row);
+        GraphBuilder g;
+        g.input("x");
+        const NDArray w = randomArray({8, 5}, 51), b = row ? randomArray({5}, 52) : randomArray({4, 5}, 52);
+        g.constant("w", w);
+        g.constant("b", b);
+        g.node("MatMul", {"x", "w"}, {"m"});
+        g.node("Add", biasFirst ? std::vector<std::string>{"b", "m"} : std::vector<std::string>{"m", "b"}, {"s"});
+        if (relu) g.node("Relu", {"s"}, {"y"});
+        g.output(relu ? "y" : "s");
+        auto executor = Executor::compile(g.graph());
+        QVERIFY2(executor.ok(), executor.ok() ? "" : executor.error().message.c_str());
+        const NDArray x = randomArray({3, 4, 8}, 53);
+        std::vector<NodeTiming> fusedTimings, exactTimings;
+        auto fused = executor->run({{"x", x}}, {}, &fusedTimings);
+        auto exact = executor->run({{"x", x}}, {"m"}, &exactTimings);
+        QVERIFY2(fused.ok() && exact.ok(), exact.ok() ? "" : exact.error().message.c_str());
+        QCOMPARE(exactTimings.front().opType, std::string("MatMul"));
+        const std::string expected = !row ? "MatMul" : relu ? "MatMul+Add+Relu" : "MatMul+Add";
+        QCOMPARE(fusedTimings.front().opType, expected);
+        const std::string& output = executor->outputNames().front();
+        // Both plans against the arithmetic spelled out in double.
+        NDArray reference({3, 4, 5});
+        for (int64_t r = 0; r < 12; ++r)
+            for (int64_t j = 0; j < 5; ++j) {
+                double sum = b.data[size_t(row ? j : (r % 4) * 5 + j)];
+                for (int64_t k = 0; k < 8; ++k) sum += double(x.data[size_t(r * 8 + k)]) * w.data[size_t(k * 5 + j)];
+                reference.data[size_t(r * 5 + j)] = float(relu ? std::max(sum, 0.0) : sum);
+            }
+        for (const auto* result : {&fused->at(output), &exact->at(output)}) {
+            const QString miss = mismatch(*result, reference, 1e-5f, 1e-5f);
+            QVERIFY2(miss.isEmpty(), qPrintable(miss));
+        }
+    }
+
     // Batch size may change between runs; every sample of a batch matches its batch-1 run.
     void demoModelBatchesAgree() {
         auto executor = Executor::compile(loadGraph(LATHE_DEMO_MODEL));
