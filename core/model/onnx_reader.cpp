@@ -1,5 +1,6 @@
 #include "core/model/onnx_reader.h"
 
+#include "core/model/onnx_inference_guards.h"
 #include "core/model/onnx_payloads.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -608,6 +609,7 @@ Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress)
 
     if (!reportProgress(progress, 0.4f, "inferring shapes")) return cancelled();
     if (auto st = AttributeChecker(path).graph(*gp); !st) return st.error();
+    guardShapeInference();
     try {
         onnx::ShapeInferenceOptions options(false, 0, true);
         onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cpuid.h>
 #include <cstring>
 
 namespace lathe {
@@ -14,8 +15,16 @@ namespace {
 constexpr int64_t kRows = Int8Packing::kTileRows;
 constexpr int64_t kCols = Int8Packing::kPanelCols;
 
+// AVX-VNNI (CPUID leaf 7, subleaf 1, EAX bit 4) read directly: clang 14 (the fuzz build) has no "avxvnni" for
+// __builtin_cpu_supports. The AVX2 check covers the OS saving the YMM state.
+bool cpuHasAvxVnni() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+    return __builtin_cpu_supports("avx2") && ((eax >> 4) & 1u);
+}
+
 bool supports(const char* feature) {
-    if (std::strcmp(feature, "avxvnni") == 0) return __builtin_cpu_supports("avxvnni");
+    if (std::strcmp(feature, "avxvnni") == 0) return cpuHasAvxVnni();
     if (std::strcmp(feature, "avx512vnni") == 0)
         return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
     return __builtin_cpu_supports("avx2");

@@ -257,6 +257,33 @@ private slots:
         QCOMPARE(g.error().code, ErrorCode::InvalidModel);
     }
 
+    // libonnx's Conv/pool inference read past the input's dims when they were fewer than the kernel's (a fuzz_onnx
+    // crash): the node's shapes stay unknown instead, and the model still opens.
+    void spatialRankMismatchLeavesShapesUnknown_data() {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<int>("inputRank");
+        QTest::newRow("Conv on a rank-2 input") << "Conv" << 2;
+        QTest::newRow("Conv on a rank-3 input") << "Conv" << 3;
+        QTest::newRow("MaxPool on a rank-3 input") << "MaxPool" << 3;
+    }
+    void spatialRankMismatchLeavesShapesUnknown() {
+        QFETCH(QString, op);
+        QFETCH(int, inputRank);
+        const bool conv = op == "Conv";
+        auto model = oneNodeModel(op.toStdString(), conv ? std::vector<int64_t>{4, 4, 3, 3} : std::vector<int64_t>{},
+                                  [&](onnx::NodeProto& node) {
+                                      if (!conv) setInts(node, "kernel_shape", {2, 2});
+                                  });
+        auto* shape = model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+        shape->clear_dim();
+        for (int d = 0; d < inputRank; ++d) shape->add_dim()->set_dim_value(4);
+        QTemporaryDir dir;
+        auto g = readOnnxModel(saveModel(model, dir));
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+        const ValueInfo* y = g->value("y");
+        QVERIFY(!y || !y->hasShape);
+    }
+
     void checksNodesInsideSubgraphs() {
         auto inner = oneNodeModel("MaxPool", {}, [](onnx::NodeProto& node) {
             setInts(node, "kernel_shape", {2, 2});
