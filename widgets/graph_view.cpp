@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "widgets/background_pool.h"
 #include "widgets/display_format.h"
 #include "widgets/graph_items.h"
 #include "widgets/graph_legend.h"
@@ -263,7 +264,7 @@ void GraphView::setGraph(std::shared_ptr<const Graph> graph) {
     }
     setPlaceholder(tr("Laying out %1 nodes…").arg(m_graph->nodes.size()));
     m_layingOut = true;
-    m_watcher.setFuture(QtConcurrent::run([graph = m_graph] { return prepare(*graph); }));
+    m_watcher.setFuture(QtConcurrent::run(backgroundPool(), [graph = m_graph] { return prepare(*graph); }));
     emit layoutStarted();
 }
 

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "widgets/background_pool.h"
 #include "widgets/display_format.h"
 #include "widgets/plot_export.h"
 
@@ -265,7 +266,7 @@ void HistogramView::recompute() {
     // The graph or the values vector is captured so the span stays valid while the worker runs.
     const std::span<const float> data =
         tensor ? std::span<const float>(tensor->data) : std::span<const float>(*m_values);
-    m_watcher.setFuture(QtConcurrent::run([graph = m_graph, values = m_values, data, generation, bins = binCount()] {
+    m_watcher.setFuture(QtConcurrent::run(backgroundPool(), [graph = m_graph, values = m_values, data, generation, bins = binCount()] {
         Computed c;
         c.generation = generation;
         c.stats = computeWeightStats(data);

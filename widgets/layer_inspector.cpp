@@ -24,6 +24,7 @@
 #include <cmath>
 #include <tuple>
 
+#include "widgets/background_pool.h"
 #include "widgets/display_format.h"
 #include "widgets/layer_inspector_parts.h"
 #include "widgets/plot_export.h"
@@ -967,7 +968,7 @@ void LayerInspector::startPreview() {
     if (s.globalPrune) options.globalThreshold = m_globalThreshold;
     options.keepValues = true;
     const int generation = m_generation;
-    m_previewWatcher.setFuture(QtConcurrent::run([=]() mutable {
+    m_previewWatcher.setFuture(QtConcurrent::run(backgroundPool(), [=]() mutable {
         auto r = std::make_shared<PreviewResult>();
         r->generation = generation;
         r->weight = weight;

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include "widgets/background_pool.h"
 #include "widgets/display_format.h"
 #include "widgets/plot_export.h"
 #include "widgets/workbench_style.h"
@@ -252,7 +253,7 @@ void LayerInspector::requestSpectrum() {
     m_spectrumPendingFor = m_layer.name;
     auto weight = m_layer.weight;
     auto spectrum = m_layer.spectrum;
-    m_spectrumWatcher.setFuture(QtConcurrent::run([weight, spectrum]() -> std::shared_ptr<const std::vector<double>> {
+    m_spectrumWatcher.setFuture(QtConcurrent::run(backgroundPool(), [weight, spectrum]() -> std::shared_ptr<const std::vector<double>> {
         return std::make_shared<const std::vector<double>>(spectrum(*weight));
     }));
 }

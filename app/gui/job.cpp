@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "widgets/background_pool.h"
+
 namespace lathe {
 
 namespace {
@@ -53,7 +55,7 @@ void Job::startTask(const QString& title, std::function<void(const ProgressFn&)>
         done();
         if (!m_current) emit finished();
     });
-    watcher->setFuture(QtConcurrent::run([task, work = std::move(work)] {
+    watcher->setFuture(QtConcurrent::run(backgroundPool(), [task, work = std::move(work)] {
         const ProgressFn progress = [task](float fraction, std::string_view stage) {
             {
                 const std::lock_guard lock(task->mutex);

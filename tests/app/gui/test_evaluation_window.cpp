@@ -14,6 +14,7 @@
 #include <QtTest>
 #include <cstring>
 
+#include "widgets/background_pool.h"
 #include "app/gui/evaluation_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
@@ -95,7 +96,7 @@ private slots:
 
     void cleanup() {
         // No test leaves a worker behind for the next one.
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(120000));
+        QVERIFY(backgroundPool()->waitForDone(120000));
     }
 
     void defaultDataSetIsFashionMnistTest() {
@@ -192,7 +193,7 @@ private slots:
         QVERIFY(window.evaluateAction()->isEnabled());
         QVERIFY(!window.evaluationProgress()->isVisible());
         QVERIFY(window.statusBar()->currentMessage().contains("cancelled"));
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(120000));
+        QVERIFY(backgroundPool()->waitForDone(120000));
         QCoreApplication::processEvents();
         QCOMPARE(finished.count(), 0);
         QVERIFY(!window.evaluationSession()->report());
@@ -213,7 +214,7 @@ private slots:
         QElapsedTimer timer;
         timer.start();
         window.evaluationSession()->cancelEvaluation();
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(60000));
+        QVERIFY(backgroundPool()->waitForDone(60000));
         QVERIFY2(timer.elapsed() < 30000, "the worker did not stop at the next batch");
         QCoreApplication::processEvents();
         QVERIFY(!window.evaluationSession()->report());

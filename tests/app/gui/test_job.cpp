@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "widgets/background_pool.h"
 #include "app/gui/job.h"
 
 using namespace lathe;
@@ -59,7 +60,7 @@ private slots:
         QCOMPARE(cancelled.front().front().toString(), QStringLiteral("spinning"));
         QVERIFY(!job.isRunning());
         QTRY_VERIFY_WITH_TIMEOUT(sawCancel.load(), 30000);
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(30000));
+        QVERIFY(backgroundPool()->waitForDone(30000));
         QCoreApplication::processEvents();
         QVERIFY(!done);
         QCOMPARE(finished.count(), 0);
@@ -81,7 +82,7 @@ private slots:
             "second", [](const ProgressFn&) { return 2; }, [&](int value) { results.push_back(value); });
         release = true;
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(30000));
+        QVERIFY(backgroundPool()->waitForDone(30000));
         QCoreApplication::processEvents();
         QCOMPARE(results, std::vector<int>{2});
         QCOMPARE(job.title(), QStringLiteral("second"));

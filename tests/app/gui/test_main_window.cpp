@@ -11,6 +11,7 @@
 #include <QToolButton>
 #include <QtTest>
 
+#include "widgets/background_pool.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "widget_test_support.h"
@@ -181,7 +182,7 @@ private slots:
         QCOMPARE(window.statusBar()->currentMessage(), QStringLiteral("Opening residual.onnx cancelled"));
         QVERIFY(!window.loadProgress()->isVisible());
         QVERIFY(!window.document()->isLoading());
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(60000));
+        QVERIFY(backgroundPool()->waitForDone(60000));
         QCoreApplication::processEvents();
         QCOMPARE(changed.count(), 0);
         QCOMPARE(window.document()->graph(), before);

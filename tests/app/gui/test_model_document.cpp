@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "widgets/background_pool.h"
 #include "app/gui/model_document.h"
 #include "widget_test_support.h"
 
@@ -148,7 +149,7 @@ private slots:
         QCOMPARE(cancelled.count(), 1);
         QCOMPARE(cancelled.front().front().toString(), QFileInfo(fixturePath("residual.onnx")).absoluteFilePath());
         QVERIFY(!document.isLoading());
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(60000));
+        QVERIFY(backgroundPool()->waitForDone(60000));
         QCoreApplication::processEvents();
         QCOMPARE(changed.count(), 0);
         QCOMPARE(failed.count(), 0);
@@ -181,7 +182,7 @@ private slots:
         document.cancelLoading();
         QCOMPARE(cancelled.count(), 1);
         gateOpen = true;
-        QVERIFY(QThreadPool::globalInstance()->waitForDone(60000));
+        QVERIFY(backgroundPool()->waitForDone(60000));
         QCoreApplication::processEvents();
         QCOMPARE(changed.count(), 0);
         QCOMPARE(document.graph(), before);

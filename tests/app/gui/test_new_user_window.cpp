@@ -22,6 +22,7 @@
 #include <QScreen>
 #include <QtTest>
 
+#include "widgets/background_pool.h"
 #include "app/gui/evaluation_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
@@ -125,7 +126,7 @@ private slots:
                  "Debian's dataset-fashion-mnist is needed (scripts/setup.sh installs it)");
     }
 
-    void cleanup() { QVERIFY(QThreadPool::globalInstance()->waitForDone(120000)); }
+    void cleanup() { QVERIFY(backgroundPool()->waitForDone(120000)); }
 
     // Ctrl+R right after Ctrl+E: the baseline takes Model ▸ Evaluate's report instead of running the model again;
     // with other settings it is measured again.

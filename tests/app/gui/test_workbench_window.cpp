@@ -22,6 +22,7 @@
 #include <QUndoStack>
 #include <QtTest>
 
+#include "widgets/background_pool.h"
 #include "app/gui/cross_validation_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
@@ -92,7 +93,7 @@ private slots:
                  "Debian's dataset-fashion-mnist is needed (scripts/setup.sh installs it)");
     }
 
-    void cleanup() { QVERIFY(QThreadPool::globalInstance()->waitForDone(120000)); }
+    void cleanup() { QVERIFY(backgroundPool()->waitForDone(120000)); }
 
     void wholeLoop() {
         QTemporaryDir dir;
