@@ -23,6 +23,14 @@ void seedRows(NDArray& y, int64_t n, const FloatBuffer* bias) {
     for (float* row = y.data.data(); row < y.data.data() + y.data.size(); row += n) std::copy(bias->begin(), bias->end(), row);
 }
 
+// `current` then `next` over the N columns of a packed constant right operand: nullopt when there is no such operand,
+// an affine map's channels are not those columns, or the two do not chain (an affine map after a clamp).
+std::optional<Epilogue> chainColumnEpilogue(const PackedMatrix* packedB, const std::optional<Epilogue>& current,
+                                            const Epilogue& next) {
+    if (!packedB || (next.hasAffine() && int64_t(next.scale.size()) != packedB->cols())) return std::nullopt;
+    return current ? current->then(next) : std::optional<Epilogue>(next);
+}
+
 MatrixRef matrixOf(const NDArray& m, bool transposed) {
     const MatrixRef plain{m.data.data(), m.shape[0], m.shape[1], m.shape[1], 1};
     return transposed ? plain.transposed() : plain;
@@ -40,8 +48,7 @@ public:
           m_scaledC(std::move(scaledC)) {}
 
     std::unique_ptr<Kernel> withEpilogue(const Epilogue& epilogue) const override {
-        if (!m_packedB || (epilogue.hasAffine() && int64_t(epilogue.scale.size()) != m_packedB->cols())) return nullptr;
-        std::optional<Epilogue> combined = m_epilogue ? m_epilogue->then(epilogue) : epilogue;
+        std::optional<Epilogue> combined = chainColumnEpilogue(m_packedB.get(), m_epilogue, epilogue);
         if (!combined) return nullptr;
         auto fused = std::make_unique<GemmKernel>(*this);
         fused->m_epilogue = std::move(combined);
@@ -131,8 +138,7 @@ public:
     }
 
     std::unique_ptr<Kernel> withEpilogue(const Epilogue& epilogue) const override {
-        if (!m_packedB || (epilogue.hasAffine() && int64_t(epilogue.scale.size()) != m_packedB->cols())) return nullptr;
-        std::optional<Epilogue> combined = m_epilogue ? m_epilogue->then(epilogue) : epilogue;
+        std::optional<Epilogue> combined = chainColumnEpilogue(m_packedB.get(), m_epilogue, epilogue);
         if (!combined) return nullptr;
         auto fused = std::make_unique<MatMulKernel>(*this);
         fused->m_epilogue = std::move(combined);
