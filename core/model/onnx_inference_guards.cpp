@@ -11,12 +11,9 @@ namespace lathe {
 
 namespace {
 
-// The input whose shape is the op's weight ([M, C, k...]), -1 for pooling ops.
-int weightInput(const std::string& op) {
-    if (op == "Conv" || op == "ConvTranspose" || op == "ConvInteger" || op == "DeformConv") return 1;
-    if (op == "QLinearConv") return 3;
-    return -1;
-}
+constexpr const char* kSpatialConvPoolOps[] = {"Conv",        "ConvTranspose", "ConvInteger", "QLinearConv",
+                                               "MaxPool",     "AveragePool",   "LpPool",      "MaxUnpool",
+                                               "DeformConv",  "GlobalLpPool",  "MaxRoiPool"};
 
 int64_t rankOf(onnx::InferenceContext& ctx, size_t input) {
     return onnx::hasInputShape(ctx, input) ? ctx.getInputType(input)->tensor_type().shape().dim_size() : -1;
@@ -33,20 +30,29 @@ void checkSpatialRanks(onnx::InferenceContext& ctx, const std::string& op) {
                                  " spatial axes");
     if (const onnx::AttributeProto* a = ctx.getAttribute("pads"); a && a->ints_size() != 2 * spatial)
         fail_shape_inference(op, ": attribute 'pads' has ", a->ints_size(), " values for ", spatial, " spatial axes");
-    if (const int w = weightInput(op); w >= 0)
+    if (const int w = convWeightInput(op); w >= 0)
         if (const int64_t weightRank = rankOf(ctx, size_t(w)); weightRank >= 0 && weightRank != rank)
             fail_shape_inference(op, ": the weight has rank ", weightRank, ", the input ", rank);
 }
 
 }  // namespace
 
+bool isSpatialConvOrPool(std::string_view op) {
+    for (const char* known : kSpatialConvPoolOps)
+        if (op == known) return true;
+    return false;
+}
+
+int convWeightInput(std::string_view op) {
+    if (op == "Conv" || op == "ConvTranspose" || op == "ConvInteger" || op == "DeformConv") return 1;
+    if (op == "QLinearConv") return 3;
+    return -1;
+}
+
 void guardShapeInference() {
     static std::once_flag once;
     std::call_once(once, [] {
-        static const char* const kOps[] = {"Conv",    "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool",
-                                           "AveragePool", "LpPool",   "MaxUnpool",   "DeformConv",  "GlobalLpPool",
-                                           "MaxRoiPool"};
-        for (const char* op : kOps) {
+        for (const char* op : kSpatialConvPoolOps) {
             std::set<const onnx::OpSchema*> versions;
             for (int version = 1; version <= 30; ++version)
                 if (const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, version)) versions.insert(schema);

@@ -131,8 +131,9 @@ Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& 
         t.strings.assign(proto.string_data().begin(), proto.string_data().end());
         return t;
     }
-    if ((!payload.empty() || proto.has_raw_data()) && isFourBitType(t.dtype)) {
-        const std::string_view raw = payload.empty() ? std::string_view(proto.raw_data()) : payload;
+    const bool hasRaw = !payload.empty() || proto.has_raw_data();
+    const std::string_view raw = payload.empty() ? std::string_view(proto.raw_data()) : payload;
+    if (hasRaw && isFourBitType(t.dtype)) {
         if (int64_t(raw.size()) != storedBytes(t.dtype, n)) return sizeMismatch(2 * int64_t(raw.size()));
         t.data.resize(size_t(n));
         t.ints.resize(size_t(n));
@@ -144,8 +145,7 @@ Result<Tensor> convertTensor(const onnx::TensorProto& proto, const std::string& 
         }
         return t;
     }
-    if (!payload.empty() || proto.has_raw_data()) {
-        const std::string_view raw = payload.empty() ? std::string_view(proto.raw_data()) : payload;
+    if (hasRaw) {
         const int es = dtypeSize(t.dtype);
         if (es == 0)
             return modelError(path, ErrorCode::Unsupported,
@@ -386,17 +386,13 @@ private:
             std::vector<int64_t> v(a.ints().begin(), a.ints().end());
             return dimsToString(v);
         };
-        static const std::set<std::string> kConvPool = {
-            "Conv",    "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool",
-            "LpPool",  "MaxUnpool",     "DeformConv",  "GlobalLpPool", "MaxRoiPool"};
-        if (kConvPool.count(op)) {
+        if (isSpatialConvOrPool(op)) {
             // Spatial rank: from kernel_shape, else from a weight initializer (Conv-like ops), when known.
             std::optional<size_t> spatial;
             if (const auto* k = ints("kernel_shape")) spatial = size_t(k->ints_size());
-            const bool hasWeight = op == "Conv" || op == "ConvTranspose" || op == "ConvInteger" || op == "DeformConv";
-            const int weightInput = op == "QLinearConv" ? 3 : 1;
+            const int weightInput = convWeightInput(op);
             const std::vector<int64_t>* w = nullptr;
-            if ((hasWeight || op == "QLinearConv") && node.input_size() > weightInput) {
+            if (weightInput >= 0 && node.input_size() > weightInput) {
                 auto it = weights.find(node.input(weightInput));
                 if (it != weights.end()) w = &it->second;
             }
@@ -420,7 +416,7 @@ private:
                                             "; it needs two per spatial axis (begin values, then end values)" +
                                             (spatial ? ", " + std::to_string(2 * *spatial) + " here" : ""));
             }
-            if (hasWeight && w && w->size() < 3)
+            if (w && w->size() < 3)
                 return modelError(m_path, ErrorCode::InvalidModel,
                                   who + ": weight '" + node.input(weightInput) + "' is " + dimsToString(*w) +
                                       "; a convolution's weight has a kernel axis at least ([out, in, k...])");
@@ -466,7 +462,10 @@ private:
     const std::string& m_path;
 };
 
-// A read-only mapping of a whole file (none when mmap fails: the caller reads the file instead).
+// A read-only mapping of a whole file (none when mmap fails: the caller reads the file instead). It lives only while
+// readOnnxModel runs. Like every mmap reader, it relies on no other process truncating the file in that window: a page
+// cut off the file's end would raise SIGBUS on its first touch. MAP_POPULATE touches every page at map time, which
+// keeps that window to the parse itself.
 class MappedFile {
 public:
     MappedFile(int fd, size_t size) : m_size(size) {
@@ -516,6 +515,12 @@ Result<ParsedModel> parseModelFile(const std::string& path) {
         for (const InitializerPayload& payload : split->payloads)
             if (payload.initializer < initializers) parsedModel.payloadOf[size_t(payload.initializer)] = payload.bytes;
         parsedModel.file = std::move(mapped);
+    } else if (mapped->ok() && size <= uintmax_t(INT_MAX)) {
+        // The split declined (a layout it does not walk): protobuf parses the whole mapping.
+        google::protobuf::io::CodedInputStream coded(reinterpret_cast<const uint8_t*>(mapped->bytes().data()),
+                                                     int(size));
+        coded.SetTotalBytesLimit(INT_MAX);
+        parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
     } else {
         mapped.reset();
         google::protobuf::io::FileInputStream fileStream(fd);

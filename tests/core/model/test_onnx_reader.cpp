@@ -71,11 +71,15 @@ void setInt(onnx::NodeProto& node, const std::string& name, int64_t value) {
     a->set_i(value);
 }
 
-std::string saveModel(const onnx::ModelProto& model, const QTemporaryDir& dir, const char* name = "m.onnx") {
+std::string saveBytes(const std::string& bytes, const QTemporaryDir& dir, const char* name) {
     std::string path = dir.filePath(name).toStdString();
     std::ofstream out(path, std::ios::binary);
-    model.SerializeToOstream(&out);
+    out << bytes;
     return path;
+}
+
+std::string saveModel(const onnx::ModelProto& model, const QTemporaryDir& dir, const char* name = "m.onnx") {
+    return saveBytes(model.SerializeAsString(), dir, name);
 }
 }  // namespace
 
@@ -575,12 +579,7 @@ private slots:
         QVERIFY(!splitInitializerPayloads(bytes, size_t(1) << 30));  // nothing to cut
 
         QTemporaryDir dir;
-        const std::string path = dir.filePath("payloads.onnx").toStdString();
-        {
-            std::ofstream out(path, std::ios::binary);
-            out << bytes;
-        }
-        auto g = readOnnxModel(path);
+        auto g = readOnnxModel(saveBytes(bytes, dir, "payloads.onnx"));
         QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
         for (int i = 0; i < 4; ++i) {
             const onnx::TensorProto& proto = model.graph().initializer(i);
@@ -631,12 +630,7 @@ private slots:
         QVERIFY(!splitInitializerPayloads(modelBytes, 64 << 10));
 
         QTemporaryDir dir;
-        const std::string path = dir.filePath("twice.onnx").toStdString();
-        {
-            std::ofstream out(path, std::ios::binary);
-            out << modelBytes;
-        }
-        auto g = readOnnxModel(path);
+        auto g = readOnnxModel(saveBytes(modelBytes, dir, "twice.onnx"));
         QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
         const Tensor* w = g->initializer("W");
         QVERIFY(w);
