@@ -6,6 +6,8 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <span>
+#include <unordered_map>
 
 #include "core/compress/compressible_layer.h"
 #include "core/model/model_summary.h"
@@ -35,7 +37,12 @@ const std::set<std::string>& binaryOps() {
 // The analysis: a union-find over every (value, channel) element the rules reach.
 class Builder {
 public:
-    explicit Builder(const Graph& graph) : m_graph(graph) {}
+    explicit Builder(const Graph& graph) : m_graph(graph) {
+        for (size_t i = 0; i < graph.nodes.size(); ++i) {
+            m_nodeIndex.emplace(graph.nodes[i].name, int(i));
+            for (const auto& in : graph.nodes[i].inputs) ++m_uses[in];
+        }
+    }
 
     ChannelGroups run() {
         for (const auto& in : m_graph.inputs)
@@ -51,7 +58,7 @@ private:
         int64_t base = 0;
         int64_t count = 0;
         int axis = 1;
-        int order = 0;  // first seen, in graph order
+        int order = 0;  // first seen, in graph order; also the value's index in m_names
     };
 
     // --- elements -------------------------------------------------------------------------------------------------
@@ -75,14 +82,15 @@ private:
         if (!i || axis < 0 || axis >= int(i->shape.size()) || i->shape[size_t(axis)] <= 0) return false;
         if (i->shape[size_t(axis)] > kMaxTrackedChannels - int64_t(m_parent.size())) return false;
         if (i->dtype != DType::Float && i->dtype != DType::Float16 && i->dtype != DType::Double) return false;
-        Tracked t{int64_t(m_parent.size()), i->shape[size_t(axis)], axis, int(m_values.size())};
+        Tracked t{int64_t(m_parent.size()), i->shape[size_t(axis)], axis, int(m_names.size())};
         for (int64_t c = 0; c < t.count; ++c) {
             m_parent.push_back(int64_t(m_parent.size()));
-            m_owner.push_back({v, c});
+            m_owner.push_back({t.order, c});
         }
         m_blocker.resize(m_parent.size(), -1);
         m_params.resize(m_parent.size());
-        m_values[v] = t;
+        m_values.emplace(v, t);
+        m_names.push_back(v);
         return true;
     }
     const Tracked* tracked(const std::string& v) const {
@@ -99,6 +107,11 @@ private:
         if (a != b) m_parent[size_t(std::max(a, b))] = std::min(a, b);
     }
     int64_t element(const std::string& v, int64_t c) const { return m_values.at(v).base + c; }
+    // How many node inputs read `v` (a node reading it twice counts twice).
+    int uses(const std::string& v) const {
+        auto it = m_uses.find(v);
+        return it == m_uses.end() ? 0 : it->second;
+    }
 
     void block(int64_t e, const std::string& why) {
         if (m_blocker[size_t(e)] >= 0) return;
@@ -126,7 +139,7 @@ private:
             block(e, node.opType + " node '" + node.name + "' reads '" + init + "', which is not a per-channel constant");
             return;
         }
-        if (useCount(m_graph, init) != 1) {
+        if (uses(init) != 1) {
             block(e, "the constant '" + init + "' of " + node.opType + " node '" + node.name +
                          "' is shared with other nodes");
             return;
@@ -136,7 +149,7 @@ private:
 
     bool extraOutputsUsed(const Node& node) const {
         for (size_t i = 1; i < node.outputs.size(); ++i)
-            if (!node.outputs[i].empty() && !m_graph.consumersOf(node.outputs[i]).empty()) return true;
+            if (!node.outputs[i].empty() && uses(node.outputs[i]) > 0) return true;
         return false;
     }
 
@@ -400,7 +413,7 @@ private:
                 (shape->ints[1] != -1 && shape->ints[1] != in.count * perChannel))
                 return blockNode(node, "has a target shape other than a constant [batch, features]");
             if (shape->ints[1] != -1) {
-                if (useCount(m_graph, node.inputs[1]) != 1)
+                if (uses(node.inputs[1]) != 1)
                     return blockNode(node, "shares its shape constant with other nodes");
                 m_reshapes.push_back({node.inputs[1], x, in.axis, perChannel});
             }
@@ -413,43 +426,61 @@ private:
 
     // --- groups ---------------------------------------------------------------------------------------------------
     ChannelGroups collect() {
-        // Each root is one channel of a group; a group is the roots that span the same values.
-        std::map<int64_t, std::vector<int64_t>> byRoot;
-        for (int64_t e = 0; e < int64_t(m_parent.size()); ++e) byRoot[find(e)].push_back(e);
-        std::map<std::vector<std::string>, std::vector<int64_t>> bySignature;
-        std::map<int64_t, std::vector<std::string>> signatureOf;
-        for (const auto& [root, elements] : byRoot) {
-            std::set<std::string> vs;
-            for (int64_t e : elements) vs.insert(m_owner[size_t(e)].first);
-            std::vector<std::string> sig(vs.begin(), vs.end());
-            std::sort(sig.begin(), sig.end(), [&](const std::string& a, const std::string& b) {
-                return m_values.at(a).order < m_values.at(b).order;
-            });
+        // Each root is one channel of a group; a group is the roots that span the same values. Elements are bucketed
+        // by root (ascending element order within a root, as a counting sort keeps it).
+        const int64_t n = int64_t(m_parent.size());
+        std::vector<int64_t> rootOf(static_cast<size_t>(n)), start(static_cast<size_t>(n) + 1, 0);
+        for (int64_t e = 0; e < n; ++e) ++start[size_t(rootOf[size_t(e)] = find(e)) + 1];
+        for (int64_t r = 0; r < n; ++r) start[size_t(r) + 1] += start[size_t(r)];
+        std::vector<int64_t> byRoot(static_cast<size_t>(n));
+        {
+            std::vector<int64_t> next(start.begin(), start.end() - 1);
+            for (int64_t e = 0; e < n; ++e) byRoot[size_t(next[size_t(rootOf[size_t(e)])]++)] = e;
+        }
+        auto elementsOf = [&](int64_t root) {
+            return std::span<const int64_t>(byRoot.data() + start[size_t(root)],
+                                            size_t(start[size_t(root) + 1] - start[size_t(root)]));
+        };
+        // Signature: the value indices (= graph order) a root spans, ascending.
+        std::map<std::vector<int>, std::vector<int64_t>> bySignature;
+        std::vector<int> sig;
+        for (int64_t root = 0; root < n; ++root) {
+            if (rootOf[size_t(root)] != root) continue;
+            sig.clear();
+            for (int64_t e : elementsOf(root)) sig.push_back(m_owner[size_t(e)].first);
+            std::sort(sig.begin(), sig.end());
+            sig.erase(std::unique(sig.begin(), sig.end()), sig.end());
             bySignature[sig].push_back(root);
         }
+        const std::set<std::string> graphOutputs(m_graph.outputs.begin(), m_graph.outputs.end());
+        std::vector<int> axisOf(m_names.size());
+        for (size_t v = 0; v < m_names.size(); ++v) axisOf[v] = m_values.at(m_names[v]).axis;
         ChannelGroups out;
-        for (auto& [sig, roots] : bySignature) {
+        for (auto& [values, roots] : bySignature) {
             ChannelGroup g;
-            g.members = sig;
-            const std::string& first = sig.front();
+            for (int v : values) g.members.push_back(m_names[size_t(v)]);
+            const int first = values.front();
             // Channel order: the channel's lowest index in the first member.
             auto firstIndex = [&](int64_t root) {
                 int64_t best = INT64_MAX;
-                for (int64_t e : byRoot.at(root))
+                for (int64_t e : elementsOf(root))
                     if (m_owner[size_t(e)].first == first) best = std::min(best, m_owner[size_t(e)].second);
                 return best;
             };
-            std::sort(roots.begin(), roots.end(), [&](int64_t a, int64_t b) { return firstIndex(a) < firstIndex(b); });
+            std::vector<std::pair<int64_t, int64_t>> ordered;  // (first index, root)
+            ordered.reserve(roots.size());
+            for (int64_t root : roots) ordered.push_back({firstIndex(root), root});
+            std::sort(ordered.begin(), ordered.end());
+            for (int v : values)
+                if (graphOutputs.count(m_names[size_t(v)])) g.atGraphOutput = true;
             std::set<std::string> makers, readers;
-            for (int64_t root : roots) {
+            g.params.reserve(ordered.size());
+            g.elements.reserve(ordered.size());
+            for (const auto& [firstChannel, root] : ordered) {
                 std::vector<ChannelParam> params;
                 std::vector<ChannelElement> elements;
                 bool made = false;
-                for (int64_t e : byRoot.at(root)) {
-                    const auto& [v, c] = m_owner[size_t(e)];
-                    if (std::find(m_graph.outputs.begin(), m_graph.outputs.end(), v) != m_graph.outputs.end())
-                        g.atGraphOutput = true;
-                    elements.push_back({v, m_values.at(v).axis, c});
+                for (int64_t e : elementsOf(root)) {
                     if (m_blocker[size_t(e)] >= 0 && g.blocker.empty()) g.blocker = m_reasons[size_t(m_blocker[size_t(e)])];
                     for (const ChannelParam& p : m_params[size_t(e)]) {
                         params.push_back(p);
@@ -461,17 +492,22 @@ private:
                         }
                     }
                 }
+                elements.reserve(elementsOf(root).size());
+                for (int64_t e : elementsOf(root)) {
+                    const auto& [v, c] = m_owner[size_t(e)];
+                    elements.push_back({m_names[size_t(v)], axisOf[size_t(v)], c});
+                }
                 if (!made && g.blocker.empty())
-                    g.blocker = "channel " + std::to_string(g.params.size()) + " of '" + first +
+                    g.blocker = "channel " + std::to_string(g.params.size()) + " of '" + g.members.front() +
                                 "' is not made by a layer with weights";
                 g.params.push_back(std::move(params));
                 g.elements.push_back(std::move(elements));
             }
-            g.channels = int64_t(roots.size());
+            g.channels = int64_t(ordered.size());
             auto inGraphOrder = [&](const std::set<std::string>& names) {
                 std::vector<std::string> v(names.begin(), names.end());
                 std::sort(v.begin(), v.end(), [&](const std::string& a, const std::string& b) {
-                    return m_graph.nodeIndex(a) < m_graph.nodeIndex(b);
+                    return nodeIndex(a) < nodeIndex(b);
                 });
                 return v;
             };
@@ -481,7 +517,7 @@ private:
                 if (!makers.count(r)) g.layers.push_back(r);
             out.groups.push_back(std::move(g));
         }
-        std::sort(out.groups.begin(), out.groups.end(), [&](const ChannelGroup& a, const ChannelGroup& b) {
+        std::stable_sort(out.groups.begin(), out.groups.end(), [&](const ChannelGroup& a, const ChannelGroup& b) {
             return m_values.at(a.members.front()).order < m_values.at(b.members.front()).order;
         });
         out.depthwise = m_depthwise;
@@ -489,10 +525,18 @@ private:
         return out;
     }
 
+    int nodeIndex(const std::string& name) const {
+        auto it = m_nodeIndex.find(name);
+        return it == m_nodeIndex.end() ? -1 : it->second;
+    }
+
     const Graph& m_graph;
-    std::map<std::string, Tracked> m_values;
+    std::unordered_map<std::string, int> m_uses;       // value → node inputs that read it
+    std::unordered_map<std::string, int> m_nodeIndex;  // node name → index
+    std::unordered_map<std::string, Tracked> m_values;
+    std::vector<std::string> m_names;                  // tracked values, in the order first seen (Tracked::order)
     std::vector<int64_t> m_parent;
-    std::vector<std::pair<std::string, int64_t>> m_owner;  // element → (value, channel)
+    std::vector<std::pair<int, int64_t>> m_owner;      // element → (value index in m_names, channel)
     std::vector<int> m_blocker;                            // element → reason index, -1: none
     std::vector<std::string> m_reasons;
     std::vector<std::vector<ChannelParam>> m_params;  // element → weight entries

@@ -44,7 +44,7 @@ struct ChannelGroup {
     std::string blocker;  // empty when the group can be pruned; else why not, naming the node or tensor
     bool atGraphOutput = false;  // a member is a graph output (a classifier's logits: never prunable)
     std::vector<std::vector<ChannelParam>> params;      // [channel] → every weight entry that goes with it
-    std::vector<std::vector<ChannelElement>> elements;  // [channel] → every tensor entry it is (ascending value name)
+    std::vector<std::vector<ChannelElement>> elements;  // [channel] → every tensor entry it is (in the order met)
 };
 
 // A constant Reshape target [batch, features] whose feature count follows the channels of `input`.
