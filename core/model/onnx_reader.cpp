@@ -10,6 +10,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <climits>
@@ -24,6 +25,7 @@
 #include <span>
 
 #include <fcntl.h>
+#include <omp.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -624,23 +626,44 @@ Result<Graph> readOnnxModel(const std::string& path, const ProgressFn& progress)
     }
 
     if (!reportProgress(progress, 0.5f, "converting weights")) return cancelled();
-    std::set<std::string> initNames;
+    // Initializers convert in parallel (for a large model most of the read is faulting in and filling fresh weight
+    // memory); errors, warnings and the graph are then built in file order, as a serial read would.
     const int initCount = gp->initializer_size();
+    struct Converted {
+        std::optional<Result<Tensor>> tensor;
+        int64_t nonFinite = 0;
+    };
+    std::vector<Converted> converted(static_cast<size_t>(initCount));
+    std::atomic<bool> stop = false, cancel = false;
+    std::atomic<int> done = 0;
+#pragma omp parallel for schedule(dynamic, 1)
     for (int initIndex = 0; initIndex < initCount; ++initIndex) {
-        const auto& init = gp->initializer(initIndex);
-        if (!reportProgress(progress, 0.5f + 0.4f * float(initIndex) / float(initCount), "converting weights"))
-            return cancelled();
+        if (stop.load(std::memory_order_relaxed)) continue;
+        Converted& out = converted[size_t(initIndex)];
         const std::string_view payload =
             size_t(initIndex) < parsed->payloadOf.size() ? parsed->payloadOf[size_t(initIndex)] : std::string_view();
-        auto t = convertTensor(init, path, payload);
-        if (!t) return t.error();
+        out.tensor = convertTensor(gp->initializer(initIndex), path, payload);
+        if (!*out.tensor) {
+            stop = true;
+            continue;
+        }
         // The proto's copy is not read again: freed now, a large model does not hold its weights twice.
         std::string().swap(*gp->mutable_initializer(initIndex)->mutable_raw_data());
+        for (float v : (*out.tensor)->data) out.nonFinite += !std::isfinite(v);
+        const int finished = ++done;
+        if (omp_get_thread_num() == 0 &&
+            !reportProgress(progress, 0.5f + 0.4f * float(finished) / float(initCount), "converting weights"))
+            stop = cancel = true;
+    }
+    if (cancel) return cancelled();
+    std::set<std::string> initNames;
+    for (Converted& c : converted) {
+        if (!c.tensor) continue;  // skipped after another initializer failed: that error is returned below
+        Result<Tensor>& t = *c.tensor;
+        if (!t) return t.error();
         if (t->name.empty()) return modelError(path, ErrorCode::InvalidModel, "an initializer has no name");
-        int64_t nonFinite = 0;
-        for (float v : t->data) nonFinite += !std::isfinite(v);
-        if (nonFinite)
-            graph.warnings.push_back(path + ": initializer '" + t->name + "' holds " + std::to_string(nonFinite) +
+        if (c.nonFinite)
+            graph.warnings.push_back(path + ": initializer '" + t->name + "' holds " + std::to_string(c.nonFinite) +
                                      " NaN or infinite values");
         ValueInfo v;
         v.name = t->name;
