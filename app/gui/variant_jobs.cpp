@@ -10,6 +10,7 @@
 #include "core/model/model_summary.h"
 #include "core/model/onnx_reader.h"
 #include "core/model/onnx_writer.h"
+#include "core/train/training_library.h"
 
 namespace lathe {
 
@@ -86,7 +87,13 @@ Compressed compress(const Graph& graph, const Recipe& recipe, const EvaluationSe
         const bool go = progress(f, stage);
         return go && !(stop && stop());
     };
-    auto result = trainRecipe(graph, recipe, *data, options, training, hooks.onEpoch);
+    if (!progress(0.f, "loading the training engine")) return out;
+    auto library = loadTrainingLibrary();
+    if (!library) {
+        out.error = qs(library.error().message);
+        return out;
+    }
+    auto result = (*library)->trainRecipe(graph, recipe, *data, options, training, hooks.onEpoch);
     if (!result) {
         if (result.error().code != ErrorCode::Cancelled) out.error = qs(result.error().message);
         return out;
@@ -361,7 +368,13 @@ VariantCrossValidation crossValidateVariant(const VariantEvaluationTask& task, c
         }
         data->teacher = std::move(*teacher);
     }
-    auto report = crossValidate(*task.graph, task.recipe, cv, *data, *options, progress);
+    if (!progress(0.f, "loading the training engine")) return out;
+    auto library = loadTrainingLibrary();
+    if (!library) {
+        out.error = qs(library.error().message);
+        return out;
+    }
+    auto report = (*library)->crossValidate(*task.graph, task.recipe, cv, *data, *options, progress, {});
     if (!report) {
         if (report.error().code != ErrorCode::Cancelled) out.error = qs(report.error().message);
         return out;
