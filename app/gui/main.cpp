@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "app/gui/main_window.h"
+#include "app/gui/model_document.h"
 #include "app/gui/screenshot_task.h"
 #include "app/gui/workbench_controller.h"
 #include "widgets/dataset_panel.h"
@@ -84,6 +85,9 @@ int main(int argc, char* argv[]) {
         return 2;
     }
 
+    // The model named on the command line is read while the window is being built.
+    if (!models.isEmpty() && !models.front().endsWith(QStringLiteral(".latheproj"), Qt::CaseInsensitive))
+        lathe::ModelDocument::prefetch(models.front());
     lathe::MainWindow window;
     if (!parser.isSet(screenshot)) {
         window.restoreWindowState();

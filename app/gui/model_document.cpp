@@ -1,9 +1,16 @@
 #include "app/gui/model_document.h"
 
 #include <QFileInfo>
+#include <QtConcurrent>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <string>
 
 #include "core/model/onnx_reader.h"
 #include "core/runtime/shape_probe.h"
+#include "widgets/background_pool.h"
 
 namespace lathe {
 
@@ -22,26 +29,89 @@ ModelDocument::ModelDocument(QObject* parent) : QObject(parent) {
 
 ModelDocument::~ModelDocument() = default;
 
+// A read started by prefetch(): it reports its progress and watches for cancel through `state`, which the job that
+// takes it over forwards and sets.
+struct ModelDocument::Prefetched {
+    struct State {
+        std::atomic<float> fraction = 0;
+        std::atomic<bool> cancel = false;
+        std::mutex mutex;
+        std::string stage;
+    };
+    QString path;
+    std::shared_ptr<State> state = std::make_shared<State>();
+    std::future<Loaded> result;
+};
+
+std::unique_ptr<ModelDocument::Prefetched>& ModelDocument::pendingPrefetch() {
+    static std::unique_ptr<Prefetched> pending;
+    return pending;
+}
+
+void ModelDocument::prefetch(const QString& path) {
+    auto prefetched = std::make_unique<Prefetched>();
+    prefetched->path = QFileInfo(path).absoluteFilePath();
+    // The share of a possible graph layout is not known yet: the read reports on the whole bar's read share.
+    prefetched->result = std::async(std::launch::async, [path = prefetched->path, state = prefetched->state] {
+        return read(path, kReadShare, [state](float fraction, std::string_view stage) {
+            state->fraction = fraction;
+            {
+                std::lock_guard lock(state->mutex);
+                state->stage.assign(stage);
+            }
+            return !state->cancel.load();
+        });
+    });
+    pendingPrefetch() = std::move(prefetched);
+}
+
+ModelDocument::Loaded ModelDocument::read(const QString& path, float readShare, const ProgressFn& progress) {
+    Loaded loaded;
+    loaded.path = path;
+    Result<Graph> graph = readOnnxModel(path.toStdString(), [&](float fraction, std::string_view stage) {
+        return progress(fraction * readShare, stage);
+    });
+    if (!graph) {
+        loaded.error = QString::fromStdString(graph.error().message);
+        return loaded;
+    }
+    completeShapesByExecution(*graph);  // shapes static inference left unknown, from one run on zeros
+    loaded.summary = summarizeModel(*graph);
+    loaded.channelGroups = std::make_shared<const ChannelGroups>(findChannelGroups(*graph));
+    loaded.graph = std::make_shared<const Graph>(std::move(graph).value());
+    return loaded;
+}
+
 void ModelDocument::open(const QString& path) {
     const QString absolute = QFileInfo(path).absoluteFilePath();
     m_loadingPath = absolute;
+    // A prefetch of another file is not needed any more: it stops at its next progress report.
+    std::shared_ptr<Prefetched> prefetched(std::move(pendingPrefetch()));
+    if (prefetched && prefetched->path != absolute) {
+        prefetched->state->cancel = true;
+        // Its future's destructor waits for the read to stop: a pool thread does that wait, not the window.
+        static_cast<void>(QtConcurrent::run(backgroundPool(), [abandoned = std::move(prefetched)] {}));
+    }
     m_loadJob.start<Loaded>(
         tr("Opening %1").arg(QFileInfo(absolute).fileName()),
-        [absolute, preparer = m_preparer](const ProgressFn& progress) {
-            Loaded loaded;
-            loaded.path = absolute;
+        [absolute, preparer = m_preparer, prefetched](const ProgressFn& progress) {
             const float readShare = preparer ? kReadShare : 1.f;
-            Result<Graph> graph = readOnnxModel(absolute.toStdString(), [&](float fraction, std::string_view stage) {
-                return progress(fraction * readShare, stage);
-            });
-            if (!graph) {
-                loaded.error = QString::fromStdString(graph.error().message);
-                return loaded;
+            Loaded loaded;
+            if (prefetched) {
+                Prefetched::State& state = *prefetched->state;
+                while (prefetched->result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+                    std::string stage;
+                    {
+                        std::lock_guard lock(state.mutex);
+                        stage = state.stage;
+                    }
+                    if (!progress(state.fraction, stage)) state.cancel = true;
+                }
+                loaded = prefetched->result.get();
+            } else {
+                loaded = read(absolute, readShare, progress);
             }
-            completeShapesByExecution(*graph);  // shapes static inference left unknown, from one run on zeros
-            loaded.summary = summarizeModel(*graph);
-            loaded.channelGroups = std::make_shared<const ChannelGroups>(findChannelGroups(*graph));
-            loaded.graph = std::make_shared<const Graph>(std::move(graph).value());
+            if (!loaded.graph) return loaded;
             if (preparer && progress(readShare, "laying out graph")) loaded.preparedView = preparer(*loaded.graph);
             progress(1.f, "done");
             return loaded;

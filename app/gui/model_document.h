@@ -32,8 +32,12 @@ public:
     std::shared_ptr<const void> preparedView() const { return m_preparedView; }
 
     // Starts reading `path` off the UI thread; ends with modelChanged(), errorOccurred() or (after cancelLoading())
-    // loadingCancelled(). A newer open() wins.
+    // loadingCancelled(). A newer open() wins. A read prefetch() started for the same file is taken over.
     void open(const QString& path);
+    // Starts reading the model named on the command line at once, on a thread of its own, while the window is still
+    // being built; the first open() of that file takes the read over (its progress, cancel and result). Call from the
+    // UI thread before any ModelDocument opens.
+    static void prefetch(const QString& path);
     // Stops the running open at once: the previous model stays, loadingCancelled() fires.
     void cancelLoading();
     bool isLoading() const { return m_loadJob.isRunning(); }
@@ -71,6 +75,7 @@ signals:
     void warningsReported(const QStringList& warnings);
 
 private:
+    struct Prefetched;
     struct Loaded {
         QString path;
         std::shared_ptr<const Graph> graph;
@@ -81,6 +86,9 @@ private:
     };
 
     void onLoaded(Loaded loaded);
+    // Reads, probes shapes, sums up and finds the channel groups of `path` (the part of loading a prefetch does).
+    static Loaded read(const QString& path, float readShare, const ProgressFn& progress);
+    static std::unique_ptr<Prefetched>& pendingPrefetch();
 
     Job m_loadJob;
     ViewPreparer m_preparer;

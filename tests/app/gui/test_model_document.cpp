@@ -157,6 +157,49 @@ private slots:
         QCOMPARE(document.path(), QFileInfo(demoModelPath()).absoluteFilePath());
     }
 
+    // The model named on the command line is read while the window is built; open() of that file takes the read
+    // over: the file is not read again (here it is gone by then), and the preparer still runs on the graph.
+    void openTakesOverThePrefetchedRead() {
+        QTemporaryDir dir;
+        const QString copy = dir.filePath(QStringLiteral("prefetched.onnx"));
+        QVERIFY(QFile::copy(demoModelPath(), copy));
+        ModelDocument::prefetch(copy);
+        QTest::qWait(5000);  // the read of a 1.7 MB model is over long before
+        QVERIFY(QFile::remove(copy));
+        ModelDocument document;
+        std::atomic<int> prepared{0};
+        document.setViewPreparer([&](const Graph& graph) {
+            ++prepared;
+            return std::static_pointer_cast<const void>(std::make_shared<const size_t>(graph.nodes.size()));
+        });
+        QSignalSpy progress(document.loadJob(), &Job::progressChanged);
+        QVERIFY(openAndWait(document, copy));
+        QCOMPARE(document.path(), QFileInfo(copy).absoluteFilePath());
+        QCOMPARE(document.graph()->nodes.size(), size_t(8));
+        QCOMPARE(document.summary().totalParams, int64_t(431080));
+        QVERIFY(document.channelGroups());
+        QCOMPARE(prepared.load(), 1);
+        QCOMPARE(progress.back().at(1).toString(), QStringLiteral("done"));
+
+        // Without a prefetch the same open reads the file, which is gone.
+        QSignalSpy failed(&document, &ModelDocument::errorOccurred);
+        document.open(copy);
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
+        QVERIFY(failed.front().at(1).toString().contains(QStringLiteral("not found")));
+    }
+
+    // A prefetch of another file is dropped by open(): the opened file is the one shown.
+    void openOfAnotherFileDropsThePrefetch() {
+        ModelDocument::prefetch(demoModelPath());
+        ModelDocument document;
+        QVERIFY(openAndWait(document, fixturePath("residual.onnx")));
+        QCOMPARE(document.path(), QFileInfo(fixturePath("residual.onnx")).absoluteFilePath());
+        QVERIFY(backgroundPool()->waitForDone(60000));
+        // The dropped read is not taken over by a later open of its file either: that one reads it again.
+        QVERIFY(openAndWait(document, demoModelPath()));
+        QCOMPARE(document.graph()->nodes.size(), size_t(8));
+    }
+
     // The preparer (the graph layout in the app) cannot be interrupted: Cancel drops what it made.
     void cancelDuringPreparationDiscardsTheResult() {
         ModelDocument document;
