@@ -38,10 +38,8 @@ const std::set<std::string>& binaryOps() {
 class Builder {
 public:
     explicit Builder(const Graph& graph) : m_graph(graph) {
-        for (size_t i = 0; i < graph.nodes.size(); ++i) {
-            m_nodeIndex.emplace(graph.nodes[i].name, int(i));
-            for (const auto& in : graph.nodes[i].inputs) ++m_uses[in];
-        }
+        for (const Node& node : graph.nodes)
+            for (const auto& in : node.inputs) ++m_uses[in];
     }
 
     ChannelGroups run() {
@@ -107,6 +105,12 @@ private:
         if (a != b) m_parent[size_t(std::max(a, b))] = std::min(a, b);
     }
     int64_t element(const std::string& v, int64_t c) const { return m_values.at(v).base + c; }
+    // Builder-wide id of an initializer name (ChannelParam::tensor while building; collect() makes it per group).
+    int tensorId(const std::string& name) {
+        auto [it, added] = m_tensorIds.emplace(name, int(m_tensorNames.size()));
+        if (added) m_tensorNames.push_back(name);
+        return it->second;
+    }
     // How many node inputs read `v` (a node reading it twice counts twice).
     int uses(const std::string& v) const {
         auto it = m_uses.find(v);
@@ -144,7 +148,7 @@ private:
                          "' is shared with other nodes");
             return;
         }
-        m_params[size_t(e)].push_back({init, axis, index, role, node.name});
+        m_params[size_t(e)].push_back({tensorId(init), axis, index, role, int(&node - m_graph.nodes.data())});
     }
 
     bool extraOutputsUsed(const Node& node) const {
@@ -473,7 +477,13 @@ private:
             std::sort(ordered.begin(), ordered.end());
             for (int v : values)
                 if (graphOutputs.count(m_names[size_t(v)])) g.atGraphOutput = true;
-            std::set<std::string> makers, readers;
+            // Per-group tables: builder ids (initializer ids, node indices) to the group's own indices.
+            std::map<int, int> localTensor, localNode, localMember;
+            for (size_t i = 0; i < values.size(); ++i) localMember[values[i]] = int(i);
+            auto local = [](std::map<int, int>& table, int id) {
+                return table.emplace(id, int(table.size())).first->second;
+            };
+            std::set<int> makers, readers;  // node indices: ascending is graph order
             g.params.reserve(ordered.size());
             g.elements.reserve(ordered.size());
             for (const auto& [firstChannel, root] : ordered) {
@@ -482,20 +492,22 @@ private:
                 bool made = false;
                 for (int64_t e : elementsOf(root)) {
                     if (m_blocker[size_t(e)] >= 0 && g.blocker.empty()) g.blocker = m_reasons[size_t(m_blocker[size_t(e)])];
-                    for (const ChannelParam& p : m_params[size_t(e)]) {
-                        params.push_back(p);
+                    for (ChannelParam p : m_params[size_t(e)]) {
                         if (p.role == ChannelParam::Role::Filter) {
                             made = true;
                             makers.insert(p.node);
                         } else {
                             readers.insert(p.node);
                         }
+                        p.tensor = local(localTensor, p.tensor);
+                        p.node = local(localNode, p.node);
+                        params.push_back(p);
                     }
                 }
                 elements.reserve(elementsOf(root).size());
                 for (int64_t e : elementsOf(root)) {
                     const auto& [v, c] = m_owner[size_t(e)];
-                    elements.push_back({m_names[size_t(v)], axisOf[size_t(v)], c});
+                    elements.push_back({localMember.at(v), axisOf[size_t(v)], c});
                 }
                 if (!made && g.blocker.empty())
                     g.blocker = "channel " + std::to_string(g.params.size()) + " of '" + g.members.front() +
@@ -504,17 +516,14 @@ private:
                 g.elements.push_back(std::move(elements));
             }
             g.channels = int64_t(ordered.size());
-            auto inGraphOrder = [&](const std::set<std::string>& names) {
-                std::vector<std::string> v(names.begin(), names.end());
-                std::sort(v.begin(), v.end(), [&](const std::string& a, const std::string& b) {
-                    return nodeIndex(a) < nodeIndex(b);
-                });
-                return v;
-            };
-            g.makers = inGraphOrder(makers);
+            g.tensors.resize(localTensor.size());
+            for (const auto& [id, i] : localTensor) g.tensors[size_t(i)] = m_tensorNames[size_t(id)];
+            g.nodes.resize(localNode.size());
+            for (const auto& [id, i] : localNode) g.nodes[size_t(i)] = m_graph.nodes[size_t(id)].name;
+            for (int n : makers) g.makers.push_back(m_graph.nodes[size_t(n)].name);
             g.layers = g.makers;
-            for (const auto& r : inGraphOrder(readers))
-                if (!makers.count(r)) g.layers.push_back(r);
+            for (int n : readers)
+                if (!makers.count(n)) g.layers.push_back(m_graph.nodes[size_t(n)].name);
             out.groups.push_back(std::move(g));
         }
         std::stable_sort(out.groups.begin(), out.groups.end(), [&](const ChannelGroup& a, const ChannelGroup& b) {
@@ -525,18 +534,14 @@ private:
         return out;
     }
 
-    int nodeIndex(const std::string& name) const {
-        auto it = m_nodeIndex.find(name);
-        return it == m_nodeIndex.end() ? -1 : it->second;
-    }
-
     const Graph& m_graph;
     std::unordered_map<std::string, int> m_uses;       // value → node inputs that read it
-    std::unordered_map<std::string, int> m_nodeIndex;  // node name → index
     std::unordered_map<std::string, Tracked> m_values;
     std::vector<std::string> m_names;                  // tracked values, in the order first seen (Tracked::order)
     std::vector<int64_t> m_parent;
     std::vector<std::pair<int, int64_t>> m_owner;      // element → (value index in m_names, channel)
+    std::unordered_map<std::string, int> m_tensorIds;  // initializer name → id (ChannelParam::tensor while building)
+    std::vector<std::string> m_tensorNames;
     std::vector<int> m_blocker;                            // element → reason index, -1: none
     std::vector<std::string> m_reasons;
     std::vector<std::vector<ChannelParam>> m_params;  // element → weight entries
@@ -611,8 +616,9 @@ ChannelSaving channelSaving(const Graph& graph, const ChannelGroup& group, int64
     std::map<std::string, std::map<int, int64_t>> perChannel;
     std::map<std::string, std::string> nodeOf;
     for (const auto& p : group.params[0]) {
-        ++perChannel[p.initializer][p.axis];
-        nodeOf[p.initializer] = p.node;
+        const std::string& init = group.tensors[size_t(p.tensor)];
+        ++perChannel[init][p.axis];
+        nodeOf[init] = group.nodes[size_t(p.node)];
     }
     for (const auto& [init, axes] : perChannel) {
         const Tensor& t = graph.initializers.at(init);
@@ -637,7 +643,7 @@ std::vector<double> channelImportance(const Graph& graph, const ChannelGroup& gr
     std::vector<double> importance(group.params.size(), 0.0);
     for (size_t c = 0; c < group.params.size(); ++c)
         for (const auto& p : group.params[c]) {
-            const Tensor& t = graph.initializers.at(p.initializer);
+            const Tensor& t = graph.initializers.at(group.tensors[size_t(p.tensor)]);
             if (kind == ChannelImportance::BnScale && p.role == ChannelParam::Role::NormScale)
                 importance[c] += std::fabs(double(t.data[size_t(p.index)]));
             else if (kind == ChannelImportance::L1 && p.role == ChannelParam::Role::Filter)
@@ -672,12 +678,13 @@ Result<ChannelPruneResult> pruneChannelGroups(Graph& graph, const ChannelGroups&
             if (keep[size_t(c)]) continue;
             ++result.removedChannels;
             for (const auto& p : g.params[size_t(c)]) {
-                removedParams[{p.initializer, p.axis}].insert(p.index);
-                touched.insert(p.node);
+                removedParams[{g.tensors[size_t(p.tensor)], p.axis}].insert(p.index);
+                touched.insert(g.nodes[size_t(p.node)]);
             }
             for (const auto& e : g.elements[size_t(c)]) {
-                removedChannels[e.value].insert(e.index);
-                axisOf[e.value] = e.axis;
+                const std::string& value = g.members[size_t(e.member)];
+                removedChannels[value].insert(e.index);
+                axisOf[value] = e.axis;
             }
         }
     }

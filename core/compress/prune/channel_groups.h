@@ -11,7 +11,7 @@
 
 namespace lathe {
 
-// One cut of a weight: index `index` along `axis` of initializer `initializer`.
+// One cut of a weight: index `index` along `axis` of the initializer ChannelGroup::tensors[tensor].
 struct ChannelParam {
     enum class Role {
         Filter,    // an output filter of the layer that makes the channel (Conv/Gemm/MatMul row or column)
@@ -21,16 +21,16 @@ struct ChannelParam {
         Operand,   // a per-channel constant of an elementwise op
         Input,     // an input column of a layer that reads the channel
     };
-    std::string initializer;
+    int tensor = 0;  // index into ChannelGroup::tensors
     int axis = 0;
     int64_t index = 0;
     Role role = Role::Filter;
-    std::string node;  // the node that reads the initializer
+    int node = 0;  // index into ChannelGroup::nodes: the node that reads the initializer
 };
 
-// One channel (or flattened feature) of a tensor: index `index` along `axis` of value `value`.
+// One channel (or flattened feature) of a tensor: index `index` along `axis` of ChannelGroup::members[member].
 struct ChannelElement {
-    std::string value;
+    int member = 0;
     int axis = 1;
     int64_t index = 0;
 };
@@ -43,6 +43,10 @@ struct ChannelGroup {
     int64_t channels = 0;
     std::string blocker;  // empty when the group can be pruned; else why not, naming the node or tensor
     bool atGraphOutput = false;  // a member is a graph output (a classifier's logits: never prunable)
+    // Per channel, its entries; they name tensors and nodes by index into these tables (a network has up to millions
+    // of entries: names in each would make finding the groups allocation-bound).
+    std::vector<std::string> tensors;  // initializers the entries cut
+    std::vector<std::string> nodes;    // nodes that read them
     std::vector<std::vector<ChannelParam>> params;      // [channel] → every weight entry that goes with it
     std::vector<std::vector<ChannelElement>> elements;  // [channel] → every tensor entry it is (in the order met)
 };

@@ -35,7 +35,8 @@ Graph zeroedReference(const Graph& original, const ChannelGroup& group, const st
     for (int64_t c = 0; c < group.channels; ++c) {
         if (std::binary_search(kept.begin(), kept.end(), c)) continue;
         for (const auto& p : group.params[size_t(c)])
-            if (p.role == ChannelParam::Role::Input) zeroSlice(g.initializers.at(p.initializer), p.axis, p.index);
+            if (p.role == ChannelParam::Role::Input)
+                zeroSlice(g.initializers.at(group.tensors[size_t(p.tensor)]), p.axis, p.index);
     }
     return g;
 }
@@ -109,7 +110,7 @@ private slots:
             norms += p.role == ChannelParam::Role::Norm;
             scales += p.role == ChannelParam::Role::NormScale;
             if (p.role == ChannelParam::Role::Input)
-                inputs << QString("%1/%2").arg(QString::fromStdString(p.initializer)).arg(p.axis);
+                inputs << QString("%1/%2").arg(QString::fromStdString(main->tensors[size_t(p.tensor)])).arg(p.axis);
         }
         QCOMPARE(filters, 3);  // convA, dw, convB weights
         QCOMPARE(biases, 3);
@@ -127,7 +128,7 @@ private slots:
         for (const auto& p : side->params[1])
             if (p.role == ChannelParam::Role::Input) QCOMPARE(p.index, int64_t(9));
         for (const auto& e : side->elements[1])
-            if (e.value == "cat_out") QCOMPARE(e.index, int64_t(9));
+            if (side->members[size_t(e.member)] == "cat_out") QCOMPARE(e.index, int64_t(9));
         // fc's outputs reach the graph output; the input is the graph's.
         const ChannelGroup* out = madeBy(groups, "fc");
         QVERIFY(out);
