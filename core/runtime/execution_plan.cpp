@@ -161,7 +161,7 @@ Status ExecutionPlan::compileNodes(const Graph& graph, const ExecutorOptions& op
         m_outputIds.push_back(it->second);
     }
     m_fusedAway.assign(m_valueNames.size(), 0);
-    fuseEpilogues(graph, fuseQuantizedChains(graph));
+    fuseEpilogues(graph, fuseGeluChains(fuseQuantizedChains(graph)));
     planLiveness(m_steps);
     planLiveness(m_fusedSteps);
     return Ok{};

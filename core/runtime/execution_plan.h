@@ -32,7 +32,8 @@ struct PlanStep {
 // node) and, when any fusion applies, a fused one where Conv/Gemm absorb a following BatchNormalization/Relu/Clip,
 // and a Conv a residual Add of an equally shaped value computed before it (then the Relu/Clip after the Add), a
 // MatMul/Gemm the Add of a constant bias row (the bias seeds the sum), and
-// Sigmoid the Mul of its output with its own input (SiLU, one pass). A run uses the fused list unless it captures a value that only the exact list computes.
+// Sigmoid the Mul of its output with its own input (SiLU, one pass); the five steps of an exported exact GELU become one
+// Gelu step. A run uses the fused list unless it captures a value that only the exact list computes.
 // The declared element type of a value or initializer (Undefined when unknown).
 DType declaredType(const Graph& graph, const std::string& name);
 
@@ -69,6 +70,9 @@ private:
     // The steps with int8 steps in place of DequantizeLinear → Conv/MatMul/Gemm → QuantizeLinear chains
     // (qdq_fusion.cpp); marks the values they no longer compute in m_fusedAway.
     std::vector<PlanStep> fuseQuantizedChains(const Graph& graph);
+    // `steps` with one Gelu step in place of each Div → Erf → Add → Mul → Mul chain of the exact GELU (gelu_fusion.cpp);
+    // marks the values it no longer computes in m_fusedAway.
+    std::vector<PlanStep> fuseGeluChains(std::vector<PlanStep> steps);
     // Builds m_fusedSteps from `steps` (the exact steps, or fuseQuantizedChains'), absorbing epilogues.
     void fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps);
     void planLiveness(std::vector<PlanStep>& steps) const;

@@ -6,6 +6,7 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/micro_batch.cpp
     ${CMAKE_CURRENT_LIST_DIR}/op_registry.cpp
     ${CMAKE_CURRENT_LIST_DIR}/qdq_fusion.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/gelu_fusion.cpp
     ${CMAKE_CURRENT_LIST_DIR}/shape_probe.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/kernel_util.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/window.cpp

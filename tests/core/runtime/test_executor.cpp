@@ -267,6 +267,49 @@ private slots:
         QCOMPARE(x.data, randomArray({4, 100}, 33, -3.f, 3.f).data);
     }
 
+    // The exact GELU as torch exports it below opset 20 (ViT, ConvNeXt, Swin) runs as one Gelu step, within 1e-6 of
+    // the five steps; a chain whose constants are not GELU's stays five steps.
+    void geluChainFusedIntoOneStep_data() {
+        QTest::addColumn<float>("one");
+        QTest::addColumn<bool>("fused");
+        QTest::newRow("gelu") << 1.f << true;
+        QTest::newRow("Add(2): not gelu") << 2.f << false;
+    }
+    void geluChainFusedIntoOneStep() {
+        QFETCH(float, one);
+        QFETCH(bool, fused);
+        GraphBuilder g;
+        g.input("x");
+        g.constant("sqrt2", NDArray({}, {1.4142135623730951f}));
+        g.constant("one", NDArray({}, {one}));
+        g.constant("half", NDArray({}, {0.5f}));
+        g.node("Div", {"x", "sqrt2"}, {"d"});
+        g.node("Erf", {"d"}, {"e"});
+        g.node("Add", {"e", "one"}, {"a"});
+        g.node("Mul", {"x", "a"}, {"m"});
+        g.node("Mul", {"m", "half"}, {"y"});
+        g.output("y");
+        auto executor = Executor::compile(g.graph(), ExecutorOptions{2});
+        QVERIFY(executor.ok());
+        NDArray x = randomArray({2, 197, 3072}, 53, -8.f, 8.f);
+        std::vector<NodeTiming> fusedTimings, exactTimings;
+        auto run = executor->run({{"x", x}}, {}, &fusedTimings);
+        auto exact = executor->run({{"x", x}}, {"e"}, &exactTimings);  // captures a value inside the chain
+        QVERIFY(run.ok() && exact.ok());
+        QCOMPARE(exactTimings.size(), size_t(5));
+        QCOMPARE(fusedTimings.size(), size_t(fused ? 1 : 5));
+        if (fused) QCOMPARE(fusedTimings.front().opType, std::string("Div+Erf+Add+Mul+Mul"));
+        const NDArray& y = run->at("y");
+        for (size_t i = 0; i < y.data.size(); ++i) {
+            const double v = x.data[i];
+            const double want = 0.5 * v * (double(one) + std::erf(v / std::sqrt(2.0)));
+            if (std::abs(y.data[i] - exact->at("y").data[i]) > 1e-6 * (1 + std::abs(want)) ||
+                std::abs(y.data[i] - want) > 1e-6 * (1 + std::abs(want)))
+                QFAIL(qPrintable(QString("x %1: one step %2, five steps %3, want %4")
+                                     .arg(v).arg(y.data[i]).arg(exact->at("y").data[i]).arg(want)));
+        }
+    }
+
     // Mul(x, Sigmoid(x)) in either operand order (SiLU, as EfficientNet exports it) runs as one step; capturing the
     // Sigmoid's output runs the two nodes, with the same bits (NaN payloads aside). Sigmoid is within a few ulp of the C library's over
     // the whole float range (NaN and ±inf included), and a sample gives the same bits alone as inside a batch whose
