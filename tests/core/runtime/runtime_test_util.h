@@ -61,6 +61,23 @@ private:
     Graph m_graph;
 };
 
+// The exact GELU as torch exports it below opset 20, x → Div(√2) → Erf → Add(one) → Mul(x) → Mul(0.5) → y (one = 1 is
+// GELU; another value makes a chain of the same shape that is not).
+inline Graph decomposedGelu(float one = 1.f) {
+    GraphBuilder g(13);
+    g.input("x");
+    g.constant("sqrt2", NDArray({}, {1.4142135623730951f}));
+    g.constant("one", NDArray({}, {one}));
+    g.constant("half", NDArray({}, {0.5f}));
+    g.node("Div", {"x", "sqrt2"}, {"d"});
+    g.node("Erf", {"d"}, {"e"});
+    g.node("Add", {"e", "one"}, {"a"});
+    g.node("Mul", {"x", "a"}, {"m"});
+    g.node("Mul", {"m", "half"}, {"y"});
+    g.output("y");
+    return g.graph();
+}
+
 // Compiles and runs `graph`; fails the current test (returning an empty array) on any error.
 inline NDArray runGraph(const Graph& graph, const std::map<std::string, NDArray>& inputs, int threads = 0) {
     auto executor = Executor::compile(graph, ExecutorOptions{threads});
