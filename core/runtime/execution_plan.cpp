@@ -219,17 +219,23 @@ Status ExecutionPlan::addNode(const Graph& graph, const Node& node) {
     return Ok{};
 }
 
-void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps) {
-    std::vector<int> readers(m_valueNames.size(), 0), reader(m_valueNames.size(), -1);
-    std::vector<int> producer(m_valueNames.size(), -1);
+ExecutionPlan::ValueUse ExecutionPlan::valueUse(const std::vector<PlanStep>& steps) const {
+    ValueUse use{std::vector<int>(m_valueNames.size(), 0), std::vector<int>(m_valueNames.size(), -1),
+                 std::vector<int>(m_valueNames.size(), -1)};
     for (size_t s = 0; s < steps.size(); ++s) {
         for (int id : steps[s].inputs)
             if (id >= 0) {
-                ++readers[size_t(id)];
-                reader[size_t(id)] = int(s);
+                ++use.readers[size_t(id)];
+                use.reader[size_t(id)] = int(s);
             }
-        for (int id : steps[s].outputs) producer[size_t(id)] = int(s);
+        for (int id : steps[s].outputs) use.producer[size_t(id)] = int(s);
     }
+    for (int id : m_outputIds) use.readers[size_t(id)] = -1;
+    return use;
+}
+
+void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps) {
+    const ValueUse use = valueUse(steps);
     // Shapes the reader's shape inference declared, complete but for the batch; equal ones can be added unbroadcast.
     auto sameDeclaredShape = [&](int a, int b) {
         const ValueInfo* x = graph.value(m_valueNames[size_t(a)]);
@@ -245,16 +251,15 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> step
         const ValueInfo* v = graph.value(m_valueNames[size_t(value)]);
         return v && v->hasShape && int(v->shape.size()) >= c.rank();
     };
-    for (int id : m_outputIds) readers[size_t(id)] = -1;
     std::vector<char> absorbed(steps.size(), 0);
     std::vector<PlanStep> fused;
     bool any = std::find(m_fusedAway.begin(), m_fusedAway.end(), 1) != m_fusedAway.end();  // int8 chains
     for (size_t s = 0; s < steps.size(); ++s) {
         if (absorbed[s]) continue;
         PlanStep step = steps[s];
-        while (step.outputs.size() == 1 && readers[size_t(step.outputs[0])] == 1) {
+        while (step.outputs.size() == 1 && use.onlyReader(step.outputs[0]) >= 0) {
             const int value = step.outputs[0];
-            const PlanStep& next = steps[size_t(reader[size_t(value)])];
+            const PlanStep& next = steps[size_t(use.reader[size_t(value)])];
             const bool onlyRuntimeInput = std::all_of(next.inputs.begin(), next.inputs.end(), [&](int id) {
                 return id == value || id < 0 || m_constants[size_t(id)];
             });
@@ -272,7 +277,7 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> step
                 // by an earlier step).
                 const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
                 const bool earlier = other >= 0 && other != value && !m_constants[size_t(other)] &&
-                                     producer[size_t(other)] < int(s) && sameDeclaredShape(value, other);
+                                     use.producer[size_t(other)] < int(s) && sameDeclaredShape(value, other);
                 if (earlier && (merged = step.kernel->withResidual(int(step.inputs.size()))))
                     step.inputs.push_back(other);
             }
@@ -288,7 +293,7 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> step
             step.opType += "+" + next.opType;
             step.outputs = next.outputs;
             m_fusedAway[size_t(value)] = 1;
-            absorbed[size_t(reader[size_t(value)])] = 1;
+            absorbed[size_t(use.reader[size_t(value)])] = 1;
             any = true;
         }
         fused.push_back(std::move(step));
@@ -297,13 +302,9 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> step
 }
 
 void ExecutionPlan::planLiveness(std::vector<PlanStep>& steps) const {
-    std::vector<int> lastReader(m_valueNames.size(), -1);
-    std::vector<int> producer(m_valueNames.size(), -1);
-    for (size_t s = 0; s < steps.size(); ++s) {
-        for (int id : steps[s].inputs)
-            if (id >= 0) lastReader[size_t(id)] = int(s);
-        for (int id : steps[s].outputs) producer[size_t(id)] = int(s);
-    }
+    const ValueUse use = valueUse(steps);
+    const std::vector<int>& lastReader = use.reader;
+    const std::vector<int>& producer = use.producer;
     std::vector<char> isOutput(m_valueNames.size(), 0);
     for (int id : m_outputIds) isOutput[size_t(id)] = 1;
     for (size_t v = 0; v < m_valueNames.size(); ++v) {

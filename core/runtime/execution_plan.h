@@ -63,6 +63,15 @@ public:
 private:
     struct RunState;
 
+    // Per value id, over a list of steps: how many steps read it (-1 for graph outputs: read from outside), the
+    // last step that reads it and the step that produces it (-1: none).
+    struct ValueUse {
+        std::vector<int> readers, reader, producer;
+        // The step that alone reads `value`, or -1.
+        int onlyReader(int value) const { return readers[size_t(value)] == 1 ? reader[size_t(value)] : -1; }
+    };
+    ValueUse valueUse(const std::vector<PlanStep>& steps) const;
+
     int valueId(const std::string& name);
     // Everything of compile after the initializers became constants.
     Status compileNodes(const Graph& graph, const ExecutorOptions& options);

@@ -10,20 +10,17 @@
 namespace lathe {
 
 std::vector<PlanStep> ExecutionPlan::fuseGeluChains(std::vector<PlanStep> steps) {
-    std::vector<int> readers(m_valueNames.size(), 0), reader(m_valueNames.size(), -1);
-    for (size_t s = 0; s < steps.size(); ++s)
-        for (int id : steps[s].inputs)
-            if (id >= 0) ++readers[size_t(id)], reader[size_t(id)] = int(s);
-    for (int id : m_outputIds) readers[size_t(id)] = -1;  // graph outputs are read from outside
+    const ValueUse use = valueUse(steps);
     auto scalar = [&](int id, double value) {
         const NDArray* c = id >= 0 ? m_constants[size_t(id)].get() : nullptr;
         return c && c->numel() == 1 && std::fabs(double(c->data[0]) - value) <= 1e-6 * std::fabs(value);
     };
     // The step that alone reads `value` when it is `op` with one output; -1 otherwise.
     auto onlyReader = [&](int value, const char* op) {
-        if (readers[size_t(value)] != 1) return -1;
-        const PlanStep& next = steps[size_t(reader[size_t(value)])];
-        return next.opType == op && next.outputs.size() == 1 && next.inputs.size() == 2 ? reader[size_t(value)] : -1;
+        const int s = use.onlyReader(value);
+        if (s < 0) return -1;
+        const PlanStep& next = steps[size_t(s)];
+        return next.opType == op && next.outputs.size() == 1 && next.inputs.size() == 2 ? s : -1;
     };
     // The operand of binary step `s` that is not `value` (-1 when both are `value`).
     auto other = [&](int s, int value) {
@@ -38,7 +35,7 @@ std::vector<PlanStep> ExecutionPlan::fuseGeluChains(std::vector<PlanStep> steps)
             continue;
         const int x = div.inputs[0];
         if (x < 0 || m_constants[size_t(x)]) continue;
-        const int erf = readers[size_t(div.outputs[0])] == 1 ? reader[size_t(div.outputs[0])] : -1;
+        const int erf = use.onlyReader(div.outputs[0]);
         if (erf < 0 || steps[size_t(erf)].opType != "Erf" || steps[size_t(erf)].outputs.size() != 1) continue;
         const int add = onlyReader(steps[size_t(erf)].outputs[0], "Add");
         if (add < 0 || !scalar(other(add, steps[size_t(erf)].outputs[0]), 1.0)) continue;

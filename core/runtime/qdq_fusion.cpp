@@ -27,13 +27,7 @@ struct ConstantDequantize {
 }  // namespace
 
 std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
-    std::vector<int> readers(m_valueNames.size(), 0), reader(m_valueNames.size(), -1), producer(m_valueNames.size(), -1);
-    for (size_t s = 0; s < m_steps.size(); ++s) {
-        for (int id : m_steps[s].inputs)
-            if (id >= 0) ++readers[size_t(id)], reader[size_t(id)] = int(s);
-        for (int id : m_steps[s].outputs) producer[size_t(id)] = int(s);
-    }
-    for (int id : m_outputIds) readers[size_t(id)] = -1;  // graph outputs are read from outside
+    const ValueUse use = valueUse(m_steps);
     std::map<std::string, const Node*> producerNode;
     for (const Node& node : graph.nodes)
         for (const std::string& out : node.outputs) producerNode[out] = &node;
@@ -68,7 +62,7 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
         if (!c || c->numel() != 1) return std::nullopt;
         return c->data[0];
     };
-    auto onlyReader = [&](int value) { return readers[size_t(value)] == 1 ? reader[size_t(value)] : -1; };
+    auto onlyReader = [&](int value) { return use.onlyReader(value); };
 
     std::vector<char> removed(m_steps.size(), 0);
     std::vector<PlanStep> result = m_steps;
@@ -84,8 +78,8 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
             continue;
         // x: a run-time DequantizeLinear per tensor.
         const int xValue = step.inputs[0];
-        if (xValue < 0 || producer[size_t(xValue)] < 0) continue;
-        const PlanStep& dqx = m_steps[size_t(producer[size_t(xValue)])];
+        if (xValue < 0 || use.producer[size_t(xValue)] < 0) continue;
+        const PlanStep& dqx = m_steps[size_t(use.producer[size_t(xValue)])];
         if (dqx.opType != "DequantizeLinear" || dqx.inputs.empty() || dqx.inputs[0] < 0) continue;
         const std::optional<float> xScale = scalarInput(dqx, 1, 0.f), xZero = scalarInput(dqx, 2, 0.f);
         if (!xScale || !xZero || dqx.inputs.size() < 2) continue;
@@ -170,7 +164,7 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
             if (i + 1 < chain.size()) m_fusedAway[size_t(part.outputs[0])] = 1;
         }
         if (dropDequantize) {
-            removed[size_t(producer[size_t(xValue)])] = 1;
+            removed[size_t(use.producer[size_t(xValue)])] = 1;
             m_fusedAway[size_t(xValue)] = 1;
         }
         for (size_t i = 1; i < chain.size(); ++i) removed[size_t(chain[i])] = 1;
