@@ -4,6 +4,7 @@
 #include <QtConcurrent>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <string>
@@ -33,10 +34,13 @@ ModelDocument::~ModelDocument() = default;
 // takes it over forwards and sets.
 struct ModelDocument::Prefetched {
     struct State {
-        std::atomic<float> fraction = 0;
         std::atomic<bool> cancel = false;
         std::mutex mutex;
+        std::condition_variable changed;  // a new progress report, or the read is over
+        float fraction = 0;
         std::string stage;
+        int reports = 0;
+        bool done = false;
     };
     QString path;
     std::shared_ptr<State> state = std::make_shared<State>();
@@ -48,19 +52,32 @@ std::unique_ptr<ModelDocument::Prefetched>& ModelDocument::pendingPrefetch() {
     return pending;
 }
 
+bool ModelDocument::prefetchFinished() {
+    const std::unique_ptr<Prefetched>& pending = pendingPrefetch();
+    return pending && pending->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
 void ModelDocument::prefetch(const QString& path) {
     auto prefetched = std::make_unique<Prefetched>();
     prefetched->path = QFileInfo(path).absoluteFilePath();
     // The share of a possible graph layout is not known yet: the read reports on the whole bar's read share.
     prefetched->result = std::async(std::launch::async, [path = prefetched->path, state = prefetched->state] {
-        return read(path, kReadShare, [state](float fraction, std::string_view stage) {
-            state->fraction = fraction;
+        Loaded loaded = read(path, kReadShare, [state](float fraction, std::string_view stage) {
             {
                 std::lock_guard lock(state->mutex);
+                state->fraction = fraction;
                 state->stage.assign(stage);
+                ++state->reports;
             }
+            state->changed.notify_all();
             return !state->cancel.load();
         });
+        {
+            std::lock_guard lock(state->mutex);
+            state->done = true;
+        }
+        state->changed.notify_all();
+        return loaded;
     });
     pendingPrefetch() = std::move(prefetched);
 }
@@ -98,14 +115,17 @@ void ModelDocument::open(const QString& path) {
             const float readShare = preparer ? kReadShare : 1.f;
             Loaded loaded;
             if (prefetched) {
+                // Forwards each progress report of the prefetched read, and its cancel, until the read is over.
                 Prefetched::State& state = *prefetched->state;
-                while (prefetched->result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
-                    std::string stage;
-                    {
-                        std::lock_guard lock(state.mutex);
-                        stage = state.stage;
-                    }
-                    if (!progress(state.fraction, stage)) state.cancel = true;
+                for (int seen = -1;;) {
+                    std::unique_lock lock(state.mutex);
+                    state.changed.wait(lock, [&] { return state.reports != seen || state.done; });
+                    if (state.done) break;
+                    seen = state.reports;
+                    const float fraction = state.fraction;
+                    const std::string stage = state.stage;
+                    lock.unlock();
+                    if (!progress(fraction, stage)) state.cancel = true;
                 }
                 loaded = prefetched->result.get();
             } else {

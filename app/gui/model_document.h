@@ -38,6 +38,8 @@ public:
     // being built; the first open() of that file takes the read over (its progress, cancel and result). Call from the
     // UI thread before any ModelDocument opens.
     static void prefetch(const QString& path);
+    // Whether a prefetch is waiting to be taken over and its read is over.
+    static bool prefetchFinished();
     // Stops the running open at once: the previous model stays, loadingCancelled() fires.
     void cancelLoading();
     bool isLoading() const { return m_loadJob.isRunning(); }

@@ -164,7 +164,7 @@ private slots:
         const QString copy = dir.filePath(QStringLiteral("prefetched.onnx"));
         QVERIFY(QFile::copy(demoModelPath(), copy));
         ModelDocument::prefetch(copy);
-        QTest::qWait(5000);  // the read of a 1.7 MB model is over long before
+        QTRY_VERIFY_WITH_TIMEOUT(ModelDocument::prefetchFinished(), 60000);
         QVERIFY(QFile::remove(copy));
         ModelDocument document;
         std::atomic<int> prepared{0};
