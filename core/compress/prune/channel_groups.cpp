@@ -478,8 +478,11 @@ private:
             for (int v : values)
                 if (graphOutputs.count(m_names[size_t(v)])) g.atGraphOutput = true;
             // Per-group tables: builder ids (initializer ids, node indices) to the group's own indices.
-            std::map<int, int> localTensor, localNode, localMember;
-            for (size_t i = 0; i < values.size(); ++i) localMember[values[i]] = int(i);
+            std::map<int, int> localTensor, localNode;
+            // A member's position: `values` is sorted (it is the group's signature).
+            auto localMember = [&values](int v) {
+                return int(std::lower_bound(values.begin(), values.end(), v) - values.begin());
+            };
             auto local = [](std::map<int, int>& table, int id) {
                 return table.emplace(id, int(table.size())).first->second;
             };
@@ -507,7 +510,7 @@ private:
                 elements.reserve(elementsOf(root).size());
                 for (int64_t e : elementsOf(root)) {
                     const auto& [v, c] = m_owner[size_t(e)];
-                    elements.push_back({localMember.at(v), axisOf[size_t(v)], c});
+                    elements.push_back({localMember(v), axisOf[size_t(v)], c});
                 }
                 if (!made && g.blocker.empty())
                     g.blocker = "channel " + std::to_string(g.params.size()) + " of '" + g.members.front() +
