@@ -1,0 +1,218 @@
+// Depthwise convolution: one input channel per group, each filter a window over its channel's plane.
+#include "core/runtime/kernels/depthwise_conv.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "core/runtime/kernels/kernel_util.h"
+#include "core/runtime/kernels/sgemm.h"
+
+namespace lathe {
+
+namespace {
+
+// What a depthwise output row gets besides the taps: the channel's bias and its epilogue, folded to
+// y = clamp(scale * (bias + sum) + shift, low, high).
+struct DepthwiseRowOutput {
+    float bias = 0.f, scale = 1.f, shift = 0.f;
+    float low = -std::numeric_limits<float>::infinity(), high = std::numeric_limits<float>::infinity();
+
+    float finish(float sum) const { return std::min(std::max(scale * (bias + sum) + shift, low), high); }
+};
+
+// One depthwise output row from a zero-padded input plane: out[ow] = finish(sum over kh, kw of
+// taps[kh][kw] * in[kh * rowStep + ow * strideW + kw * dilationW]) for ow < count.
+void depthwiseRow(const float* in, int64_t rowStep, const float* taps, int64_t kernelH, int64_t kernelW,
+                  int64_t strideW, int64_t dilationW, const DepthwiseRowOutput& o, float* out, int64_t count) {
+    for (int64_t ow = 0; ow < count; ++ow) {
+        float sum = 0.f;
+        for (int64_t kh = 0; kh < kernelH; ++kh)
+            for (int64_t kw = 0; kw < kernelW; ++kw)
+                sum += taps[kh * kernelW + kw] * in[kh * rowStep + ow * strideW + kw * dilationW];
+        out[ow] = o.finish(sum);
+    }
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 finishAvx2(__m256 sum, const DepthwiseRowOutput& o) {
+    // Multiply, then add (no FMA), as DepthwiseRowOutput::finish and the unfused BatchNormalization round.
+    const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(sum, _mm256_set1_ps(o.bias)), _mm256_set1_ps(o.scale)),
+                                   _mm256_set1_ps(o.shift));
+    return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(o.low)), _mm256_set1_ps(o.high));
+}
+
+// A padded input plane of a depthwise convolution split by W phase for the vector kernel: padded row r, column c
+// lands at r * rowStride + (c % strideW) * phaseWidth + c / strideW, so output column ow of tap (kh, kw) reads
+// offsets[tap] + ow for every stride and dilation, and 8 consecutive outputs are one unaligned load. Each phase
+// holds the output width rounded up to 8 plus the taps' reach; columns beyond the padded input are zeros.
+struct DepthwisePhases {
+    int64_t strideW = 1, phaseWidth = 0, rowStride = 0, rows = 0, vectorWidth = 0;
+    std::vector<int64_t> offsets;  // per tap (kh, kw) in weight order
+
+    explicit DepthwisePhases(const WindowGeometry& g) : strideW(g.stride[2]) {
+        vectorWidth = (g.out[2] + 7) / 8 * 8;
+        phaseWidth = vectorWidth + (g.kernel[2] - 1) * g.dilation[2] / strideW + 1;
+        if (strideW == 2) phaseWidth = (phaseWidth + 7) / 8 * 8;
+        rowStride = strideW * phaseWidth;
+        rows = g.in[1] + g.padBegin[1] + g.padEnd[1];
+        for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
+            for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                const int64_t c = kw * g.dilation[2];
+                offsets.push_back(kh * g.dilation[1] * rowStride + c % strideW * phaseWidth + c / strideW);
+            }
+    }
+    int64_t size() const { return rows * rowStride; }
+
+    // Floats of scratch fill() needs besides the plane: one padded row.
+    int64_t rowScratch() const { return rowStride; }
+
+    // Writes one input plane (inH x inW) with its zero padding into `out` (size() floats); `paddedRow` holds
+    // rowScratch() floats. The padding is the same for every plane: with `zeroed`, `out` and `paddedRow` still hold
+    // an earlier fill() of this geometry and only the input values are written.
+    void fill(const WindowGeometry& g, const float* src, float* out, float* paddedRow, bool zeroed) const {
+        const int64_t inH = g.in[1], inW = g.in[2], top = g.padBegin[1], left = std::min(g.padBegin[2], rowStride);
+        if (!zeroed) {
+            std::fill(out, out + size(), 0.f);
+            std::fill(paddedRow, paddedRow + rowScratch(), 0.f);
+        }
+        // Padded row c = input column c - left, zeros around; its length is strideW * phaseWidth.
+        const int64_t copied = std::clamp<int64_t>(rowStride - left, 0, inW);
+        for (int64_t ih = std::max<int64_t>(0, -top); ih < inH && ih + top < rows; ++ih) {
+            float* row = out + (ih + top) * rowStride;
+            float* padded = strideW == 1 ? row : paddedRow;
+            std::memcpy(padded + left, src + ih * inW, size_t(copied) * sizeof(float));
+            if (strideW == 2)
+                deinterleave2(padded, row);
+            else if (strideW > 2)
+                for (int64_t p = 0; p < strideW; ++p)
+                    for (int64_t j = 0; j < phaseWidth; ++j) row[p * phaseWidth + j] = padded[j * strideW + p];
+        }
+    }
+
+private:
+    // row[j] = padded[2j], row[phaseWidth + j] = padded[2j + 1] for j < phaseWidth (a multiple of 8 with stride 2).
+    __attribute__((target("avx2,fma"))) void deinterleave2(const float* padded, float* row) const {
+        for (int64_t j = 0; j < phaseWidth; j += 8) {
+            const __m256 a = _mm256_loadu_ps(padded + 2 * j), b = _mm256_loadu_ps(padded + 2 * j + 8);
+            const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m256 odd = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+            _mm256_storeu_ps(row + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+            _mm256_storeu_ps(row + phaseWidth + j,
+                             _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(odd), 0xD8)));
+        }
+    }
+};
+
+// Stores the first `count` (1-8) lanes of v at out.
+__attribute__((target("avx2,fma"))) inline void storeLanes(float* out, __m256 v, int64_t count) {
+    if (count >= 8) {
+        _mm256_storeu_ps(out, v);
+        return;
+    }
+    alignas(32) static constexpr int32_t kLanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    _mm256_maskstore_ps(out, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLanes + 8 - count)), v);
+}
+
+// One depthwise output plane from a DepthwisePhases plane, 16 then 8 outputs of a row at a time (the last vector of
+// a row stores only the row's remaining lanes). Taps = 0: any tap count, read from memory; else exactly Taps taps
+// kept in registers. Sums over (kh, kw) in weight order with FMAs, like the scalar kernel's order.
+template <int Taps>
+__attribute__((target("avx2,fma"))) void depthwisePlaneAvx2(const float* plane, const DepthwisePhases& phases,
+                                                            const WindowGeometry& g, const float* taps,
+                                                            const DepthwiseRowOutput& o, float* out) {
+    const int64_t count = Taps ? Taps : int64_t(phases.offsets.size());
+    const int64_t* offsets = phases.offsets.data();
+    __m256 weights[Taps ? Taps : 1];
+    if constexpr (Taps > 0)
+        for (int t = 0; t < Taps; ++t) weights[t] = _mm256_broadcast_ss(taps + t);
+    const int64_t outW = g.out[2], rowStep = g.stride[1] * phases.rowStride;
+    for (int64_t oh = 0; oh < g.out[1]; ++oh, out += outW) {
+        const float* in = plane + oh * rowStep;
+        int64_t ow = 0;
+        for (; ow + 16 <= phases.vectorWidth; ow += 16) {
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            for (int64_t t = 0; t < count; ++t) {
+                const float* at = in + offsets[t] + ow;
+                const __m256 weight = Taps ? weights[t] : _mm256_broadcast_ss(taps + t);
+                acc0 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(at), acc0);
+                acc1 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(at + 8), acc1);
+            }
+            _mm256_storeu_ps(out + ow, finishAvx2(acc0, o));
+            storeLanes(out + ow + 8, finishAvx2(acc1, o), outW - ow - 8);
+        }
+        for (; ow < phases.vectorWidth; ow += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t t = 0; t < count; ++t)
+                acc = _mm256_fmadd_ps(Taps ? weights[t] : _mm256_broadcast_ss(taps + t),
+                                      _mm256_loadu_ps(in + offsets[t] + ow), acc);
+            storeLanes(out + ow, finishAvx2(acc, o), outW - ow);
+        }
+    }
+}
+
+}  // namespace
+
+// With AVX2 each input plane is copied once into a padded, W-phase-split plane (DepthwisePhases) that every tap reads
+// with vector loads; elsewhere into a zero-padded plane (unless there is no padding) read by the scalar kernel.
+void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, const float* bias, const Epilogue* epilogue,
+                   float* y, Workspace& ws) {
+    const WindowGeometry& g = s.window;
+    const int64_t inH = g.in[1], inW = g.in[2], outH = g.out[1], outW = g.out[2];
+    const int64_t top = g.padBegin[1], left = g.padBegin[2];
+    const int64_t paddedH = inH + top + g.padEnd[1], paddedW = inW + left + g.padEnd[2];
+    const bool padded = paddedH != inH || paddedW != inW;
+    const bool vector = gemmUsesPackedKernel();
+    const std::optional<DepthwisePhases> phases = vector ? std::optional<DepthwisePhases>(g) : std::nullopt;
+    const int64_t kernelTaps = g.kernel[1] * g.kernel[2];
+    const int64_t planes = s.batch * s.filters;
+    const int64_t multiplier = s.filters / s.channels;
+    std::vector<char> zeroed(size_t(ws.threads()), 0);  // per thread: its scratch plane holds this call's padding
+#pragma omp parallel for num_threads(ws.threads()) if (worthParallelConv(planes * g.outSize() * g.kernelSize()))
+    for (int64_t p = 0; p < planes; ++p) {
+        const int64_t n = p / s.filters, f = p % s.filters;
+        const float* src = x + (n * s.channels + f / multiplier) * g.inSize();
+        DepthwiseRowOutput output;
+        output.bias = bias ? bias[f] : 0.f;
+        if (epilogue) {
+            output.scale = epilogue->hasAffine() ? epilogue->scale[size_t(f)] : 1.f;
+            output.shift = epilogue->hasAffine() ? epilogue->shift[size_t(f)] : 0.f;
+            output.low = epilogue->low;
+            output.high = epilogue->high;
+        }
+        const float* taps = w + f * kernelTaps;
+        float* dst = y + p * g.outSize();
+        if (phases) {
+            const int thread = omp_get_thread_num();
+            float* plane = ws.scratch(thread, size_t(phases->size() + phases->rowScratch()));
+            phases->fill(g, src, plane, plane + phases->size(), zeroed[size_t(thread)]);
+            zeroed[size_t(thread)] = 1;
+            if (kernelTaps == 9)
+                depthwisePlaneAvx2<9>(plane, *phases, g, taps, output, dst);
+            else
+                depthwisePlaneAvx2<0>(plane, *phases, g, taps, output, dst);
+            continue;
+        }
+        if (padded) {
+            float* plane = ws.scratch(omp_get_thread_num(), size_t(paddedH * paddedW));
+            std::fill(plane, plane + top * paddedW, 0.f);
+            for (int64_t ih = 0; ih < inH; ++ih) {
+                float* row = plane + (top + ih) * paddedW;
+                std::fill(row, row + left, 0.f);
+                std::copy(src + ih * inW, src + (ih + 1) * inW, row + left);
+                std::fill(row + left + inW, row + paddedW, 0.f);
+            }
+            std::fill(plane + (top + inH) * paddedW, plane + paddedH * paddedW, 0.f);
+            src = plane;
+        }
+        for (int64_t oh = 0; oh < outH; ++oh)
+            depthwiseRow(src + oh * g.stride[1] * paddedW, g.dilation[1] * paddedW, taps, g.kernel[1], g.kernel[2],
+                         g.stride[2], g.dilation[2], output, dst + oh * outW, outW);
+    }
+}
+
+}  // namespace lathe

@@ -1,0 +1,22 @@
+// Depthwise convolution (one input channel per group) over at most two spatial dimensions, with the Conv's bias and
+// fused epilogue applied as each output is stored.
+#pragma once
+
+#include <cstdint>
+
+#include "core/runtime/kernel.h"
+#include "core/runtime/kernels/window.h"
+
+namespace lathe {
+
+// x: batch x channels x in; y: batch x filters x out, where filter f reads channel f / (filters / channels).
+struct DepthwiseShape {
+    int64_t batch = 0, channels = 0, filters = 0;
+    WindowGeometry window;  // window.in[0] == window.out[0] == 1
+};
+
+// y = depthwise(x) with taps w (filters x kernel), then bias (may be null) and `epilogue` (may be null).
+void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, const float* bias, const Epilogue* epilogue,
+                   float* y, Workspace& ws);
+
+}  // namespace lathe
