@@ -33,6 +33,10 @@ struct ConvShape {
     int64_t patchSize() const { return groupChannels() * window.kernelSize(); }
 };
 
+// Multiply-adds below which a Conv runs on the calling thread (about 0.15 ms of work on one core): waking the OpenMP
+// team for less costs more than the other threads save (measured at batch 1 with bench_executor, 2 threads).
+inline bool worthParallelConv(int64_t macs) { return macs >= (int64_t(1) << 22); }
+
 constexpr int64_t kTileFloats = int64_t(1) << 16;  // im2col tile budget (256 KB): stays in L2 next to the weights
 
 // dst[i] = src[i * stride] for i < count (count is small: at most one output row). Constant-size copies keep the

@@ -17,6 +17,11 @@ namespace lathe {
 
 namespace {
 
+// Multiply-adds below which a depthwise convolution runs on the calling thread. A depthwise multiply-add costs about
+// ten times a GEMM's (no reuse across filters: 5-15 G/s on one core against 50-60 G/s), so the team pays off at a tenth
+// of worthParallelConv's work: 0.5 M multiply-adds, about 50 us on one core (bench_executor, 2 threads).
+inline bool worthParallelDepthwise(int64_t macs) { return macs >= (int64_t(1) << 19); }
+
 // What a depthwise output row gets besides the taps: the channel's bias and its epilogue, folded to
 // y = clamp(scale * (bias + sum) + shift, low, high).
 struct DepthwiseRowOutput {
@@ -172,7 +177,7 @@ void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, cons
     const int64_t planes = s.batch * s.filters;
     const int64_t multiplier = s.filters / s.channels;
     std::vector<char> zeroed(size_t(ws.threads()), 0);  // per thread: its scratch plane holds this call's padding
-#pragma omp parallel for num_threads(ws.threads()) if (worthParallelConv(planes * g.outSize() * g.kernelSize()))
+#pragma omp parallel for num_threads(ws.threads()) if (worthParallelDepthwise(planes * g.outSize() * g.kernelSize()))
     for (int64_t p = 0; p < planes; ++p) {
         const int64_t n = p / s.filters, f = p % s.filters;
         const float* src = x + (n * s.channels + f / multiplier) * g.inSize();

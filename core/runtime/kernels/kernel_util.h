@@ -37,8 +37,5 @@ void stridedCopy(const float* in, int64_t offset, std::span<const int64_t> strid
 std::vector<int64_t> broadcastStrides(std::span<const int64_t> operand, std::span<const int64_t> shape);
 // Whether `work` elementary operations justify waking the OpenMP team.
 inline bool worthParallel(int64_t work) { return work >= (int64_t(1) << 15); }
-// Multiply-adds below which a Conv runs on the calling thread (about 0.15 ms of work on one core): waking the OpenMP
-// team for less costs more than the other threads save (measured at batch 1 with bench_executor, 2 threads).
-inline bool worthParallelConv(int64_t macs) { return macs >= (int64_t(1) << 22); }
 
 }  // namespace lathe
