@@ -189,8 +189,8 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const int64_t paddedRows = (rowsPerTile - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
     const int64_t channelStride = padded ? paddedRows * paddedWidth : inSize;
     const int64_t rowStride = padded ? paddedWidth : g.in[2];
-    int64_t* offsets = implicit ? ws.sharedIndices(size_t(patch)) : nullptr;
-    if (implicit)
+    int64_t* offsets = implicit || (pointwise && panels) ? ws.sharedIndices(size_t(patch)) : nullptr;
+    if (offsets)
         for (int64_t c = 0, k = 0; c < s.groupChannels(); ++c)
             for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
                 for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k)
@@ -286,6 +286,19 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                 }
         } else {
             GemmOperand columns(MatrixRef{xg + rowBegin * outW, patch, cols, inSize, 1});
+            if (pointwise && cols >= 16) {
+                // The tile's columns are contiguous in every channel plane: whole 16-column tiles are read in place
+                // (no packed copy of the input); the last few columns, which a 16-float load would read past, are
+                // packed.
+                const int64_t direct = cols / 16 * 16;
+                const GatheredColumns inPlace{xg + rowBegin * outW, direct, 0, offsets, patch, direct};
+                gemmRowsGathered(weightsOf(group), inPlace, out, outSize, scratch + columnFloats, output, filterRange);
+                if (direct == cols) continue;
+                columns = GemmOperand(MatrixRef{xg + rowBegin * outW + direct, patch, cols - direct, inSize, 1});
+                gemmRows(weightsOf(group), columns, out + direct, outSize, scratch + columnFloats, output,
+                         filterRange);
+                continue;
+            }
             if (!pointwise) {
                 im2colTile<true>(s, xg, rowBegin, rowEnd, scratch + paddedRowFloats, scratch);
                 columns = GemmOperand::rightPanels(scratch + paddedRowFloats, patch, cols);
