@@ -452,9 +452,17 @@ Result<std::map<std::string, NDArray>> ExecutionPlan::run(const std::map<std::st
     for (int id : resultIds) {
         const std::string& name = m_valueNames[size_t(id)];
         if (results.count(name)) continue;
-        if (state->view[size_t(id)] == &state->owned[size_t(id)])
-            results[name] = std::move(state->owned[size_t(id)]);
-        else
+        NDArray& owned = state->owned[size_t(id)];
+        if (state->view[size_t(id)] == &owned && owned.data.capacity() > 2 * owned.data.size() + (size_t(1) << 14)) {
+            // A pooled buffer far larger than the result (the pool hands out its best fit, which can be an
+            // activation buffer of a larger batch): it stays in the pool and the caller gets an exact copy, or the
+            // next run would allocate and page-fault that large buffer again.
+            results[name] = NDArray(owned.shape, FloatBuffer(owned.data.begin(), owned.data.end()));
+            state->pool.give(std::move(owned.data));
+            owned = NDArray();
+        } else if (state->view[size_t(id)] == &owned) {
+            results[name] = std::move(owned);
+        } else
             results[name] = *state->view[size_t(id)];
     }
     releaseState(std::move(state));
