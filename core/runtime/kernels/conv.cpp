@@ -117,9 +117,10 @@ void im2colTile(const ConvShape& s, const float* x, int64_t rowBegin, int64_t ro
 
 // Input rows [firstRow, firstRow + count) of every channel of a group, with the left/right (and out-of-range rows')
 // zero padding, into `out`: per channel `channelStride` floats of rows `width` (>= IW + padBegin) wide, zeros after
-// the input.
+// the input. With `phaseWidth` > 0 (W stride 2; width = 2 * phaseWidth) a row holds padded columns 0, 2, 4, ... and
+// then 1, 3, 5, ..., phaseWidth of each.
 void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_t count, int64_t channelStride,
-                    int64_t width, float* out) {
+                    int64_t width, int64_t phaseWidth, float* out) {
     const WindowGeometry& g = s.window;
     const int64_t inH = g.in[1], inW = g.in[2], left = g.padBegin[2];
     for (int64_t c = 0; c < s.groupChannels(); ++c)
@@ -128,6 +129,15 @@ void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_
             const int64_t ih = firstRow + r;
             if (ih < 0 || ih >= inH) {
                 std::fill(dst, dst + width, 0.f);
+                continue;
+            }
+            if (phaseWidth > 0) {
+                const float* src = x + (c * inH + ih) * inW;
+                for (int64_t phase = 0; phase < 2; ++phase)
+                    for (int64_t j = 0; j < phaseWidth; ++j) {
+                        const int64_t column = 2 * j + phase - left;
+                        dst[phase * phaseWidth + j] = column >= 0 && column < inW ? src[column] : 0.f;
+                    }
                 continue;
             }
             std::fill(dst, dst + left, 0.f);
@@ -158,7 +168,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     // More filters than output positions (late stages' small feature maps with large weights): the weights are
     // what streams through the cache, once per tile, so an implicit GEMM (no patch matrix to hold) takes the whole
     // image as one tile, and the team splits the filters (each task streams its share of the weights once).
-    const bool implicitShape = panels && g.stride[2] == 1 && g.in[0] == 1 && g.kernel[0] == 1;
+    const bool implicitShape = panels && (g.stride[2] == 1 || g.stride[2] == 2) && g.in[0] == 1 && g.kernel[0] == 1;
     const bool weightBound = panels && groupFilters > outSize;
     if (weightBound && implicitShape && (outW % 8 == 0 || !pointwise)) rowsPerTile = rows;
     const int64_t filterPanels = (groupFilters + kGemmPanelRows - 1) / kGemmPanelRows;
@@ -179,13 +189,19 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     // Implicit GEMM: unit stride along W and whole 8-column halves per output row let the micro-kernel read patch
     // rows straight from the input (or from a zero-padded copy of the tile's input rows), with no im2col matrix.
     // Other output widths ("wide") compute rows rounded up to 8 columns from a padded copy wide enough for them, into
-    // a scratch C whose rows are then cut to the output width (adding a fused residual there).
+    // a scratch C whose rows are then cut to the output width (adding a fused residual there). At W stride 2 the
+    // padded copy holds each row as its even columns, then its odd ones (two phases of phaseWidth): a tap then reads
+    // consecutive outputs from consecutive floats, as at stride 1.
     const bool wide = implicitShape && outW % 8 != 0 && !pointwise;
     const bool implicit = implicitShape && (outW % 8 == 0 || wide);
-    const bool padded = wide || g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
+    const bool phased = implicit && g.stride[2] == 2;
+    const bool padded = wide || phased || g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
     const int64_t vectorW = wide ? (outW + 7) / 8 * 8 : outW;
-    const int64_t paddedWidth = std::max(g.in[2] + g.padBegin[2] + g.padEnd[2],
-                                         wide ? vectorW + (g.kernel[2] - 1) * g.dilation[2] : int64_t(0));
+    const int64_t phaseWidth = phased ? vectorW + (g.kernel[2] - 1) * g.dilation[2] / 2 + 1 : 0;
+    const int64_t paddedWidth =
+        phased ? 2 * phaseWidth
+               : std::max(g.in[2] + g.padBegin[2] + g.padEnd[2],
+                          wide ? vectorW + (g.kernel[2] - 1) * g.dilation[2] : int64_t(0));
     const int64_t paddedRows = (rowsPerTile - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
     const int64_t channelStride = padded ? paddedRows * paddedWidth : inSize;
     const int64_t rowStride = padded ? paddedWidth : g.in[2];
@@ -194,7 +210,9 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
         for (int64_t c = 0, k = 0; c < s.groupChannels(); ++c)
             for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
                 for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k)
-                    offsets[k] = c * channelStride + kh * g.dilation[1] * rowStride + kw * g.dilation[2];
+                    offsets[k] = c * channelStride + kh * g.dilation[1] * rowStride +
+                                 (phased ? kw * g.dilation[2] % 2 * phaseWidth + kw * g.dilation[2] / 2
+                                         : kw * g.dilation[2]);
     const int64_t paddedRowFloats = (outW - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
     int64_t columnFloats = 0;
     const int64_t wideFloats = wide ? groupFilters * rowsPerTile * vectorW : 0;  // the scratch C
@@ -254,7 +272,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
             if (padded)
                 copyPaddedRows(s, xg, firstRow,
                                (rowEnd - rowBegin - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1,
-                               channelStride, paddedWidth, scratch);
+                               channelStride, paddedWidth, phaseWidth, scratch);
             else
                 data = xg + firstRow * g.in[2];
             const int64_t wideCols = (rowEnd - rowBegin) * vectorW;

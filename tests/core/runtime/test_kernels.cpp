@@ -288,6 +288,16 @@ private slots:
         QTest::newRow("implicit stride (2,1) dilation 2") << "1,3,12,16,4,3,3"
                                                           << "2,1,2,2,2,2,2,2,1"
                                                           << "" << true << true;
+        // W stride 2: the implicit GEMM reads a copy of the input rows split into even and odd columns.
+        QTest::newRow("implicit stride 2, output width 8") << "2,4,16,16,6,3,3"
+                                                           << "2,2,1,1,1,1,1,1,1"
+                                                           << "" << true << true;
+        QTest::newRow("implicit stride 2 dilation 2 asymmetric") << "1,3,13,17,4,3,3"
+                                                                 << "2,2,2,2,2,1,1,2,1"
+                                                                 << "" << true << true;
+        QTest::newRow("implicit stride 2, 4x4 kernel, groups") << "2,4,12,15,6,4,4"
+                                                               << "1,2,1,1,1,2,2,1,2"
+                                                               << "" << false << true;
         QTest::newRow("implicit asymmetric pads") << "1,2,6,15,3,2,3"
                                                   << "1,1,1,1,1,0,0,2,1"
                                                   << "" << true << false;
