@@ -114,7 +114,8 @@ bool isBatchSeparable(const Graph& graph) {
 int64_t microBatchSize(const Graph& graph, int64_t sliceBytes) {
     if (!isBatchSeparable(graph) || sliceBytes <= 0) return 0;
     int64_t largest = 0;
-    for (const Node& node : graph.nodes)
+    for (const Node& node : graph.nodes) {
+        if (node.opType == "Constant") continue;  // a value of its own (Clip's bounds, say), not per sample
         for (const std::string& out : node.outputs) {
             const ValueInfo* v = graph.value(out);
             if (!v || v->shape.size() < 2) return 0;
@@ -125,6 +126,7 @@ int64_t microBatchSize(const Graph& graph, int64_t sliceBytes) {
             }
             largest = std::max(largest, perSample);
         }
+    }
     return largest > 0 ? std::max<int64_t>(1, sliceBytes / largest) : 0;
 }
 

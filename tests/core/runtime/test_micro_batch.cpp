@@ -1,6 +1,7 @@
 // Batch tiling: which graphs keep samples apart, how many samples a slice takes, and that a split batch gives the
 // results of the whole batch.
 #include <QtTest>
+#include <filesystem>
 
 #include "core/model/onnx_reader.h"
 #include "core/runtime/executor.h"
@@ -52,6 +53,12 @@ private slots:
         QVERIFY(isBatchSeparable(lenet));
         QCOMPARE(microBatchSize(lenet), int64_t(1456));
         QCOMPARE(microBatchSize(lenet, int64_t(6) << 20), int64_t(136));
+        // The MobileNet-style net gives Clip its bounds through Constant nodes (scalars, not per sample): its largest
+        // per-sample value is 32x28x28 floats (100,352 B): 64 MiB / 100,352 B = 668.
+        const Graph mobilenet =
+            readGraph((std::filesystem::path(LATHE_DEMO_MODEL).parent_path() / "mobilenet_fashion.onnx").string());
+        QVERIFY(isBatchSeparable(mobilenet));
+        QCOMPARE(microBatchSize(mobilenet), int64_t(668));
         for (const char* name : {"bn_conv", "depthwise", "residual"}) QVERIFY2(isBatchSeparable(readGraph(fixture(name))), name);
         QVERIFY(isBatchSeparable(gemmGraph("")));
     }
