@@ -236,6 +236,16 @@ private slots:
         QTest::newRow("depthwise stride 3 dilation 2 asymmetric") << "1,3,17,23,6,3,3"
                                                                   << "3,3,2,2,0,1,2,0,3"
                                                                   << "" << true << true;
+        // 16-channel multiples on planes of at most 64 outputs: the channel-blocked kernel (on CPUs with AVX-512).
+        QTest::newRow("depthwise blocked 7x7") << "2,32,7,7,32,3,3"
+                                               << "1,1,1,1,1,1,1,1,32"
+                                               << "" << true << true;
+        QTest::newRow("depthwise blocked stride 2 asymmetric pads") << "1,16,14,13,16,3,3"
+                                                                    << "2,2,1,1,0,1,1,0,16"
+                                                                    << "" << true << true;
+        QTest::newRow("depthwise blocked 5x5 dilation 2") << "1,48,11,9,48,5,5"
+                                                          << "1,1,2,2,4,4,3,3,48"
+                                                          << "" << true << false;
         QTest::newRow("depthwise runtime weights") << "2,5,7,7,5,3,3"
                                                    << "1,1,1,1,1,1,1,1,5"
                                                    << "" << false << true;
@@ -373,6 +383,7 @@ private slots:
         QTest::newRow("implicit GEMM, K > 256") << "2,40,6,16,13,3,3" << 1;
         QTest::newRow("im2col, K > 256") << "2,40,6,9,13,3,3" << 1;
         QTest::newRow("depthwise") << "2,6,9,17,6,3,3" << 6;
+        QTest::newRow("depthwise blocked") << "2,32,7,7,32,3,3" << 32;
     }
 
     void convFusedWithBatchNormAndRelu() {
