@@ -5,7 +5,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -161,12 +160,6 @@ __attribute__((target("avx2,fma"))) void depthwisePlaneAvx2(const float* plane, 
     }
 }
 
-// Whether the channel-blocked kernel runs: AVX-512F is there and LATHE_NO_AVX512 is not set.
-bool blockedDepthwiseAvailable() {
-    static const bool available = !std::getenv("LATHE_NO_AVX512") && __builtin_cpu_supports("avx512f");
-    return available;
-}
-
 // Output planes up to this many positions (8 x 8) run channel-blocked: on small planes the per-plane kernel spends its
 // time on each plane's padded copy, row set-up and partial vectors (7 of 8 lanes on a 7-wide row), not on FMAs
 // (bench_executor --profile, MobileNet-style net at batch 64: its 7x7 depthwise layers 0.60 -> 0.39 ms and
@@ -251,7 +244,7 @@ void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, cons
     const int64_t planes = s.batch * s.filters;
     const int64_t multiplier = s.filters / s.channels;
     if (vector && multiplier == 1 && s.channels % kBlockLanes == 0 && g.outSize() <= kBlockedPlaneLimit &&
-        g.in[0] == 1 && kernelTaps <= kBlockedMaxTaps && blockedDepthwiseAvailable()) {
+        g.in[0] == 1 && kernelTaps <= kBlockedMaxTaps && cpuUsesAvx512()) {
         const int64_t blocks = s.batch * (s.channels / kBlockLanes);
 #pragma omp parallel for num_threads(ws.threads()) if (worthParallelDepthwise(planes * g.outSize() * g.kernelSize()))
         for (int64_t task = 0; task < blocks; ++task) {

@@ -186,7 +186,6 @@ __attribute__((target("avx2,fma"))) inline void microKernelGathered(int64_t dept
     storeTile<rows>(acc, c, ldc, cols, store);
 }
 
-bool useAvx512();
 void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const float* const (&halves)[4],
                            const float* next, const int64_t* offsets, float* c, int64_t ldc, int64_t cols1,
                            const TileStore* store);
@@ -210,7 +209,7 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                                                           int64_t panelBegin, int64_t panelEnd) {
     const int64_t paddedRows = roundUp(rows, kPanelRows);
     auto half = [&b](int64_t p) { return b.data + p / b.width * b.rowStride + p % b.width; };
-    const bool wide = useAvx512();
+    const bool wide = cpuUsesAvx512();
     TileStore store;
     for (int64_t k = 0; k < b.rows; k += kDepthBlock) {
         const int64_t blockDepth = std::min(kDepthBlock, b.rows - k);
@@ -291,15 +290,10 @@ __attribute__((target("avx2,fma"))) inline void microTile(int64_t rows, int64_t 
     }
 }
 
-// AVX-512: two adjacent 16-column B panels at once, one 16-lane register per row and panel (12 accumulators). Every
-// element sums the same FMAs in the same order as microKernel, so the result has the same bits; the tile is stored
-// through storeTile as two 16-column tiles.
-bool useAvx512() {
-    static const bool available = !std::getenv("LATHE_NO_AVX512") && __builtin_cpu_supports("avx512f") &&
-                                  __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return available;
-}
-
+// AVX-512 pair kernels (when cpuUsesAvx512()): two adjacent 16-column B panels at once, one 16-lane register per row
+// and panel (12 accumulators). Every element sums the same FMAs in the same order as microKernel, so the result has
+// the same bits; the tile is stored through storeTile as two 16-column tiles.
+//
 // Stores a 32-column tile of 16-lane accumulators as two 16-column tiles (storeTile: the same epilogue arithmetic).
 template <int rows>
 __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m512 (&acc)[rows][2], float* c,
@@ -407,7 +401,7 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const float* a, const fl
                                                         int64_t rowEnd, int64_t colBegin, int64_t colEnd,
                                                         const RowOutput* output) {
     const int64_t paddedRows = roundUp(rows, kPanelRows), paddedCols = roundUp(cols, kPanelCols);
-    const bool wide = useAvx512();
+    const bool wide = cpuUsesAvx512();
     TileStore store;
     for (int64_t k = 0; k < depth; k += kDepthBlock) {
         const int64_t blockDepth = std::min(kDepthBlock, depth - k);
@@ -463,6 +457,12 @@ std::pair<const float*, const float*> packOperands(const GemmOperand& a, const G
 }
 
 }  // namespace
+
+bool cpuUsesAvx512() {
+    static const bool available = !std::getenv("LATHE_NO_AVX512") && __builtin_cpu_supports("avx512f") &&
+                                  __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return available;
+}
 
 bool gemmUsesPackedKernel() {
     static const bool available =
