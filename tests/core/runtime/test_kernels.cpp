@@ -236,16 +236,23 @@ private slots:
         QTest::newRow("depthwise stride 3 dilation 2 asymmetric") << "1,3,17,23,6,3,3"
                                                                   << "3,3,2,2,0,1,2,0,3"
                                                                   << "" << true << true;
-        // 16-channel multiples on planes of at most 64 outputs: the channel-blocked kernel (on CPUs with AVX-512).
-        QTest::newRow("depthwise blocked 7x7") << "2,32,7,7,32,3,3"
-                                               << "1,1,1,1,1,1,1,1,32"
-                                               << "" << true << true;
-        QTest::newRow("depthwise blocked stride 2 asymmetric pads") << "1,16,14,13,16,3,3"
-                                                                    << "2,2,1,1,0,1,1,0,16"
-                                                                    << "" << true << true;
-        QTest::newRow("depthwise blocked 5x5 dilation 2") << "1,48,11,9,48,5,5"
-                                                          << "1,1,2,2,4,4,3,3,48"
-                                                          << "" << true << false;
+        // Square 3x3 and 5x5 windows with stride 1 or 2 run the direct kernel on CPUs with AVX-512 (groups of seven
+        // output rows, 16 columns per vector): partial groups, several column chunks, asymmetric pads.
+        QTest::newRow("depthwise direct 7x7 32 channels") << "2,32,7,7,32,3,3"
+                                                         << "1,1,1,1,1,1,1,1,32"
+                                                         << "" << true << true;
+        QTest::newRow("depthwise direct stride 2 asymmetric pads") << "1,16,14,13,16,3,3"
+                                                                   << "2,2,1,1,0,1,1,0,16"
+                                                                   << "" << true << true;
+        QTest::newRow("depthwise direct stride 2 output 19 wide") << "1,3,9,37,3,3,3"
+                                                                  << "2,2,1,1,1,1,1,1,3"
+                                                                  << "" << true << true;
+        QTest::newRow("depthwise direct 5x5 stride 2 asymmetric") << "2,4,17,40,4,5,5"
+                                                                  << "2,2,1,1,1,2,2,1,4"
+                                                                  << "" << true << true;
+        QTest::newRow("depthwise 5x5 dilation 2 (not direct)") << "1,48,11,9,48,5,5"
+                                                               << "1,1,2,2,4,4,3,3,48"
+                                                               << "" << true << false;
         QTest::newRow("depthwise runtime weights") << "2,5,7,7,5,3,3"
                                                    << "1,1,1,1,1,1,1,1,5"
                                                    << "" << false << true;
@@ -383,7 +390,7 @@ private slots:
         QTest::newRow("implicit GEMM, K > 256") << "2,40,6,16,13,3,3" << 1;
         QTest::newRow("im2col, K > 256") << "2,40,6,9,13,3,3" << 1;
         QTest::newRow("depthwise") << "2,6,9,17,6,3,3" << 6;
-        QTest::newRow("depthwise blocked") << "2,32,7,7,32,3,3" << 32;
+        QTest::newRow("depthwise 32 channels") << "2,32,7,7,32,3,3" << 32;
     }
 
     void convFusedWithBatchNormAndRelu() {
