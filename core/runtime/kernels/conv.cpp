@@ -119,9 +119,30 @@ void im2colTile(const ConvShape& s, const float* x, int64_t rowBegin, int64_t ro
 // zero padding, into `out`: per channel `channelStride` floats of rows `width` (>= IW + padBegin) wide, zeros after
 // the input. With `phaseWidth` > 0 (W stride 2; width = 2 * phaseWidth) a row holds padded columns 0, 2, 4, ... and
 // then 1, 3, 5, ..., phaseWidth of each.
+// dst[j] = row[2j - left], dst[phaseWidth + j] = row[2j + 1 - left] for j < phaseWidth, zeros outside the row of
+// inW floats: 32 columns per step as two masked loads (nothing outside the row is read) and two lane permutes.
+__attribute__((target("avx512f,avx2,fma"))) void splitPhasesAvx512(const float* row, int64_t inW, int64_t left,
+                                                                   int64_t phaseWidth, float* dst) {
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t j = 0; j < phaseWidth; j += 16) {
+        const int64_t first = 2 * j - left;  // the row column of the step's first element
+        const int64_t lo = std::clamp<int64_t>(-first, 0, 32), hi = std::clamp<int64_t>(inW - first, 0, 32);
+        const uint64_t below = (uint64_t(1) << hi) - 1, before = (uint64_t(1) << lo) - 1;
+        const uint32_t inside = uint32_t(below & ~before);  // bits [lo, hi)
+        // Masked-off elements are not read, so `row + first` may point before the row or past it.
+        const __m512 low = _mm512_maskz_loadu_ps(__mmask16(inside), row + first);
+        const __m512 high = _mm512_maskz_loadu_ps(__mmask16(inside >> 16), row + first + 16);
+        const __mmask16 store = __mmask16(phaseWidth - j >= 16 ? 0xFFFF : (1u << (phaseWidth - j)) - 1);
+        _mm512_mask_storeu_ps(dst + j, store, _mm512_permutex2var_ps(low, evens, high));
+        _mm512_mask_storeu_ps(dst + phaseWidth + j, store, _mm512_permutex2var_ps(low, odds, high));
+    }
+}
+
 void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_t count, int64_t channelStride,
                     int64_t width, int64_t phaseWidth, float* out) {
     const WindowGeometry& g = s.window;
+    const bool vectorSplit = phaseWidth > 0 && cpuUsesAvx512();
     const int64_t inH = g.in[1], inW = g.in[2], left = g.padBegin[2];
     for (int64_t c = 0; c < s.groupChannels(); ++c)
         for (int64_t r = 0; r < count; ++r) {
@@ -133,6 +154,10 @@ void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_
             }
             if (phaseWidth > 0) {
                 const float* src = x + (c * inH + ih) * inW;
+                if (vectorSplit) {
+                    splitPhasesAvx512(src, inW, left, phaseWidth, dst);
+                    continue;
+                }
                 for (int64_t phase = 0; phase < 2; ++phase)
                     for (int64_t j = 0; j < phaseWidth; ++j) {
                         const int64_t column = 2 * j + phase - left;
