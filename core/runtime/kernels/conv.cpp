@@ -139,6 +139,19 @@ __attribute__((target("avx512f,avx2,fma"))) void splitPhasesAvx512(const float* 
     }
 }
 
+// dst[j] = clamp(src[j] + sum[j], low, high) for j < count, 16 at a time (the wide path's fused residual).
+__attribute__((target("avx512f,avx2,fma"))) void addResidualAvx512(const float* src, const float* sum, int64_t count,
+                                                                   float low, float high, float* dst) {
+    const __m512 lowV = _mm512_set1_ps(low), highV = _mm512_set1_ps(high);
+    for (int64_t j = 0; j < count; j += 16) {
+        const __mmask16 lanes = __mmask16(count - j >= 16 ? 0xFFFF : (1u << (count - j)) - 1);
+        const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, src + j), _mm512_maskz_loadu_ps(lanes, sum + j));
+        // The masked forms: the plain ones' "undefined" pass-through trips GCC 12's -Wmaybe-uninitialized.
+        const __m512 above = _mm512_mask_max_ps(v, __mmask16(0xFFFF), v, lowV);
+        _mm512_mask_storeu_ps(dst + j, lanes, _mm512_mask_min_ps(above, __mmask16(0xFFFF), above, highV));
+    }
+}
+
 void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_t count, int64_t channelStride,
                     int64_t width, int64_t phaseWidth, float* out) {
     const WindowGeometry& g = s.window;
@@ -220,6 +233,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const bool wide = implicitShape && outW % 8 != 0 && !pointwise;
     const bool implicit = implicitShape && (outW % 8 == 0 || wide);
     const bool phased = implicit && g.stride[2] == 2;
+    const bool vectorResidual = wide && residual && cpuUsesAvx512();
     const bool padded = wide || phased || g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
     const int64_t vectorW = wide ? (outW + 7) / 8 * 8 : outW;
     const int64_t phaseWidth = phased ? vectorW + (g.kernel[2] - 1) * g.dilation[2] / 2 + 1 : 0;
@@ -324,6 +338,10 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                         continue;
                     }
                     const float* sum = added + f * outSize + r * outW;
+                    if (vectorResidual) {
+                        addResidualAvx512(src, sum, outW, residual->low, residual->high, dst);
+                        continue;
+                    }
                     for (int64_t j = 0; j < outW; ++j)
                         dst[j] = std::min(std::max(src[j] + sum[j], residual->low), residual->high);
                 }
