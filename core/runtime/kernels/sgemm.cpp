@@ -292,26 +292,54 @@ __attribute__((target("avx2,fma"))) inline void microTile(int64_t rows, int64_t 
 
 // AVX-512 pair kernels (when cpuUsesAvx512()): two adjacent 16-column B panels at once, one 16-lane register per row
 // and panel (12 accumulators). Every element sums the same FMAs in the same order as microKernel, so the result has
-// the same bits; the tile is stored through storeTile as two 16-column tiles.
+// the same bits; storePairTile applies storeTile's epilogue to the 16-lane registers.
 //
-// Stores a 32-column tile of 16-lane accumulators as two 16-column tiles (storeTile: the same epilogue arithmetic).
+// Stores a 32-column tile of 16-lane accumulators: storeTile's epilogue (the same operations in the same order, so the
+// same bits) in 16-lane registers, the second 16 columns masked to `cols1`. Splitting the registers into storeTile's
+// 8-lane halves went through the stack, and each 8-lane reload of a 16-lane store waited for the store.
 template <int rows>
 __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m512 (&acc)[rows][2], float* c,
                                                                       int64_t ldc, int64_t cols1,
                                                                       const TileStore* store) {
-    __m256 first[rows][2], second[rows][2];
-    alignas(64) float lanes[2 * kPanelCols];
+    const __mmask16 all = 0xFFFF, second = __mmask16(cols1 >= kPanelCols ? 0xFFFF : (1u << cols1) - 1);
+    const bool add = !store || !store->first, finish = store && store->last;
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) {
-        _mm512_store_ps(lanes, acc[r][0]);
-        _mm512_store_ps(lanes + kPanelCols, acc[r][1]);
-        first[r][0] = _mm256_load_ps(lanes);
-        first[r][1] = _mm256_load_ps(lanes + 8);
-        second[r][0] = _mm256_load_ps(lanes + 16);
-        second[r][1] = _mm256_load_ps(lanes + 24);
+        float* row = c + r * ldc;
+        __m512 v0 = acc[r][0], v1 = acc[r][1];
+        if (add) {
+            v0 = _mm512_add_ps(v0, _mm512_loadu_ps(row));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(second, row + kPanelCols));
+        } else if (store->output.bias) {
+            const __m512 b = _mm512_set1_ps(store->output.bias[r]);
+            v0 = _mm512_add_ps(v0, b);
+            v1 = _mm512_add_ps(v1, b);
+        }
+        if (finish) {
+            const RowOutput& o = store->output;
+            if (o.scale) {
+                const __m512 scale = _mm512_set1_ps(o.scale[r]), shift = _mm512_set1_ps(o.shift[r]);
+                // Multiply, then add (no FMA), as storeTile.
+                v0 = _mm512_add_ps(_mm512_mul_ps(v0, scale), shift);
+                v1 = _mm512_add_ps(_mm512_mul_ps(v1, scale), shift);
+            }
+            // The masked forms: the plain ones' "undefined" pass-through trips GCC 12's -Wmaybe-uninitialized.
+            const __m512 low = _mm512_set1_ps(o.low), high = _mm512_set1_ps(o.high);
+            v0 = _mm512_mask_min_ps(v0, all, _mm512_mask_max_ps(v0, all, v0, low), high);
+            v1 = _mm512_mask_min_ps(v1, all, _mm512_mask_max_ps(v1, all, v1, low), high);
+            if (o.residual) {
+                const float* sum =
+                    reinterpret_cast<const float*>(reinterpret_cast<std::intptr_t>(row) + o.residualBytes);
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(sum));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(second, sum + kPanelCols));
+                const __m512 rl = _mm512_set1_ps(o.residualLow), rh = _mm512_set1_ps(o.residualHigh);
+                v0 = _mm512_mask_min_ps(v0, all, _mm512_mask_max_ps(v0, all, v0, rl), rh);
+                v1 = _mm512_mask_min_ps(v1, all, _mm512_mask_max_ps(v1, all, v1, rl), rh);
+            }
+        }
+        _mm512_storeu_ps(row, v0);
+        _mm512_mask_storeu_ps(row + kPanelCols, second, v1);
     }
-    storeTile<rows>(first, c, ldc, kPanelCols, store);
-    storeTile<rows>(second, c + kPanelCols, ldc, cols1, store);
 }
 
 // One k step of a pair kernel: every row's A value times both 16-column rows of B, added to its accumulators.
