@@ -350,8 +350,9 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
             if (pointwise && cols >= 16) {
                 // The tile's columns are contiguous in every channel plane: whole 16-column tiles are read in place
                 // (no packed copy of the input); the last few columns, which a 16-float load would read past, are
-                // packed.
-                const int64_t direct = cols / 16 * 16;
+                // packed, unless they end a pair of tiles on AVX-512, whose loads are masked to the columns there
+                // (7 x 7 planes: 49 columns as 32 + 17, instead of 48 in place and 1 packed into a 16-column panel).
+                const int64_t direct = cpuUsesAvx512() && cols % 32 > 16 ? cols : cols / 16 * 16;
                 const GatheredColumns inPlace{xg + rowBegin * outW, direct, 0, offsets, patch, direct};
                 gemmRowsGathered(weightsOf(group), inPlace, out, outSize, scratch + columnFloats, output, filterRange);
                 if (direct == cols) continue;

@@ -386,12 +386,15 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
     __m512 acc[rows][2];
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    // Contiguous tiles read only the second tile's cols1 columns: a pointwise convolution's last tile may end at the
+    // end of the input (GatheredColumns::cols need not be a multiple of 16 there).
+    const __mmask16 second = __mmask16(cols1 >= kPanelCols ? 0xFFFF : (1u << cols1) - 1);
     for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
         const int64_t offset = offsets[k];
         if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T0);
         const __m512 v0 = contiguous ? _mm512_loadu_ps(halves[0] + offset)
                                      : loadHalves(halves[0] + offset, halves[1] + offset);
-        const __m512 v1 = contiguous ? _mm512_loadu_ps(halves[2] + offset)
+        const __m512 v1 = contiguous ? _mm512_maskz_loadu_ps(second, halves[2] + offset)
                                      : loadHalves(halves[2] + offset, halves[3] + offset);
         fmaPairStep<rows>(acc, a, v0, v1);
     }

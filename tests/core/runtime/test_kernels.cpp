@@ -271,6 +271,9 @@ private slots:
         QTest::newRow("pointwise 1x1") << "2,16,6,5,8,1,1"
                                        << "1,1,1,1,0,0,0,0,1"
                                        << "" << true << true;
+        QTest::newRow("pointwise 7x7: 49 columns in place, the last pair masked") << "3,24,7,7,20,1,1"
+                                                                                << "1,1,1,1,0,0,0,0,1"
+                                                                                << "" << true << true;
         QTest::newRow("pointwise stride 2") << "2,8,7,7,8,1,1"
                                             << "2,2,1,1,0,0,0,0,1"
                                             << "" << true << true;
