@@ -26,7 +26,7 @@ struct MatrixRef {
 bool gemmUsesPackedKernel();
 
 // Whether the CPU has AVX-512F (and AVX2, FMA) and LATHE_NO_AVX512 is not set: the GEMM then runs two 16-column panels
-// per micro-kernel and depthwise_conv.cpp its channel-blocked kernel.
+// per micro-kernel and depthwise_conv.cpp its direct kernel.
 bool cpuUsesAvx512();
 
 // An operand prepared once for many products (constant weights): panels for the packed kernel, or a plain row-major
