@@ -127,13 +127,11 @@ __attribute__((target("avx512f,avx2,fma"))) void splitPhasesAvx512(const float* 
     const __m512i odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     for (int64_t j = 0; j < phaseWidth; j += 16) {
         const int64_t first = 2 * j - left;  // the row column of the step's first element
-        const int64_t lo = std::clamp<int64_t>(-first, 0, 32), hi = std::clamp<int64_t>(inW - first, 0, 32);
-        const uint64_t below = (uint64_t(1) << hi) - 1, before = (uint64_t(1) << lo) - 1;
-        const uint32_t inside = uint32_t(below & ~before);  // bits [lo, hi)
+        const uint32_t inside = insideBits(first, inW);
         // Masked-off elements are not read, so `row + first` may point before the row or past it.
         const __m512 low = _mm512_maskz_loadu_ps(__mmask16(inside), row + first);
         const __m512 high = _mm512_maskz_loadu_ps(__mmask16(inside >> 16), row + first + 16);
-        const __mmask16 store = __mmask16(phaseWidth - j >= 16 ? 0xFFFF : (1u << (phaseWidth - j)) - 1);
+        const __mmask16 store = __mmask16(lowBits(phaseWidth - j));
         _mm512_mask_storeu_ps(dst + j, store, _mm512_permutex2var_ps(low, evens, high));
         _mm512_mask_storeu_ps(dst + phaseWidth + j, store, _mm512_permutex2var_ps(low, odds, high));
     }
@@ -144,7 +142,7 @@ __attribute__((target("avx512f,avx2,fma"))) void addResidualAvx512(const float* 
                                                                    float low, float high, float* dst) {
     const __m512 lowV = _mm512_set1_ps(low), highV = _mm512_set1_ps(high);
     for (int64_t j = 0; j < count; j += 16) {
-        const __mmask16 lanes = __mmask16(count - j >= 16 ? 0xFFFF : (1u << (count - j)) - 1);
+        const __mmask16 lanes = __mmask16(lowBits(count - j));
         const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, src + j), _mm512_maskz_loadu_ps(lanes, sum + j));
         // The masked forms: the plain ones' "undefined" pass-through trips GCC 12's -Wmaybe-uninitialized.
         const __m512 above = _mm512_mask_max_ps(v, __mmask16(0xFFFF), v, lowV);

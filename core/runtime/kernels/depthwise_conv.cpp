@@ -173,15 +173,11 @@ struct DepthwiseColumns {
     explicit DepthwiseColumns(const WindowGeometry& g) : chunks((g.out[2] + 15) / 16) {
         const int64_t strideW = g.stride[2], span = 16 * strideW, inW = g.in[2];
         for (int64_t c = 0; c < chunks; ++c) {
-            const int64_t lanes = std::min<int64_t>(16, g.out[2] - c * 16);
-            store.push_back(uint16_t((uint32_t(1) << lanes) - 1));
+            store.push_back(uint16_t(lowBits(g.out[2] - c * 16)));
             for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
                 const int64_t first = c * span - g.padBegin[2] + kw * g.dilation[2];
-                uint32_t bits = 0;
-                for (int64_t j = 0; j < span; ++j)
-                    if (first + j >= 0 && first + j < inW) bits |= uint32_t(1) << j;
                 start.push_back(first);
-                mask.push_back(bits);
+                mask.push_back(insideBits(first, inW) & lowBits(span));
             }
         }
     }
@@ -277,9 +273,9 @@ DirectPlaneKernel directPlaneKernel(const WindowGeometry& g) {
 
 // With AVX-512, square 3x3 and 5x5 windows with stride 1 or 2 and no dilation compute each output plane straight from
 // its input plane (depthwisePlaneAvx512: 1.5-1.65x the AVX2 kernel's speed on MobileNet-style layers at batch 64, one
-// thread, measured by a harness calling convDepthwise). Otherwise, with AVX2 each input plane is copied once into a padded, W-phase-split plane
-// (DepthwisePhases) that every tap reads with vector loads; elsewhere into a zero-padded plane (unless there is no
-// padding) read by the scalar kernel.
+// thread, measured by a harness calling convDepthwise). Otherwise, with AVX2 each input plane is copied once into a
+// padded, W-phase-split plane (DepthwisePhases) that every tap reads with vector loads; elsewhere into a zero-padded
+// plane (unless there is no padding) read by the scalar kernel.
 void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, const float* bias, const Epilogue* epilogue,
                    float* y, Workspace& ws) {
     const WindowGeometry& g = s.window;

@@ -23,6 +23,11 @@ Result<int64_t> normalizeAxis(int64_t axis, int64_t rank);
 // Numpy broadcast of two shapes, or an error naming both.
 Result<std::vector<int64_t>> broadcastShapes(std::span<const int64_t> a, std::span<const int64_t> b);
 std::vector<int64_t> rowMajorStrides(std::span<const int64_t> shape);
+// The first n bits set, n clamped to [0, 32]: the lanes of a masked vector load or store that hold n values.
+inline uint32_t lowBits(int64_t n) { return n <= 0 ? 0 : n >= 32 ? ~uint32_t(0) : (uint32_t(1) << n) - 1; }
+// Bits j (< 32) with first + j in [0, size): the elements of a masked load from element `first` of a row of `size`
+// that lie inside the row.
+inline uint32_t insideBits(int64_t first, int64_t size) { return lowBits(size - first) & ~lowBits(-first); }
 // Product of shape[begin, end).
 int64_t dimProduct(std::span<const int64_t> shape, size_t begin, size_t end);
 // ErrorCode::InvalidArgument for inputs that do not fit the op.

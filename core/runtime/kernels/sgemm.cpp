@@ -301,7 +301,7 @@ template <int rows>
 __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m512 (&acc)[rows][2], float* c,
                                                                       int64_t ldc, int64_t cols1,
                                                                       const TileStore* store) {
-    const __mmask16 all = 0xFFFF, second = __mmask16(cols1 >= kPanelCols ? 0xFFFF : (1u << cols1) - 1);
+    const __mmask16 all = 0xFFFF, second = __mmask16(lowBits(cols1));
     const bool add = !store || !store->first, finish = store && store->last;
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) {
@@ -388,7 +388,7 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
     for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     // Contiguous tiles read only the second tile's cols1 columns: a pointwise convolution's last tile may end at the
     // end of the input (GatheredColumns::cols need not be a multiple of 16 there).
-    const __mmask16 second = __mmask16(cols1 >= kPanelCols ? 0xFFFF : (1u << cols1) - 1);
+    const __mmask16 second = __mmask16(lowBits(cols1));
     for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
         const int64_t offset = offsets[k];
         if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T0);
