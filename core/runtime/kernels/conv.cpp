@@ -115,10 +115,6 @@ void im2colTile(const ConvShape& s, const float* x, int64_t rowBegin, int64_t ro
     }
 }
 
-// Input rows [firstRow, firstRow + count) of every channel of a group, with the left/right (and out-of-range rows')
-// zero padding, into `out`: per channel `channelStride` floats of rows `width` (>= IW + padBegin) wide, zeros after
-// the input. With `phaseWidth` > 0 (W stride 2; width = 2 * phaseWidth) a row holds padded columns 0, 2, 4, ... and
-// then 1, 3, 5, ..., phaseWidth of each.
 // dst[j] = row[2j - left], dst[phaseWidth + j] = row[2j + 1 - left] for j < phaseWidth, zeros outside the row of
 // inW floats: 32 columns per step as two masked loads (nothing outside the row is read) and two lane permutes.
 __attribute__((target("avx512f,avx2,fma"))) void splitPhasesAvx512(const float* row, int64_t inW, int64_t left,
@@ -150,6 +146,10 @@ __attribute__((target("avx512f,avx2,fma"))) void addResidualAvx512(const float* 
     }
 }
 
+// Input rows [firstRow, firstRow + count) of every channel of a group, with the left/right (and out-of-range rows')
+// zero padding, into `out`: per channel `channelStride` floats of rows `width` (>= IW + padBegin) wide, zeros after
+// the input. With `phaseWidth` > 0 (W stride 2; width = 2 * phaseWidth) a row holds padded columns 0, 2, 4, ... and
+// then 1, 3, 5, ..., phaseWidth of each.
 void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_t count, int64_t channelStride,
                     int64_t width, int64_t phaseWidth, float* out) {
     const WindowGeometry& g = s.window;
