@@ -1,9 +1,9 @@
 // Conv over 1-3 spatial dimensions with groups, strides, dilations, explicit pads and auto_pad, with an optional fused
 // epilogue (BatchNormalization / Relu / Clip). Depthwise convolutions (one input channel per group) run the direct
-// kernel of depthwise_conv.cpp. Everything else is a GEMM per (image, group, tile of output rows) spread over the OpenMP team, with the
-// weights packed at compile time (sgemm.h): an implicit GEMM reading the input directly when the output width is a
-// multiple of 8 and the W stride is 1, else im2col written straight into the GEMM's panels (Eigen on CPUs without
-// AVX2).
+// kernel of depthwise_conv.cpp. Everything else is a GEMM per (image, group, tile of output rows) spread over the
+// OpenMP team, with the weights packed at compile time (sgemm.h): an implicit GEMM reading the input directly when the
+// output width is a multiple of 8 and the W stride is 1, else im2col written straight into the GEMM's panels (Eigen on
+// CPUs without AVX2).
 #include <immintrin.h>
 #include <omp.h>
 
@@ -133,19 +133,6 @@ __attribute__((target("avx512f,avx2,fma"))) void splitPhasesAvx512(const float* 
     }
 }
 
-// dst[j] = clamp(src[j] + sum[j], low, high) for j < count, 16 at a time (the wide path's fused residual).
-__attribute__((target("avx512f,avx2,fma"))) void addResidualAvx512(const float* src, const float* sum, int64_t count,
-                                                                   float low, float high, float* dst) {
-    const __m512 lowV = _mm512_set1_ps(low), highV = _mm512_set1_ps(high);
-    for (int64_t j = 0; j < count; j += 16) {
-        const __mmask16 lanes = __mmask16(lowBits(count - j));
-        const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, src + j), _mm512_maskz_loadu_ps(lanes, sum + j));
-        // The masked forms: the plain ones' "undefined" pass-through trips GCC 12's -Wmaybe-uninitialized.
-        const __m512 above = _mm512_mask_max_ps(v, __mmask16(0xFFFF), v, lowV);
-        _mm512_mask_storeu_ps(dst + j, lanes, _mm512_mask_min_ps(above, __mmask16(0xFFFF), above, highV));
-    }
-}
-
 // Input rows [firstRow, firstRow + count) of every channel of a group, with the left/right (and out-of-range rows')
 // zero padding, into `out`: per channel `channelStride` floats of rows `width` (>= IW + padBegin) wide, zeros after
 // the input. With `phaseWidth` > 0 (W stride 2; width = 2 * phaseWidth) a row holds padded columns 0, 2, 4, ... and
@@ -224,21 +211,21 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const int64_t tileCols = rowsPerTile * outW;
     // Implicit GEMM: unit stride along W and whole 8-column halves per output row let the micro-kernel read patch
     // rows straight from the input (or from a zero-padded copy of the tile's input rows), with no im2col matrix.
-    // Other output widths ("wide") compute rows rounded up to 8 columns from a padded copy wide enough for them, into
-    // a scratch C whose rows are then cut to the output width (adding a fused residual there). At W stride 2 the
+    // Other output widths ("wide") compute rows rounded up to 8 columns from a padded copy wide enough for them. On
+    // AVX-512 the GEMM stores only the output's columns, straight into y (GatheredColumns::outputWidth); elsewhere
+    // into a scratch C whose rows are then cut to the output width (adding a fused residual there). At W stride 2 the
     // padded copy holds each row as its even columns, then its odd ones (two phases of phaseWidth): a tap then reads
     // consecutive outputs from consecutive floats, as at stride 1.
     const bool wide = implicitShape && outW % 8 != 0 && !pointwise;
     const bool implicit = implicitShape && (outW % 8 == 0 || wide);
     const bool phased = implicit && g.stride[2] == 2;
-    const bool vectorResidual = wide && residual && cpuUsesAvx512();
+    const bool scratchRows = wide && !cpuUsesAvx512();
     const bool padded = wide || phased || g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
     const int64_t vectorW = wide ? (outW + 7) / 8 * 8 : outW;
     const int64_t phaseWidth = phased ? vectorW + (g.kernel[2] - 1) * g.dilation[2] / 2 + 1 : 0;
-    const int64_t paddedWidth =
-        phased ? 2 * phaseWidth
-               : std::max(g.in[2] + g.padBegin[2] + g.padEnd[2],
-                          wide ? vectorW + (g.kernel[2] - 1) * g.dilation[2] : int64_t(0));
+    const int64_t paddedWidth = phased ? 2 * phaseWidth
+                                       : std::max(g.in[2] + g.padBegin[2] + g.padEnd[2],
+                                                  wide ? vectorW + (g.kernel[2] - 1) * g.dilation[2] : int64_t(0));
     const int64_t paddedRows = (rowsPerTile - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
     const int64_t channelStride = padded ? paddedRows * paddedWidth : inSize;
     const int64_t rowStride = padded ? paddedWidth : g.in[2];
@@ -247,12 +234,12 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
         for (int64_t c = 0, k = 0; c < s.groupChannels(); ++c)
             for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
                 for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k)
-                    offsets[k] = c * channelStride + kh * g.dilation[1] * rowStride +
-                                 (phased ? kw * g.dilation[2] % 2 * phaseWidth + kw * g.dilation[2] / 2
-                                         : kw * g.dilation[2]);
+                    offsets[k] =
+                        c * channelStride + kh * g.dilation[1] * rowStride +
+                        (phased ? kw * g.dilation[2] % 2 * phaseWidth + kw * g.dilation[2] / 2 : kw * g.dilation[2]);
     const int64_t paddedRowFloats = (outW - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
     int64_t columnFloats = 0;
-    const int64_t wideFloats = wide ? groupFilters * rowsPerTile * vectorW : 0;  // the scratch C
+    const int64_t wideFloats = scratchRows ? groupFilters * rowsPerTile * vectorW : 0;  // the scratch C
     if (implicit)
         columnFloats = (padded ? s.groupChannels() * channelStride : 0) + wideFloats;
     else if (!pointwise)
@@ -313,9 +300,14 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
             else
                 data = xg + firstRow * g.in[2];
             const int64_t wideCols = (rowEnd - rowBegin) * vectorW;
-            const GatheredColumns columns{data,    vectorW, g.stride[1] * rowStride,
-                                          offsets, patch,   wide ? wideCols : cols};
-            if (!wide) {
+            const GatheredColumns columns{data,
+                                          vectorW,
+                                          g.stride[1] * rowStride,
+                                          offsets,
+                                          patch,
+                                          wide ? wideCols : cols,
+                                          wide && !scratchRows ? outW : 0};
+            if (!scratchRows) {
                 gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output, filterRange);
                 continue;
             }
@@ -336,10 +328,6 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                         continue;
                     }
                     const float* sum = added + f * outSize + r * outW;
-                    if (vectorResidual) {
-                        addResidualAvx512(src, sum, outW, residual->low, residual->high, dst);
-                        continue;
-                    }
                     for (int64_t j = 0; j < outW; ++j)
                         dst[j] = std::min(std::max(src[j] + sum[j], residual->low), residual->high);
                 }
@@ -355,8 +343,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                 gemmRowsGathered(weightsOf(group), inPlace, out, outSize, scratch + columnFloats, output, filterRange);
                 if (direct == cols) continue;
                 columns = GemmOperand(MatrixRef{xg + rowBegin * outW + direct, patch, cols - direct, inSize, 1});
-                gemmRows(weightsOf(group), columns, out + direct, outSize, scratch + columnFloats, output,
-                         filterRange);
+                gemmRows(weightsOf(group), columns, out + direct, outSize, scratch + columnFloats, output, filterRange);
                 continue;
             }
             if (!pointwise) {

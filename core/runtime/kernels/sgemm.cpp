@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 
 #include "core/runtime/kernels/kernel_util.h"
@@ -77,10 +78,13 @@ void packAll(const MatrixRef& m, PackedMatrix::Side side, float* out, int thread
 
 // How a micro-kernel stores its tile: null for C += acc; otherwise the RowOutput pointers advanced to the tile's first
 // row, whether this is the first K block (C = bias + acc) and the last (then scale, shift and clamp).
+// With `keep` set (pair tiles of GatheredColumns::outputWidth), only the tile's lanes whose bit is set are stored,
+// packed to the front of the C row: that is where those output positions are.
 struct TileStore {
     RowOutput output;
     bool first = false;
     bool last = false;
+    uint32_t keep = 0;
 };
 
 template <int rows>
@@ -210,6 +214,15 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
     const int64_t paddedRows = roundUp(rows, kPanelRows);
     auto half = [&b](int64_t p) { return b.data + p / b.width * b.rowStride + p % b.width; };
     const bool wide = cpuUsesAvx512();
+    // Output rows narrower than `width`: every tile runs as a pair (a lone last tile with an empty second one), whose
+    // store keeps the columns inside the output rows.
+    const bool compact = b.outputWidth > 0;
+    auto keptColumns = [&b](int64_t p) {
+        uint32_t keep = 0;
+        for (int64_t q = p; q < std::min(b.cols, p + 2 * kPanelCols); q += 8)
+            keep |= lowBits(std::min<int64_t>(8, b.outputWidth - q % b.width)) << (q - p);
+        return keep;
+    };
     TileStore store;
     for (int64_t k = 0; k < b.rows; k += kDepthBlock) {
         const int64_t blockDepth = std::min(kDepthBlock, b.rows - k);
@@ -223,6 +236,21 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                 const int64_t* offsets = b.offsets + k;
                 const TileStore* s = tileStore(output, i, k, blockDepth, b.rows, store);
                 for (int64_t p = group; p < groupEnd; p += kPanelCols) {
+                    if (compact) {
+                        const int64_t cols1 = std::clamp<int64_t>(b.cols - p - kPanelCols, 0, kPanelCols);
+                        const float* half1 = b.cols - p > 8 ? half(p + 8) : half(p);
+                        const float* const halves[4] = {half(p), half1, cols1 > 0 ? half(p + 16) : half(p),
+                                                        cols1 > 8   ? half(p + 24)
+                                                        : cols1 > 0 ? half(p + 16)
+                                                                    : half1};
+                        const float* next = i == panelBegin && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
+                        store.keep = keptColumns(p);
+                        const int64_t column = p / b.width * b.outputWidth + p % b.width;
+                        microTileGatheredPair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel, halves,
+                                              next, offsets, c + i * kPanelRows * ldc + column, ldc, cols1, s);
+                        p += kPanelCols;
+                        continue;
+                    }
                     if (wide && p + kPanelCols < groupEnd) {  // tile p is full; p + 16 may end at the edge
                         const int64_t cols1 = std::min(kPanelCols, b.cols - p - kPanelCols);
                         const float* const halves[4] = {half(p), half(p + 8), half(p + 16),
@@ -294,22 +322,48 @@ __attribute__((target("avx2,fma"))) inline void microTile(int64_t rows, int64_t 
 // and panel (12 accumulators). Every element sums the same FMAs in the same order as microKernel, so the result has
 // the same bits; storePairTile applies storeTile's epilogue to the 16-lane registers.
 //
+// A register's lanes from memory: `count` floats, spread to the lanes of `keep` when `compact`, else in the first
+// lanes. storeLanes is the inverse. (The register forms of expand and compress: their memory forms are slow on Zen 4.)
+template <bool compact>
+__attribute__((target("avx512f,avx2,fma"))) inline __m512 loadLanes(const float* p, __mmask16 count, __mmask16 keep) {
+    const __m512 v = _mm512_maskz_loadu_ps(count, p);
+    if constexpr (compact) return _mm512_maskz_expand_ps(keep, v);
+    return v;
+}
+
+template <bool compact>
+__attribute__((target("avx512f,avx2,fma"))) inline void storeLanes(float* p, __mmask16 count, __mmask16 keep,
+                                                                   __m512 v) {
+    if constexpr (compact) v = _mm512_maskz_compress_ps(keep, v);
+    _mm512_mask_storeu_ps(p, count, v);
+}
+
 // Stores a 32-column tile of 16-lane accumulators: storeTile's epilogue (the same operations in the same order, so the
-// same bits) in 16-lane registers, the second 16 columns masked to `cols1`. Splitting the registers into storeTile's
-// 8-lane halves went through the stack, and each 8-lane reload of a 16-lane store waited for the store.
-template <int rows>
+// same bits) in 16-lane registers, the second 16 columns masked to `cols1`, or with `compact` only the lanes of
+// store->keep, packed. Splitting the registers into storeTile's 8-lane halves went through the stack, and each 8-lane
+// reload of a 16-lane store waited for the store.
+template <int rows, bool compact>
 __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m512 (&acc)[rows][2], float* c,
                                                                       int64_t ldc, int64_t cols1,
                                                                       const TileStore* store) {
-    const __mmask16 all = 0xFFFF, second = __mmask16(lowBits(cols1));
+    const __mmask16 all = 0xFFFF;
+    __mmask16 keep0 = all, keep1 = __mmask16(lowBits(cols1)), count0 = all, count1 = keep1;
+    int64_t offset1 = kPanelCols;  // where the second register's values go
+    if constexpr (compact) {
+        keep0 = __mmask16(store->keep);
+        keep1 = __mmask16(store->keep >> 16);
+        offset1 = std::popcount(keep0);
+        count0 = __mmask16(lowBits(offset1));
+        count1 = __mmask16(lowBits(std::popcount(keep1)));
+    }
     const bool add = !store || !store->first, finish = store && store->last;
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) {
         float* row = c + r * ldc;
         __m512 v0 = acc[r][0], v1 = acc[r][1];
         if (add) {
-            v0 = _mm512_add_ps(v0, _mm512_loadu_ps(row));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(second, row + kPanelCols));
+            v0 = _mm512_add_ps(v0, loadLanes<compact>(row, count0, keep0));
+            v1 = _mm512_add_ps(v1, loadLanes<compact>(row + offset1, count1, keep1));
         } else if (store->output.bias) {
             const __m512 b = _mm512_set1_ps(store->output.bias[r]);
             v0 = _mm512_add_ps(v0, b);
@@ -330,22 +384,22 @@ __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m5
             if (o.residual) {
                 const float* sum =
                     reinterpret_cast<const float*>(reinterpret_cast<std::intptr_t>(row) + o.residualBytes);
-                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(sum));
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(second, sum + kPanelCols));
+                v0 = _mm512_add_ps(v0, loadLanes<compact>(sum, count0, keep0));
+                v1 = _mm512_add_ps(v1, loadLanes<compact>(sum + offset1, count1, keep1));
                 const __m512 rl = _mm512_set1_ps(o.residualLow), rh = _mm512_set1_ps(o.residualHigh);
                 v0 = _mm512_mask_min_ps(v0, all, _mm512_mask_max_ps(v0, all, v0, rl), rh);
                 v1 = _mm512_mask_min_ps(v1, all, _mm512_mask_max_ps(v1, all, v1, rl), rh);
             }
         }
-        _mm512_storeu_ps(row, v0);
-        _mm512_mask_storeu_ps(row + kPanelCols, second, v1);
+        storeLanes<compact>(row, count0, keep0, v0);
+        storeLanes<compact>(row + offset1, count1, keep1, v1);
     }
 }
 
 // One k step of a pair kernel: every row's A value times both 16-column rows of B, added to its accumulators.
 template <int rows>
 __attribute__((target("avx512f,avx2,fma"))) inline void fmaPairStep(__m512 (&acc)[rows][2], const float* a, __m512 v0,
-                                                                     __m512 v1) {
+                                                                    __m512 v1) {
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) {
         const __m512 x = _mm512_set1_ps(a[r]);
@@ -365,7 +419,7 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelPair(int64_t 
         const __m512 v0 = _mm512_loadu_ps(b0), v1 = _mm512_loadu_ps(b1);
         fmaPairStep<rows>(acc, a, v0, v1);
     }
-    storePairTile<rows>(acc, c, ldc, cols1, store);
+    storePairTile<rows, false>(acc, c, ldc, cols1, store);
 }
 
 // Two 8-column halves as one 16-lane register, joined in registers (going through a stack buffer makes the 16-lane
@@ -378,11 +432,11 @@ __attribute__((target("avx512f,avx2,fma"))) inline __m512 loadHalves(const float
 }
 
 // microKernelGathered for two adjacent 16-column tiles (halves[0..3]: their 8-column halves); when each tile's halves
-// are adjacent in memory (`contiguous`), a row of a tile is one 16-lane load.
-template <int rows, bool contiguous>
+// are adjacent in memory (`contiguous`), a row of a tile is one 16-lane load. `compact`: see TileStore::keep.
+template <int rows, bool contiguous, bool compact>
 __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
-    int64_t depth, const float* a, const float* const (&halves)[4], const float* next, const int64_t* offsets,
-    float* c, int64_t ldc, int64_t cols1, const TileStore* store) {
+    int64_t depth, const float* a, const float* const (&halves)[4], const float* next, const int64_t* offsets, float* c,
+    int64_t ldc, int64_t cols1, const TileStore* store) {
     __m512 acc[rows][2];
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -392,35 +446,45 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
     for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
         const int64_t offset = offsets[k];
         if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T0);
-        const __m512 v0 = contiguous ? _mm512_loadu_ps(halves[0] + offset)
-                                     : loadHalves(halves[0] + offset, halves[1] + offset);
+        const __m512 v0 =
+            contiguous ? _mm512_loadu_ps(halves[0] + offset) : loadHalves(halves[0] + offset, halves[1] + offset);
         const __m512 v1 = contiguous ? _mm512_maskz_loadu_ps(second, halves[2] + offset)
                                      : loadHalves(halves[2] + offset, halves[3] + offset);
         fmaPairStep<rows>(acc, a, v0, v1);
     }
-    storePairTile<rows>(acc, c, ldc, cols1, store);
+    storePairTile<rows, compact>(acc, c, ldc, cols1, store);
 }
 
 void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const float* const (&halves)[4],
                            const float* next, const int64_t* offsets, float* c, int64_t ldc, int64_t cols1,
                            const TileStore* store) {
-    using Kernel = void (*)(int64_t, const float*, const float* const (&)[4], const float*, const int64_t*, float*,
+    using Kernel = void (*)(int64_t, const float*, const float* const(&)[4], const float*, const int64_t*, float*,
                             int64_t, int64_t, const TileStore*);
-    static constexpr Kernel kAdjacent[] = {
-        microKernelGatheredPair<1, true>, microKernelGatheredPair<2, true>, microKernelGatheredPair<3, true>,
-        microKernelGatheredPair<4, true>, microKernelGatheredPair<5, true>, microKernelGatheredPair<6, true>};
-    static constexpr Kernel kApart[] = {
-        microKernelGatheredPair<1, false>, microKernelGatheredPair<2, false>, microKernelGatheredPair<3, false>,
-        microKernelGatheredPair<4, false>, microKernelGatheredPair<5, false>, microKernelGatheredPair<6, false>};
-    const Kernel* kernels = halves[1] == halves[0] + 8 && halves[3] == halves[2] + 8 ? kAdjacent : kApart;
-    kernels[std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, halves, next, offsets, c, ldc, cols1, store);
+    // [contiguous][compact][rows - 1]
+    static constexpr Kernel kKernels[2][2][kPanelRows] = {
+        {{microKernelGatheredPair<1, false, false>, microKernelGatheredPair<2, false, false>,
+          microKernelGatheredPair<3, false, false>, microKernelGatheredPair<4, false, false>,
+          microKernelGatheredPair<5, false, false>, microKernelGatheredPair<6, false, false>},
+         {microKernelGatheredPair<1, false, true>, microKernelGatheredPair<2, false, true>,
+          microKernelGatheredPair<3, false, true>, microKernelGatheredPair<4, false, true>,
+          microKernelGatheredPair<5, false, true>, microKernelGatheredPair<6, false, true>}},
+        {{microKernelGatheredPair<1, true, false>, microKernelGatheredPair<2, true, false>,
+          microKernelGatheredPair<3, true, false>, microKernelGatheredPair<4, true, false>,
+          microKernelGatheredPair<5, true, false>, microKernelGatheredPair<6, true, false>},
+         {microKernelGatheredPair<1, true, true>, microKernelGatheredPair<2, true, true>,
+          microKernelGatheredPair<3, true, true>, microKernelGatheredPair<4, true, true>,
+          microKernelGatheredPair<5, true, true>, microKernelGatheredPair<6, true, true>}}};
+    const bool contiguous = halves[1] == halves[0] + 8 && halves[3] == halves[2] + 8;
+    const bool compact = store && store->keep;
+    kKernels[contiguous][compact][std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, halves, next, offsets, c, ldc,
+                                                                                cols1, store);
 }
 
 // microKernelPair for a tile of `rows` (1-6) valid rows.
-void microTilePair(int64_t rows, int64_t depth, const float* a, const float* b0, const float* b1, float* c,
-                   int64_t ldc, int64_t cols1, const TileStore* store) {
-    using Kernel = void (*)(int64_t, const float*, const float*, const float*, float*, int64_t, int64_t,
-                            const TileStore*);
+void microTilePair(int64_t rows, int64_t depth, const float* a, const float* b0, const float* b1, float* c, int64_t ldc,
+                   int64_t cols1, const TileStore* store) {
+    using Kernel =
+        void (*)(int64_t, const float*, const float*, const float*, float*, int64_t, int64_t, const TileStore*);
     static constexpr Kernel kKernels[] = {microKernelPair<1>, microKernelPair<2>, microKernelPair<3>,
                                           microKernelPair<4>, microKernelPair<5>, microKernelPair<6>};
     kKernels[std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, b0, b1, c, ldc, cols1, store);

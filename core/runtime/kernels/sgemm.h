@@ -111,6 +111,11 @@ int64_t gemmScratchSize(const GemmOperand& a, const GemmOperand& b);
 // A right operand that is never materialised (implicit-GEMM convolution): element (k, p) is
 // data[p / width * rowStride + p % width + offsets[k]], i.e. columns are output positions read from a padded copy
 // of the input rows, and row k is a (channel, kernel tap) pair. `width` must be a multiple of 8.
+//
+// With `outputWidth` > 0 (only when cpuUsesAvx512(); width - 8 < outputWidth <= width) the rows of `width` columns
+// are output rows of `outputWidth` computed rounded up to whole 8-column halves: C's column for p is
+// p / width * outputWidth + p % width, and columns with p % width >= outputWidth are not stored. C is then the
+// output itself, with no scratch rows to cut.
 struct GatheredColumns {
     const float* data = nullptr;
     int64_t width = 0;
@@ -118,6 +123,7 @@ struct GatheredColumns {
     const int64_t* offsets = nullptr;
     int64_t rows = 0;
     int64_t cols = 0;
+    int64_t outputWidth = 0;
 };
 
 // Rows of a left operand are packed in panels of this many rows; a product can be limited to a range of them.
