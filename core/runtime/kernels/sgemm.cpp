@@ -24,19 +24,22 @@ int64_t panelOffset(int64_t depth, int64_t padded, int64_t panel, int64_t panelW
     return depth * padded + panel * panelWidth * blockDepth;
 }
 
-// Left operand (rows x depth) in 6-row panels: per K block, per panel, per k the 6 row values (zero padded).
+// Left operand (rows x depth) in 6-row panels: per K block, per panel, per k the 6 row values (zero padded). The k
+// loop is outside, so the panel is written in order (a loop per row wrote it 6 times over at a stride of 6 floats).
 void packLeftPanel(const MatrixRef& a, int64_t depth, int64_t panel, float* out) {
     const int64_t blockDepth = std::min(kDepthBlock, a.cols - depth);
     float* dst = out + panelOffset(depth, roundUp(a.rows, kPanelRows), panel, kPanelRows, blockDepth);
+    static const float kZero = 0.f;
+    const float* src[kPanelRows];
+    int64_t step[kPanelRows];
     for (int64_t r = 0; r < kPanelRows; ++r) {
         const int64_t row = panel * kPanelRows + r;
-        if (row >= a.rows) {
-            for (int64_t k = 0; k < blockDepth; ++k) dst[k * kPanelRows + r] = 0.f;
-            continue;
-        }
-        const float* src = a.data + row * a.rowStride + depth * a.colStride;
-        for (int64_t k = 0; k < blockDepth; ++k) dst[k * kPanelRows + r] = src[k * a.colStride];
+        src[r] = row < a.rows ? a.data + row * a.rowStride + depth * a.colStride : &kZero;
+        step[r] = row < a.rows ? a.colStride : 0;
     }
+    for (int64_t k = 0; k < blockDepth; ++k, dst += kPanelRows)
+#pragma GCC unroll 6
+        for (int64_t r = 0; r < kPanelRows; ++r) dst[r] = src[r][k * step[r]];
 }
 
 // Right operand (depth x cols) in 16-column panels: per K block, per panel, per k the 16 column values.
@@ -59,21 +62,25 @@ void packRightPanel(const MatrixRef& b, int64_t depth, int64_t panel, float* out
 int64_t panelCount(int64_t extent, int64_t width) { return (extent + width - 1) / width; }
 int64_t depthBlocks(int64_t depth) { return panelCount(depth, kDepthBlock); }
 
-// Packs every panel of `m` into `out`, parallel over panels when `threads` > 1.
-void packAll(const MatrixRef& m, PackedMatrix::Side side, float* out, int threads) {
-    const bool left = side == PackedMatrix::Side::Left;
-    const int64_t depth = left ? m.cols : m.rows;
-    const int64_t panels = left ? panelCount(m.rows, kPanelRows) : panelCount(m.cols, kPanelCols);
-    const int64_t tasks = depthBlocks(depth) * panels;
-    // A copy: below about a million floats (a few hundred microseconds) one thread beats waking the team.
-#pragma omp parallel for num_threads(threads) if (threads > 1 && m.rows * m.cols >= (int64_t(1) << 20))
-    for (int64_t t = 0; t < tasks; ++t) {
-        const int64_t block = (t / panels) * kDepthBlock, panel = t % panels;
-        if (left)
-            packLeftPanel(m, block, panel, out);
-        else
-            packRightPanel(m, block, panel, out);
+// Packing `m` is this many tasks: one per panel and K block.
+int64_t packTasks(const MatrixRef& m, PackedMatrix::Side side) {
+    return side == PackedMatrix::Side::Left ? depthBlocks(m.cols) * panelCount(m.rows, kPanelRows)
+                                            : depthBlocks(m.rows) * panelCount(m.cols, kPanelCols);
+}
+
+// Packs task `t` (< packTasks) of `m` into `out`.
+void packTask(const MatrixRef& m, PackedMatrix::Side side, int64_t t, float* out) {
+    if (side == PackedMatrix::Side::Left) {
+        const int64_t panels = panelCount(m.rows, kPanelRows);
+        packLeftPanel(m, t / panels * kDepthBlock, t % panels, out);
+    } else {
+        const int64_t panels = panelCount(m.cols, kPanelCols);
+        packRightPanel(m, t / panels * kDepthBlock, t % panels, out);
     }
+}
+
+void packAll(const MatrixRef& m, PackedMatrix::Side side, float* out) {
+    for (int64_t t = 0; t < packTasks(m, side); ++t) packTask(m, side, t, out);
 }
 
 // How a micro-kernel stores its tile: null for C += acc; otherwise the RowOutput pointers advanced to the tile's first
@@ -148,17 +155,19 @@ __attribute__((target("avx2,fma"))) inline void storeTile(__m256 (&acc)[rows][2]
 }
 
 // C[rows x 16] tile (op)= A panel (first `rows` of its 6 rows) * B panel over `depth`; `cols` clips at the matrix edge.
-template <int rows>
-__attribute__((target("avx2,fma"))) inline void microKernel(int64_t depth, const float* a, const float* b, float* c,
-                                                            int64_t ldc, int64_t cols, const TileStore* store) {
+// With `direct`, A is read in place: row r's element k at a[r * lda + k] (no packed panel).
+template <int rows, bool direct>
+__attribute__((target("avx2,fma"))) inline void microKernel(int64_t depth, const float* a, int64_t lda, const float* b,
+                                                            float* c, int64_t ldc, int64_t cols,
+                                                            const TileStore* store) {
     __m256 acc[rows][2];
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < depth; ++k, a += kPanelRows, b += kPanelCols) {
+    for (int64_t k = 0; k < depth; ++k, a += direct ? 1 : kPanelRows, b += kPanelCols) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
         for (int r = 0; r < rows; ++r) {
-            const __m256 v = _mm256_broadcast_ss(a + r);
+            const __m256 v = _mm256_broadcast_ss(a + (direct ? r * lda : r));
             acc[r][0] = _mm256_fmadd_ps(v, b0, acc[r][0]);
             acc[r][1] = _mm256_fmadd_ps(v, b1, acc[r][1]);
         }
@@ -293,29 +302,17 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
     }
 }
 
-// The micro-kernel for a tile of `rows` (1-6) valid rows.
-__attribute__((target("avx2,fma"))) inline void microTile(int64_t rows, int64_t depth, const float* a, const float* b,
-                                                          float* c, int64_t ldc, int64_t cols, const TileStore* store) {
-    switch (rows) {
-        case 1:
-            microKernel<1>(depth, a, b, c, ldc, cols, store);
-            break;
-        case 2:
-            microKernel<2>(depth, a, b, c, ldc, cols, store);
-            break;
-        case 3:
-            microKernel<3>(depth, a, b, c, ldc, cols, store);
-            break;
-        case 4:
-            microKernel<4>(depth, a, b, c, ldc, cols, store);
-            break;
-        case 5:
-            microKernel<5>(depth, a, b, c, ldc, cols, store);
-            break;
-        default:
-            microKernel<6>(depth, a, b, c, ldc, cols, store);
-            break;
-    }
+// The micro-kernel for a tile of `rows` (1-6) valid rows; A read in place when `lda` > 0 (see microKernel).
+__attribute__((target("avx2,fma"))) inline void microTile(int64_t rows, int64_t depth, const float* a, int64_t lda,
+                                                          const float* b, float* c, int64_t ldc, int64_t cols,
+                                                          const TileStore* store) {
+    using Kernel = void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t, const TileStore*);
+    static constexpr Kernel kKernels[2][kPanelRows] = {
+        {microKernel<1, false>, microKernel<2, false>, microKernel<3, false>, microKernel<4, false>,
+         microKernel<5, false>, microKernel<6, false>},
+        {microKernel<1, true>, microKernel<2, true>, microKernel<3, true>, microKernel<4, true>, microKernel<5, true>,
+         microKernel<6, true>}};
+    kKernels[lda > 0][std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, lda, b, c, ldc, cols, store);
 }
 
 // AVX-512 pair kernels (when cpuUsesAvx512()): two adjacent 16-column B panels at once, one 16-lane register per row
@@ -396,28 +393,30 @@ __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m5
     }
 }
 
-// One k step of a pair kernel: every row's A value times both 16-column rows of B, added to its accumulators.
-template <int rows>
+// One k step of a pair kernel: every row's A value (a[r], or a[r * lda] when `direct`) times both 16-column rows of B,
+// added to its accumulators.
+template <int rows, bool direct = false>
 __attribute__((target("avx512f,avx2,fma"))) inline void fmaPairStep(__m512 (&acc)[rows][2], const float* a, __m512 v0,
-                                                                    __m512 v1) {
+                                                                    __m512 v1, int64_t lda = 0) {
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) {
-        const __m512 x = _mm512_set1_ps(a[r]);
+        const __m512 x = _mm512_set1_ps(a[direct ? r * lda : r]);
         acc[r][0] = _mm512_fmadd_ps(x, v0, acc[r][0]);
         acc[r][1] = _mm512_fmadd_ps(x, v1, acc[r][1]);
     }
 }
 
-template <int rows>
-__attribute__((target("avx512f,avx2,fma"))) inline void microKernelPair(int64_t depth, const float* a, const float* b0,
-                                                                        const float* b1, float* c, int64_t ldc,
-                                                                        int64_t cols1, const TileStore* store) {
+template <int rows, bool direct>
+__attribute__((target("avx512f,avx2,fma"))) inline void microKernelPair(int64_t depth, const float* a, int64_t lda,
+                                                                        const float* b0, const float* b1, float* c,
+                                                                        int64_t ldc, int64_t cols1,
+                                                                        const TileStore* store) {
     __m512 acc[rows][2];
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (int64_t k = 0; k < depth; ++k, a += kPanelRows, b0 += kPanelCols, b1 += kPanelCols) {
+    for (int64_t k = 0; k < depth; ++k, a += direct ? 1 : kPanelRows, b0 += kPanelCols, b1 += kPanelCols) {
         const __m512 v0 = _mm512_loadu_ps(b0), v1 = _mm512_loadu_ps(b1);
-        fmaPairStep<rows>(acc, a, v0, v1);
+        fmaPairStep<rows, direct>(acc, a, v0, v1, lda);
     }
     storePairTile<rows, false>(acc, c, ldc, cols1, store);
 }
@@ -480,21 +479,38 @@ void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const fl
                                                                                 cols1, store);
 }
 
-// microKernelPair for a tile of `rows` (1-6) valid rows.
-void microTilePair(int64_t rows, int64_t depth, const float* a, const float* b0, const float* b1, float* c, int64_t ldc,
-                   int64_t cols1, const TileStore* store) {
-    using Kernel =
-        void (*)(int64_t, const float*, const float*, const float*, float*, int64_t, int64_t, const TileStore*);
-    static constexpr Kernel kKernels[] = {microKernelPair<1>, microKernelPair<2>, microKernelPair<3>,
-                                          microKernelPair<4>, microKernelPair<5>, microKernelPair<6>};
-    kKernels[std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, b0, b1, c, ldc, cols1, store);
+// microKernelPair for a tile of `rows` (1-6) valid rows; A read in place when `lda` > 0 (see microKernel).
+void microTilePair(int64_t rows, int64_t depth, const float* a, int64_t lda, const float* b0, const float* b1, float* c,
+                   int64_t ldc, int64_t cols1, const TileStore* store) {
+    using Kernel = void (*)(int64_t, const float*, int64_t, const float*, const float*, float*, int64_t, int64_t,
+                            const TileStore*);
+    static constexpr Kernel kKernels[2][kPanelRows] = {
+        {microKernelPair<1, false>, microKernelPair<2, false>, microKernelPair<3, false>, microKernelPair<4, false>,
+         microKernelPair<5, false>, microKernelPair<6, false>},
+        {microKernelPair<1, true>, microKernelPair<2, true>, microKernelPair<3, true>, microKernelPair<4, true>,
+         microKernelPair<5, true>, microKernelPair<6, true>}};
+    kKernels[lda > 0][std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, lda, b0, b1, c, ldc, cols1, store);
 }
 
-// C += A * B over row panels [rowBegin, rowEnd) and column panels [colBegin, colEnd) of packed operands.
-__attribute__((target("avx2,fma"))) void multiplyPanels(const float* a, const float* b, int64_t rows, int64_t cols,
-                                                        int64_t depth, float* c, int64_t ldc, int64_t rowBegin,
-                                                        int64_t rowEnd, int64_t colBegin, int64_t colEnd,
-                                                        const RowOutput* output) {
+// The left operand of multiplyPanels: packed panels, or with `lda` > 0 a row-major matrix read in place (its element
+// (r, k) at data[r * lda + k]): the micro-kernels broadcast one A element at a time, so a packed copy of activations
+// (rebuilt on every run) buys nothing there.
+struct LeftOperand {
+    const float* data = nullptr;
+    int64_t lda = 0;
+
+    // Where row panel `panel` of K block `depth` (of `blockDepth` values) starts, in an operand of `paddedRows` rows.
+    const float* block(int64_t depth, int64_t paddedRows, int64_t panel, int64_t blockDepth) const {
+        return lda > 0 ? data + panel * kPanelRows * lda + depth
+                       : data + panelOffset(depth, paddedRows, panel, kPanelRows, blockDepth);
+    }
+};
+
+// C += A * B over row panels [rowBegin, rowEnd) and column panels [colBegin, colEnd) of a packed B.
+__attribute__((target("avx2,fma"))) void multiplyPanels(const LeftOperand& a, const float* b, int64_t rows,
+                                                        int64_t cols, int64_t depth, float* c, int64_t ldc,
+                                                        int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                                                        int64_t colEnd, const RowOutput* output) {
     const int64_t paddedRows = roundUp(rows, kPanelRows), paddedCols = roundUp(cols, kPanelCols);
     const bool wide = cpuUsesAvx512();
     TileStore store;
@@ -509,7 +525,7 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const float* a, const fl
                     const int64_t nextCols = std::min(kPanelCols, cols - (j + 1) * kPanelCols);
                     for (int64_t i = rowBlock; i < rowBlockEnd; ++i)
                         microTilePair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth,
-                                      a + panelOffset(k, paddedRows, i, kPanelRows, blockDepth), bPanel, bNext,
+                                      a.block(k, paddedRows, i, blockDepth), a.lda, bPanel, bNext,
                                       c + i * kPanelRows * ldc + j * kPanelCols, ldc, nextCols,
                                       tileStore(output, i, k, blockDepth, depth, store));
                     ++j;
@@ -518,7 +534,7 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const float* a, const fl
                 const int64_t tileCols = std::min(kPanelCols, cols - j * kPanelCols);
                 for (int64_t i = rowBlock; i < rowBlockEnd; ++i)
                     microTile(std::min(kPanelRows, rows - i * kPanelRows), blockDepth,
-                              a + panelOffset(k, paddedRows, i, kPanelRows, blockDepth), bPanel,
+                              a.block(k, paddedRows, i, blockDepth), a.lda, bPanel,
                               c + i * kPanelRows * ldc + j * kPanelCols, ldc, tileCols,
                               tileStore(output, i, k, blockDepth, depth, store));
             }
@@ -538,17 +554,25 @@ void eigenAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64
 
 bool isPacked(const GemmOperand& operand) { return operand.panels != nullptr; }
 
-// Panel pointers for both operands, packing into `scratch` what is not pre-packed.
-std::pair<const float*, const float*> packOperands(const GemmOperand& a, const GemmOperand& b, float* scratch,
-                                                   int threads) {
-    const float* aPanels = isPacked(a) ? a.panels : scratch;
-    if (!isPacked(a)) {
-        packAll(a.plain, PackedMatrix::Side::Left, scratch, threads);
-        scratch += a.cols() * roundUp(a.rows(), kPanelRows);
-    }
-    const float* bPanels = isPacked(b) ? b.panels : scratch;
-    if (!isPacked(b)) packAll(b.plain, PackedMatrix::Side::Right, scratch, threads);
-    return {aPanels, bPanels};
+// Whether a left operand that is not pre-packed is read in place (rows of unit-stride elements) rather than packed.
+bool readInPlace(const GemmOperand& a) {
+    return !isPacked(a) && a.plain.colStride == 1 && (a.plain.rowStride > 0 || a.rows() == 1);
+}
+
+// How multiplyPanels reads `a`: its panels, in place, or from `scratch`, where packOperands packs it; and where in
+// `scratch` the right operand's panels go.
+std::pair<LeftOperand, float*> panelsOf(const GemmOperand& a, float* scratch) {
+    if (isPacked(a)) return {LeftOperand{a.panels}, scratch};
+    if (readInPlace(a)) return {LeftOperand{a.plain.data, std::max<int64_t>(a.plain.rowStride, 1)}, scratch};
+    return {LeftOperand{scratch}, scratch + a.cols() * roundUp(a.rows(), kPanelRows)};
+}
+
+// Both operands as multiplyPanels reads them, packing into `scratch` what is neither pre-packed nor read in place.
+std::pair<LeftOperand, const float*> packOperands(const GemmOperand& a, const GemmOperand& b, float* scratch) {
+    const auto [left, bScratch] = panelsOf(a, scratch);
+    if (!isPacked(a) && !readInPlace(a)) packAll(a.plain, PackedMatrix::Side::Left, scratch);
+    if (!isPacked(b)) packAll(b.plain, PackedMatrix::Side::Right, bScratch);
+    return {left, isPacked(b) ? b.panels : bScratch};
 }
 
 }  // namespace
@@ -569,7 +593,7 @@ PackedMatrix::PackedMatrix(const MatrixRef& matrix, Side side) : m_rows(matrix.r
     if (gemmUsesPackedKernel()) {
         m_panels.resize(side == Side::Left ? size_t(m_cols * roundUp(m_rows, kPanelRows))
                                            : size_t(m_rows * roundUp(m_cols, kPanelCols)));
-        packAll(matrix, side, m_panels.data(), 1);
+        packAll(matrix, side, m_panels.data());
         return;
     }
     m_plain.resize(size_t(m_rows * m_cols));
@@ -596,7 +620,7 @@ void gemmAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64_
         eigenAccumulate(a, b, c, ldc);
         return;
     }
-    const auto [aPanels, bPanels] = packOperands(a, b, scratch, 1);
+    const auto [aPanels, bPanels] = packOperands(a, b, scratch);
     multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, 0, panelCount(a.rows(), kPanelRows), 0,
                    panelCount(b.cols(), kPanelCols), nullptr);
 }
@@ -611,7 +635,7 @@ std::pair<int64_t, int64_t> panelRange(RowPanels panels, int64_t rows) {
 void gemmRows(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
               const RowOutput& output, RowPanels panels) {
     if (a.rows() == 0 || b.cols() == 0 || a.cols() == 0) return;
-    const auto [aPanels, bPanels] = packOperands(a, b, scratch, 1);
+    const auto [aPanels, bPanels] = packOperands(a, b, scratch);
     const auto [begin, end] = panelRange(panels, a.rows());
     multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, begin, end, 0,
                    panelCount(b.cols(), kPanelCols), &output);
@@ -622,7 +646,7 @@ void gemmRowsGathered(const GemmOperand& a, const GatheredColumns& b, float* c, 
     if (a.rows() == 0 || b.cols == 0 || b.rows == 0) return;
     const float* aPanels = a.panels;
     if (!aPanels) {
-        packAll(a.plain, PackedMatrix::Side::Left, scratch, 1);
+        packAll(a.plain, PackedMatrix::Side::Left, scratch);
         aPanels = scratch;
     }
     const auto [begin, end] = panelRange(panels, a.rows());
@@ -636,23 +660,43 @@ void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c
         eigenAccumulate(a, b, c, ldc);
         return;
     }
-    const auto [aPanels, bPanels] = packOperands(a, b, scratch, threads);
+    const auto [aPanels, bScratch] = panelsOf(a, scratch);
+    const float* bPanels = isPacked(b) ? b.panels : bScratch;
     const int64_t rowPanels = panelCount(a.rows(), kPanelRows), colPanels = panelCount(b.cols(), kPanelCols);
-    // Tasks: blocks of row panels x groups of column panels, small enough to give every thread several.
+    // Tasks: blocks of row panels x groups of column panels, small enough to give every thread several, but whole
+    // pairs of column panels on AVX-512 (its micro-kernel takes two at once).
+    const int64_t minGroup = cpuUsesAvx512() ? 2 : 1;
     int64_t colGroup = 4;
-    while (colGroup > 1 && panelCount(rowPanels, kRowBlockPanels) * panelCount(colPanels, colGroup) < 4 * threads)
+    while (colGroup > minGroup &&
+           panelCount(rowPanels, kRowBlockPanels) * panelCount(colPanels, colGroup) < 4 * threads)
         colGroup /= 2;
     const int64_t colTasks = panelCount(colPanels, colGroup);
     const int64_t tasks = panelCount(rowPanels, kRowBlockPanels) * colTasks;
-    // Below about 4 M multiply-adds (0.05 ms on one core: a batch-1 fully connected layer) waking the team costs
-    // more than it saves.
-    const bool parallel = threads > 1 && tasks > 1 && a.rows() * a.cols() * b.cols() >= (int64_t(1) << 22);
-#pragma omp parallel for schedule(dynamic) num_threads(threads) if (parallel)
-    for (int64_t t = 0; t < tasks; ++t) {
-        const int64_t rowBegin = (t / colTasks) * kRowBlockPanels, colBegin = (t % colTasks) * colGroup;
-        multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, rowBegin,
-                       std::min(rowPanels, rowBegin + kRowBlockPanels), colBegin,
-                       std::min(colPanels, colBegin + colGroup), nullptr);
+    // Below about a million multiply-adds (15 us on one core) waking the team costs more than it saves, unless B is
+    // large: a few rows (batch 1) times a layer's weights are a stream of B, and split by columns the halves stay in
+    // each core's L2 from run to run (the static schedule gives a thread the same columns every time).
+    const bool parallel = threads > 1 && tasks > 1 &&
+                          (a.rows() * a.cols() * b.cols() >= (int64_t(1) << 20) || b.rows() * b.cols() >= (1 << 17));
+    // The operands to pack (a computed B, as in attention's MatMuls; an A read with a column stride) are packed by
+    // the same team first, its tasks dealt out one at a time (K blocks differ in size).
+    const int64_t aTasks = isPacked(a) || readInPlace(a) ? 0 : packTasks(a.plain, PackedMatrix::Side::Left);
+    const int64_t bTasks = isPacked(b) ? 0 : packTasks(b.plain, PackedMatrix::Side::Right);
+#pragma omp parallel num_threads(threads) if (parallel)
+    {
+#pragma omp for schedule(static, 1)
+        for (int64_t t = 0; t < aTasks + bTasks; ++t) {
+            if (t < aTasks)
+                packTask(a.plain, PackedMatrix::Side::Left, t, scratch);
+            else
+                packTask(b.plain, PackedMatrix::Side::Right, t - aTasks, bScratch);
+        }
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < tasks; ++t) {
+            const int64_t rowBegin = (t / colTasks) * kRowBlockPanels, colBegin = (t % colTasks) * colGroup;
+            multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, rowBegin,
+                           std::min(rowPanels, rowBegin + kRowBlockPanels), colBegin,
+                           std::min(colPanels, colBegin + colGroup), nullptr);
+        }
     }
 }
 
