@@ -169,6 +169,19 @@ void copyPaddedRows(const ConvShape& s, const float* x, int64_t firstRow, int64_
         }
 }
 
+// The input pixels of output rows [rowBegin, rowEnd) of a 1x1 convolution without padding (`channels` planes of x),
+// into `out`: per channel `channelStride` floats, the rows' pixels in order.
+void gatherPixels(const WindowGeometry& g, const float* x, int64_t channels, int64_t rowBegin, int64_t rowEnd,
+                  int64_t channelStride, float* out) {
+    const int64_t inH = g.in[1], inW = g.in[2], outW = g.out[2];
+    for (int64_t c = 0; c < channels; ++c)
+        for (int64_t r = rowBegin; r < rowEnd; ++r) {
+            const float* src = x + (c * inH + r * g.stride[1]) * inW;
+            float* dst = out + c * channelStride + (r - rowBegin) * outW;
+            for (int64_t j = 0; j < outW; ++j) dst[j] = src[j * g.stride[2]];
+        }
+}
+
 // A residual Add fused into a Conv: y = clamp(epilogue(conv) + values, after.low, after.high), `values` shaped as y.
 struct ResidualOutput {
     const float* values = nullptr;
@@ -183,10 +196,14 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const int64_t patch = s.patchSize(), groupFilters = s.groupFilters();
     const int64_t outSize = g.outSize(), inSize = g.inSize(), outW = g.out[2];
     const int64_t rows = g.out[0] * g.out[1];
-    const bool pointwise = g.kernelSize() == 1 && g.stride == std::array<int64_t, 3>{1, 1, 1} &&
-                           g.padBegin == std::array<int64_t, 3>{0, 0, 0} && g.padEnd == g.padBegin;
     const int threads = ws.threads();
     const bool panels = gemmUsesPackedKernel();
+    const bool unpadded = g.padBegin == std::array<int64_t, 3>{0, 0, 0} && g.padEnd == g.padBegin;
+    const bool unitStride = g.stride == std::array<int64_t, 3>{1, 1, 1};
+    // A strided 1x1 convolution without padding (a ResNet shortcut) reads every stride-th pixel: each tile gathers
+    // its pixels into a block of channels x tile columns, which is then read as a pointwise convolution's input.
+    const bool subsampled = panels && g.kernelSize() == 1 && unpadded && !unitStride && g.in[0] == 1;
+    const bool pointwise = g.kernelSize() == 1 && unpadded && (unitStride || subsampled);
     int64_t rowsPerTile = std::clamp<int64_t>(kTileFloats / std::max<int64_t>(patch * outW, 1), 1, rows);
     // More filters than output positions (late stages' small feature maps with large weights): the weights are
     // what streams through the cache, once per tile, so an implicit GEMM (no patch matrix to hold) takes the whole
@@ -217,7 +234,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     // padded copy holds each row as its even columns, then its odd ones (two phases of phaseWidth): a tap then reads
     // consecutive outputs from consecutive floats, as at stride 1.
     const bool wide = implicitShape && outW % 8 != 0 && !pointwise;
-    const bool implicit = implicitShape && (outW % 8 == 0 || wide);
+    const bool implicit = implicitShape && !subsampled && (outW % 8 == 0 || wide);
     const bool phased = implicit && g.stride[2] == 2;
     const bool scratchRows = wide && !cpuUsesAvx512();
     const bool padded = wide || phased || g.padBegin[1] || g.padBegin[2] || g.padEnd[1] || g.padEnd[2];
@@ -227,7 +244,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                                        : std::max(g.in[2] + g.padBegin[2] + g.padEnd[2],
                                                   wide ? vectorW + (g.kernel[2] - 1) * g.dilation[2] : int64_t(0));
     const int64_t paddedRows = (rowsPerTile - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
-    const int64_t channelStride = padded ? paddedRows * paddedWidth : inSize;
+    const int64_t channelStride = padded ? paddedRows * paddedWidth : subsampled ? tileCols : inSize;
     const int64_t rowStride = padded ? paddedWidth : g.in[2];
     int64_t* offsets = implicit || (pointwise && panels) ? ws.sharedIndices(size_t(patch)) : nullptr;
     if (offsets)
@@ -242,6 +259,8 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     const int64_t wideFloats = scratchRows ? groupFilters * rowsPerTile * vectorW : 0;  // the scratch C
     if (implicit)
         columnFloats = (padded ? s.groupChannels() * channelStride : 0) + wideFloats;
+    else if (subsampled)
+        columnFloats = s.groupChannels() * tileCols;
     else if (!pointwise)
         columnFloats = (panels ? RightPanelLayout(patch, tileCols).size() : patch * tileCols) + paddedRowFloats;
     const int64_t scratchFloats =
@@ -332,17 +351,24 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                         dst[j] = std::min(std::max(src[j] + sum[j], residual->low), residual->high);
                 }
         } else {
-            GemmOperand columns(MatrixRef{xg + rowBegin * outW, patch, cols, inSize, 1});
+            const float* source = xg + rowBegin * outW;  // a pointwise convolution's input: channel planes
+            int64_t plane = inSize;
+            if (subsampled) {
+                gatherPixels(g, xg, s.groupChannels(), rowBegin, rowEnd, tileCols, scratch);
+                source = scratch;
+                plane = tileCols;
+            }
+            GemmOperand columns(MatrixRef{source, patch, cols, plane, 1});
             if (pointwise && cols >= 16) {
                 // The tile's columns are contiguous in every channel plane: whole 16-column tiles are read in place
                 // (no packed copy of the input); the last few columns, which a 16-float load would read past, are
                 // packed, unless they end a pair of tiles on AVX-512, whose loads are masked to the columns there
                 // (7 x 7 planes: 49 columns as 32 + 17, instead of 48 in place and 1 packed into a 16-column panel).
                 const int64_t direct = cpuUsesAvx512() && cols % 32 > 16 ? cols : cols / 16 * 16;
-                const GatheredColumns inPlace{xg + rowBegin * outW, direct, 0, offsets, patch, direct};
+                const GatheredColumns inPlace{source, direct, 0, offsets, patch, direct};
                 gemmRowsGathered(weightsOf(group), inPlace, out, outSize, scratch + columnFloats, output, filterRange);
                 if (direct == cols) continue;
-                columns = GemmOperand(MatrixRef{xg + rowBegin * outW + direct, patch, cols - direct, inSize, 1});
+                columns = GemmOperand(MatrixRef{source + direct, patch, cols - direct, plane, 1});
                 gemmRows(weightsOf(group), columns, out + direct, outSize, scratch + columnFloats, output, filterRange);
                 continue;
             }

@@ -277,6 +277,13 @@ private slots:
         QTest::newRow("pointwise stride 2") << "2,8,7,7,8,1,1"
                                             << "2,2,1,1,0,0,0,0,1"
                                             << "" << true << true;
+        // Strided 1x1 convolutions gather the pixels they read into a block, then run as pointwise ones.
+        QTest::newRow("1x1 stride 2, ResNet shortcut: 196 columns") << "2,16,28,28,32,1,1"
+                                                                   << "2,2,1,1,0,0,0,0,1"
+                                                                   << "" << true << true;
+        QTest::newRow("1x1 strides 3 and 2, odd sizes") << "1,6,20,9,10,1,1"
+                                                        << "3,2,1,1,0,0,0,0,1"
+                                                        << "" << true << false;
         QTest::newRow("deep: K > 256, M not a multiple of 6") << "2,40,12,12,70,3,3"
                                                               << "1,1,1,1,1,1,1,1,1"
                                                               << "" << true << true;
