@@ -77,7 +77,6 @@ Result<std::vector<int>> dependencyOrder(const Graph& graph) {
     return order;
 }
 
-
 }  // namespace
 
 struct ExecutionPlan::RunState {
@@ -121,7 +120,8 @@ Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compile(const Graph& graph
 Result<std::unique_ptr<ExecutionPlan>> ExecutionPlan::compileBorrowing(Graph& lender, const ExecutorOptions& options) {
     auto plan = std::make_unique<ExecutionPlan>();
     for (auto& [name, tensor] : lender.initializers)
-        plan->m_constants[size_t(plan->valueId(name))] = std::make_unique<NDArray>(tensor.shape, std::move(tensor.data));
+        plan->m_constants[size_t(plan->valueId(name))] =
+            std::make_unique<NDArray>(tensor.shape, std::move(tensor.data));
     if (auto status = plan->compileNodes(lender, options); !status) {
         plan->returnInitializers(lender);
         return status.error();
@@ -235,7 +235,6 @@ ExecutionPlan::ValueUse ExecutionPlan::valueUse(const std::vector<PlanStep>& ste
 }
 
 void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps) {
-    const ValueUse use = valueUse(steps);
     // Shapes the reader's shape inference declared, complete but for the batch; equal ones can be added unbroadcast.
     auto sameDeclaredShape = [&](int a, int b) {
         const ValueInfo* x = graph.value(m_valueNames[size_t(a)]);
@@ -251,54 +250,61 @@ void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> step
         const ValueInfo* v = graph.value(m_valueNames[size_t(value)]);
         return v && v->hasShape && int(v->shape.size()) >= c.rank();
     };
-    std::vector<char> absorbed(steps.size(), 0);
-    std::vector<PlanStep> fused;
     bool any = std::find(m_fusedAway.begin(), m_fusedAway.end(), 1) != m_fusedAway.end();  // int8 chains
-    for (size_t s = 0; s < steps.size(); ++s) {
-        if (absorbed[s]) continue;
-        PlanStep step = steps[s];
-        while (step.outputs.size() == 1 && use.onlyReader(step.outputs[0]) >= 0) {
-            const int value = step.outputs[0];
-            const PlanStep& next = steps[size_t(use.reader[size_t(value)])];
-            const bool onlyRuntimeInput = std::all_of(next.inputs.begin(), next.inputs.end(), [&](int id) {
-                return id == value || id < 0 || m_constants[size_t(id)];
-            });
-            std::optional<Epilogue> epilogue =
-                next.outputs.size() == 1 && onlyRuntimeInput ? next.kernel->asEpilogue() : std::nullopt;
-            std::unique_ptr<Kernel> merged = epilogue ? step.kernel->withEpilogue(*epilogue) : nullptr;
-            if (!merged && next.opType == "Add" && next.inputs.size() == 2 && next.outputs.size() == 1) {
-                // A constant bias row over the last axis (MatMul + Add: a linear layer as torch exports it).
-                const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
-                const NDArray* bias = other >= 0 && other != value ? m_constants[size_t(other)].get() : nullptr;
-                if (bias && isRowOver(*bias, value)) merged = step.kernel->withRowBias(bias->data);
+    // Passes until one merges nothing: a merge can leave a value with a single reader that the next pass fuses
+    // (Sigmoid and Mul become one SiLU step, which the Conv before them then takes as its epilogue).
+    for (bool mergedAny = true; mergedAny;) {
+        mergedAny = false;
+        const ValueUse use = valueUse(steps);
+        std::vector<char> absorbed(steps.size(), 0);
+        std::vector<PlanStep> fused;
+        for (size_t s = 0; s < steps.size(); ++s) {
+            if (absorbed[s]) continue;
+            PlanStep step = steps[s];
+            while (step.outputs.size() == 1 && use.onlyReader(step.outputs[0]) >= 0) {
+                const int value = step.outputs[0];
+                const PlanStep& next = steps[size_t(use.reader[size_t(value)])];
+                const bool onlyRuntimeInput = std::all_of(next.inputs.begin(), next.inputs.end(), [&](int id) {
+                    return id == value || id < 0 || m_constants[size_t(id)];
+                });
+                std::optional<Epilogue> epilogue =
+                    next.outputs.size() == 1 && onlyRuntimeInput ? next.kernel->asEpilogue() : std::nullopt;
+                std::unique_ptr<Kernel> merged = epilogue ? step.kernel->withEpilogue(*epilogue) : nullptr;
+                if (!merged && next.opType == "Add" && next.inputs.size() == 2 && next.outputs.size() == 1) {
+                    // A constant bias row over the last axis (MatMul + Add: a linear layer as torch exports it).
+                    const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
+                    const NDArray* bias = other >= 0 && other != value ? m_constants[size_t(other)].get() : nullptr;
+                    if (bias && isRowOver(*bias, value)) merged = step.kernel->withRowBias(bias->data);
+                }
+                if (!merged && next.opType == "Add" && next.inputs.size() == 2 && next.outputs.size() == 1) {
+                    // A residual Add: its other operand must exist before this step runs (a graph input, or produced
+                    // by an earlier step).
+                    const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
+                    const bool earlier = other >= 0 && other != value && !m_constants[size_t(other)] &&
+                                         use.producer[size_t(other)] < int(s) && sameDeclaredShape(value, other);
+                    if (earlier && (merged = step.kernel->withResidual(int(step.inputs.size()))))
+                        step.inputs.push_back(other);
+                }
+                if (!merged && next.opType == "Mul" && next.inputs.size() == 2 && next.outputs.size() == 1 &&
+                    step.inputs.size() == 1) {
+                    // Mul(x, f(x)) of a pointwise f (SiLU: x · sigmoid(x)): one pass over x.
+                    const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
+                    if (other == step.inputs[0] && other != value) merged = step.kernel->withTimesInput();
+                }
+                if (!merged) break;
+                step.kernel = std::move(merged);
+                step.nodeName += "+" + next.nodeName;
+                step.opType += "+" + next.opType;
+                step.outputs = next.outputs;
+                m_fusedAway[size_t(value)] = 1;
+                absorbed[size_t(use.reader[size_t(value)])] = 1;
+                mergedAny = any = true;
             }
-            if (!merged && next.opType == "Add" && next.inputs.size() == 2 && next.outputs.size() == 1) {
-                // A residual Add: its other operand must exist before this step runs (a graph input, or produced
-                // by an earlier step).
-                const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
-                const bool earlier = other >= 0 && other != value && !m_constants[size_t(other)] &&
-                                     use.producer[size_t(other)] < int(s) && sameDeclaredShape(value, other);
-                if (earlier && (merged = step.kernel->withResidual(int(step.inputs.size()))))
-                    step.inputs.push_back(other);
-            }
-            if (!merged && next.opType == "Mul" && next.inputs.size() == 2 && next.outputs.size() == 1 &&
-                step.inputs.size() == 1) {
-                // Mul(x, f(x)) of a pointwise f (SiLU: x · sigmoid(x)): one pass over x.
-                const int other = next.inputs[0] == value ? next.inputs[1] : next.inputs[0];
-                if (other == step.inputs[0] && other != value) merged = step.kernel->withTimesInput();
-            }
-            if (!merged) break;
-            step.kernel = std::move(merged);
-            step.nodeName += "+" + next.nodeName;
-            step.opType += "+" + next.opType;
-            step.outputs = next.outputs;
-            m_fusedAway[size_t(value)] = 1;
-            absorbed[size_t(use.reader[size_t(value)])] = 1;
-            any = true;
+            fused.push_back(std::move(step));
         }
-        fused.push_back(std::move(step));
+        steps = std::move(fused);
     }
-    if (any) m_fusedSteps = std::move(fused);
+    if (any) m_fusedSteps = std::move(steps);
 }
 
 void ExecutionPlan::planLiveness(std::vector<PlanStep>& steps) const {

@@ -46,7 +46,9 @@ float* Workspace::shared(size_t count) {
 
 std::optional<Epilogue> Epilogue::then(const Epilogue& next) const {
     if (hasClamp() && next.hasAffine()) return std::nullopt;
+    if (silu && (next.hasAffine() || next.hasClamp() || next.silu)) return std::nullopt;
     Epilogue combined = next;
+    combined.silu = silu || next.silu;
     if (hasAffine() && next.hasAffine()) {
         if (scale.size() != next.scale.size()) return std::nullopt;
         for (size_t c = 0; c < scale.size(); ++c) {

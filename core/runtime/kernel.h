@@ -11,6 +11,7 @@
 
 #include "core/common/result.h"
 #include "core/model/graph.h"
+#include "core/runtime/kernels/vector_math.h"
 #include "core/runtime/ndarray.h"
 
 namespace lathe {
@@ -92,12 +93,14 @@ private:
 };
 
 // A per-channel affine map and clamp that a producer (Conv, Gemm) applies to its output while it is still in cache,
-// standing in for a following BatchNormalization, Relu or Clip: y = clamp(scale[c] * x + shift[c], low, high).
+// standing in for a following BatchNormalization, Relu or Clip: y = clamp(scale[c] * x + shift[c], low, high); then,
+// with `silu`, y · sigmoid(y) (a following SiLU, Mul(y, Sigmoid(y)), with the values of its fused kernel).
 struct Epilogue {
     std::vector<float> scale;  // per channel; empty for the identity
     std::vector<float> shift;  // per channel; empty for zero
     float low = -std::numeric_limits<float>::infinity();
     float high = std::numeric_limits<float>::infinity();
+    bool silu = false;  // producers that do not apply it must not take such an epilogue
 
     bool hasAffine() const { return !scale.empty(); }
     bool hasClamp() const {
@@ -109,6 +112,7 @@ struct Epilogue {
     void apply(float* data, int64_t count, int64_t channel) const {
         const float a = hasAffine() ? scale[size_t(channel)] : 1.f, b = hasAffine() ? shift[size_t(channel)] : 0.f;
         for (int64_t i = 0; i < count; ++i) data[i] = std::min(std::max(a * data[i] + b, low), high);
+        if (silu) siluRange(data, count);
     }
     // Applies channel j's map to row[j] for j < count (channels along a row, as in a Gemm output).
     void applyAcross(float* row, int64_t count) const {
@@ -116,6 +120,7 @@ struct Epilogue {
             const float v = hasAffine() ? scale[size_t(j)] * row[j] + shift[size_t(j)] : row[j];
             row[j] = std::min(std::max(v, low), high);
         }
+        if (silu) siluRange(row, count);
     }
 };
 

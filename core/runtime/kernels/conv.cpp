@@ -292,92 +292,104 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
                     epilogue->apply(out + f * outSize, cols, group * groupFilters + f);
             continue;
         }
-        // Packed path: bias and epilogue are applied in registers as the micro-kernel stores C.
-        const int64_t channel = group * groupFilters;
-        RowOutput output;
-        output.bias = bias ? bias + channel : nullptr;
-        if (epilogue) {
-            output.scale = epilogue->hasAffine() ? epilogue->scale.data() + channel : nullptr;
-            output.shift = epilogue->hasAffine() ? epilogue->shift.data() + channel : nullptr;
-            output.low = epilogue->low;
-            output.high = epilogue->high;
-        }
-        if (residual) {
-            output.residual = true;
-            output.residualBytes =
-                reinterpret_cast<std::intptr_t>(residual->values) - reinterpret_cast<std::intptr_t>(y);
-            output.residualLow = residual->low;
-            output.residualHigh = residual->high;
-        }
-        if (implicit) {
-            const int64_t firstRow = rowBegin * g.stride[1] - g.padBegin[1];
-            const float* data = scratch;
-            if (padded)
-                copyPaddedRows(s, xg, firstRow,
-                               (rowEnd - rowBegin - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1,
-                               channelStride, paddedWidth, phaseWidth, scratch);
-            else
-                data = xg + firstRow * g.in[2];
-            const int64_t wideCols = (rowEnd - rowBegin) * vectorW;
-            const GatheredColumns columns{data,
-                                          vectorW,
-                                          g.stride[1] * rowStride,
-                                          offsets,
-                                          patch,
-                                          wide ? wideCols : cols,
-                                          wide && !scratchRows ? outW : 0};
-            if (!scratchRows) {
-                gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output, filterRange);
-                continue;
+        // Packed path: bias and epilogue are applied in registers as the micro-kernel stores C; a SiLU after them
+        // runs over the task's output while it is still in cache.
+        auto multiply = [&] {
+            const int64_t channel = group * groupFilters;
+            RowOutput output;
+            output.bias = bias ? bias + channel : nullptr;
+            if (epilogue) {
+                output.scale = epilogue->hasAffine() ? epilogue->scale.data() + channel : nullptr;
+                output.shift = epilogue->hasAffine() ? epilogue->shift.data() + channel : nullptr;
+                output.low = epilogue->low;
+                output.high = epilogue->high;
             }
-            float* c = scratch + columnFloats - wideFloats;
-            RowOutput beforeResidual = output;
-            beforeResidual.residual = false;
-            gemmRowsGathered(weightsOf(group), columns, c, wideCols, scratch + columnFloats, beforeResidual,
-                             filterRange);
-            const float* added = residual ? residual->values + (out - y) : nullptr;
-            const int64_t firstFilter = filterRange.begin * kGemmPanelRows;
-            const int64_t lastFilter = std::min(groupFilters, filterRange.end * kGemmPanelRows);
-            for (int64_t f = firstFilter; f < lastFilter; ++f)
-                for (int64_t r = 0; r < rowEnd - rowBegin; ++r) {
-                    float* dst = out + f * outSize + r * outW;
-                    const float* src = c + f * wideCols + r * vectorW;
-                    if (!added) {
-                        std::memcpy(dst, src, size_t(outW) * sizeof(float));
-                        continue;
-                    }
-                    const float* sum = added + f * outSize + r * outW;
-                    for (int64_t j = 0; j < outW; ++j)
-                        dst[j] = std::min(std::max(src[j] + sum[j], residual->low), residual->high);
+            if (residual) {
+                output.residual = true;
+                output.residualBytes =
+                    reinterpret_cast<std::intptr_t>(residual->values) - reinterpret_cast<std::intptr_t>(y);
+                output.residualLow = residual->low;
+                output.residualHigh = residual->high;
+            }
+            if (implicit) {
+                const int64_t firstRow = rowBegin * g.stride[1] - g.padBegin[1];
+                const float* data = scratch;
+                if (padded)
+                    copyPaddedRows(s, xg, firstRow,
+                                   (rowEnd - rowBegin - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1,
+                                   channelStride, paddedWidth, phaseWidth, scratch);
+                else
+                    data = xg + firstRow * g.in[2];
+                const int64_t wideCols = (rowEnd - rowBegin) * vectorW;
+                const GatheredColumns columns{data,
+                                              vectorW,
+                                              g.stride[1] * rowStride,
+                                              offsets,
+                                              patch,
+                                              wide ? wideCols : cols,
+                                              wide && !scratchRows ? outW : 0};
+                if (!scratchRows) {
+                    gemmRowsGathered(weightsOf(group), columns, out, outSize, scratch + columnFloats, output,
+                                     filterRange);
+                    return;
                 }
-        } else {
-            const float* source = xg + rowBegin * outW;  // a pointwise convolution's input: channel planes
-            int64_t plane = inSize;
-            if (subsampled) {
-                gatherPixels(g, xg, s.groupChannels(), rowBegin, rowEnd, tileCols, scratch);
-                source = scratch;
-                plane = tileCols;
+                float* c = scratch + columnFloats - wideFloats;
+                RowOutput beforeResidual = output;
+                beforeResidual.residual = false;
+                gemmRowsGathered(weightsOf(group), columns, c, wideCols, scratch + columnFloats, beforeResidual,
+                                 filterRange);
+                const float* added = residual ? residual->values + (out - y) : nullptr;
+                const int64_t firstFilter = filterRange.begin * kGemmPanelRows;
+                const int64_t lastFilter = std::min(groupFilters, filterRange.end * kGemmPanelRows);
+                for (int64_t f = firstFilter; f < lastFilter; ++f)
+                    for (int64_t r = 0; r < rowEnd - rowBegin; ++r) {
+                        float* dst = out + f * outSize + r * outW;
+                        const float* src = c + f * wideCols + r * vectorW;
+                        if (!added) {
+                            std::memcpy(dst, src, size_t(outW) * sizeof(float));
+                            continue;
+                        }
+                        const float* sum = added + f * outSize + r * outW;
+                        for (int64_t j = 0; j < outW; ++j)
+                            dst[j] = std::min(std::max(src[j] + sum[j], residual->low), residual->high);
+                    }
+            } else {
+                const float* source = xg + rowBegin * outW;  // a pointwise convolution's input: channel planes
+                int64_t plane = inSize;
+                if (subsampled) {
+                    gatherPixels(g, xg, s.groupChannels(), rowBegin, rowEnd, tileCols, scratch);
+                    source = scratch;
+                    plane = tileCols;
+                }
+                GemmOperand columns(MatrixRef{source, patch, cols, plane, 1});
+                if (pointwise && cols >= 16) {
+                    // The tile's columns are contiguous in every channel plane: whole 16-column tiles are read in place
+                    // (no packed copy of the input); the last few columns, which a 16-float load would read past, are
+                    // packed, unless they end a pair of tiles on AVX-512, whose loads are masked to the columns there
+                    // (7 x 7 planes: 49 columns as 32 + 17, instead of 48 in place and 1 packed into a 16-column
+                    // panel).
+                    const int64_t direct = cpuUsesAvx512() && cols % 32 > 16 ? cols : cols / 16 * 16;
+                    const GatheredColumns inPlace{source, direct, 0, offsets, patch, direct};
+                    gemmRowsGathered(weightsOf(group), inPlace, out, outSize, scratch + columnFloats, output,
+                                     filterRange);
+                    if (direct == cols) return;
+                    columns = GemmOperand(MatrixRef{source + direct, patch, cols - direct, plane, 1});
+                    gemmRows(weightsOf(group), columns, out + direct, outSize, scratch + columnFloats, output,
+                             filterRange);
+                    return;
+                }
+                if (!pointwise) {
+                    im2colTile<true>(s, xg, rowBegin, rowEnd, scratch + paddedRowFloats, scratch);
+                    columns = GemmOperand::rightPanels(scratch + paddedRowFloats, patch, cols);
+                }
+                gemmRows(weightsOf(group), columns, out, outSize, scratch + columnFloats, output, filterRange);
             }
-            GemmOperand columns(MatrixRef{source, patch, cols, plane, 1});
-            if (pointwise && cols >= 16) {
-                // The tile's columns are contiguous in every channel plane: whole 16-column tiles are read in place
-                // (no packed copy of the input); the last few columns, which a 16-float load would read past, are
-                // packed, unless they end a pair of tiles on AVX-512, whose loads are masked to the columns there
-                // (7 x 7 planes: 49 columns as 32 + 17, instead of 48 in place and 1 packed into a 16-column panel).
-                const int64_t direct = cpuUsesAvx512() && cols % 32 > 16 ? cols : cols / 16 * 16;
-                const GatheredColumns inPlace{source, direct, 0, offsets, patch, direct};
-                gemmRowsGathered(weightsOf(group), inPlace, out, outSize, scratch + columnFloats, output, filterRange);
-                if (direct == cols) continue;
-                columns = GemmOperand(MatrixRef{source + direct, patch, cols - direct, plane, 1});
-                gemmRows(weightsOf(group), columns, out + direct, outSize, scratch + columnFloats, output, filterRange);
-                continue;
-            }
-            if (!pointwise) {
-                im2colTile<true>(s, xg, rowBegin, rowEnd, scratch + paddedRowFloats, scratch);
-                columns = GemmOperand::rightPanels(scratch + paddedRowFloats, patch, cols);
-            }
-            gemmRows(weightsOf(group), columns, out, outSize, scratch + columnFloats, output, filterRange);
-        }
+        };
+        multiply();
+        if (epilogue && epilogue->silu)
+            for (int64_t f = filterRange.begin * kGemmPanelRows;
+                 f < std::min(groupFilters, filterRange.end * kGemmPanelRows); ++f)
+                siluRange(out + f * outSize, cols);
     }
 }
 
@@ -409,7 +421,7 @@ public:
         if (m_residualInput >= 0) {
             // After the residual sum only a clamp (Relu, Clip) fits the GEMM's store.
             std::optional<Epilogue> after = m_afterResidual.then(epilogue);
-            if (epilogue.hasAffine() || !after || after->hasAffine()) return nullptr;
+            if (epilogue.hasAffine() || !after || after->hasAffine() || after->silu) return nullptr;
             auto fused = std::make_unique<ConvKernel>(*this);
             fused->m_afterResidual = *after;
             return fused;
@@ -423,9 +435,11 @@ public:
     }
 
     std::unique_ptr<Kernel> withResidual(int input) const override {
-        // Only the packed GEMM path adds a residual; depthwise convolutions keep a separate Add.
+        // Only the packed GEMM path adds a residual; depthwise convolutions keep a separate Add. The GEMM adds it as
+        // it stores C, before a SiLU epilogue (applied to the stored output), which must come first.
         const bool depthwise = m_weight && m_groups > 1 && m_weight->shape[1] == 1;
-        if (!m_weight || depthwise || m_residualInput >= 0 || !gemmUsesPackedKernel()) return nullptr;
+        const bool silu = m_epilogue && m_epilogue->silu;
+        if (!m_weight || depthwise || silu || m_residualInput >= 0 || !gemmUsesPackedKernel()) return nullptr;
         auto fused = std::make_unique<ConvKernel>(*this);
         fused->m_residualInput = input;
         return fused;

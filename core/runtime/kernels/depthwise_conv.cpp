@@ -287,8 +287,7 @@ void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, cons
     const DirectPlaneKernel direct = directPlaneKernel(g);
     const std::optional<DepthwiseColumns> columns = direct ? std::optional<DepthwiseColumns>(g) : std::nullopt;
     const std::vector<float> zeroRow(direct ? size_t(inW) : 0, 0.f);
-    const std::optional<DepthwisePhases> phases =
-        vector && !direct ? std::optional<DepthwisePhases>(g) : std::nullopt;
+    const std::optional<DepthwisePhases> phases = vector && !direct ? std::optional<DepthwisePhases>(g) : std::nullopt;
     const int64_t kernelTaps = g.kernel[1] * g.kernel[2];
     const int64_t planes = s.batch * s.filters;
     const int64_t multiplier = s.filters / s.channels;
@@ -307,36 +306,41 @@ void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, cons
         }
         const float* taps = w + f * kernelTaps;
         float* dst = y + p * g.outSize();
-        if (direct) {
-            direct(src, zeroRow.data(), g, *columns, taps, output, dst);
-            continue;
-        }
-        if (phases) {
-            const int thread = omp_get_thread_num();
-            float* plane = ws.scratch(thread, size_t(phases->size() + phases->rowScratch()));
-            phases->fill(g, src, plane, plane + phases->size(), zeroed[size_t(thread)]);
-            zeroed[size_t(thread)] = 1;
-            if (kernelTaps == 9)
-                depthwisePlaneAvx2<9>(plane, *phases, g, taps, output, dst);
-            else
-                depthwisePlaneAvx2<0>(plane, *phases, g, taps, output, dst);
-            continue;
-        }
-        if (padded) {
-            float* plane = ws.scratch(omp_get_thread_num(), size_t(paddedH * paddedW));
-            std::fill(plane, plane + top * paddedW, 0.f);
-            for (int64_t ih = 0; ih < inH; ++ih) {
-                float* row = plane + (top + ih) * paddedW;
-                std::fill(row, row + left, 0.f);
-                std::copy(src + ih * inW, src + (ih + 1) * inW, row + left);
-                std::fill(row + left + inW, row + paddedW, 0.f);
+        // The plane, then a SiLU over it while it is in cache.
+        auto computePlane = [&] {
+            if (direct) {
+                direct(src, zeroRow.data(), g, *columns, taps, output, dst);
+                return;
             }
-            std::fill(plane + (top + inH) * paddedW, plane + paddedH * paddedW, 0.f);
-            src = plane;
-        }
-        for (int64_t oh = 0; oh < outH; ++oh)
-            depthwiseRow(src + oh * g.stride[1] * paddedW, g.dilation[1] * paddedW, taps, g.kernel[1], g.kernel[2],
-                         g.stride[2], g.dilation[2], output, dst + oh * outW, outW);
+            if (phases) {
+                const int thread = omp_get_thread_num();
+                float* plane = ws.scratch(thread, size_t(phases->size() + phases->rowScratch()));
+                phases->fill(g, src, plane, plane + phases->size(), zeroed[size_t(thread)]);
+                zeroed[size_t(thread)] = 1;
+                if (kernelTaps == 9)
+                    depthwisePlaneAvx2<9>(plane, *phases, g, taps, output, dst);
+                else
+                    depthwisePlaneAvx2<0>(plane, *phases, g, taps, output, dst);
+                return;
+            }
+            if (padded) {
+                float* plane = ws.scratch(omp_get_thread_num(), size_t(paddedH * paddedW));
+                std::fill(plane, plane + top * paddedW, 0.f);
+                for (int64_t ih = 0; ih < inH; ++ih) {
+                    float* row = plane + (top + ih) * paddedW;
+                    std::fill(row, row + left, 0.f);
+                    std::copy(src + ih * inW, src + (ih + 1) * inW, row + left);
+                    std::fill(row + left + inW, row + paddedW, 0.f);
+                }
+                std::fill(plane + (top + inH) * paddedW, plane + paddedH * paddedW, 0.f);
+                src = plane;
+            }
+            for (int64_t oh = 0; oh < outH; ++oh)
+                depthwiseRow(src + oh * g.stride[1] * paddedW, g.dilation[1] * paddedW, taps, g.kernel[1], g.kernel[2],
+                             g.stride[2], g.dilation[2], output, dst + oh * outW, outW);
+        };
+        computePlane();
+        if (epilogue && epilogue->silu) siluRange(dst, g.outSize());
     }
 }
 

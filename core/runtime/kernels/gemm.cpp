@@ -24,10 +24,12 @@ void seedRows(NDArray& y, int64_t n, const FloatBuffer* bias) {
 }
 
 // `current` then `next` over the N columns of a packed constant right operand: nullopt when there is no such operand,
-// an affine map's channels are not those columns, or the two do not chain (an affine map after a clamp).
+// an affine map's channels are not those columns, the two do not chain (an affine map after a clamp), or `next` is a
+// SiLU (the Gemm's epilogue is a pass over its output of its own: taking SiLU in would save nothing).
 std::optional<Epilogue> chainColumnEpilogue(const PackedMatrix* packedB, const std::optional<Epilogue>& current,
                                             const Epilogue& next) {
-    if (!packedB || (next.hasAffine() && int64_t(next.scale.size()) != packedB->cols())) return std::nullopt;
+    if (!packedB || next.silu || (next.hasAffine() && int64_t(next.scale.size()) != packedB->cols()))
+        return std::nullopt;
     return current ? current->then(next) : std::optional<Epilogue>(next);
 }
 

@@ -57,6 +57,14 @@ public:
         return m_map == &sigmoidInPlace ? std::make_unique<VectorMapKernel>(&siluInPlace) : nullptr;
     }
 
+    // SiLU, for a producer to apply to its output in cache (Conv + BatchNormalization + SiLU in EfficientNet).
+    std::optional<Epilogue> asEpilogue() const override {
+        if (m_map != &siluInPlace) return std::nullopt;
+        Epilogue silu;
+        silu.silu = true;
+        return silu;
+    }
+
 private:
     Map m_map;
 };

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "core/runtime/kernels/kernel_util.h"
+#include "core/runtime/kernels/sgemm.h"
 
 namespace lathe {
 
@@ -41,6 +42,32 @@ __attribute__((target("avx2,fma"))) inline __m256 expAvx2(__m256 x) {
     const __m256i n = _mm256_cvttps_epi32(fx);
     const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
+}
+
+// expAvx2 for 16 lanes: the same operations in the same order, so each lane gets the same bits.
+__attribute__((target("avx512f,avx2,fma"))) inline __m512 expAvx512(__m512 x) {
+    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-88.3762626647949f);
+    const __mmask16 all = 0xFFFF;
+    // The masked forms: the plain ones' "undefined" pass-through trips GCC 12's -Wmaybe-uninitialized. Operand
+    // order as in expAvx2 (x second: a NaN passes through).
+    x = _mm512_mask_min_ps(x, all, hi, _mm512_mask_max_ps(x, all, lo, x));
+    __m512 fx = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f));
+    fx = _mm512_mask_roundscale_ps(fx, all, fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+    const __m512 z = _mm512_mul_ps(x, x);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, z, x);
+    y = _mm512_add_ps(y, _mm512_set1_ps(1.f));
+    const __m512i n = _mm512_mask_cvttps_epi32(_mm512_setzero_si512(), all, fx);
+    const __m512i biased = _mm512_add_epi32(n, _mm512_set1_epi32(127));
+    const __m512i bits = _mm512_mask_slli_epi32(biased, all, biased, 23);
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(bits));
 }
 
 // erf for 8 lanes. |x| < 0.9: x · P(x²), the Maclaurin series through x^19 (truncation below 1e-8 relative there);
@@ -98,6 +125,38 @@ __attribute__((target("avx2,fma"))) void sigmoidRangeAvx2(float* data, int64_t b
     }
 }
 
+// sigmoidRangeAvx2 in 16 lanes (the same bits).
+template <bool timesX>
+__attribute__((target("avx512f,avx2,fma"))) void sigmoidRangeAvx512(float* data, int64_t begin, int64_t end) {
+    const __m512 one = _mm512_set1_ps(1.f);
+    const __m512i signBit = _mm512_set1_epi32(int(0x80000000u));
+    for (int64_t i = begin; i < end; i += 16) {
+        const __mmask16 lanes = __mmask16(lowBits(end - i));
+        const __m512 x = _mm512_maskz_loadu_ps(lanes, data + i);
+        const __m512 e = expAvx512(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), signBit)));
+        const __m512 sigmoid = _mm512_div_ps(one, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(data + i, lanes, timesX ? _mm512_mul_ps(x, sigmoid) : sigmoid);
+    }
+}
+
+// Sigmoid (times x) over [begin, end) in the widest vectors the CPU has.
+template <bool timesX>
+void sigmoidRangeVector(float* data, int64_t begin, int64_t end) {
+    if (cpuUsesAvx512())
+        sigmoidRangeAvx512<timesX>(data, begin, end);
+    else
+        sigmoidRangeAvx2<timesX>(data, begin, end);
+}
+
+template <bool timesX>
+void sigmoidScalar(float* data, int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+        const float x = data[i];
+        const float sigmoid = 1.f / (1.f + std::exp(-x));
+        data[i] = timesX ? x * sigmoid : sigmoid;
+    }
+}
+
 template <bool timesX>
 void sigmoidMap(float* data, int64_t n, int threads) {
     if (useAvx2()) {
@@ -105,15 +164,13 @@ void sigmoidMap(float* data, int64_t n, int threads) {
         const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for num_threads(threads) if (worthParallel(n))
         for (int64_t c = 0; c < chunks; ++c)
-            sigmoidRangeAvx2<timesX>(data, c * kChunk, std::min(n, (c + 1) * kChunk));
+            sigmoidRangeVector<timesX>(data, c * kChunk, std::min(n, (c + 1) * kChunk));
         return;
     }
+    constexpr int64_t kChunk = 4096;
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for num_threads(threads) if (worthParallel(n))
-    for (int64_t i = 0; i < n; ++i) {
-        const float x = data[i];
-        const float sigmoid = 1.f / (1.f + std::exp(-x));
-        data[i] = timesX ? x * sigmoid : sigmoid;
-    }
+    for (int64_t c = 0; c < chunks; ++c) sigmoidScalar<timesX>(data, c * kChunk, std::min(n, (c + 1) * kChunk));
 }
 
 enum class Map { Erf, Gelu };
@@ -173,8 +230,8 @@ __attribute__((target("avx2,fma"))) float expShiftedSumAvx2(float* x, int64_t n,
     if (i < n) {  // the tail through a buffer (masked stores are slow on some CPUs), unused lanes left out of the sum
         alignas(32) float tail[8] = {};
         std::copy(x + i, x + n, tail);
-        const __m256 e = _mm256_and_ps(expAvx2(_mm256_sub_ps(_mm256_load_ps(tail), s)),
-                                       _mm256_castsi256_ps(laneMask(n - i)));
+        const __m256 e =
+            _mm256_and_ps(expAvx2(_mm256_sub_ps(_mm256_load_ps(tail), s)), _mm256_castsi256_ps(laneMask(n - i)));
         _mm256_store_ps(tail, e);
         std::copy(tail, tail + (n - i), x + i);
         sum = _mm256_add_ps(sum, e);
@@ -202,5 +259,12 @@ void erfInPlace(float* data, int64_t n, int threads) { mapInPlace<Map::Erf>(data
 void geluInPlace(float* data, int64_t n, int threads) { mapInPlace<Map::Gelu>(data, n, threads); }
 
 void siluInPlace(float* data, int64_t n, int threads) { sigmoidMap<true>(data, n, threads); }
+
+void siluRange(float* data, int64_t n) {
+    if (useAvx2())
+        sigmoidRangeVector<true>(data, 0, n);
+    else
+        sigmoidScalar<true>(data, 0, n);
+}
 
 }  // namespace lathe

@@ -14,6 +14,8 @@ void sigmoidInPlace(float* data, int64_t n, int threads);
 // data[i] = x · (1 / (1 + e^-x)) with x = data[i] (SiLU / Swish: the values of Sigmoid then Mul), parallel over
 // `threads`.
 void siluInPlace(float* data, int64_t n, int threads);
+// siluInPlace on the calling thread (the same values): for producers that apply SiLU to output they just wrote.
+void siluRange(float* data, int64_t n);
 
 // data[i] = erf(data[i]) for i in [0, n), parallel over `threads`; within 4e-7 relative of the exact value's erf.
 void erfInPlace(float* data, int64_t n, int threads);

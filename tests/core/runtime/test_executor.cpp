@@ -299,6 +299,67 @@ private slots:
         }
     }
 
+    // Conv + BatchNormalization + SiLU (EfficientNet's blocks) runs as one step, the SiLU applied to each task's output
+    // while it is in cache: the same bits as the four steps (captured BatchNormalization output), on the GEMM paths
+    // (3x3, pointwise, the filter split of a weight-bound layer) and the depthwise kernels. A residual Add after the SiLU
+    // (EfficientNetV2's Fused-MBConv) stays a step of its own: the GEMM would add it before the SiLU.
+    void siluFusedIntoConv_data() {
+        QTest::addColumn<QString>("shape");  // batch, channels, size, filters, kernel, group, stride
+        QTest::addColumn<bool>("residual");
+        QTest::newRow("3x3") << "2,8,14,16,3,1,1" << false;
+        QTest::newRow("pointwise") << "3,24,9,40,1,1,1" << false;
+        QTest::newRow("weight-bound 3x3, filters split") << "1,32,4,96,3,1,1" << false;
+        QTest::newRow("depthwise 3x3 stride 2") << "2,12,15,12,3,12,2" << false;
+        QTest::newRow("depthwise 5x5") << "1,6,11,6,5,6,1" << false;
+        QTest::newRow("3x3, then a residual Add") << "2,16,10,16,3,1,1" << true;
+    }
+    void siluFusedIntoConv() {
+        QFETCH(QString, shape);
+        QFETCH(bool, residual);
+        const QStringList f = shape.split(',');
+        const int64_t batch = f[0].toInt(), channels = f[1].toInt(), size = f[2].toInt(), filters = f[3].toInt();
+        const int64_t kernel = f[4].toInt(), group = f[5].toInt(), stride = f[6].toInt();
+        GraphBuilder g;
+        g.input("x");
+        g.constant("w", randomArray({filters, channels / group, kernel, kernel}, 61, -0.5f, 0.5f));
+        g.constant("b", randomArray({filters}, 62));
+        g.constant("gamma", randomArray({filters}, 63, 0.5f, 1.5f));
+        g.constant("beta", randomArray({filters}, 64));
+        g.constant("mean", randomArray({filters}, 65));
+        g.constant("var", randomArray({filters}, 66, 0.5f, 2.f));
+        const int64_t pad = kernel / 2;
+        g.node("Conv", {"x", "w", "b"}, {"c"},
+               {{"group", intAttribute(group)},
+                {"kernel_shape", intsAttribute({kernel, kernel})},
+                {"pads", intsAttribute({pad, pad, pad, pad})},
+                {"strides", intsAttribute({stride, stride})}});
+        g.node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"n"});
+        g.node("Sigmoid", {"n"}, {"s"});
+        g.node("Mul", {"n", "s"}, {residual ? "m" : "y"});
+        if (residual) g.node("Add", {"m", "x"}, {"y"});
+        g.output("y");
+        Graph graph = g.graph();
+        if (residual)  // declared shapes: what lets a residual Add fuse
+            for (const char* name : {"x", "m"})
+                graph.values[name] = ValueInfo{name, DType::Float, true, {batch, channels, size, size}, {}};
+        auto executor = Executor::compile(graph, ExecutorOptions{2});
+        QVERIFY(executor.ok());
+        const NDArray x = randomArray({batch, channels, size, size}, 67, -2.f, 2.f);
+        std::vector<NodeTiming> fusedTimings, exactTimings;
+        auto fused = executor->run({{"x", x}}, {}, &fusedTimings);
+        auto exact = executor->run({{"x", x}}, {"n"}, &exactTimings);
+        QVERIFY2(fused.ok() && exact.ok(), exact.ok() ? "" : exact.error().message.c_str());
+        QCOMPARE(fusedTimings.size(), size_t(residual ? 2 : 1));
+        QCOMPARE(fusedTimings.front().opType, std::string("Conv+BatchNormalization+Sigmoid+Mul"));
+        QVERIFY(exactTimings.size() >= 2);
+        const NDArray& y = fused->at("y");
+        const NDArray& want = exact->at("y");
+        QCOMPARE(y.shape, want.shape);
+        for (size_t i = 0; i < y.data.size(); ++i)
+            QVERIFY2(std::memcmp(&y.data[i], &want.data[i], 4) == 0,
+                     qPrintable(QString("element %1: fused %2, unfused %3").arg(i).arg(y.data[i]).arg(want.data[i])));
+    }
+
     // Mul(x, Sigmoid(x)) in either operand order (SiLU, as EfficientNet exports it) runs as one step; capturing the
     // Sigmoid's output runs the two nodes, with the same bits (NaN payloads aside). Sigmoid is within a few ulp of the C library's over
     // the whole float range (NaN and ±inf included), and a sample gives the same bits alone as inside a batch whose
