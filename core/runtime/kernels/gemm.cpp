@@ -20,7 +20,22 @@ void seedRows(NDArray& y, int64_t n, const FloatBuffer* bias) {
         std::fill(y.data.begin(), y.data.end(), 0.f);
         return;
     }
-    for (float* row = y.data.data(); row < y.data.data() + y.data.size(); row += n) std::copy(bias->begin(), bias->end(), row);
+    for (float* row = y.data.data(); row < y.data.data() + y.data.size(); row += n)
+        std::copy(bias->begin(), bias->end(), row);
+}
+
+// How the packed GEMM stores a product whose sum starts from `bias` (a row over N, or none) and, when `epilogue` is a
+// clamp (Relu, Clip), clamps it as it stores: no pass seeding the output, none applying the clamp. nullopt when the
+// epilogue is more (a per-column affine map), or the CPU has no packed GEMM.
+std::optional<RowOutput> storedOutput(const FloatBuffer* bias, const std::optional<Epilogue>& epilogue) {
+    if (!gemmUsesPackedKernel() || (epilogue && (epilogue->hasAffine() || epilogue->silu))) return std::nullopt;
+    RowOutput output;
+    output.columnBias = bias ? bias->data() : nullptr;
+    if (epilogue) {
+        output.low = epilogue->low;
+        output.high = epilogue->high;
+    }
+    return output;
 }
 
 // `current` then `next` over the N columns of a packed constant right operand: nullopt when there is no such operand,
@@ -91,9 +106,17 @@ public:
                                     std::to_string(m) + ", " + std::to_string(n) + "]");
         }
         NDArray& y = io.output(0, {m, n});
+        float* scratch = io.workspace().shared(size_t(gemmScratchSize(left, right)));
+        // A constant C that is one row over N (a Linear layer's bias, beta folded in) starts the sum as a bias would.
+        const bool rowC = m_scaledC && !m_rowBias && c->numel() == n &&
+                          (c->rank() == 1 || (c->rank() == 2 && c->shape[0] == 1));
+        const std::optional<RowOutput> stored = storedOutput(rowC ? &c->data : m_rowBias.get(), m_epilogue);
+        if (stored && (!c || rowC) && m_alpha == 1.f && !io.shapesOnly()) {
+            gemmParallel(left, right, y.data.data(), n, scratch, io.threads(), *stored);
+            return Ok{};
+        }
         seedRows(y, n, m_rowBias.get());
         if (io.shapesOnly()) return Ok{};
-        float* scratch = io.workspace().shared(size_t(gemmScratchSize(left, right)));
         gemmAccumulateParallel(left, right, y.data.data(), n, scratch, io.threads());
         if (m_alpha != 1.f)
             for (float& v : y.data) v *= m_alpha;
@@ -167,18 +190,24 @@ public:
         if (!aVector) outShape.push_back(m);
         if (!bVector) outShape.push_back(n);
         NDArray& y = io.output(0, outShape);
-        seedRows(y, n, m_rowBias.get());
-        if (io.shapesOnly()) return Ok{};
         const float* a = io.input(0).data.data();
         float* out = y.data.data();
         const int64_t batches = shapeNumel(batchShape.value());
         Workspace& workspace = io.workspace();
-        if (shapeNumel(bBatch) == 1 && shapeNumel(aBatch) == batches) {
-            // Every batch of A meets the same B: one (batches*M) x K by K x N product.
+        // Every batch of A meets the same B: one (batches*M) x K by K x N product.
+        const bool oneProduct = shapeNumel(bBatch) == 1 && shapeNumel(aBatch) == batches;
+        const std::optional<RowOutput> stored = storedOutput(m_rowBias.get(), m_epilogue);
+        if (!oneProduct || !stored || io.shapesOnly()) seedRows(y, n, m_rowBias.get());
+        if (io.shapesOnly()) return Ok{};
+        if (oneProduct) {
             const GemmOperand left(MatrixRef{a, batches * m, k, k, 1});
             const GemmOperand right =
                 m_packedB ? GemmOperand(*m_packedB) : GemmOperand(MatrixRef{io.input(1).data.data(), k, n, n, 1});
             float* scratch = workspace.shared(size_t(gemmScratchSize(left, right)));
+            if (stored) {
+                gemmParallel(left, right, out, n, scratch, io.threads(), *stored);
+                return Ok{};
+            }
             gemmAccumulateParallel(left, right, out, n, scratch, io.threads());
             applyEpilogue(y, n);
             return Ok{};

@@ -98,6 +98,13 @@ template <int rows>
 __attribute__((target("avx2,fma"))) inline void storeTile(__m256 (&acc)[rows][2], float* c, int64_t ldc, int64_t cols,
                                                           const TileStore* store) {
     alignas(32) float tile[kPanelCols];
+    const float* columnBias = store && store->first ? store->output.columnBias : nullptr;
+    __m256 columnBias0 = _mm256_setzero_ps(), columnBias1 = columnBias0;
+    if (columnBias) {
+        for (int64_t j = 0; j < kPanelCols; ++j) tile[j] = j < cols ? columnBias[j] : 0.f;
+        columnBias0 = _mm256_load_ps(tile);
+        columnBias1 = _mm256_load_ps(tile + 8);
+    }
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) {
         float* row = c + r * ldc;
@@ -115,6 +122,10 @@ __attribute__((target("avx2,fma"))) inline void storeTile(__m256 (&acc)[rows][2]
             const __m256 b = _mm256_set1_ps(store->output.bias[r]);
             v0 = _mm256_add_ps(v0, b);
             v1 = _mm256_add_ps(v1, b);
+        }
+        if (columnBias) {
+            v0 = _mm256_add_ps(v0, columnBias0);
+            v1 = _mm256_add_ps(v1, columnBias1);
         }
         if (store && store->last) {
             const RowOutput& o = store->output;
@@ -354,6 +365,9 @@ __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m5
         count1 = __mmask16(lowBits(std::popcount(keep1)));
     }
     const bool add = !store || !store->first, finish = store && store->last;
+    const float* columnBias = add ? nullptr : store->output.columnBias;
+    const __m512 columnBias0 = columnBias ? _mm512_loadu_ps(columnBias) : _mm512_setzero_ps();
+    const __m512 columnBias1 = columnBias ? _mm512_maskz_loadu_ps(keep1, columnBias + kPanelCols) : columnBias0;
 #pragma GCC unroll 6
     for (int r = 0; r < rows; ++r) {
         float* row = c + r * ldc;
@@ -365,6 +379,10 @@ __attribute__((target("avx512f,avx2,fma"))) inline void storePairTile(const __m5
             const __m512 b = _mm512_set1_ps(store->output.bias[r]);
             v0 = _mm512_add_ps(v0, b);
             v1 = _mm512_add_ps(v1, b);
+        }
+        if (columnBias) {
+            v0 = _mm512_add_ps(v0, columnBias0);
+            v1 = _mm512_add_ps(v1, columnBias1);
         }
         if (finish) {
             const RowOutput& o = store->output;
@@ -514,6 +532,12 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const LeftOperand& a, co
     const int64_t paddedRows = roundUp(rows, kPanelRows), paddedCols = roundUp(cols, kPanelCols);
     const bool wide = cpuUsesAvx512();
     TileStore store;
+    // The store of tile (i, j) in the K block at `k`: its rows' outputs, and the column bias from panel j's column.
+    auto storeOf = [&](int64_t i, int64_t j, int64_t k, int64_t blockDepth) {
+        const TileStore* s = tileStore(output, i, k, blockDepth, depth, store);
+        if (s && store.output.columnBias) store.output.columnBias += j * kPanelCols;
+        return s;
+    };
     for (int64_t k = 0; k < depth; k += kDepthBlock) {
         const int64_t blockDepth = std::min(kDepthBlock, depth - k);
         for (int64_t rowBlock = rowBegin; rowBlock < rowEnd; rowBlock += kRowBlockPanels) {
@@ -527,7 +551,7 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const LeftOperand& a, co
                         microTilePair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth,
                                       a.block(k, paddedRows, i, blockDepth), a.lda, bPanel, bNext,
                                       c + i * kPanelRows * ldc + j * kPanelCols, ldc, nextCols,
-                                      tileStore(output, i, k, blockDepth, depth, store));
+                                      storeOf(i, j, k, blockDepth));
                     ++j;
                     continue;
                 }
@@ -535,8 +559,7 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const LeftOperand& a, co
                 for (int64_t i = rowBlock; i < rowBlockEnd; ++i)
                     microTile(std::min(kPanelRows, rows - i * kPanelRows), blockDepth,
                               a.block(k, paddedRows, i, blockDepth), a.lda, bPanel,
-                              c + i * kPanelRows * ldc + j * kPanelCols, ldc, tileCols,
-                              tileStore(output, i, k, blockDepth, depth, store));
+                              c + i * kPanelRows * ldc + j * kPanelCols, ldc, tileCols, storeOf(i, j, k, blockDepth));
             }
         }
     }
@@ -653,13 +676,11 @@ void gemmRowsGathered(const GemmOperand& a, const GatheredColumns& b, float* c, 
     multiplyGathered(aPanels, a.rows(), b, c, ldc, &output, begin, end);
 }
 
-void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
-                            int threads) {
-    if (a.rows() == 0 || b.cols() == 0 || a.cols() == 0) return;
-    if (!gemmUsesPackedKernel()) {
-        eigenAccumulate(a, b, c, ldc);
-        return;
-    }
+namespace {
+
+// gemmAccumulateParallel (no `output`) and gemmParallel.
+void multiplyParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch, int threads,
+                      const RowOutput* output) {
     const auto [aPanels, bScratch] = panelsOf(a, scratch);
     const float* bPanels = isPacked(b) ? b.panels : bScratch;
     const int64_t rowPanels = panelCount(a.rows(), kPanelRows), colPanels = panelCount(b.cols(), kPanelCols);
@@ -695,9 +716,38 @@ void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c
             const int64_t rowBegin = (t / colTasks) * kRowBlockPanels, colBegin = (t % colTasks) * colGroup;
             multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, rowBegin,
                            std::min(rowPanels, rowBegin + kRowBlockPanels), colBegin,
-                           std::min(colPanels, colBegin + colGroup), nullptr);
+                           std::min(colPanels, colBegin + colGroup), output);
         }
     }
+}
+
+}  // namespace
+
+void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
+                            int threads) {
+    if (a.rows() == 0 || b.cols() == 0 || a.cols() == 0) return;
+    if (!gemmUsesPackedKernel()) {
+        eigenAccumulate(a, b, c, ldc);
+        return;
+    }
+    multiplyParallel(a, b, c, ldc, scratch, threads, nullptr);
+}
+
+void gemmParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch, int threads,
+                  const RowOutput& output) {
+    if (a.rows() == 0 || b.cols() == 0) return;
+    if (a.cols() == 0) {  // no K block stores C: it is the output of zero sums
+        for (int64_t i = 0; i < a.rows(); ++i) {
+            const RowOutput& o = output;
+            for (int64_t j = 0; j < b.cols(); ++j) {
+                float v = (o.bias ? o.bias[i] : 0.f) + (o.columnBias ? o.columnBias[j] : 0.f);
+                if (o.scale) v = v * o.scale[i] + o.shift[i];
+                c[i * ldc + j] = std::min(std::max(v, o.low), o.high);
+            }
+        }
+        return;
+    }
+    multiplyParallel(a, b, c, ldc, scratch, threads, &output);
 }
 
 }  // namespace lathe

@@ -95,6 +95,9 @@ struct GemmOperand {
 // p + residualBytes (R has C's layout).
 struct RowOutput {
     const float* bias = nullptr;
+    // Added to every row's columns with the bias (a linear layer's bias over N, for Gemm and MatMul), indexed from C's
+    // column 0; not with GatheredColumns::outputWidth.
+    const float* columnBias = nullptr;
     const float* scale = nullptr;
     const float* shift = nullptr;
     float low = -std::numeric_limits<float>::infinity();
@@ -151,5 +154,10 @@ void gemmAccumulate(const GemmOperand& a, const GemmOperand& b, float* c, int64_
 // Like gemmAccumulate but spread over `threads` OpenMP threads; `scratch` holds gemmScratchSize floats.
 void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch,
                             int threads);
+
+// C = output(a * b) spread over `threads` (C's previous contents are ignored: no pass that seeds it); only when
+// gemmUsesPackedKernel(). `scratch` holds gemmScratchSize floats.
+void gemmParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch, int threads,
+                  const RowOutput& output);
 
 }  // namespace lathe
