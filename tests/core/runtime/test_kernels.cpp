@@ -476,6 +476,7 @@ private slots:
         QTest::newRow("no C") << 3 << 4 << 6 << false << false << 2.f << 1.f << "" << true;
         QTest::newRow("big: panels and K blocks") << 70 << 300 << 40 << false << true << 1.f << 1.f << "40" << true;
         QTest::newRow("batch 1 GEMV") << 1 << 800 << 500 << false << true << 1.f << 1.f << "500" << true;
+        QTest::newRow("K = 0: the bias alone") << 3 << 0 << 5 << false << true << 1.f << 1.f << "5" << true;
     }
 
     void gemm() {
