@@ -6,8 +6,9 @@
 #include <vector>
 
 // Single-precision GEMM behind Conv, Gemm and MatMul: C += A * B with C row-major. On CPUs with AVX2 and FMA (checked
-// once at run time) operands are packed into panels (A: 6 rows, B: 16 columns, per 256-deep K block) and multiplied
-// by a 6x16 register-blocked micro-kernel; elsewhere the product runs on Eigen (baseline SSE2 build).
+// once at run time) operands are packed into panels (A: 6 rows, B: 16 columns, per 256-deep K block; an A with unit
+// column stride is read in place) and multiplied by a 6x16 register-blocked micro-kernel (two 16-column panels at once
+// on AVX-512); elsewhere the product runs on Eigen (baseline SSE2 build).
 namespace lathe {
 
 // A strided matrix view: element (r, c) is data[r * rowStride + c * colStride]. A transpose swaps the strides.
