@@ -177,8 +177,7 @@ void gatherPixels(const WindowGeometry& g, const float* x, int64_t channels, int
     for (int64_t c = 0; c < channels; ++c)
         for (int64_t r = rowBegin; r < rowEnd; ++r) {
             const float* src = x + (c * inH + r * g.stride[1]) * inW;
-            float* dst = out + c * channelStride + (r - rowBegin) * outW;
-            for (int64_t j = 0; j < outW; ++j) dst[j] = src[j * g.stride[2]];
+            copyStrided(out + c * channelStride + (r - rowBegin) * outW, src, outW, g.stride[2]);
         }
 }
 

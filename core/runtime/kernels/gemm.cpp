@@ -24,11 +24,13 @@ void seedRows(NDArray& y, int64_t n, const FloatBuffer* bias) {
         std::copy(bias->begin(), bias->end(), row);
 }
 
-// How the packed GEMM stores a product whose sum starts from `bias` (a row over N, or none) and, when `epilogue` is a
-// clamp (Relu, Clip), clamps it as it stores: no pass seeding the output, none applying the clamp. nullopt when the
-// epilogue is more (a per-column affine map), or the CPU has no packed GEMM.
-std::optional<RowOutput> storedOutput(const FloatBuffer* bias, const std::optional<Epilogue>& epilogue) {
-    if (!gemmUsesPackedKernel() || (epilogue && (epilogue->hasAffine() || epilogue->silu))) return std::nullopt;
+// How the packed GEMM stores a product of depth `depth` whose sum starts from `bias` (a row over N, or none) and, when
+// `epilogue` is a clamp (Relu, Clip), clamps it as it stores: no pass seeding the output, none applying the clamp.
+// nullopt when the epilogue is more (a per-column affine map), the depth is 0 (no K block stores the output), or the
+// CPU has no packed GEMM.
+std::optional<RowOutput> storedOutput(int64_t depth, const FloatBuffer* bias, const std::optional<Epilogue>& epilogue) {
+    if (!gemmUsesPackedKernel() || depth == 0 || (epilogue && (epilogue->hasAffine() || epilogue->silu)))
+        return std::nullopt;
     RowOutput output;
     output.columnBias = bias ? bias->data() : nullptr;
     if (epilogue) {
@@ -108,9 +110,9 @@ public:
         NDArray& y = io.output(0, {m, n});
         float* scratch = io.workspace().shared(size_t(gemmScratchSize(left, right)));
         // A constant C that is one row over N (a Linear layer's bias, beta folded in) starts the sum as a bias would.
-        const bool rowC = m_scaledC && !m_rowBias && c->numel() == n &&
-                          (c->rank() == 1 || (c->rank() == 2 && c->shape[0] == 1));
-        const std::optional<RowOutput> stored = storedOutput(rowC ? &c->data : m_rowBias.get(), m_epilogue);
+        const bool rowC =
+            m_scaledC && !m_rowBias && c->numel() == n && (c->rank() == 1 || (c->rank() == 2 && c->shape[0] == 1));
+        const std::optional<RowOutput> stored = storedOutput(k, rowC ? &c->data : m_rowBias.get(), m_epilogue);
         if (stored && (!c || rowC) && m_alpha == 1.f && !io.shapesOnly()) {
             gemmParallel(left, right, y.data.data(), n, scratch, io.threads(), *stored);
             return Ok{};
@@ -196,7 +198,7 @@ public:
         Workspace& workspace = io.workspace();
         // Every batch of A meets the same B: one (batches*M) x K by K x N product.
         const bool oneProduct = shapeNumel(bBatch) == 1 && shapeNumel(aBatch) == batches;
-        const std::optional<RowOutput> stored = storedOutput(m_rowBias.get(), m_epilogue);
+        const std::optional<RowOutput> stored = storedOutput(k, m_rowBias.get(), m_epilogue);
         if (!oneProduct || !stored || io.shapesOnly()) seedRows(y, n, m_rowBias.get());
         if (io.shapesOnly()) return Ok{};
         if (oneProduct) {

@@ -256,7 +256,9 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                 const int64_t* offsets = b.offsets + k;
                 const TileStore* s = tileStore(output, i, k, blockDepth, b.rows, store);
                 for (int64_t p = group; p < groupEnd; p += kPanelCols) {
-                    if (compact) {
+                    // A pair: when tile p is full (p + 16 may end at the edge), and for every tile when compact (a
+                    // lone last tile, up to 16 columns, with an empty second one).
+                    if (compact || (wide && p + kPanelCols < groupEnd)) {
                         const int64_t cols1 = std::clamp<int64_t>(b.cols - p - kPanelCols, 0, kPanelCols);
                         const float* half1 = b.cols - p > 8 ? half(p + 8) : half(p);
                         const float* const halves[4] = {half(p), half1, cols1 > 0 ? half(p + 16) : half(p),
@@ -264,20 +266,10 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                                                         : cols1 > 0 ? half(p + 16)
                                                                     : half1};
                         const float* next = i == panelBegin && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
-                        store.keep = keptColumns(p);
-                        const int64_t column = p / b.width * b.outputWidth + p % b.width;
+                        store.keep = compact ? keptColumns(p) : 0;
+                        const int64_t column = compact ? p / b.width * b.outputWidth + p % b.width : p;
                         microTileGatheredPair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel, halves,
                                               next, offsets, c + i * kPanelRows * ldc + column, ldc, cols1, s);
-                        p += kPanelCols;
-                        continue;
-                    }
-                    if (wide && p + kPanelCols < groupEnd) {  // tile p is full; p + 16 may end at the edge
-                        const int64_t cols1 = std::min(kPanelCols, b.cols - p - kPanelCols);
-                        const float* const halves[4] = {half(p), half(p + 8), half(p + 16),
-                                                        cols1 > 8 ? half(p + 24) : half(p + 16)};
-                        const float* next = i == panelBegin && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
-                        microTileGatheredPair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel, halves,
-                                              next, offsets, c + i * kPanelRows * ldc + p, ldc, cols1, s);
                         p += kPanelCols;
                         continue;
                     }
@@ -736,17 +728,6 @@ void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c
 void gemmParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch, int threads,
                   const RowOutput& output) {
     if (a.rows() == 0 || b.cols() == 0) return;
-    if (a.cols() == 0) {  // no K block stores C: it is the output of zero sums
-        for (int64_t i = 0; i < a.rows(); ++i) {
-            const RowOutput& o = output;
-            for (int64_t j = 0; j < b.cols(); ++j) {
-                float v = (o.bias ? o.bias[i] : 0.f) + (o.columnBias ? o.columnBias[j] : 0.f);
-                if (o.scale) v = v * o.scale[i] + o.shift[i];
-                c[i * ldc + j] = std::min(std::max(v, o.low), o.high);
-            }
-        }
-        return;
-    }
     multiplyParallel(a, b, c, ldc, scratch, threads, &output);
 }
 

@@ -157,7 +157,7 @@ void gemmAccumulateParallel(const GemmOperand& a, const GemmOperand& b, float* c
                             int threads);
 
 // C = output(a * b) spread over `threads` (C's previous contents are ignored: no pass that seeds it); only when
-// gemmUsesPackedKernel(). `scratch` holds gemmScratchSize floats.
+// gemmUsesPackedKernel() and a.cols() > 0 (C is stored by the first K block). `scratch` holds gemmScratchSize floats.
 void gemmParallel(const GemmOperand& a, const GemmOperand& b, float* c, int64_t ldc, float* scratch, int threads,
                   const RowOutput& output);
 
