@@ -32,5 +32,6 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/kernels/quantize_linear.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/qlinear.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/igemm.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/int8_direct_conv.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/int8_linear.cpp
 )

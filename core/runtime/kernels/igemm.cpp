@@ -1,11 +1,11 @@
 #include "core/runtime/kernels/igemm.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cpuid.h>
 #include <cstring>
 
 namespace lathe {
@@ -59,9 +59,9 @@ void tileScalar(const uint8_t* a, const uint8_t* b, int64_t groups, bool leftSig
 
 // The 4 x 16 tile loop: per group of 4 k, two 8-column loads of B, one broadcast of each A row, 8 dot steps.
 // DOT(acc, u8 operand, s8 operand) accumulates the four byte products of each 32-bit lane.
-#define LATHE_INT8_TILE(NAME, TARGET, DOT)                                                                           \
+#define LATHE_INT8_TILE(NAME, TARGET, DOT)                                                                         \
     __attribute__((target(TARGET))) void NAME(const uint8_t* a, const uint8_t* b, int64_t groups, bool leftSigned, \
-                                              int64_t rows, int64_t cols, int32_t* c, int64_t ldc) {              \
+                                              int64_t rows, int64_t cols, int32_t* c, int64_t ldc) {               \
         __m256i acc[kRows][2];                                                                                     \
         for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();                                            \
         for (int64_t g = 0; g < groups; ++g) {                                                                     \
@@ -122,9 +122,12 @@ using TileFunction = void (*)(const uint8_t*, const uint8_t*, int64_t, bool, int
 
 TileFunction tileFunction(Int8Path path) {
     switch (path) {
-        case Int8Path::Vnni: return vnniFlavour() == VnniFlavour::Avx ? tileAvxVnni : tileAvx512Vnni;
-        case Int8Path::Avx2: return tileAvx2;
-        case Int8Path::Scalar: break;
+        case Int8Path::Vnni:
+            return vnniFlavour() == VnniFlavour::Avx ? tileAvxVnni : tileAvx512Vnni;
+        case Int8Path::Avx2:
+            return tileAvx2;
+        case Int8Path::Scalar:
+            break;
     }
     return tileScalar;
 }
@@ -142,21 +145,19 @@ __attribute__((target("avx2"))) inline __m256i tailMask(int64_t count) {
 // masked ones (masked stores are slow on some CPUs, so only the tail pays for them).
 template <bool Tail>
 __attribute__((target("avx2,fma"))) inline void requantizeBlock(const int32_t* acc, const int32_t* add, __m256i all,
-                                                                 const float* multiplier, const float* offset,
-                                                                 __m256 m1, __m256 o1, __m256 z, __m256 lo, __m256 hi,
-                                                                 __m256i mask, float* out) {
-    __m256i a = _mm256_add_epi32(Tail ? _mm256_maskload_epi32(acc, mask)
-                                      : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)),
-                                 all);
+                                                                const float* multiplier, const float* offset, __m256 m1,
+                                                                __m256 o1, __m256 z, __m256 lo, __m256 hi, __m256i mask,
+                                                                float* out) {
+    __m256i a = _mm256_add_epi32(
+        Tail ? _mm256_maskload_epi32(acc, mask) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)), all);
     if (add)
-        a = _mm256_add_epi32(a, Tail ? _mm256_maskload_epi32(add, mask)
-                                     : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(add)));
+        a = _mm256_add_epi32(
+            a, Tail ? _mm256_maskload_epi32(add, mask) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(add)));
     const __m256 m = !multiplier ? m1 : Tail ? _mm256_maskload_ps(multiplier, mask) : _mm256_loadu_ps(multiplier);
     const __m256 o = !offset ? o1 : Tail ? _mm256_maskload_ps(offset, mask) : _mm256_loadu_ps(offset);
     __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), m, o);
-    v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z),
-                                    lo),
-                      hi);
+    v = _mm256_min_ps(
+        _mm256_max_ps(_mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z), lo), hi);
     if (Tail)
         _mm256_maskstore_ps(out, mask, v);
     else
@@ -164,7 +165,7 @@ __attribute__((target("avx2,fma"))) inline void requantizeBlock(const int32_t* a
 }
 
 __attribute__((target("avx2,fma"))) void requantizeAvx2(const int32_t* acc, const int32_t* add, int32_t addAll,
-                                                         int64_t count, const Requantization& r, float* out) {
+                                                        int64_t count, const Requantization& r, float* out) {
     const __m256 z = _mm256_set1_ps(r.zero), lo = _mm256_set1_ps(r.low), hi = _mm256_set1_ps(r.high);
     const __m256i all = _mm256_set1_epi32(addAll), full = _mm256_set1_epi32(-1);
     const __m256 m1 = _mm256_set1_ps(*r.multiplier), o1 = _mm256_set1_ps(*r.offset);
@@ -175,6 +176,34 @@ __attribute__((target("avx2,fma"))) void requantizeAvx2(const int32_t* acc, cons
     if (i < count)
         requantizeBlock<true>(acc + i, add ? add + i : nullptr, all, r.step ? r.multiplier + i : nullptr,
                               r.step ? r.offset + i : nullptr, m1, o1, z, lo, hi, tailMask(count - i), out + i);
+}
+
+__attribute__((target("avx512f"))) void requantizeRowsAvx512(const int32_t* acc, const int32_t* sums, int32_t sumScale,
+                                                             int64_t pitch, int64_t rows, int64_t count, int32_t addAll,
+                                                             const Requantization& r, float* out) {
+    const __m512 m = _mm512_set1_ps(*r.multiplier), o = _mm512_set1_ps(*r.offset);
+    const __m512 z = _mm512_set1_ps(r.zero), lo = _mm512_set1_ps(r.low), hi = _mm512_set1_ps(r.high);
+    const __m512i all = _mm512_set1_epi32(addAll), scale = _mm512_set1_epi32(sumScale);
+    const __mmask16 tail = __mmask16((1u << (count % 16)) - 1), every = 0xFFFF;
+    for (int64_t row = 0; row < rows; ++row, acc += pitch, out += count) {
+        const int32_t* rowSums = sums ? sums + row * pitch : nullptr;
+        for (int64_t j = 0; j < count; j += 16) {
+            const __mmask16 lanes = j + 16 <= count ? __mmask16(0xFFFF) : tail;
+            __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, acc + j), all);
+            if (rowSums)
+                a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(lanes, rowSums + j), scale));
+            // Masked forms with every lane on: GCC 12 warns that the plain ones read an undefined register.
+            __m512 v = _mm512_fmadd_ps(_mm512_mask_cvtepi32_ps(z, every, a), m, o);
+            v = _mm512_mask_roundscale_ps(v, every, v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v = _mm512_mask_min_ps(v, every, _mm512_mask_max_ps(v, every, _mm512_add_ps(v, z), lo), hi);
+            _mm512_mask_storeu_ps(out + j, lanes, v);
+        }
+    }
+}
+
+bool hasAvx512() {
+    static const bool has = !std::getenv("LATHE_NO_AVX512") && __builtin_cpu_supports("avx512f");
+    return has;
 }
 
 // Eight codes clamped to [lo, hi], shifted and rounded to 32-bit integers.
@@ -194,7 +223,13 @@ __attribute__((target("avx2"))) void codesToBytesAvx2(const float* x, int64_t co
         const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), bytes);
     }
-    for (; i < count; ++i) out[i] = uint8_t(std::nearbyint((x[i] >= lo ? (x[i] <= hi ? x[i] : hi) : lo) + shift));  // NaN: lo
+    for (; i + 8 <= count; i += 8) {
+        const __m256i v = codeWord(x + i, vlo, vhi, vshift);
+        const __m128i halves = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(halves, halves));
+    }
+    for (; i < count; ++i)
+        out[i] = uint8_t(std::nearbyint((x[i] >= lo ? (x[i] <= hi ? x[i] : hi) : lo) + shift));  // NaN: lo
 }
 
 }  // namespace
@@ -210,9 +245,12 @@ Int8Path int8Path() {
 
 const char* int8PathName(Int8Path path) {
     switch (path) {
-        case Int8Path::Vnni: return vnniFlavour() == VnniFlavour::Avx ? "AVX-VNNI" : "AVX512-VNNI";
-        case Int8Path::Avx2: return "AVX2";
-        case Int8Path::Scalar: break;
+        case Int8Path::Vnni:
+            return vnniFlavour() == VnniFlavour::Avx ? "AVX-VNNI" : "AVX512-VNNI";
+        case Int8Path::Avx2:
+            return "AVX2";
+        case Int8Path::Scalar:
+            break;
     }
     return "scalar";
 }
@@ -236,10 +274,22 @@ void requantize(const int32_t* acc, const int32_t* add, int32_t addAll, int64_t 
         out[i] = requantizeOne(acc[i] + (add ? add[i] : 0) + addAll, r.multiplier[i * r.step], r.offset[i * r.step], r);
 }
 
+void requantizeRows(const int32_t* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows,
+                    int64_t count, int32_t addAll, const Requantization& r, float* out) {
+    if (int8Path() != Int8Path::Scalar && hasAvx512())
+        return requantizeRowsAvx512(acc, sums, sumScale, pitch, rows, count, addAll, r, out);
+    for (int64_t row = 0; row < rows; ++row)
+        for (int64_t j = 0; j < count; ++j)
+            out[row * count + j] =
+                requantizeOne(acc[row * pitch + j] + (sums ? sumScale * sums[row * pitch + j] : 0) + addAll,
+                              *r.multiplier, *r.offset, r);
+}
+
 void codesToBytes(const float* x, int64_t count, bool isSigned, uint8_t* out) {
     if (int8Path() != Int8Path::Scalar) return codesToBytesAvx2(x, count, isSigned, out);
     const float lo = isSigned ? -128.f : 0.f, hi = isSigned ? 127.f : 255.f, shift = isSigned ? 128.f : 0.f;
-    for (int64_t i = 0; i < count; ++i) out[i] = uint8_t(std::nearbyint((x[i] >= lo ? (x[i] <= hi ? x[i] : hi) : lo) + shift));  // NaN: lo
+    for (int64_t i = 0; i < count; ++i)
+        out[i] = uint8_t(std::nearbyint((x[i] >= lo ? (x[i] <= hi ? x[i] : hi) : lo) + shift));  // NaN: lo
 }
 
 }  // namespace lathe

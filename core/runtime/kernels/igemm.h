@@ -34,8 +34,7 @@ struct Int8Packing {
         return r / kTileRows * kTileRows * paddedDepth(depth) + k / 4 * (kTileRows * 4) + r % kTileRows * 4 + k % 4;
     }
     static int64_t rightOffset(int64_t k, int64_t c, int64_t depth) {
-        return c / kPanelCols * kPanelCols * paddedDepth(depth) + k / 4 * (kPanelCols * 4) + c % kPanelCols * 4 +
-               k % 4;
+        return c / kPanelCols * kPanelCols * paddedDepth(depth) + k / 4 * (kPanelCols * 4) + c % kPanelCols * 4 + k % 4;
     }
 };
 
@@ -56,6 +55,11 @@ struct Requantization {
 };
 void requantize(const int32_t* acc, const int32_t* add, int32_t addAll, int64_t count, const Requantization& r,
                 float* out);
+
+// requantize() of one channel (`r.step` 0) over `rows` rows of `count` accumulators `pitch` apart, with the add term
+// `sumScale * sums[i]` (sums null for none, laid out as acc), into rows `count` floats apart. 16 lanes on AVX-512.
+void requantizeRows(const int32_t* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows,
+                    int64_t count, int32_t addAll, const Requantization& r, float* out);
 
 // Codes carried as floats turned into bytes: out[i] = uint8(clamp(x[i], lo, hi) + shift) where [lo, hi] is the code
 // range (0..255 for u8, -128..127 for s8) and shift 0 or 128 maps it onto 0..255.

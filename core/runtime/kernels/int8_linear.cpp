@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/runtime/kernels/igemm.h"
+#include "core/runtime/kernels/int8_direct_conv.h"
 #include "core/runtime/kernels/kernel_util.h"
 #include "core/runtime/kernels/window.h"
 
@@ -25,12 +26,12 @@ namespace {
 // What the requantization of each output channel needs, derived once from the parameters.
 struct ChannelQuantization {
     int64_t channels = 0;
-    int32_t xZero = 0;                  // of the bytes (s8 inputs are shifted by 128 into 0..255)
-    std::vector<int32_t> wZero;         // of the signed weight bytes, per channel
-    bool anyWeightZero = false;         // some wZero != 0: the GEMM needs per-position input sums
-    std::vector<int32_t> biasCodes;     // per channel
-    std::vector<float> multiplier;      // xScale * wScale / yScale
-    std::vector<float> offset;          // biasReal / yScale
+    int32_t xZero = 0;                           // of the bytes (s8 inputs are shifted by 128 into 0..255)
+    std::vector<int32_t> wZero;                  // of the signed weight bytes, per channel
+    bool anyWeightZero = false;                  // some wZero != 0: the GEMM needs per-position input sums
+    std::vector<int32_t> biasCodes;              // per channel
+    std::vector<float> multiplier;               // xScale * wScale / yScale
+    std::vector<float> offset;                   // biasReal / yScale
     float yZero = 0.f, low = 0.f, high = 255.f;  // output code bounds, narrowed by a fused Relu/Clip
 
     Requantization channel(int64_t c) const {
@@ -117,8 +118,8 @@ public:
                 m_packed[size_t(Int8Packing::rightOffset(k, c, depth))] = uint8_t(v);
                 sum += v;
             }
-            m_colAdd[size_t(c)] = m_q.biasCodes[size_t(c)] - m_q.xZero * sum +
-                                  int32_t(depth) * m_q.xZero * m_q.wZero[size_t(c)];
+            m_colAdd[size_t(c)] =
+                m_q.biasCodes[size_t(c)] - m_q.xZero * sum + int32_t(depth) * m_q.xZero * m_q.wZero[size_t(c)];
         }
     }
 
@@ -140,12 +141,13 @@ public:
 
     // y [rows, N] = the requantized product of the codes x [rows, K] and the weight.
     void multiply(const float* x, int64_t rows, float* y, Workspace& workspace) const {
-        const int64_t blockRows = std::clamp<int64_t>((int64_t(1) << 14) / std::max<int64_t>(m_depth, 1) / 4 * 4, 4, 64);
+        const int64_t blockRows =
+            std::clamp<int64_t>((int64_t(1) << 14) / std::max<int64_t>(m_depth, 1) / 4 * 4, 4, 64);
         const int64_t blockCols = 256, rowBlocks = (rows + blockRows - 1) / blockRows;
         const int64_t colBlocks = (m_cols + blockCols - 1) / blockCols, tasks = rowBlocks * colBlocks;
         const int64_t padded = Int8Packing::paddedDepth(m_depth);
-        const size_t scratchFloats = size_t(blockRows * padded / 4 + padded / 4 + 1 + blockRows * (blockCols + 1) +
-                                            blockCols);
+        const size_t scratchFloats =
+            size_t(blockRows * padded / 4 + padded / 4 + 1 + blockRows * (blockCols + 1) + blockCols);
         const bool parallel = tasks > 1 && rows * m_depth * m_cols >= (int64_t(1) << 20);
 #pragma omp parallel for num_threads(workspace.threads()) schedule(dynamic) if (parallel)
         for (int64_t t = 0; t < tasks; ++t) {
@@ -169,8 +171,8 @@ public:
             }
             const uint8_t* right = m_packed.data() + col0 * padded;
             int8Gemm(left, right, count, cols, m_depth, false, acc, blockCols);
-            const Requantization across{m_q.multiplier.data() + col0, m_q.offset.data() + col0, 1, m_q.yZero,
-                                        m_q.low, m_q.high};
+            const Requantization across{
+                m_q.multiplier.data() + col0, m_q.offset.data() + col0, 1, m_q.yZero, m_q.low, m_q.high};
             for (int64_t r = 0; r < count; ++r) {
                 for (int64_t j = 0; j < cols; ++j)
                     add[j] = m_colAdd[size_t(col0 + j)] - m_q.wZero[size_t(col0 + j)] * sums[r];
@@ -189,8 +191,8 @@ private:
 
 class Int8ConvKernel final : public Kernel {
 public:
-    Int8ConvKernel(const Node& node, WindowAttributes window, int64_t groups, std::vector<int64_t> weightShape, bool xSigned,
-                   ChannelQuantization q, std::vector<int8_t> weights)
+    Int8ConvKernel(const Node& node, WindowAttributes window, int64_t groups, std::vector<int64_t> weightShape,
+                   bool xSigned, ChannelQuantization q, std::vector<int8_t> weights)
         : m_window(std::move(window)),
           m_groups(groups),
           m_weightShape(std::move(weightShape)),
@@ -210,14 +212,16 @@ public:
                 m_packed[size_t(g * groupBytes + Int8Packing::leftOffset(r, k, depth))] = uint8_t(w);
                 sum += w;
             }
-            m_rowAdd[size_t(m)] = m_q.biasCodes[size_t(m)] - m_q.xZero * sum +
-                                  int32_t(depth) * m_q.xZero * m_q.wZero[size_t(m)];
+            m_rowAdd[size_t(m)] =
+                m_q.biasCodes[size_t(m)] - m_q.xZero * sum + int32_t(depth) * m_q.xZero * m_q.wZero[size_t(m)];
         }
         if (m_groups == 1) {
             std::vector<int8_t> transposed(m_weights.size());
             for (int64_t m = 0; m < filters; ++m)
-                for (int64_t k = 0; k < depth; ++k) transposed[size_t(k * filters + m)] = m_weights[size_t(m * depth + k)];
+                for (int64_t k = 0; k < depth; ++k)
+                    transposed[size_t(k * filters + m)] = m_weights[size_t(m * depth + k)];
             m_dense = std::make_shared<Int8MatMulKernel>(depth, filters, m_xSigned, m_q, transposed);
+            m_direct = Int8DirectConv::make(m_weightShape, m_weights, m_q.anyWeightZero);
         }
         if (m_weightShape[1] == 1 && groupFilters == 1 && m_groups > 1 && depth <= 258 && m_weightShape.size() <= 4) {
             NDArray centred(m_weightShape);
@@ -241,8 +245,8 @@ public:
         const int64_t batch = x.shape[0], channels = x.shape[1];
         if (channels != m_weightShape[1] * m_groups)
             return invalidInput("input has " + std::to_string(channels) + " channels but weights " +
-                                shapeToString(m_weightShape) + " with group=" + std::to_string(m_groups) +
-                                " expect " + std::to_string(m_weightShape[1] * m_groups));
+                                shapeToString(m_weightShape) + " with group=" + std::to_string(m_groups) + " expect " +
+                                std::to_string(m_weightShape[1] * m_groups));
         auto resolved = resolveWindow(m_window, std::span(x.shape).subspan(2));
         if (!resolved) return resolved.error();
         const WindowGeometry& w = resolved.value();
@@ -256,6 +260,10 @@ public:
         if (m_depthwise) return depthwise(io, x, y, w);
         if (m_dense && coversInput(w)) {  // one output position per image: a matrix product with images as rows
             m_dense->multiply(x.data.data(), batch, y.data.data(), io.workspace());
+            return Ok{};
+        }
+        if (m_direct && Int8DirectConv::fits(w)) {
+            direct(w, batch, x.data.data(), y.data.data(), io.workspace());
             return Ok{};
         }
         const int64_t n = x.numel();
@@ -289,8 +297,8 @@ private:
         const int64_t shift = kw * w.dilation[2] - w.padBegin[2], stride = w.stride[2];
         // Output columns whose input column lies inside the row: first <= ow < last.
         const int64_t first = std::clamp<int64_t>(shift >= 0 ? 0 : (-shift + stride - 1) / stride, 0, w.out[2]);
-        const int64_t last = std::clamp<int64_t>(w.in[2] - shift <= 0 ? 0 : (w.in[2] - shift + stride - 1) / stride,
-                                                 first, w.out[2]);
+        const int64_t last =
+            std::clamp<int64_t>(w.in[2] - shift <= 0 ? 0 : (w.in[2] - shift + stride - 1) / stride, first, w.out[2]);
         for (int64_t p = begin, j = 0; j < cols;) {
             const int64_t ow = p % w.out[2], oh = p / w.out[2] % w.out[1], od = p / (w.out[1] * w.out[2]);
             const int64_t run = std::min(w.out[2] - ow, cols - j);
@@ -317,8 +325,8 @@ private:
     // Patch matrix of output positions [begin, begin + cols) of one image's group, written row by row into `rows`
     // (row stride `stride`, a multiple of 16) and then interleaved four rows at a time into the GEMM's panels; the
     // per-position sums of its bytes when a weight zero point needs them.
-    void patches(const WindowGeometry& w, const uint8_t* x, int64_t begin, int64_t cols, uint8_t* rows,
-                 int64_t stride, uint8_t* panel, int32_t* sums) const {
+    void patches(const WindowGeometry& w, const uint8_t* x, int64_t begin, int64_t cols, uint8_t* rows, int64_t stride,
+                 uint8_t* panel, int32_t* sums) const {
         const int64_t depth = m_weightShape[1] * w.kernelSize(), padded = Int8Packing::paddedDepth(depth);
         const bool pointwise = w.kernelSize() == 1 && w.stride == std::array<int64_t, 3>{1, 1, 1} &&
                                w.padBegin == std::array<int64_t, 3>{0, 0, 0} && w.in == w.out;
@@ -385,6 +393,17 @@ private:
         }
     }
 
+    // The direct AVX512-VNNI convolution (int8_direct_conv.h), each chunk of accumulators requantized in cache.
+    void direct(const WindowGeometry& w, int64_t batch, const float* x, float* y, Workspace& workspace) const {
+        const int64_t filters = m_weightShape[0], width = w.out[2], positions = w.outSize();
+        m_direct->run(w, batch, x, m_xSigned, uint8_t(m_q.xZero), workspace, [&](const Int8DirectConv::Chunk& c) {
+            for (int64_t m = c.filter0; m < c.filter1; ++m)
+                requantizeRows(c.acc + (m - c.filter0) * c.filterStride, c.sums, -m_q.wZero[size_t(m)], c.rowPitch,
+                               c.rows, width, m_rowAdd[size_t(m)], m_q.channel(m),
+                               y + (c.image * filters + m) * positions + c.row0 * width);
+        });
+    }
+
     // One input and one output channel per group: the float depthwise kernel on the codes with weights w - wZero
     // writes sum over the taps inside the input of x * (w - wZero) into y; subtracting xZero times the sum of those
     // taps' weights gives the exact sum of (x - xZero)(w - wZero) with padding at xZero. Every partial sum is an
@@ -429,8 +448,7 @@ private:
                             row[ow] = -zero * all;
                             continue;
                         }
-                        const auto [kx0, kx1] =
-                            validTaps(ow * w.stride[2] - w.padBegin[2], w.dilation[2], kw, w.in[2]);
+                        const auto [kx0, kx1] = validTaps(ow * w.stride[2] - w.padBegin[2], w.dilation[2], kw, w.in[2]);
                         int32_t sum = 0;
                         for (int64_t j = kx0; j < kx1; ++j) sum += columnSums[j];
                         row[ow] = -zero * sum;
@@ -448,12 +466,13 @@ private:
     std::vector<int64_t> m_weightShape;
     bool m_xSigned;
     ChannelQuantization m_q;
-    std::vector<int8_t> m_weights;  // [M, C/group, k...] signed bytes
-    std::vector<uint8_t> m_packed;  // per group, the GEMM's left operand
-    std::vector<int32_t> m_rowAdd;  // per filter: bias - xZero * sum(w) + depth * xZero * wZero
-    std::shared_ptr<const Kernel> m_depthwise;  // float Conv of w - wZero, for depthwise convolutions
-    std::vector<int32_t> m_centred;             // w - wZero, for depthwise convolutions
+    std::vector<int8_t> m_weights;                    // [M, C/group, k...] signed bytes
+    std::vector<uint8_t> m_packed;                    // per group, the GEMM's left operand
+    std::vector<int32_t> m_rowAdd;                    // per filter: bias - xZero * sum(w) + depth * xZero * wZero
+    std::shared_ptr<const Kernel> m_depthwise;        // float Conv of w - wZero, for depthwise convolutions
+    std::vector<int32_t> m_centred;                   // w - wZero, for depthwise convolutions
     std::shared_ptr<const Int8MatMulKernel> m_dense;  // the same weights as [K, M], for windows covering the input
+    std::unique_ptr<const Int8DirectConv> m_direct;   // one group, 2-D: without a patch matrix on AVX512-VNNI
 };
 
 }  // namespace
@@ -465,8 +484,8 @@ Result<std::unique_ptr<Kernel>> makeInt8ConvKernel(const Node& node, Int8LinearP
     if (groups < 1 || w.shape[0] % groups != 0)
         return invalidInput("group " + std::to_string(groups) + " does not divide the " + std::to_string(w.shape[0]) +
                             " filters");
-    auto window = readWindowAttributes(node, size_t(w.rank() - 2), std::vector<int64_t>(w.shape.begin() + 2,
-                                                                                         w.shape.end()));
+    auto window =
+        readWindowAttributes(node, size_t(w.rank() - 2), std::vector<int64_t>(w.shape.begin() + 2, w.shape.end()));
     if (!window) return window.error();
     if (window.value().kernel != std::vector<int64_t>(w.shape.begin() + 2, w.shape.end()))
         return invalidInput("kernel_shape " + shapeToString(window.value().kernel) + " differs from the weights " +

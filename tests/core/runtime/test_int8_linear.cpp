@@ -53,6 +53,7 @@ float requantizeReference(int64_t acc, float multiplier, float offset, const Qua
 struct ConvCase {
     int64_t batch, channels, filters, groups, height, width, kernel, stride, pad, dilation;
     bool xSigned, wSigned, perChannel, bias;
+    bool symmetric = false;  // weight zero points at 0 (s8) or 128 (u8), as symmetric quantizers write them
 };
 
 struct ConvData {
@@ -73,7 +74,7 @@ ConvData makeConvData(const ConvCase& c, unsigned seed) {
     const int64_t n = c.perChannel ? c.filters : 1;
     for (int64_t i = 0; i < n; ++i) {
         d.wScale.push_back(scales(rng));
-        d.wZero.push_back(float(zeros(rng) + (c.wSigned ? 0 : 128)));
+        d.wZero.push_back(float((c.symmetric ? 0 : zeros(rng)) + (c.wSigned ? 0 : 128)));
     }
     d.bias = NDArray({c.filters});
     std::uniform_int_distribution<int> biases(-4000, 4000);
@@ -209,6 +210,13 @@ private slots:
         QTest::newRow("depthwise s2 s8") << ConvCase{1, 5, 5, 5, 11, 12, 3, 2, 1, 1, true, true, true, false};
         QTest::newRow("depthwise 5x5 dil") << ConvCase{1, 4, 4, 4, 13, 13, 5, 1, 2, 2, false, false, true, true};
         QTest::newRow("deep") << ConvCase{1, 70, 9, 1, 5, 5, 3, 1, 1, 1, false, true, true, true};
+        // Symmetric weights (no per-position input sums): on AVX512-VNNI these run the direct convolution, with
+        // row chunks, filter blocks split over threads, stride phases and channel blocks past the input's channels.
+        QTest::newRow("sym 3x3 chunks") << ConvCase{2, 13, 20, 1, 23, 37, 3, 1, 1, 1, false, true, true, true, true};
+        QTest::newRow("sym filter groups") << ConvCase{1, 9, 30, 1, 6, 6, 3, 1, 1, 1, false, true, true, false, true};
+        QTest::newRow("sym stride 2 s8") << ConvCase{2, 6, 9, 1, 15, 16, 3, 2, 1, 1, true, true, false, true, true};
+        QTest::newRow("sym 1x1 stride 2") << ConvCase{1, 8, 12, 1, 9, 9, 1, 2, 0, 1, false, true, true, true, true};
+        QTest::newRow("sym 5x5 u8 w") << ConvCase{1, 3, 17, 1, 12, 10, 5, 1, 2, 1, false, false, true, true, true};
         // Windows covering the whole input (a Gemm exported as a 1x1 Conv, a kernel of the input's size): a product
         // with the images as rows.
         QTest::newRow("dense 1x1 on 1x1") << ConvCase{17, 40, 13, 1, 1, 1, 1, 1, 0, 1, false, true, true, true};
