@@ -161,7 +161,7 @@ Status ExecutionPlan::compileNodes(const Graph& graph, const ExecutorOptions& op
         m_outputIds.push_back(it->second);
     }
     m_fusedAway.assign(m_valueNames.size(), 0);
-    fuseEpilogues(graph, fuseGeluChains(fuseQuantizedChains(graph)));
+    fuseEpilogues(graph, fuseGeluChains(dropUnreadSteps(fuseQuantizedAdds(graph, fuseQuantizedChains(graph)))));
     planLiveness(m_steps);
     planLiveness(m_fusedSteps);
     return Ok{};
@@ -232,6 +232,27 @@ ExecutionPlan::ValueUse ExecutionPlan::valueUse(const std::vector<PlanStep>& ste
     }
     for (int id : m_outputIds) use.readers[size_t(id)] = -1;
     return use;
+}
+
+std::vector<PlanStep> ExecutionPlan::dropUnreadSteps(std::vector<PlanStep> steps) {
+    for (bool dropped = true; dropped;) {
+        dropped = false;
+        const ValueUse use = valueUse(steps);
+        std::vector<PlanStep> kept;
+        for (PlanStep& step : steps) {
+            const bool unread =
+                !step.outputs.empty() && std::all_of(step.outputs.begin(), step.outputs.end(),
+                                                     [&](int id) { return use.readers[size_t(id)] == 0; });
+            if (!unread) {
+                kept.push_back(std::move(step));
+                continue;
+            }
+            for (int id : step.outputs) m_fusedAway[size_t(id)] = 1;
+            dropped = true;
+        }
+        steps = std::move(kept);
+    }
+    return steps;
 }
 
 void ExecutionPlan::fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps) {

@@ -32,10 +32,13 @@ struct PlanStep {
 // node) and, when any fusion applies, a fused one where Conv/Gemm absorb a following BatchNormalization/Relu/Clip,
 // and a Conv a residual Add of an equally shaped value computed before it (then the Relu/Clip after the Add), a
 // MatMul/Gemm the Add of a constant bias row (the bias seeds the sum), and
-// Sigmoid the Mul of its output with its own input (SiLU, one pass); the five steps of an exported exact GELU become one
-// Gelu step. A run uses the fused list unless it captures a value that only the exact list computes.
-// The declared element type of a value or initializer (Undefined when unknown).
+// Sigmoid the Mul of its output with its own input (SiLU, one pass); the five steps of an exported exact GELU become
+// one Gelu step. A run uses the fused list unless it captures a value that only the exact list computes. The declared
+// element type of a value or initializer (Undefined when unknown).
 DType declaredType(const Graph& graph, const std::string& name);
+// Whether the codes of a QuantizeLinear / DequantizeLinear are int8: the declared type of its zero point, else of its
+// codes (`codes`: the DequantizeLinear input or QuantizeLinear output); uint8 when neither is declared.
+bool quantizedCodesSigned(const Graph& graph, const std::string& zero, const std::string& codes);
 
 class ExecutionPlan {
 public:
@@ -79,9 +82,18 @@ private:
     // The steps with int8 steps in place of DequantizeLinear → Conv/MatMul/Gemm → QuantizeLinear chains
     // (qdq_fusion.cpp); marks the values they no longer compute in m_fusedAway.
     std::vector<PlanStep> fuseQuantizedChains(const Graph& graph);
-    // `steps` with one Gelu step in place of each Div → Erf → Add → Mul → Mul chain of the exact GELU (gelu_fusion.cpp);
-    // marks the values it no longer computes in m_fusedAway.
+    // `steps` with one Gelu step in place of each Div → Erf → Add → Mul → Mul chain of the exact GELU
+    // (gelu_fusion.cpp); marks the values it no longer computes in m_fusedAway.
     std::vector<PlanStep> fuseGeluChains(std::vector<PlanStep> steps);
+    // `steps` with one step on the codes in place of each DequantizeLinear(a) + DequantizeLinear(b) (→ Relu / Clip)
+    // → QuantizeLinear (qdq_add_fusion.cpp); marks the values it no longer computes in m_fusedAway.
+    std::vector<PlanStep> fuseQuantizedAdds(const Graph& graph, std::vector<PlanStep> steps);
+    // `steps` without the steps whose outputs nothing reads (a DequantizeLinear whose readers all became int8 steps
+    // on its codes), repeated until none is left; marks their outputs in m_fusedAway.
+    std::vector<PlanStep> dropUnreadSteps(std::vector<PlanStep> steps);
+    // Input i of `step` when it is a one-element constant (a scale or zero point), `fallback` when it is omitted,
+    // nullopt otherwise.
+    std::optional<float> scalarConstant(const PlanStep& step, size_t i, float fallback) const;
     // Builds m_fusedSteps from `steps` (the exact steps, or fuseQuantizedChains'), absorbing epilogues.
     void fuseEpilogues(const Graph& graph, std::vector<PlanStep> steps);
     void planLiveness(std::vector<PlanStep>& steps) const;

@@ -26,6 +26,21 @@ struct ConstantDequantize {
 
 }  // namespace
 
+bool quantizedCodesSigned(const Graph& graph, const std::string& zero, const std::string& codes) {
+    for (const std::string& name : {zero, codes}) {
+        const DType t = declaredType(graph, name);
+        if (t != DType::Undefined) return t == DType::Int8;
+    }
+    return false;
+}
+
+std::optional<float> ExecutionPlan::scalarConstant(const PlanStep& step, size_t i, float fallback) const {
+    if (i >= step.inputs.size() || step.inputs[i] < 0) return fallback;
+    const NDArray* c = m_constants[size_t(step.inputs[i])].get();
+    if (!c || c->numel() != 1) return std::nullopt;
+    return c->data[0];
+}
+
 std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
     const ValueUse use = valueUse(m_steps);
     std::map<std::string, const Node*> producerNode;
@@ -36,11 +51,7 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
         return name.empty() || it == m_valueIds.end() ? nullptr : m_constants[size_t(it->second)].get();
     };
     auto isSigned = [&](const std::string& zero, const std::string& codes) {
-        for (const std::string& name : {zero, codes}) {
-            const DType t = declaredType(graph, name);
-            if (t != DType::Undefined) return t == DType::Int8;
-        }
-        return false;
+        return quantizedCodesSigned(graph, zero, codes);
     };
     auto constantDequantize = [&](const std::string& value) -> std::optional<ConstantDequantize> {
         auto it = producerNode.find(value);
@@ -55,12 +66,8 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
         d.codesSigned = isSigned(dq.inputs.size() > 2 ? dq.inputs[2] : "", dq.inputs[0]);
         return d;
     };
-    // A run-time step's single scalar constant input i (scale or zero point), or `fallback` when it is omitted.
-    auto scalarInput = [&](const PlanStep& step, size_t i, float fallback) -> std::optional<float> {
-        if (i >= step.inputs.size() || step.inputs[i] < 0) return fallback;
-        const NDArray* c = m_constants[size_t(step.inputs[i])].get();
-        if (!c || c->numel() != 1) return std::nullopt;
-        return c->data[0];
+    auto scalarInput = [&](const PlanStep& step, size_t i, float fallback) {
+        return scalarConstant(step, i, fallback);
     };
     auto onlyReader = [&](int value) { return use.onlyReader(value); };
 
@@ -137,9 +144,9 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
             const NDArray* bias = constant(node.inputs[2]);
             if (!bias || bias->numel() != channels) continue;
             const std::optional<ConstantDequantize> b = constantDequantize(node.inputs[2]);
-            bool codes = b && b->scale->numel() == int64_t(p.wScale.size() == 1 ? 1 : channels) &&
-                         (!b->zero || std::all_of(b->zero->data.begin(), b->zero->data.end(),
-                                                  [](float z) { return z == 0.f; }));
+            bool codes =
+                b && b->scale->numel() == int64_t(p.wScale.size() == 1 ? 1 : channels) &&
+                (!b->zero || std::all_of(b->zero->data.begin(), b->zero->data.end(), [](float z) { return z == 0.f; }));
             for (int64_t c = 0; codes && c < b->scale->numel(); ++c)
                 codes = b->scale->data[size_t(c)] == p.xScale * p.wScale[size_t(c)];
             if (codes)

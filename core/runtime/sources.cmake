@@ -7,6 +7,7 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/op_registry.cpp
     ${CMAKE_CURRENT_LIST_DIR}/qdq_fusion.cpp
     ${CMAKE_CURRENT_LIST_DIR}/gelu_fusion.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/qdq_add_fusion.cpp
     ${CMAKE_CURRENT_LIST_DIR}/shape_probe.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/kernel_util.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/window.cpp
@@ -34,4 +35,5 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/kernels/igemm.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/int8_direct_conv.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/int8_linear.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/quantized_add.cpp
 )

@@ -103,9 +103,9 @@ NDArray convReference(const ConvCase& c, const ConvData& d, float low, float hig
                                 const int64_t channel = m / mg * cg + ci;
                                 const bool inside = ih >= 0 && ih < c.height && iw >= 0 && iw < c.width;
                                 const float xv =
-                                    inside ? d.x.data[size_t(((n * c.channels + channel) * c.height + ih) * c.width +
-                                                             iw)]
-                                           : d.xq.zero;
+                                    inside
+                                        ? d.x.data[size_t(((n * c.channels + channel) * c.height + ih) * c.width + iw)]
+                                        : d.xq.zero;
                                 const float wv = d.w.data[size_t(((m * cg + ci) * c.kernel + ki) * c.kernel + kj)];
                                 acc += int64_t(xv - d.xq.zero) * int64_t(wv - d.wZero[q]);
                             }
@@ -318,7 +318,8 @@ private slots:
                 int64_t acc = 0;
                 double real = 0;
                 for (int k = 0; k < depth; ++k) {
-                    const float a = x.data[size_t(r * depth + k)] - xq.zero, b = w.data[size_t(k * cols + c)] - wZero[size_t(c)];
+                    const float a = x.data[size_t(r * depth + k)] - xq.zero,
+                                b = w.data[size_t(k * cols + c)] - wZero[size_t(c)];
                     acc += int64_t(a) * int64_t(b);
                     real += double(a * xq.scale) * double(b * wScale[size_t(c)]);
                 }
@@ -330,6 +331,112 @@ private slots:
         QCOMPARE(got.shape, want.shape);
         QCOMPARE(differing(got, want), int64_t(0));
         QVERIFY(maxAbsDiff(got, viaFloat) <= 1.f);
+    }
+
+    // DequantizeLinear(a) + DequantizeLinear(b) (→ Relu / Clip) → QuantizeLinear runs as one step on the codes with
+    // the codes of the separate steps (the run that captures the float sum runs those steps).
+    void quantizedAddIsTheFloatSteps_data() {
+        QTest::addColumn<QString>("activation");
+        QTest::addColumn<bool>("broadcast");
+        QTest::addColumn<bool>("ySigned");
+        QTest::newRow("relu") << "Relu" << false << false;
+        QTest::newRow("plain s8 out") << "" << false << true;
+        QTest::newRow("clip broadcast") << "Clip" << true << false;
+    }
+    void quantizedAddIsTheFloatSteps() {
+        QFETCH(QString, activation);
+        QFETCH(bool, broadcast);
+        QFETCH(bool, ySigned);
+        std::mt19937 rng(3);
+        const Quant aq{0.031f, 9.f, false}, bq{0.017f, -4.f, true}, yq{0.043f, ySigned ? -2.f : 13.f, ySigned};
+        const NDArray a = randomCodes({3, 5, 7, 9}, false, rng);
+        const NDArray b =
+            randomCodes(broadcast ? std::vector<int64_t>{1, 5, 1, 1} : std::vector<int64_t>{3, 5, 7, 9}, true, rng);
+        GraphBuilder g;
+        g.input("a");
+        g.input("b");
+        g.constant("as", scalar(aq.scale));
+        g.constant("az", scalar(aq.zero), aq.type());
+        g.constant("bs", scalar(bq.scale));
+        g.constant("bz", scalar(bq.zero), bq.type());
+        g.constant("ys", scalar(yq.scale));
+        g.constant("yz", scalar(yq.zero), yq.type());
+        g.node("DequantizeLinear", {"a", "as", "az"}, {"af"});
+        g.node("DequantizeLinear", {"b", "bs", "bz"}, {"bf"});
+        g.node("Add", {"af", "bf"}, {"sum"});
+        std::string last = "sum";
+        float low = -INFINITY, high = INFINITY;
+        if (activation == "Relu") {
+            g.node("Relu", {"sum"}, {"act"});
+            last = "act";
+            low = 0.f;
+        } else if (activation == "Clip") {
+            g.constant("lo", scalar(-0.4f));
+            g.constant("hi", scalar(1.5f));
+            g.node("Clip", {"sum", "lo", "hi"}, {"act"});
+            last = "act";
+            low = -0.4f;
+            high = 1.5f;
+        }
+        g.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}, {}, yq.type());
+        g.output("y");
+        auto executor = Executor::compile(g.graph(), ExecutorOptions{2});
+        QVERIFY2(executor, executor ? "" : executor.error().message.c_str());
+        std::vector<NodeTiming> timings;
+        auto fused = executor->run({{"a", a}, {"b", b}}, {}, &timings);
+        QVERIFY(fused);
+        const std::string chain = "DequantizeLinear+DequantizeLinear+Add" +
+                                  (activation.isEmpty() ? "" : "+" + activation.toStdString()) + "+QuantizeLinear";
+        QVERIFY2(timings.size() == 1 && timings[0].opType == chain,
+                 timings.empty() ? "none" : timings[0].opType.c_str());
+        auto steps = executor->run({{"a", a}, {"b", b}}, {"sum"});
+        QVERIFY(steps);
+        QVERIFY(steps->count("sum"));
+        const NDArray& y = fused->at("y");
+        QCOMPARE(y.shape, a.shape);
+        QCOMPARE(differing(y, steps->at("y")), int64_t(0));
+        // And the documented formula, element by element.
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < y.numel(); ++i) {
+            const float bv = b.data[size_t(broadcast ? i / 63 % 5 : i)];
+            const float realA = (a.data[size_t(i)] - aq.zero) * aq.scale, realB = (bv - bq.zero) * bq.scale;
+            const float sum = std::min(std::max(realA + realB, low), high);
+            wrong +=
+                y.data[size_t(i)] != std::min(std::max(std::nearbyint(sum / yq.scale) + yq.zero, yq.lo()), yq.hi());
+        }
+        QCOMPARE(wrong, int64_t(0));
+    }
+
+    // A DequantizeLinear whose every reader became an int8 step on its codes is not run; a run that captures its
+    // output still gets it.
+    void unreadDequantizeIsDropped() {
+        const ConvCase c{2, 4, 6, 1, 8, 8, 3, 1, 1, 1, false, true, false, false, true};
+        const ConvData d = makeConvData(c, 7);
+        GraphBuilder g;
+        addConvConstants(g, c, d);
+        std::map<std::string, Attribute> axis0{{"axis", intAttribute(0)}};
+        g.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+        g.node("DequantizeLinear", {"w", "ws", "wz"}, {"wf"}, axis0);
+        g.node("Conv", {"xf", "wf"}, {"c1"}, convAttributes(c));
+        g.node("Conv", {"xf", "wf"}, {"c2"}, convAttributes(c));
+        g.node("QuantizeLinear", {"c1", "ys", "yz"}, {"y1"}, {}, d.yq.type());
+        g.node("QuantizeLinear", {"c2", "ys", "yz"}, {"y2"}, {}, d.yq.type());
+        g.output("y1");
+        g.output("y2");
+        auto executor = Executor::compile(g.graph(), ExecutorOptions{2});
+        QVERIFY2(executor, executor ? "" : executor.error().message.c_str());
+        std::vector<NodeTiming> timings;
+        auto fused = executor->run({{"x", d.x}}, {}, &timings);
+        QVERIFY(fused);
+        QCOMPARE(int(timings.size()), 2);
+        for (const NodeTiming& t : timings) QCOMPARE(QString::fromStdString(t.opType), QString("Conv+QuantizeLinear"));
+        const NDArray want = convReference(c, d, -INFINITY, INFINITY);
+        QCOMPARE(differing(fused->at("y1"), want), int64_t(0));
+        QCOMPARE(differing(fused->at("y2"), want), int64_t(0));
+        auto captured = executor->run({{"x", d.x}}, {"xf"});
+        QVERIFY(captured);
+        QVERIFY(captured->count("xf"));
+        QCOMPARE(captured->at("xf").data[5], (d.x.data[5] - d.xq.zero) * d.xq.scale);
     }
 };
 
