@@ -161,7 +161,8 @@ Status ExecutionPlan::compileNodes(const Graph& graph, const ExecutorOptions& op
         m_outputIds.push_back(it->second);
     }
     m_fusedAway.assign(m_valueNames.size(), 0);
-    fuseEpilogues(graph, fuseGeluChains(dropUnreadSteps(fuseQuantizedAdds(graph, fuseQuantizedChains(graph)))));
+    fuseEpilogues(graph, fuseGeluChains(dropUnreadSteps(
+                             fuseQuantizedAdds(graph, fuseQuantizedChains(graph, propagateDequantize(m_steps))))));
     planLiveness(m_steps);
     planLiveness(m_fusedSteps);
     return Ok{};

@@ -79,9 +79,13 @@ private:
     // Everything of compile after the initializers became constants.
     Status compileNodes(const Graph& graph, const ExecutorOptions& options);
     Status addNode(const Graph& graph, const Node& node);
-    // The steps with int8 steps in place of DequantizeLinear → Conv/MatMul/Gemm → QuantizeLinear chains
+    // `steps` with int8 steps in place of DequantizeLinear → Conv/MatMul/Gemm → QuantizeLinear chains
     // (qdq_fusion.cpp); marks the values they no longer compute in m_fusedAway.
-    std::vector<PlanStep> fuseQuantizedChains(const Graph& graph);
+    std::vector<PlanStep> fuseQuantizedChains(const Graph& graph, const std::vector<PlanStep>& steps);
+    // `steps` with each per-tensor DequantizeLinear moved after its only reader when that reader only selects or
+    // moves elements (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze), which then runs on the codes
+    // (dq_propagation.cpp); marks the values it no longer computes in m_fusedAway.
+    std::vector<PlanStep> propagateDequantize(std::vector<PlanStep> steps);
     // `steps` with one Gelu step in place of each Div → Erf → Add → Mul → Mul chain of the exact GELU
     // (gelu_fusion.cpp); marks the values it no longer computes in m_fusedAway.
     std::vector<PlanStep> fuseGeluChains(std::vector<PlanStep> steps);

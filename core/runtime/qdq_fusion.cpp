@@ -41,8 +41,8 @@ std::optional<float> ExecutionPlan::scalarConstant(const PlanStep& step, size_t 
     return c->data[0];
 }
 
-std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
-    const ValueUse use = valueUse(m_steps);
+std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph, const std::vector<PlanStep>& steps) {
+    const ValueUse use = valueUse(steps);
     std::map<std::string, const Node*> producerNode;
     for (const Node& node : graph.nodes)
         for (const std::string& out : node.outputs) producerNode[out] = &node;
@@ -71,10 +71,10 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
     };
     auto onlyReader = [&](int value) { return use.onlyReader(value); };
 
-    std::vector<char> removed(m_steps.size(), 0);
-    std::vector<PlanStep> result = m_steps;
-    for (size_t s = 0; s < m_steps.size(); ++s) {
-        const PlanStep& step = m_steps[s];
+    std::vector<char> removed(steps.size(), 0);
+    std::vector<PlanStep> result = steps;
+    for (size_t s = 0; s < steps.size(); ++s) {
+        const PlanStep& step = steps[s];
         const bool conv = step.opType == "Conv", gemm = step.opType == "Gemm";
         if ((!conv && !gemm && step.opType != "MatMul") || step.node < 0 || step.inputs.size() < 2 ||
             step.outputs.size() != 1)
@@ -86,7 +86,7 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
         // x: a run-time DequantizeLinear per tensor.
         const int xValue = step.inputs[0];
         if (xValue < 0 || use.producer[size_t(xValue)] < 0) continue;
-        const PlanStep& dqx = m_steps[size_t(use.producer[size_t(xValue)])];
+        const PlanStep& dqx = steps[size_t(use.producer[size_t(xValue)])];
         if (dqx.opType != "DequantizeLinear" || dqx.inputs.empty() || dqx.inputs[0] < 0) continue;
         const std::optional<float> xScale = scalarInput(dqx, 1, 0.f), xZero = scalarInput(dqx, 2, 0.f);
         if (!xScale || !xZero || dqx.inputs.size() < 2) continue;
@@ -104,15 +104,15 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
         int next = onlyReader(step.outputs[0]);
         std::vector<int> chain{int(s)};
         float low = -INFINITY, high = INFINITY;
-        if (next >= 0 && (m_steps[size_t(next)].opType == "Relu" || m_steps[size_t(next)].opType == "Clip")) {
-            std::optional<Epilogue> clamp = m_steps[size_t(next)].kernel->asEpilogue();
-            if (!clamp || clamp->hasAffine() || m_steps[size_t(next)].outputs.size() != 1) continue;
+        if (next >= 0 && (steps[size_t(next)].opType == "Relu" || steps[size_t(next)].opType == "Clip")) {
+            std::optional<Epilogue> clamp = steps[size_t(next)].kernel->asEpilogue();
+            if (!clamp || clamp->hasAffine() || steps[size_t(next)].outputs.size() != 1) continue;
             low = clamp->low, high = clamp->high;
             chain.push_back(next);
-            next = onlyReader(m_steps[size_t(next)].outputs[0]);
+            next = onlyReader(steps[size_t(next)].outputs[0]);
         }
-        if (next < 0 || m_steps[size_t(next)].opType != "QuantizeLinear") continue;
-        const PlanStep& q = m_steps[size_t(next)];
+        if (next < 0 || steps[size_t(next)].opType != "QuantizeLinear") continue;
+        const PlanStep& q = steps[size_t(next)];
         const std::optional<float> yScale = scalarInput(q, 1, 0.f), yZero = scalarInput(q, 2, 0.f);
         if (!yScale || !yZero || q.inputs.size() < 2 || q.outputs.size() != 1) continue;
         chain.push_back(next);
@@ -165,7 +165,7 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph) {
         fused.nodeName = dropDequantize ? dqx.nodeName + "+" : "";
         fused.opType = dropDequantize ? dqx.opType + "+" : "";
         for (size_t i = 0; i < chain.size(); ++i) {
-            const PlanStep& part = m_steps[size_t(chain[i])];
+            const PlanStep& part = steps[size_t(chain[i])];
             fused.nodeName += (i ? "+" : "") + part.nodeName;
             fused.opType += (i ? "+" : "") + part.opType;
             if (i + 1 < chain.size()) m_fusedAway[size_t(part.outputs[0])] = 1;

@@ -8,6 +8,7 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/qdq_fusion.cpp
     ${CMAKE_CURRENT_LIST_DIR}/gelu_fusion.cpp
     ${CMAKE_CURRENT_LIST_DIR}/qdq_add_fusion.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/dq_propagation.cpp
     ${CMAKE_CURRENT_LIST_DIR}/shape_probe.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/kernel_util.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/window.cpp

@@ -438,6 +438,61 @@ private slots:
         QVERIFY(captured->count("xf"));
         QCOMPARE(captured->at("xf").data[5], (d.x.data[5] - d.xq.zero) * d.xq.scale);
     }
+
+    // DequantizeLinear → MaxPool → Flatten → Gemm → QuantizeLinear: the DequantizeLinear moves past the MaxPool and
+    // the Flatten, so the Gemm chain runs as one int8 step, with the codes of the graph written that way round.
+    void dequantizeMovesPastMaxPool() {
+        std::mt19937 rng(9);
+        const Quant xq{0.05f, 3.f, false}, yq{0.7f, 6.f, false};
+        const NDArray x = randomCodes({4, 3, 6, 6}, false, rng), w = randomCodes({27, 5}, true, rng);
+        auto build = [&](bool dequantizeFirst) {
+            GraphBuilder g;
+            g.input("x");
+            g.constant("xs", scalar(xq.scale));
+            g.constant("xz", scalar(xq.zero), xq.type());
+            g.constant("w", w, DType::Int8);
+            g.constant("ws", scalar(0.01f));
+            g.constant("ys", scalar(yq.scale));
+            g.constant("yz", scalar(yq.zero), yq.type());
+            std::map<std::string, Attribute> pool{{"kernel_shape", intsAttribute({2, 2})},
+                                                  {"strides", intsAttribute({2, 2})}};
+            g.node("DequantizeLinear", {"w", "ws"}, {"wf"});
+            if (dequantizeFirst) {
+                g.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+                g.node("MaxPool", {"xf"}, {"pooled"}, pool);
+                g.node("Flatten", {"pooled"}, {"flat"});
+            } else {
+                g.node("MaxPool", {"x"}, {"pooledCodes"}, pool);
+                g.node("Flatten", {"pooledCodes"}, {"flatCodes"});
+                g.node("DequantizeLinear", {"flatCodes", "xs", "xz"}, {"flat"});
+            }
+            g.node("Gemm", {"flat", "wf"}, {"fc"});
+            g.node("Relu", {"fc"}, {"relu"});
+            g.node("QuantizeLinear", {"relu", "ys", "yz"}, {"y"}, {}, yq.type());
+            g.output("y");
+            return g.graph();
+        };
+        auto moved = Executor::compile(build(true), ExecutorOptions{2});
+        auto written = Executor::compile(build(false), ExecutorOptions{2});
+        QVERIFY(moved && written);
+        std::vector<NodeTiming> timings;
+        auto got = moved->run({{"x", x}}, {}, &timings);
+        auto want = written->run({{"x", x}});
+        QVERIFY(got && want);
+        QVERIFY(std::any_of(timings.begin(), timings.end(), [](const NodeTiming& t) {
+            return t.opType == "DequantizeLinear+Gemm+Relu+QuantizeLinear";
+        }));
+        QCOMPARE(got->at("y").shape, (std::vector<int64_t>{4, 5}));
+        QCOMPARE(differing(got->at("y"), want->at("y")), int64_t(0));
+        // The pooled floats are still there for a run that asks for them: the max of the dequantized window.
+        auto captured = moved->run({{"x", x}}, {"pooled"});
+        QVERIFY(captured);
+        const NDArray& pooled = captured->at("pooled");
+        QCOMPARE(pooled.shape, (std::vector<int64_t>{4, 3, 3, 3}));
+        float top = -INFINITY;
+        for (int i : {0, 1, 6, 7}) top = std::max(top, (x.data[size_t(i)] - xq.zero) * xq.scale);
+        QCOMPARE(pooled.data[0], top);
+    }
 };
 
 QTEST_APPLESS_MAIN(TestInt8Linear)
