@@ -277,7 +277,7 @@ DirectPlaneKernel directPlaneKernel(const WindowGeometry& g) {
 // padded, W-phase-split plane (DepthwisePhases) that every tap reads with vector loads; elsewhere into a zero-padded
 // plane (unless there is no padding) read by the scalar kernel.
 void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, const float* bias, const Epilogue* epilogue,
-                   float* y, Workspace& ws) {
+                   float* y, Workspace& ws, const DepthwisePlaneHook& afterPlane) {
     const WindowGeometry& g = s.window;
     const int64_t inH = g.in[1], inW = g.in[2], outH = g.out[1], outW = g.out[2];
     const int64_t top = g.padBegin[1], left = g.padBegin[2];
@@ -341,6 +341,7 @@ void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, cons
         };
         computePlane();
         if (epilogue && epilogue->silu) siluRange(dst, g.outSize());
+        if (afterPlane) afterPlane(p, dst);
     }
 }
 

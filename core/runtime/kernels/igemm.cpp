@@ -178,7 +178,16 @@ __attribute__((target("avx2,fma"))) void requantizeAvx2(const int32_t* acc, cons
                               r.step ? r.offset + i : nullptr, m1, o1, z, lo, hi, tailMask(count - i), out + i);
 }
 
-__attribute__((target("avx512f"))) void requantizeRowsAvx512(const int32_t* acc, const int32_t* sums, int32_t sumScale,
+// Sixteen accumulators: int32, or floats of integer value converted exactly.
+__attribute__((target("avx512f"))) inline __m512i loadAccumulators(const int32_t* p, __mmask16 lanes) {
+    return _mm512_maskz_loadu_epi32(lanes, p);
+}
+__attribute__((target("avx512f"))) inline __m512i loadAccumulators(const float* p, __mmask16 lanes) {
+    return _mm512_mask_cvttps_epi32(_mm512_setzero_si512(), __mmask16(0xFFFF), _mm512_maskz_loadu_ps(lanes, p));
+}
+
+template <typename Acc>
+__attribute__((target("avx512f"))) void requantizeRowsAvx512(const Acc* acc, const int32_t* sums, int32_t sumScale,
                                                              int64_t pitch, int64_t rows, int64_t count, int32_t addAll,
                                                              const Requantization& r, float* out) {
     const __m512 m = _mm512_set1_ps(*r.multiplier), o = _mm512_set1_ps(*r.offset);
@@ -189,7 +198,7 @@ __attribute__((target("avx512f"))) void requantizeRowsAvx512(const int32_t* acc,
         const int32_t* rowSums = sums ? sums + row * pitch : nullptr;
         for (int64_t j = 0; j < count; j += 16) {
             const __mmask16 lanes = j + 16 <= count ? __mmask16(0xFFFF) : tail;
-            __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, acc + j), all);
+            __m512i a = _mm512_add_epi32(loadAccumulators(acc + j, lanes), all);
             if (rowSums)
                 a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(lanes, rowSums + j), scale));
             // Masked forms with every lane on: GCC 12 warns that the plain ones read an undefined register.
@@ -274,15 +283,61 @@ void requantize(const int32_t* acc, const int32_t* add, int32_t addAll, int64_t 
         out[i] = requantizeOne(acc[i] + (add ? add[i] : 0) + addAll, r.multiplier[i * r.step], r.offset[i * r.step], r);
 }
 
-void requantizeRows(const int32_t* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows,
-                    int64_t count, int32_t addAll, const Requantization& r, float* out) {
+namespace {
+
+// Eight accumulators, as loadAccumulators; `mask` enables the lanes to read.
+__attribute__((target("avx2"))) inline __m256i loadAccumulators8(const int32_t* p, __m256i mask) {
+    return _mm256_maskload_epi32(p, mask);
+}
+__attribute__((target("avx2"))) inline __m256i loadAccumulators8(const float* p, __m256i mask) {
+    return _mm256_cvttps_epi32(_mm256_maskload_ps(p, mask));
+}
+
+template <typename Acc>
+__attribute__((target("avx2,fma"))) void requantizeRowsAvx2(const Acc* acc, const int32_t* sums, int32_t sumScale,
+                                                            int64_t pitch, int64_t rows, int64_t count, int32_t addAll,
+                                                            const Requantization& r, float* out) {
+    const __m256 m = _mm256_set1_ps(*r.multiplier), o = _mm256_set1_ps(*r.offset);
+    const __m256 z = _mm256_set1_ps(r.zero), lo = _mm256_set1_ps(r.low), hi = _mm256_set1_ps(r.high);
+    const __m256i all = _mm256_set1_epi32(addAll), scale = _mm256_set1_epi32(sumScale);
+    const __m256i full = _mm256_set1_epi32(-1), tail = tailMask(count % 8);
+    for (int64_t row = 0; row < rows; ++row, acc += pitch, out += count) {
+        const int32_t* rowSums = sums ? sums + row * pitch : nullptr;
+        for (int64_t j = 0; j < count; j += 8) {
+            const __m256i lanes = j + 8 <= count ? full : tail;
+            __m256i a = _mm256_add_epi32(loadAccumulators8(acc + j, lanes), all);
+            if (rowSums) a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_maskload_epi32(rowSums + j, lanes), scale));
+            __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), m, o);
+            v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            _mm256_maskstore_ps(out + j, lanes, _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, z), lo), hi));
+        }
+    }
+}
+
+template <typename Acc>
+void requantizeRowsOf(const Acc* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows, int64_t count,
+                      int32_t addAll, const Requantization& r, float* out) {
     if (int8Path() != Int8Path::Scalar && hasAvx512())
         return requantizeRowsAvx512(acc, sums, sumScale, pitch, rows, count, addAll, r, out);
+    if (int8Path() != Int8Path::Scalar)
+        return requantizeRowsAvx2(acc, sums, sumScale, pitch, rows, count, addAll, r, out);
     for (int64_t row = 0; row < rows; ++row)
         for (int64_t j = 0; j < count; ++j)
             out[row * count + j] =
-                requantizeOne(acc[row * pitch + j] + (sums ? sumScale * sums[row * pitch + j] : 0) + addAll,
+                requantizeOne(int32_t(acc[row * pitch + j]) + (sums ? sumScale * sums[row * pitch + j] : 0) + addAll,
                               *r.multiplier, *r.offset, r);
+}
+
+}  // namespace
+
+void requantizeRows(const int32_t* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows,
+                    int64_t count, int32_t addAll, const Requantization& r, float* out) {
+    requantizeRowsOf(acc, sums, sumScale, pitch, rows, count, addAll, r, out);
+}
+
+void requantizeRows(const float* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows, int64_t count,
+                    int32_t addAll, const Requantization& r, float* out) {
+    requantizeRowsOf(acc, sums, sumScale, pitch, rows, count, addAll, r, out);
 }
 
 void codesToBytes(const float* x, int64_t count, bool isSigned, uint8_t* out) {

@@ -60,6 +60,9 @@ void requantize(const int32_t* acc, const int32_t* add, int32_t addAll, int64_t 
 // `sumScale * sums[i]` (sums null for none, laid out as acc), into rows `count` floats apart. 16 lanes on AVX-512.
 void requantizeRows(const int32_t* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows,
                     int64_t count, int32_t addAll, const Requantization& r, float* out);
+// The same with the accumulators held as floats of integer value (exact sums below 2^24); `out` may be `acc`.
+void requantizeRows(const float* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows, int64_t count,
+                    int32_t addAll, const Requantization& r, float* out);
 
 // Codes carried as floats turned into bytes: out[i] = uint8(clamp(x[i], lo, hi) + shift) where [lo, hi] is the code
 // range (0..255 for u8, -128..127 for s8) and shift 0 or 128 maps it onto 0..255.

@@ -12,14 +12,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/runtime/kernels/depthwise_conv.h"
 #include "core/runtime/kernels/igemm.h"
 #include "core/runtime/kernels/int8_direct_conv.h"
 #include "core/runtime/kernels/kernel_util.h"
 #include "core/runtime/kernels/window.h"
 
 namespace lathe {
-
-Result<std::unique_ptr<Kernel>> makeConvKernel(const KernelContext& context);
 
 namespace {
 
@@ -223,18 +222,9 @@ public:
             m_dense = std::make_shared<Int8MatMulKernel>(depth, filters, m_xSigned, m_q, transposed);
             m_direct = Int8DirectConv::make(m_weightShape, m_weights, m_q.anyWeightZero);
         }
-        if (m_weightShape[1] == 1 && groupFilters == 1 && m_groups > 1 && depth <= 258 && m_weightShape.size() <= 4) {
-            NDArray centred(m_weightShape);
-            for (int64_t i = 0; i < centred.numel(); ++i) {
-                m_centred.push_back(m_weights[size_t(i)] - m_q.wZero[size_t(i / depth)]);
-                centred.data[size_t(i)] = float(m_centred.back());
-            }
-            Node conv = node;
-            conv.opType = "Conv";
-            conv.inputs = {"x", "w"};
-            KernelContext context{conv, 0, {nullptr, &centred}, {}, {}};
-            if (auto kernel = makeConvKernel(context)) m_depthwise = std::move(kernel.value());
-        }
+        if (m_weightShape[1] == 1 && groupFilters == 1 && m_groups > 1 && depth <= 258 && m_weightShape.size() <= 4)
+            for (size_t i = 0; i < m_weights.size(); ++i)
+                m_centred.push_back(float(m_weights[i] - m_q.wZero[i / size_t(depth)]));
     }
 
     Status forward(KernelIo& io) const override {
@@ -257,7 +247,7 @@ public:
             std::fill(y.data.begin(), y.data.end(), 0.f);
             return Ok{};
         }
-        if (m_depthwise) return depthwise(io, x, y, w);
+        if (!m_centred.empty()) return depthwise(io, x, y, w);
         if (m_dense && coversInput(w)) {  // one output position per image: a matrix product with images as rows
             m_dense->multiply(x.data.data(), batch, y.data.data(), io.workspace());
             return Ok{};
@@ -408,57 +398,45 @@ private:
     // writes sum over the taps inside the input of x * (w - wZero) into y; subtracting xZero times the sum of those
     // taps' weights gives the exact sum of (x - xZero)(w - wZero) with padding at xZero. Every partial sum is an
     // integer below 2^24 (at most 258 taps of |255 * 255|), so float arithmetic gives it exactly, in any order.
+    // Each plane is requantized as soon as it is computed, in place while it is in cache.
     Status depthwise(KernelIo& io, const NDArray& x, NDArray& y, const WindowGeometry& w) const {
-        const NDArray* inputs[1] = {&x};
-        NDArray* stealable[1] = {nullptr};
-        NDArray* outputs[1] = {&y};
-        KernelIo sums(inputs, stealable, outputs, io.pool(), io.workspace());
-        if (auto status = m_depthwise->forward(sums); !status) return status;
+        const int64_t channels = m_groups, positions = w.outSize();
+        const int32_t zero = m_q.xZero - (m_xSigned ? 128 : 0);
+        const std::vector<int32_t> corrections = zero != 0 ? paddingCorrections(w, zero) : std::vector<int32_t>();
+        convDepthwise(DepthwiseShape{x.shape[0], channels, channels, w}, x.data.data(), m_centred.data(), nullptr,
+                      nullptr, y.data.data(), io.workspace(), [&](int64_t plane, float* values) {
+                          const int64_t c = plane % channels;
+                          requantizeRows(values, corrections.empty() ? nullptr : corrections.data() + c * positions, 1,
+                                         positions, 1, positions, m_q.biasCodes[size_t(c)], m_q.channel(c), values);
+                      });
+        return Ok{};
+    }
+
+    // Per channel and output position: -zero times the sum of the (w - wZero) taps that fall inside the input, the
+    // term that puts the padding at the zero point.
+    std::vector<int32_t> paddingCorrections(const WindowGeometry& w, int32_t zero) const {
         const int64_t channels = m_groups, kh = w.kernel[1], kw = w.kernel[2], taps = kh * kw;
         const int64_t width = w.out[2], positions = w.outSize();
-        const int32_t zero = m_q.xZero - (m_xSigned ? 128 : 0);
-        // Output columns whose every tap lies inside the input.
-        std::pair<int64_t, int64_t> inner{width, width};
-        for (int64_t ow = 0; ow < width; ++ow) {
-            const auto [kx0, kx1] = validTaps(ow * w.stride[2] - w.padBegin[2], w.dilation[2], kw, w.in[2]);
-            if (kx0 == 0 && kx1 == kw) inner = {std::min(inner.first, ow), ow + 1};
-        }
-        Workspace& workspace = io.workspace();
-#pragma omp parallel for num_threads(workspace.threads()) if (worthParallel(y.numel() * 4))
-        for (int64_t t = 0; t < y.shape[0] * channels; ++t) {
-            const int64_t c = t % channels;
-            auto* acc = reinterpret_cast<int32_t*>(workspace.scratch(omp_get_thread_num(), size_t(2 * positions + kw)));
-            int32_t* correction = acc + positions;
-            int32_t* columnSums = correction + positions;
-            float* plane = y.data.data() + t * positions;
-            for (int64_t i = 0; i < positions; ++i) acc[i] = int32_t(plane[i]);
-            if (zero != 0) {
-                const int32_t* tapWeights = m_centred.data() + c * taps;
-                for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-                    const auto [ky0, ky1] = validTaps(oh * w.stride[1] - w.padBegin[1], w.dilation[1], kh, w.in[1]);
-                    int32_t all = 0;
-                    for (int64_t j = 0; j < kw; ++j) {
-                        columnSums[j] = 0;
-                        for (int64_t i = ky0; i < ky1; ++i) columnSums[j] += tapWeights[i * kw + j];
-                        all += columnSums[j];
-                    }
-                    int32_t* row = correction + oh * width;
-                    for (int64_t ow = 0; ow < width; ++ow) {
-                        if (ow >= inner.first && ow < inner.second) {
-                            row[ow] = -zero * all;
-                            continue;
-                        }
-                        const auto [kx0, kx1] = validTaps(ow * w.stride[2] - w.padBegin[2], w.dilation[2], kw, w.in[2]);
-                        int32_t sum = 0;
-                        for (int64_t j = kx0; j < kx1; ++j) sum += columnSums[j];
-                        row[ow] = -zero * sum;
-                    }
+        std::vector<int32_t> corrections(size_t(channels * positions));
+        std::vector<int32_t> columnSums(static_cast<size_t>(kw));
+        for (int64_t c = 0; c < channels; ++c) {
+            const float* tapWeights = m_centred.data() + c * taps;
+            for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+                const auto [ky0, ky1] = validTaps(oh * w.stride[1] - w.padBegin[1], w.dilation[1], kh, w.in[1]);
+                for (int64_t j = 0; j < kw; ++j) {
+                    columnSums[size_t(j)] = 0;
+                    for (int64_t i = ky0; i < ky1; ++i) columnSums[size_t(j)] += int32_t(tapWeights[i * kw + j]);
+                }
+                int32_t* row = corrections.data() + c * positions + oh * width;
+                for (int64_t ow = 0; ow < width; ++ow) {
+                    const auto [kx0, kx1] = validTaps(ow * w.stride[2] - w.padBegin[2], w.dilation[2], kw, w.in[2]);
+                    int32_t sum = 0;
+                    for (int64_t j = kx0; j < kx1; ++j) sum += columnSums[size_t(j)];
+                    row[ow] = -zero * sum;
                 }
             }
-            requantize(acc, zero != 0 ? correction : nullptr, m_q.biasCodes[size_t(c)], positions, m_q.channel(c),
-                       plane);
         }
-        return Ok{};
+        return corrections;
     }
 
     WindowAttributes m_window;
@@ -466,11 +444,10 @@ private:
     std::vector<int64_t> m_weightShape;
     bool m_xSigned;
     ChannelQuantization m_q;
-    std::vector<int8_t> m_weights;                    // [M, C/group, k...] signed bytes
-    std::vector<uint8_t> m_packed;                    // per group, the GEMM's left operand
-    std::vector<int32_t> m_rowAdd;                    // per filter: bias - xZero * sum(w) + depth * xZero * wZero
-    std::shared_ptr<const Kernel> m_depthwise;        // float Conv of w - wZero, for depthwise convolutions
-    std::vector<int32_t> m_centred;                   // w - wZero, for depthwise convolutions
+    std::vector<int8_t> m_weights;  // [M, C/group, k...] signed bytes
+    std::vector<uint8_t> m_packed;  // per group, the GEMM's left operand
+    std::vector<int32_t> m_rowAdd;  // per filter: bias - xZero * sum(w) + depth * xZero * wZero
+    std::vector<float> m_centred;   // w - wZero, for depthwise convolutions (the float depthwise kernel's taps)
     std::shared_ptr<const Int8MatMulKernel> m_dense;  // the same weights as [K, M], for windows covering the input
     std::unique_ptr<const Int8DirectConv> m_direct;   // one group, 2-D: without a patch matrix on AVX512-VNNI
 };
