@@ -98,15 +98,20 @@ std::unique_ptr<Int8DirectConv> Int8DirectConv::make(const std::vector<int64_t>&
                                                      const std::vector<int8_t>& weights, bool withSums) {
     if (!available() || weightShape.size() != 4) return nullptr;
     const int64_t filters = weightShape[0], channels = weightShape[1], kh = weightShape[2], kw = weightShape[3];
-    const int64_t taps = kh * kw, channelBlocks = (channels + 3) / 4;
-    const int64_t rows = filters + (withSums ? 1 : 0), blocks = (rows + kBlockFilters - 1) / kBlockFilters;
-    std::vector<int8_t> packed(size_t(blocks * channelBlocks * taps * kBlockFilters * 4), 0);
+    const int64_t taps = kh * kw, rows = filters + (withSums ? 1 : 0);
+    const int64_t blocks = (rows + kBlockFilters - 1) / kBlockFilters;
+    // One input channel: a word holds 4 horizontally adjacent taps (step = row of the kernel, group of 4 columns).
+    // Otherwise a word holds 4 channels of one tap (step = block of 4 channels, tap).
+    const bool tapWords = channels == 1;
+    const int64_t groups = (kw + 3) / 4, steps = tapWords ? kh * groups : (channels + 3) / 4 * taps;
+    std::vector<int8_t> packed(size_t(blocks * steps * kBlockFilters * 4), 0);
     for (int64_t m = 0; m < rows; ++m)
         for (int64_t c = 0; c < channels; ++c)
             for (int64_t tap = 0; tap < taps; ++tap) {
-                const int64_t at = ((m / kBlockFilters * channelBlocks + c / 4) * taps + tap) * kBlockFilters * 4 +
-                                   m % kBlockFilters * 4 + c % 4;
-                packed[size_t(at)] = m < filters ? weights[size_t((m * channels + c) * taps + tap)] : int8_t(1);
+                const int64_t step = tapWords ? tap / kw * groups + tap % kw / 4 : c / 4 * taps + tap;
+                const int64_t lane = tapWords ? tap % kw % 4 : c % 4;
+                packed[size_t(((m / kBlockFilters * steps + step) * kBlockFilters + m % kBlockFilters) * 4 + lane)] =
+                    m < filters ? weights[size_t((m * channels + c) * taps + tap)] : int8_t(1);
             }
     return std::make_unique<Int8DirectConv>(filters, channels, kh, kw, withSums, std::move(packed));
 }
@@ -118,27 +123,33 @@ Int8DirectConv::Int8DirectConv(int64_t filters, int64_t channels, int64_t kernel
       m_kernelH(kernelH),
       m_kernelW(kernelW),
       m_withSums(withSums),
+      m_tapWords(channels == 1),
       m_packed(std::move(packed)) {}
 
-bool Int8DirectConv::fits(const WindowGeometry& w) {
-    return w.in[0] == 1 && w.kernel[0] == 1 && w.dilation == std::array<int64_t, 3>{1, 1, 1};
+bool Int8DirectConv::fits(const WindowGeometry& w) const {
+    return w.in[0] == 1 && w.kernel[0] == 1 && w.dilation == std::array<int64_t, 3>{1, 1, 1} &&
+           (!m_tapWords || (w.stride[1] == 1 && w.stride[2] == 1));
 }
 
 void Int8DirectConv::run(const WindowGeometry& w, int64_t batch, const float* x, bool xSigned, uint8_t xZero,
                          Workspace& workspace, const ChunkSink& sink) const {
     const Layout layout(w, m_channels);
-    const int64_t height = w.in[1], width = w.in[2], taps = m_kernelH * m_kernelW;
-    const int64_t steps = layout.channelBlocks * taps;
-    std::vector<int64_t> offsets(static_cast<size_t>(steps));
-    for (int64_t cb = 0; cb < layout.channelBlocks; ++cb)
+    const int64_t height = w.in[1], width = w.in[2], taps = m_kernelH * m_kernelW, groups = (m_kernelW + 3) / 4;
+    const int64_t steps = m_tapWords ? m_kernelH * groups : layout.channelBlocks * taps;
+    // Per step, the byte offset of its first word from the tile's first position.
+    std::vector<int64_t> offsets;
+    if (m_tapWords)
         for (int64_t kh = 0; kh < m_kernelH; ++kh)
-            for (int64_t kw = 0; kw < m_kernelW; ++kw) {
-                const int64_t phase = kh % layout.strideH * layout.strideW + kw % layout.strideW;
-                offsets[size_t(cb * taps + kh * m_kernelW + kw)] =
-                    ((cb * layout.phases + phase) * layout.planeWords + kh / layout.strideH * layout.phaseW +
-                     kw / layout.strideW) *
-                    4;
-            }
+            for (int64_t g = 0; g < groups; ++g) offsets.push_back((kh * layout.phaseW + 4 * g) * 4);
+    else
+        for (int64_t cb = 0; cb < layout.channelBlocks; ++cb)
+            for (int64_t kh = 0; kh < m_kernelH; ++kh)
+                for (int64_t kw = 0; kw < m_kernelW; ++kw) {
+                    const int64_t phase = kh % layout.strideH * layout.strideW + kw % layout.strideW;
+                    offsets.push_back(((cb * layout.phases + phase) * layout.planeWords +
+                                       kh / layout.strideH * layout.phaseW + kw / layout.strideW) *
+                                      4);
+                }
 
     const int64_t rowsPerChunk = std::clamp<int64_t>(kChunkPositions / layout.phaseW, 1, w.out[1]);
     const int64_t chunks = (w.out[1] + rowsPerChunk - 1) / rowsPerChunk;
@@ -166,6 +177,16 @@ void Int8DirectConv::run(const WindowGeometry& w, int64_t batch, const float* x,
         for (int64_t t = 0; t < batch * layout.channelBlocks; ++t) {
             const int64_t image = t / layout.channelBlocks, cb = t % layout.channelBlocks;
             uint8_t* block = buffer + image * layout.imageBytes + cb * layout.blockBytes;
+            if (m_tapWords) {
+                // The zero-point-padded plane as bytes, then word p = bytes p .. p + 3.
+                auto* bytes = reinterpret_cast<uint8_t*>(workspace.scratch(thread, size_t(layout.planeWords / 4 + 2)));
+                std::memset(bytes, xZero, size_t(layout.planeWords + 4));
+                for (int64_t ih = 0; ih < height; ++ih)
+                    codesToBytes(x + (image * height + ih) * width, width, xSigned,
+                                 bytes + (ih + w.padBegin[1]) * layout.phaseW + w.padBegin[2]);
+                for (int64_t p = 0; p < layout.planeWords; ++p) std::memcpy(block + 4 * p, bytes + p, 4);
+                continue;
+            }
             for (int64_t py = 0; py < layout.readH; ++py)
                 std::fill_n(reinterpret_cast<uint32_t*>(block + py * layout.strideW * layout.planeWords * 4),
                             layout.readW * layout.planeWords, zeroWord);

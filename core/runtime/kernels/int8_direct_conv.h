@@ -10,7 +10,8 @@
 
 // A 2-D int8 convolution (one group, no dilation) without a patch matrix, on AVX512-VNNI. Each image's input bytes are
 // laid out once as blocks of 4 channels, each pixel 4 adjacent bytes (one per channel), padded with the input's zero
-// point and split by stride phase. Output positions are numbered across the padded width of the phase images, so for
+// point and split by stride phase; with one input channel (and stride 1), each pixel's word holds it and the next 3
+// pixels of its padded row instead, so one step covers 4 taps of a kernel row. Output positions are numbered across the padded width of the phase images, so for
 // every tap the 16 positions of a vector read 64 adjacent bytes at a fixed offset: one load per (channel block, tap)
 // feeds 8 filters' vpdpbusd. The columns past the output's width are computed and dropped.
 namespace lathe {
@@ -34,8 +35,8 @@ public:
     static std::unique_ptr<Int8DirectConv> make(const std::vector<int64_t>& weightShape,
                                                 const std::vector<int8_t>& weights, bool withSums);
 
-    // Whether this geometry runs here: 2-D, no dilation.
-    static bool fits(const WindowGeometry& w);
+    // Whether this geometry runs here: 2-D, no dilation, and stride 1 for one input channel.
+    bool fits(const WindowGeometry& w) const;
 
     // Runs the convolution of `batch` images of float codes x [batch, C, H, W] (u8 codes, or s8 when `xSigned`, as
     // codesToBytes maps them); `xZero` is the zero point's byte. Calls `sink` on the OpenMP thread that computed each
@@ -49,7 +50,8 @@ public:
 private:
     int64_t m_filters, m_channels, m_kernelH, m_kernelW;
     bool m_withSums;
-    std::vector<int8_t> m_packed;  // [filter block of 8][channel block][tap][8 filters][4 channels]
+    bool m_tapWords;               // one input channel: words of 4 adjacent taps instead of 4 channels
+    std::vector<int8_t> m_packed;  // [filter block of 8][step][8 filters][4 bytes]
 };
 
 }  // namespace lathe

@@ -252,7 +252,7 @@ public:
             m_dense->multiply(x.data.data(), batch, y.data.data(), io.workspace());
             return Ok{};
         }
-        if (m_direct && Int8DirectConv::fits(w)) {
+        if (m_direct && m_direct->fits(w)) {
             direct(w, batch, x.data.data(), y.data.data(), io.workspace());
             return Ok{};
         }

@@ -217,6 +217,10 @@ private slots:
         QTest::newRow("sym stride 2 s8") << ConvCase{2, 6, 9, 1, 15, 16, 3, 2, 1, 1, true, true, false, true, true};
         QTest::newRow("sym 1x1 stride 2") << ConvCase{1, 8, 12, 1, 9, 9, 1, 2, 0, 1, false, true, true, true, true};
         QTest::newRow("sym 5x5 u8 w") << ConvCase{1, 3, 17, 1, 12, 10, 5, 1, 2, 1, false, false, true, true, true};
+        // One input channel (grayscale stems, LeNet-5's conv1): words of 4 adjacent taps; stride 2 takes the patches.
+        QTest::newRow("1 channel 5x5") << ConvCase{3, 1, 20, 1, 28, 28, 5, 1, 0, 1, false, true, true, true, true};
+        QTest::newRow("1 channel 3x3 pad") << ConvCase{2, 1, 9, 1, 13, 11, 3, 1, 1, 1, true, true, true, true};
+        QTest::newRow("1 channel 7x7 s2") << ConvCase{1, 1, 8, 1, 15, 15, 7, 2, 3, 1, false, true, false, true, true};
         // Windows covering the whole input (a Gemm exported as a 1x1 Conv, a kernel of the input's size): a product
         // with the images as rows.
         QTest::newRow("dense 1x1 on 1x1") << ConvCase{17, 40, 13, 1, 1, 1, 1, 1, 0, 1, false, true, true, true};
