@@ -1,4 +1,5 @@
 // Pooling: MaxPool and AveragePool over 1-3 spatial dimensions, GlobalAveragePool and GlobalMaxPool.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "core/runtime/kernel.h"
 #include "core/runtime/kernels/kernel_util.h"
+#include "core/runtime/kernels/sgemm.h"
 #include "core/runtime/kernels/window.h"
 
 namespace lathe {
@@ -107,6 +109,41 @@ void poolPlane(const WindowGeometry& g, const std::array<AxisWindows, 3>& window
     }
 }
 
+// MaxPool with a 2x2 window, stride 2, no padding or dilation, every window inside the input (LeNet-5, VGG-style
+// nets): one pass over each pair of input rows instead of the separable passes.
+bool isMaxPool2x2(const WindowGeometry& g) {
+    return g.in[0] == 1 && g.kernel == std::array<int64_t, 3>{1, 2, 2} && g.stride == std::array<int64_t, 3>{1, 2, 2} &&
+           g.dilation == std::array<int64_t, 3>{1, 1, 1} && g.padBegin == std::array<int64_t, 3>{0, 0, 0} &&
+           2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
+}
+
+// max(max(-inf, r0[i]), r1[i]) for the lanes of `mask` (others -inf).
+__attribute__((target("avx512f"))) inline __m512 maxDown(const float* r0, const float* r1, __mmask16 mask) {
+    const __mmask16 every = 0xFFFF;
+    const __m512 lowest = _mm512_set1_ps(-INFINITY);
+    const __m512 top = _mm512_mask_max_ps(lowest, every, _mm512_maskz_loadu_ps(mask, r0), lowest);
+    return _mm512_mask_max_ps(top, every, _mm512_maskz_loadu_ps(mask, r1), top);
+}
+
+// One output row from input rows r0 and r1, with poolPlane's operations in its order: max(max(-inf, r0), r1) down
+// each column, then max(max(-inf, even), odd) across. maxps(x, acc) is std::max(acc, x), NaN included.
+__attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* r0, const float* r1, int64_t outW,
+                                                            float* out) {
+    const __mmask16 every = 0xFFFF;
+    const __m512 lowest = _mm512_set1_ps(-INFINITY);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const auto lanes = [](int64_t n) { return __mmask16(n >= 16 ? 0xFFFF : (1u << std::max<int64_t>(n, 0)) - 1); };
+    for (int64_t o = 0; o < outW; o += 16) {
+        const int64_t n = std::min<int64_t>(16, outW - o);
+        const __mmask16 first = lanes(2 * n), second = lanes(2 * n - 16);
+        const __m512 a = maxDown(r0 + 2 * o, r1 + 2 * o, first), b = maxDown(r0 + 2 * o + 16, r1 + 2 * o + 16, second);
+        const __m512 left = _mm512_permutex2var_ps(a, even, b), right = _mm512_permutex2var_ps(a, odd, b);
+        const __m512 across = _mm512_mask_max_ps(lowest, every, left, lowest);
+        _mm512_mask_storeu_ps(out + o, lanes(n), _mm512_mask_max_ps(across, every, right, across));
+    }
+}
+
 class PoolKernel final : public Kernel {
 public:
     PoolKernel(WindowAttributes window, bool isMax, bool countIncludePad)
@@ -132,6 +169,15 @@ public:
         float* dst = y.data.data();
         const bool isMax = m_max;
         Workspace& workspace = io.workspace();
+        if (isMax && isMaxPool2x2(g) && cpuUsesAvx512()) {
+#pragma omp parallel for num_threads(io.threads()) if (worthParallel(y.numel() * 4))
+            for (int64_t p = 0; p < planes; ++p)
+                for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+                    const float* r0 = src + p * g.inSize() + 2 * oh * g.in[2];
+                    maxPool2x2RowAvx512(r0, r0 + g.in[2], g.out[2], dst + p * g.outSize() + oh * g.out[2]);
+                }
+            return Ok{};
+        }
 #pragma omp parallel for num_threads(io.threads()) if (worthParallel(y.numel() * g.kernelSize()))
         for (int64_t p = 0; p < planes; ++p) {
             float* scratch = workspace.scratch(omp_get_thread_num(), size_t(2 * g.inSize()));

@@ -228,8 +228,8 @@ private slots:
                                             << "1,1,1,1,2,2,2,2,4"
                                             << "" << true << true;
         QTest::newRow("depthwise 28 wide stride 2") << "2,8,28,28,8,3,3"
-                                                   << "2,2,1,1,1,1,1,1,8"
-                                                   << "" << true << true;
+                                                    << "2,2,1,1,1,1,1,1,8"
+                                                    << "" << true << true;
         QTest::newRow("depthwise 7x7") << "3,5,7,7,5,3,3"
                                        << "1,1,1,1,1,1,1,1,5"
                                        << "" << true << true;
@@ -239,8 +239,8 @@ private slots:
         // Square 3x3 and 5x5 windows with stride 1 or 2 run the direct kernel on CPUs with AVX-512 (groups of seven
         // output rows, 16 columns per vector): partial groups, several column chunks, asymmetric pads.
         QTest::newRow("depthwise direct 7x7 32 channels") << "2,32,7,7,32,3,3"
-                                                         << "1,1,1,1,1,1,1,1,32"
-                                                         << "" << true << true;
+                                                          << "1,1,1,1,1,1,1,1,32"
+                                                          << "" << true << true;
         QTest::newRow("depthwise direct stride 2 asymmetric pads") << "1,16,14,13,16,3,3"
                                                                    << "2,2,1,1,0,1,1,0,16"
                                                                    << "" << true << true;
@@ -272,15 +272,15 @@ private slots:
                                        << "1,1,1,1,0,0,0,0,1"
                                        << "" << true << true;
         QTest::newRow("pointwise 7x7: 49 columns in place, the last pair masked") << "3,24,7,7,20,1,1"
-                                                                                << "1,1,1,1,0,0,0,0,1"
-                                                                                << "" << true << true;
+                                                                                  << "1,1,1,1,0,0,0,0,1"
+                                                                                  << "" << true << true;
         QTest::newRow("pointwise stride 2") << "2,8,7,7,8,1,1"
                                             << "2,2,1,1,0,0,0,0,1"
                                             << "" << true << true;
         // Strided 1x1 convolutions gather the pixels they read into a block, then run as pointwise ones.
         QTest::newRow("1x1 stride 2, ResNet shortcut: 196 columns") << "2,16,28,28,32,1,1"
-                                                                   << "2,2,1,1,0,0,0,0,1"
-                                                                   << "" << true << true;
+                                                                    << "2,2,1,1,0,0,0,0,1"
+                                                                    << "" << true << true;
         QTest::newRow("1x1 strides 3 and 2, odd sizes") << "1,6,20,9,10,1,1"
                                                         << "3,2,1,1,0,0,0,0,1"
                                                         << "" << true << false;
@@ -417,7 +417,8 @@ private slots:
         for (const auto& [name, value] : std::map<std::string, NDArray>{
                  {"w", w}, {"b", b}, {"scale", scale}, {"shift", shift}, {"mean", mean}, {"var", var}})
             g.constant(name, value);
-        g.node("Conv", {"x", "w", "b"}, {"conv"}, {{"pads", intsAttribute({1, 1, 1, 1})}, {"group", intAttribute(p.group)}});
+        g.node("Conv", {"x", "w", "b"}, {"conv"},
+               {{"pads", intsAttribute({1, 1, 1, 1})}, {"group", intAttribute(p.group)}});
         g.node("BatchNormalization", {"conv", "scale", "shift", "mean", "var"}, {"bn"});
         g.node("Relu", {"bn"}, {"y"});
         g.output("y");
@@ -513,18 +514,18 @@ private slots:
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
-    // The packed GEMM (AVX2 6x16 tiles, or pairs of them in AVX-512 registers where the CPU has it; test_kernels_avx2_path
-    // runs this with LATHE_NO_AVX512) sums every element's products with FMAs in k order within each 256-deep block
-    // and adds the blocks to C in order: the same bits as that scalar sum, for 13 rows (a partial 6-row panel), 300
-    // deep (two K blocks) and 100 columns (three panel pairs, then a single 4-column panel).
+    // The packed GEMM (AVX2 6x16 tiles, or pairs of them in AVX-512 registers where the CPU has it;
+    // test_kernels_avx2_path runs this with LATHE_NO_AVX512) sums every element's products with FMAs in k order within
+    // each 256-deep block and adds the blocks to C in order: the same bits as that scalar sum, for 13 rows (a partial
+    // 6-row panel), 300 deep (two K blocks) and 100 columns (three panel pairs, then a single 4-column panel).
     void packedGemmBitsAreTheFmaSum() {
         if (!gemmUsesPackedKernel()) QSKIP("no AVX2: the Eigen path");
         const int64_t m = 13, k = 300, n = 100;
         const NDArray a = randomArray({m, k}, 61), b = randomArray({k, n}, 62), c0 = randomArray({m, n}, 63);
         const PackedMatrix packed(MatrixRef{b.data.data(), k, n, n, 1}, PackedMatrix::Side::Right);
         std::vector<float> c = values(c0);
-        std::vector<float> scratch(size_t(gemmScratchSize(GemmOperand(MatrixRef{a.data.data(), m, k, k, 1}),
-                                                          GemmOperand(packed))));
+        std::vector<float> scratch(
+            size_t(gemmScratchSize(GemmOperand(MatrixRef{a.data.data(), m, k, k, 1}), GemmOperand(packed))));
         gemmAccumulate(GemmOperand(MatrixRef{a.data.data(), m, k, k, 1}), GemmOperand(packed), c.data(), n,
                        scratch.data());
         for (int64_t i = 0; i < m; ++i)
@@ -538,7 +539,10 @@ private slots:
                 }
                 const float got = c[size_t(i * n + j)];
                 QVERIFY2(std::memcmp(&got, &want, sizeof got) == 0,
-                         qPrintable(QString("C[%1][%2] = %3, the FMA sum is %4").arg(i).arg(j).arg(got, 0, 'g', 9)
+                         qPrintable(QString("C[%1][%2] = %3, the FMA sum is %4")
+                                        .arg(i)
+                                        .arg(j)
+                                        .arg(got, 0, 'g', 9)
                                         .arg(want, 0, 'g', 9)));
             }
     }
@@ -575,8 +579,12 @@ private slots:
                     const float want = sum + bias.data[size_t(f)];
                     const float value = got.data[size_t((f * h + y) * w + xo)];
                     QVERIFY2(std::memcmp(&value, &want, sizeof value) == 0,
-                             qPrintable(QString("y[%1][%2][%3] = %4, the FMA sum is %5").arg(f).arg(y).arg(xo)
-                                            .arg(value, 0, 'g', 9).arg(want, 0, 'g', 9)));
+                             qPrintable(QString("y[%1][%2][%3] = %4, the FMA sum is %5")
+                                            .arg(f)
+                                            .arg(y)
+                                            .arg(xo)
+                                            .arg(value, 0, 'g', 9)
+                                            .arg(want, 0, 'g', 9)));
                 }
     }
 
@@ -652,6 +660,35 @@ private slots:
         g.output("y");
         const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), naivePool2d(x, p, isMax));
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    // MaxPool 2x2/2 on rows long enough for whole 16-output vectors and a tail, odd sizes (the last row and column
+    // unread), infinities and NaNs: the same values as the general passes.
+    void maxPool2x2Rows() {
+        NDArray x = randomArray({2, 3, 9, 71}, 14);
+        x.data[5] = NAN;
+        x.data[71 + 40] = NAN;
+        x.data[300] = -INFINITY;
+        x.data[301] = INFINITY;
+        const Pool2dParams p{2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false, false};
+        GraphBuilder g;
+        g.input("x");
+        g.node("MaxPool", {"x"}, {"y"}, poolAttributes(p, true));
+        g.output("y");
+        const NDArray got = runGraph(g.graph(), {{"x", x}});
+        QCOMPARE(got.shape, (std::vector<int64_t>{2, 3, 4, 35}));
+        // poolPlane's order: std::max(std::max(-inf, a), b) down, then across.
+        auto maxOf = [](float a, float b) { return std::max(std::max(-INFINITY, a), b); };
+        int64_t wrong = 0;
+        for (int64_t plane = 0; plane < 6; ++plane)
+            for (int64_t oh = 0; oh < 4; ++oh)
+                for (int64_t ow = 0; ow < 35; ++ow) {
+                    const float* r0 = x.data.data() + plane * 9 * 71 + 2 * oh * 71 + 2 * ow;
+                    const float want = maxOf(maxOf(r0[0], r0[71]), maxOf(r0[1], r0[72]));
+                    const float have = got.data[size_t((plane * 4 + oh) * 35 + ow)];
+                    wrong += !(have == want || (std::isnan(have) && std::isnan(want)));
+                }
+        QCOMPARE(wrong, int64_t(0));
     }
 
     void globalPool_data() {
@@ -737,7 +774,8 @@ private slots:
         addOperand(g, feeds, "bias", bias, constantParameters);
         addOperand(g, feeds, "mean", mean, constantParameters);
         addOperand(g, feeds, "var", var, constantParameters);
-        g.node("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y"}, {{"epsilon", floatAttribute(1e-3f)}});
+        g.node("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y"},
+               {{"epsilon", floatAttribute(1e-3f)}});
         g.output("y");
         NDArray want(x.shape);
         for (size_t i = 0; i < x.data.size(); ++i) {
