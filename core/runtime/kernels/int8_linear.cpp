@@ -387,9 +387,12 @@ private:
     void direct(const WindowGeometry& w, int64_t batch, const float* x, float* y, Workspace& workspace) const {
         const int64_t filters = m_weightShape[0], width = w.out[2], positions = w.outSize();
         m_direct->run(w, batch, x, m_xSigned, uint8_t(m_q.xZero), workspace, [&](const Int8DirectConv::Chunk& c) {
+            // Rows without columns past the width (1x1 kernels) are one run.
+            const bool contiguous = c.rowPitch == width;
+            const int64_t rows = contiguous ? 1 : c.rows, count = contiguous ? c.rows * width : width;
             for (int64_t m = c.filter0; m < c.filter1; ++m)
                 requantizeRows(c.acc + (m - c.filter0) * c.filterStride, c.sums, -m_q.wZero[size_t(m)], c.rowPitch,
-                               c.rows, width, m_rowAdd[size_t(m)], m_q.channel(m),
+                               rows, count, m_rowAdd[size_t(m)], m_q.channel(m),
                                y + (c.image * filters + m) * positions + c.row0 * width);
         });
     }
