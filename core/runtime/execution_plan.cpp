@@ -89,6 +89,14 @@ struct ExecutionPlan::RunState {
     Workspace workspace;
 };
 
+std::vector<PlanStep> withoutSteps(std::vector<PlanStep> steps, const std::vector<char>& drop) {
+    std::vector<PlanStep> kept;
+    kept.reserve(steps.size());
+    for (size_t s = 0; s < steps.size(); ++s)
+        if (!drop[s]) kept.push_back(std::move(steps[s]));
+    return kept;
+}
+
 DType declaredType(const Graph& graph, const std::string& name) {
     if (name.empty()) return DType::Undefined;
     if (const ValueInfo* info = graph.value(name); info && info->dtype != DType::Undefined) return info->dtype;
@@ -239,19 +247,16 @@ std::vector<PlanStep> ExecutionPlan::dropUnreadSteps(std::vector<PlanStep> steps
     for (bool dropped = true; dropped;) {
         dropped = false;
         const ValueUse use = valueUse(steps);
-        std::vector<PlanStep> kept;
-        for (PlanStep& step : steps) {
-            const bool unread =
-                !step.outputs.empty() && std::all_of(step.outputs.begin(), step.outputs.end(),
-                                                     [&](int id) { return use.readers[size_t(id)] == 0; });
-            if (!unread) {
-                kept.push_back(std::move(step));
-                continue;
-            }
-            for (int id : step.outputs) m_fusedAway[size_t(id)] = 1;
+        std::vector<char> unread(steps.size(), 0);
+        for (size_t s = 0; s < steps.size(); ++s) {
+            const std::vector<int>& outputs = steps[s].outputs;
+            unread[s] = !outputs.empty() && std::all_of(outputs.begin(), outputs.end(),
+                                                        [&](int id) { return use.readers[size_t(id)] == 0; });
+            if (!unread[s]) continue;
+            for (int id : outputs) m_fusedAway[size_t(id)] = 1;
             dropped = true;
         }
-        steps = std::move(kept);
+        steps = withoutSteps(std::move(steps), unread);
     }
     return steps;
 }

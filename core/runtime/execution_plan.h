@@ -36,6 +36,8 @@ struct PlanStep {
 // one Gelu step. A run uses the fused list unless it captures a value that only the exact list computes. The declared
 // element type of a value or initializer (Undefined when unknown).
 DType declaredType(const Graph& graph, const std::string& name);
+// `steps` without those whose entry in `drop` is set (the parts a rewrite rule merged into another step).
+std::vector<PlanStep> withoutSteps(std::vector<PlanStep> steps, const std::vector<char>& drop);
 // Whether the codes of a QuantizeLinear / DequantizeLinear are int8: the declared type of its zero point, else of its
 // codes (`codes`: the DequantizeLinear input or QuantizeLinear output); uint8 when neither is declared.
 bool quantizedCodesSigned(const Graph& graph, const std::string& zero, const std::string& codes);

@@ -64,11 +64,7 @@ std::vector<PlanStep> ExecutionPlan::fuseGeluChains(std::vector<PlanStep> steps)
         for (int part : {int(s), erf, add, times}) m_fusedAway[size_t(steps[size_t(part)].outputs[0])] = 1;
         steps[s] = std::move(fused);
     }
-    std::vector<PlanStep> out;
-    out.reserve(steps.size());
-    for (size_t s = 0; s < steps.size(); ++s)
-        if (!absorbed[s]) out.push_back(std::move(steps[s]));
-    return out;
+    return withoutSteps(std::move(steps), absorbed);
 }
 
 }  // namespace lathe

@@ -83,11 +83,7 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedAdds(const Graph& graph, std::
         }
         steps[s] = std::move(fused);
     }
-    std::vector<PlanStep> out;
-    out.reserve(steps.size());
-    for (size_t s = 0; s < steps.size(); ++s)
-        if (!absorbed[s]) out.push_back(std::move(steps[s]));
-    return out;
+    return withoutSteps(std::move(steps), absorbed);
 }
 
 }  // namespace lathe

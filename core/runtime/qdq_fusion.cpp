@@ -177,10 +177,7 @@ std::vector<PlanStep> ExecutionPlan::fuseQuantizedChains(const Graph& graph, con
         for (size_t i = 1; i < chain.size(); ++i) removed[size_t(chain[i])] = 1;
         result[s] = std::move(fused);
     }
-    std::vector<PlanStep> kept;
-    for (size_t s = 0; s < result.size(); ++s)
-        if (!removed[s]) kept.push_back(std::move(result[s]));
-    return kept;
+    return withoutSteps(std::move(result), removed);
 }
 
 }  // namespace lathe
