@@ -118,6 +118,60 @@ LATHE_INT8_TILE(tileAvx512Vnni, "avx2,avx512vnni,avx512vl", dotAvx512Vnni)
 
 #undef LATHE_INT8_TILE
 
+// The direct convolution's 8 x 32 tile in 16-lane registers: per step two 64-byte loads, 8 broadcast weight words,
+// 16 vpdpbusd.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void directTileZmm(const uint8_t* input, const int64_t* offsets,
+                                                                          int64_t steps, const int8_t* weights,
+                                                                          int32_t* acc, int64_t ld) {
+    __m512i sum[8][2];
+    for (auto& row : sum) row[0] = row[1] = _mm512_setzero_si512();
+    for (int64_t s = 0; s < steps; ++s) {
+        const uint8_t* src = input + offsets[s];
+        const __m512i b0 = _mm512_loadu_si512(src), b1 = _mm512_loadu_si512(src + 64);
+        const int8_t* w = weights + s * 32;
+        for (int64_t r = 0; r < 8; ++r) {
+            int32_t word;
+            std::memcpy(&word, w + r * 4, 4);
+            const __m512i a = _mm512_set1_epi32(word);
+            sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], b0, a);
+            sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], b1, a);
+        }
+    }
+    for (int64_t r = 0; r < 8; ++r) {
+        _mm512_storeu_si512(acc + r * ld, sum[r][0]);
+        _mm512_storeu_si512(acc + r * ld + 16, sum[r][1]);
+    }
+}
+
+// The same tile in 8-lane registers, a quarter (8 positions) at a time so that 8 accumulators, the input and the
+// weight word fit the 16 ymm registers. DOT(acc, u8 operand, s8 operand) as in LATHE_INT8_TILE.
+#define LATHE_INT8_DIRECT_TILE(NAME, TARGET, DOT)                                                            \
+    __attribute__((target(TARGET))) void NAME(const uint8_t* input, const int64_t* offsets, int64_t steps,   \
+                                              const int8_t* weights, int32_t* acc, int64_t ld) {             \
+        for (int64_t quarter = 0; quarter < 4; ++quarter) {                                                  \
+            __m256i sum[8];                                                                                  \
+            for (auto& v : sum) v = _mm256_setzero_si256();                                                  \
+            for (int64_t s = 0; s < steps; ++s) {                                                            \
+                const __m256i b =                                                                            \
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(input + offsets[s] + quarter * 32)); \
+                const int8_t* w = weights + s * 32;                                                          \
+                for (int64_t r = 0; r < 8; ++r) {                                                            \
+                    int32_t word;                                                                            \
+                    std::memcpy(&word, w + r * 4, 4);                                                        \
+                    sum[r] = DOT(sum[r], b, _mm256_set1_epi32(word));                                        \
+                }                                                                                            \
+            }                                                                                                \
+            for (int64_t r = 0; r < 8; ++r)                                                                  \
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * ld + quarter * 8), sum[r]);         \
+        }                                                                                                    \
+    }
+
+LATHE_INT8_DIRECT_TILE(directTileAvx2, "avx2", dotEmulated)
+LATHE_INT8_DIRECT_TILE(directTileAvxVnni, "avx2,avxvnni", dotAvxVnni)
+LATHE_INT8_DIRECT_TILE(directTileAvx512VnniYmm, "avx2,avx512vnni,avx512vl", dotAvx512Vnni)
+
+#undef LATHE_INT8_DIRECT_TILE
+
 using TileFunction = void (*)(const uint8_t*, const uint8_t*, int64_t, bool, int64_t, int64_t, int32_t*, int64_t);
 
 TileFunction tileFunction(Int8Path path) {
@@ -262,6 +316,23 @@ const char* int8PathName(Int8Path path) {
             break;
     }
     return "scalar";
+}
+
+Int8DirectTile int8DirectTile() {
+    static const Int8DirectTile tile = []() -> Int8DirectTile {
+        switch (int8Path()) {
+            case Int8Path::Vnni:
+                if (!std::getenv("LATHE_NO_AVX512") && supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+                    return directTileZmm;
+                return vnniFlavour() == VnniFlavour::Avx ? directTileAvxVnni : directTileAvx512VnniYmm;
+            case Int8Path::Avx2:
+                return directTileAvx2;
+            case Int8Path::Scalar:
+                break;
+        }
+        return nullptr;
+    }();
+    return tile;
 }
 
 void int8Gemm(const uint8_t* a, const uint8_t* b, int64_t rows, int64_t cols, int64_t depth, bool leftSigned,

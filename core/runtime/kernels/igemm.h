@@ -23,6 +23,10 @@ struct Int8Packing {
     static constexpr int64_t kTileRows = 4;
     static constexpr int64_t kPanelCols = 16;
 
+    // The direct convolution's tile (int8_direct_conv.h): 8 filters by 32 output positions.
+    static constexpr int64_t kDirectFilters = 8;
+    static constexpr int64_t kDirectPositions = 32;
+
     static int64_t paddedDepth(int64_t depth) { return (depth + 3) / 4 * 4; }
     static int64_t leftBytes(int64_t rows, int64_t depth) {
         return (rows + kTileRows - 1) / kTileRows * kTileRows * paddedDepth(depth);
@@ -42,6 +46,14 @@ struct Int8Packing {
 // and B u8; otherwise A holds u8 and B s8. Both are packed as Int8Packing describes for this `depth`.
 void int8Gemm(const uint8_t* a, const uint8_t* b, int64_t rows, int64_t cols, int64_t depth, bool leftSigned,
               int32_t* c, int64_t ldc);
+
+// The direct convolution's tile: acc[r * ld + p] = sum over steps s of the 4 byte products of input word
+// input[offsets[s] + 4 p] (u8) and weight word weights[(s * 8 + r) * 4] (s8), for 8 rows r and 32 positions p. Zmm
+// registers with AVX512-VNNI, ymm with AVX-VNNI (or AVX512-VNNI under LATHE_NO_AVX512), the exact emulation with
+// AVX2; null on the scalar path.
+using Int8DirectTile = void (*)(const uint8_t* input, const int64_t* offsets, int64_t steps, const int8_t* weights,
+                                int32_t* acc, int64_t ld);
+Int8DirectTile int8DirectTile();
 
 // Requantizes `count` accumulators into codes stored as floats: out[i] = clamp(nearbyint(fma(float(acc[i] + add[i] +
 // addAll), multiplier[i], offset[i])) + zero, low, high), with add null for 0 and multiplier/offset either one value

@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/runtime/kernels/igemm.h"
@@ -13,16 +12,9 @@ namespace lathe {
 
 namespace {
 
-constexpr int64_t kBlockFilters = 8;    // filters per tile: 8 broadcast weight words
-constexpr int64_t kTilePositions = 32;  // positions per tile: two 16-lane vectors
+constexpr int64_t kBlockFilters = Int8Packing::kDirectFilters;
+constexpr int64_t kTilePositions = Int8Packing::kDirectPositions;
 constexpr int64_t kChunkPositions = 256;
-
-bool available() {
-    static const bool ok = int8Path() == Int8Path::Vnni && !std::getenv("LATHE_NO_AVX512") &&
-                           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                           __builtin_cpu_supports("avx512vnni");
-    return ok;
-}
 
 // Where each image's bytes live: per block of 4 channels, one plane per stride phase (py, px), each plane phaseH rows
 // of phaseW pixels of 4 bytes, then `slack` pixels that the last tiles read past the end.
@@ -67,36 +59,11 @@ void interleave(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint
     }
 }
 
-// 8 filters x 32 positions: per (channel block, tap) step two 64-byte loads of input pixels and 8 broadcast weight
-// words, 16 vpdpbusd.
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile(const uint8_t* input, const int64_t* offsets,
-                                                                 int64_t steps, const int8_t* weights, int32_t* acc,
-                                                                 int64_t ld) {
-    __m512i sum[kBlockFilters][2];
-    for (auto& row : sum) row[0] = row[1] = _mm512_setzero_si512();
-    for (int64_t s = 0; s < steps; ++s) {
-        const uint8_t* src = input + offsets[s];
-        const __m512i b0 = _mm512_loadu_si512(src), b1 = _mm512_loadu_si512(src + 64);
-        const int8_t* w = weights + s * kBlockFilters * 4;
-        for (int64_t r = 0; r < kBlockFilters; ++r) {
-            int32_t word;
-            std::memcpy(&word, w + r * 4, 4);
-            const __m512i a = _mm512_set1_epi32(word);
-            sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], b0, a);
-            sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], b1, a);
-        }
-    }
-    for (int64_t r = 0; r < kBlockFilters; ++r) {
-        _mm512_storeu_si512(acc + r * ld, sum[r][0]);
-        _mm512_storeu_si512(acc + r * ld + 16, sum[r][1]);
-    }
-}
-
 }  // namespace
 
 std::unique_ptr<Int8DirectConv> Int8DirectConv::make(const std::vector<int64_t>& weightShape,
                                                      const std::vector<int8_t>& weights, bool withSums) {
-    if (!available() || weightShape.size() != 4) return nullptr;
+    if (!int8DirectTile() || weightShape.size() != 4) return nullptr;
     const int64_t filters = weightShape[0], channels = weightShape[1], kh = weightShape[2], kw = weightShape[3];
     const int64_t taps = kh * kw, rows = filters + (withSums ? 1 : 0);
     const int64_t blocks = (rows + kBlockFilters - 1) / kBlockFilters;
@@ -235,6 +202,7 @@ void Int8DirectConv::run(const WindowGeometry& w, int64_t batch, const float* x,
             auto* acc = reinterpret_cast<int32_t*>(
                 workspace.scratch(thread, size_t((block1 - block0) * kBlockFilters * chunkColumns)));
             const uint8_t* image0 = buffer + image * layout.imageBytes;
+            const Int8DirectTile tile = int8DirectTile();
             for (int64_t b = block0; b < block1; ++b)
                 for (int64_t q = 0; q < positions; q += kTilePositions)
                     tile(image0 + (q0 + q) * 4, offsets.data(), steps, m_packed.data() + b * steps * kBlockFilters * 4,

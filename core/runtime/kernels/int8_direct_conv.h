@@ -8,12 +8,14 @@
 #include "core/runtime/kernel.h"
 #include "core/runtime/kernels/window.h"
 
-// A 2-D int8 convolution (one group, no dilation) without a patch matrix, on AVX512-VNNI. Each image's input bytes are
+// A 2-D int8 convolution (one group, no dilation) without a patch matrix, on every vector path (igemm.h's
+// int8DirectTile: zmm with AVX512-VNNI, ymm with AVX-VNNI, the AVX2 emulation). Each image's input bytes are
 // laid out once as blocks of 4 channels, each pixel 4 adjacent bytes (one per channel), padded with the input's zero
 // point and split by stride phase; with one input channel (and stride 1), each pixel's word holds it and the next 3
-// pixels of its padded row instead, so one step covers 4 taps of a kernel row. Output positions are numbered across the padded width of the phase images, so for
-// every tap the 16 positions of a vector read 64 adjacent bytes at a fixed offset: one load per (channel block, tap)
-// feeds 8 filters' vpdpbusd. The columns past the output's width are computed and dropped.
+// pixels of its padded row instead, so one step covers 4 taps of a kernel row. Output positions are numbered across the
+// padded width of the phase images, so for every tap the 16 positions of a vector read 64 adjacent bytes at a fixed
+// offset: one load per (channel block, tap) feeds 8 filters' dot products. The columns past the output's width are
+// computed and dropped.
 namespace lathe {
 
 class Int8DirectConv {
@@ -30,8 +32,8 @@ public:
     };
     using ChunkSink = std::function<void(const Chunk&)>;
 
-    // Null when the CPU has no AVX512-VNNI (or LATHE_NO_AVX512 / LATHE_NO_VNNI is set) or the weights are not
-    // [M, C, kh, kw]. `weights` are signed bytes in that order; `withSums` adds the per-position input sums.
+    // Null on the scalar path (no AVX2, or LATHE_NO_AVX2) or when the weights are not [M, C, kh, kw]. `weights` are
+    // signed bytes in that order; `withSums` adds the per-position input sums.
     static std::unique_ptr<Int8DirectConv> make(const std::vector<int64_t>& weightShape,
                                                 const std::vector<int8_t>& weights, bool withSums);
 

@@ -383,7 +383,7 @@ private:
         }
     }
 
-    // The direct AVX512-VNNI convolution (int8_direct_conv.h), each chunk of accumulators requantized in cache.
+    // The direct convolution (int8_direct_conv.h), each chunk of accumulators requantized in cache.
     void direct(const WindowGeometry& w, int64_t batch, const float* x, float* y, Workspace& workspace) const {
         const int64_t filters = m_weightShape[0], width = w.out[2], positions = w.outSize();
         m_direct->run(w, batch, x, m_xSigned, uint8_t(m_q.xZero), workspace, [&](const Int8DirectConv::Chunk& c) {
@@ -452,7 +452,7 @@ private:
     std::vector<int32_t> m_rowAdd;  // per filter: bias - xZero * sum(w) + depth * xZero * wZero
     std::vector<float> m_centred;   // w - wZero, for depthwise convolutions (the float depthwise kernel's taps)
     std::shared_ptr<const Int8MatMulKernel> m_dense;  // the same weights as [K, M], for windows covering the input
-    std::unique_ptr<const Int8DirectConv> m_direct;   // one group, 2-D: without a patch matrix on AVX512-VNNI
+    std::unique_ptr<const Int8DirectConv> m_direct;   // one group, 2-D: without a patch matrix
 };
 
 }  // namespace
