@@ -37,7 +37,8 @@ public:
     static std::unique_ptr<Int8DirectConv> make(const std::vector<int64_t>& weightShape,
                                                 const std::vector<int8_t>& weights, bool withSums);
 
-    // Whether this geometry runs here: 2-D, no dilation, and stride 1 for one input channel.
+    // Whether this geometry runs here: 2-D, no dilation, not a 1x1 kernel with stride 1, and stride 1 for one input
+    // channel.
     bool fits(const WindowGeometry& w) const;
 
     // Runs the convolution of `batch` images of float codes x [batch, C, H, W] (u8 codes, or s8 when `xSigned`, as

@@ -215,6 +215,7 @@ private slots:
         QTest::newRow("sym 3x3 chunks") << ConvCase{2, 13, 20, 1, 23, 37, 3, 1, 1, 1, false, true, true, true, true};
         QTest::newRow("sym filter groups") << ConvCase{1, 9, 30, 1, 6, 6, 3, 1, 1, 1, false, true, true, false, true};
         QTest::newRow("sym stride 2 s8") << ConvCase{2, 6, 9, 1, 15, 16, 3, 2, 1, 1, true, true, false, true, true};
+        QTest::newRow("sym 1x1 patch path") << ConvCase{2, 12, 20, 1, 7, 9, 1, 1, 0, 1, false, true, true, true, true};
         QTest::newRow("sym 1x1 stride 2") << ConvCase{1, 8, 12, 1, 9, 9, 1, 2, 0, 1, false, true, true, true, true};
         QTest::newRow("sym 5x5 u8 w") << ConvCase{1, 3, 17, 1, 12, 10, 5, 1, 2, 1, false, false, true, true, true};
         // One input channel (grayscale stems, LeNet-5's conv1): words of 4 adjacent taps; stride 2 takes the patches.
