@@ -37,6 +37,26 @@ AxisWindows axisWindows(const WindowGeometry& g, size_t d, bool countIncludePad)
     return a;
 }
 
+// dst[j] = the max over taps k of src[2 j + k], j < count, in the scalar loop's order (maxps(x, acc) is
+// std::max(acc, x)): the windows of a stride-2 max pool along a row that lie inside it.
+__attribute__((target("avx512f"))) void maxStride2RowAvx512(const float* src, int64_t taps, int64_t count, float* dst) {
+    const __mmask16 every = 0xFFFF;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const auto lanes = [](int64_t n) { return __mmask16(n >= 16 ? 0xFFFF : (1u << std::max<int64_t>(n, 0)) - 1); };
+    for (int64_t j = 0; j < count; j += 16) {
+        const int64_t n = std::min<int64_t>(16, count - j), reads = 2 * n - 1;  // inputs 0 .. 2(n-1) of each tap
+        const __mmask16 first = lanes(reads), second = lanes(reads - 16);
+        __m512 acc = _mm512_set1_ps(-INFINITY);
+        for (int64_t k = 0; k < taps; ++k) {
+            const float* from = src + 2 * j + k;
+            const __m512 x = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(first, from), even,
+                                                    _mm512_maskz_loadu_ps(second, from + 16));
+            acc = _mm512_mask_max_ps(acc, every, x, acc);
+        }
+        _mm512_mask_storeu_ps(dst + j, lanes(n), acc);
+    }
+}
+
 // Pools one axis of a plane: `src` has dims `dims`, `dst` gets dims[axis] replaced by the output size. Max pooling
 // and AveragePool's sum (its divisor is a product of per-axis counts) are separable, so a window pools axis by axis.
 template <bool isMax>
@@ -46,8 +66,22 @@ void poolAxis(const WindowGeometry& g, const AxisWindows& windows, size_t axis, 
     const int64_t inner = axis == 2 ? 1 : (axis == 1 ? dims[2] : dims[1] * dims[2]);
     const int64_t dilation = g.dilation[axis];
     if (inner == 1) {
+        // Max pools with stride 2 run the outputs whose window lies inside the row in 16 lanes.
+        int64_t inside0 = g.out[axis], inside1 = g.out[axis];
+        if (isMax && dilation == 1 && g.stride[axis] == 2 && cpuUsesAvx512())
+            for (int64_t out = 0; out < g.out[axis]; ++out)
+                if (windows.first[size_t(out)] == 0 && windows.last[size_t(out)] == g.kernel[axis]) {
+                    inside0 = std::min(inside0, out);
+                    inside1 = out + 1;
+                }
         for (int64_t o = 0; o < outer; ++o, src += dims[axis])
             for (int64_t out = 0; out < g.out[axis]; ++out) {
+                if (out == inside0) {
+                    maxStride2RowAvx512(src + windows.start[size_t(out)], g.kernel[axis], inside1 - inside0, dst);
+                    dst += inside1 - inside0;
+                    out = inside1 - 1;
+                    continue;
+                }
                 const float* from = src + windows.start[size_t(out)];
                 float acc = isMax ? -INFINITY : 0.f;
                 for (int64_t k = windows.first[size_t(out)]; k < windows.last[size_t(out)]; ++k) {

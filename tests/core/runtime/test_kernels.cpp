@@ -691,6 +691,27 @@ private slots:
         QCOMPARE(wrong, int64_t(0));
     }
 
+    // Stride-2 max pools on rows wider than one 16-output vector: the windows inside the row run in 16 lanes, the
+    // padded or cut ones at the ends one by one (3x3/2 with padding as ResNet's stem, 3x3/2 in ceil mode, 2x1/2).
+    void maxPoolStride2WideRows_data() {
+        QTest::addColumn<QString>("params");  // as pool_data
+        QTest::newRow("3x3/2 pad 1") << "3,3,2,2,1,1,1,1,1,1,0,0";
+        QTest::newRow("3x3/2 ceil") << "3,3,2,2,0,0,0,0,1,1,1,0";
+        QTest::newRow("1x2/2") << "1,2,1,2,0,0,0,0,1,1,0,0";
+    }
+    void maxPoolStride2WideRows() {
+        QFETCH(QString, params);
+        const std::vector<int64_t> v = parseShape(params);
+        const Pool2dParams p{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] != 0, v[11] != 0};
+        const NDArray x = randomArray({2, 2, 7, 75}, 15);
+        GraphBuilder g;
+        g.input("x");
+        g.node("MaxPool", {"x"}, {"y"}, poolAttributes(p, true));
+        g.output("y");
+        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), naivePool2d(x, p, true));
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
     void globalPool_data() {
         QTest::addColumn<QString>("op");
         QTest::newRow("average") << "GlobalAveragePool";
