@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/runtime/kernels/sgemm.h"
+
 namespace lathe {
 
 namespace {
@@ -264,11 +266,6 @@ __attribute__((target("avx512f"))) void requantizeRowsAvx512(const Acc* acc, con
     }
 }
 
-bool hasAvx512() {
-    static const bool has = !std::getenv("LATHE_NO_AVX512") && __builtin_cpu_supports("avx512f");
-    return has;
-}
-
 // Eight codes clamped to [lo, hi], shifted and rounded to 32-bit integers.
 __attribute__((target("avx2"))) inline __m256i codeWord(const float* p, __m256 lo, __m256 hi, __m256 shift) {
     return _mm256_cvtps_epi32(_mm256_add_ps(_mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(p), lo), hi), shift));
@@ -322,7 +319,7 @@ Int8DirectTile int8DirectTile() {
     static const Int8DirectTile tile = []() -> Int8DirectTile {
         switch (int8Path()) {
             case Int8Path::Vnni:
-                if (!std::getenv("LATHE_NO_AVX512") && supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+                if (cpuUsesAvx512() && supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
                     return directTileZmm;
                 return vnniFlavour() == VnniFlavour::Avx ? directTileAvxVnni : directTileAvx512VnniYmm;
             case Int8Path::Avx2:
@@ -388,7 +385,7 @@ __attribute__((target("avx2,fma"))) void requantizeRowsAvx2(const Acc* acc, cons
 template <typename Acc>
 void requantizeRowsOf(const Acc* acc, const int32_t* sums, int32_t sumScale, int64_t pitch, int64_t rows, int64_t count,
                       int32_t addAll, const Requantization& r, float* out) {
-    if (int8Path() != Int8Path::Scalar && hasAvx512())
+    if (int8Path() != Int8Path::Scalar && cpuUsesAvx512())
         return requantizeRowsAvx512(acc, sums, sumScale, pitch, rows, count, addAll, r, out);
     if (int8Path() != Int8Path::Scalar)
         return requantizeRowsAvx2(acc, sums, sumScale, pitch, rows, count, addAll, r, out);

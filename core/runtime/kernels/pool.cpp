@@ -37,15 +37,17 @@ AxisWindows axisWindows(const WindowGeometry& g, size_t d, bool countIncludePad)
     return a;
 }
 
+// The first n (clamped to [0, 16]) lanes of a 16-lane mask.
+inline __mmask16 firstLanes(int64_t n) { return __mmask16(lowBits(std::min<int64_t>(n, 16))); }
+
 // dst[j] = the max over taps k of src[2 j + k], j < count, in the scalar loop's order (maxps(x, acc) is
 // std::max(acc, x)): the windows of a stride-2 max pool along a row that lie inside it.
 __attribute__((target("avx512f"))) void maxStride2RowAvx512(const float* src, int64_t taps, int64_t count, float* dst) {
     const __mmask16 every = 0xFFFF;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const auto lanes = [](int64_t n) { return __mmask16(n >= 16 ? 0xFFFF : (1u << std::max<int64_t>(n, 0)) - 1); };
     for (int64_t j = 0; j < count; j += 16) {
         const int64_t n = std::min<int64_t>(16, count - j), reads = 2 * n - 1;  // inputs 0 .. 2(n-1) of each tap
-        const __mmask16 first = lanes(reads), second = lanes(reads - 16);
+        const __mmask16 first = firstLanes(reads), second = firstLanes(reads - 16);
         __m512 acc = _mm512_set1_ps(-INFINITY);
         for (int64_t k = 0; k < taps; ++k) {
             const float* from = src + 2 * j + k;
@@ -53,7 +55,7 @@ __attribute__((target("avx512f"))) void maxStride2RowAvx512(const float* src, in
                                                     _mm512_maskz_loadu_ps(second, from + 16));
             acc = _mm512_mask_max_ps(acc, every, x, acc);
         }
-        _mm512_mask_storeu_ps(dst + j, lanes(n), acc);
+        _mm512_mask_storeu_ps(dst + j, firstLanes(n), acc);
     }
 }
 
@@ -167,14 +169,13 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* r0, con
     const __m512 lowest = _mm512_set1_ps(-INFINITY);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const auto lanes = [](int64_t n) { return __mmask16(n >= 16 ? 0xFFFF : (1u << std::max<int64_t>(n, 0)) - 1); };
     for (int64_t o = 0; o < outW; o += 16) {
         const int64_t n = std::min<int64_t>(16, outW - o);
-        const __mmask16 first = lanes(2 * n), second = lanes(2 * n - 16);
+        const __mmask16 first = firstLanes(2 * n), second = firstLanes(2 * n - 16);
         const __m512 a = maxDown(r0 + 2 * o, r1 + 2 * o, first), b = maxDown(r0 + 2 * o + 16, r1 + 2 * o + 16, second);
         const __m512 left = _mm512_permutex2var_ps(a, even, b), right = _mm512_permutex2var_ps(a, odd, b);
         const __m512 across = _mm512_mask_max_ps(lowest, every, left, lowest);
-        _mm512_mask_storeu_ps(out + o, lanes(n), _mm512_mask_max_ps(across, every, right, across));
+        _mm512_mask_storeu_ps(out + o, firstLanes(n), _mm512_mask_max_ps(across, every, right, across));
     }
 }
 

@@ -1,11 +1,11 @@
 #include "core/runtime/kernels/quantized_add.h"
 
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/runtime/kernels/igemm.h"
 #include "core/runtime/kernels/kernel_util.h"
 
 namespace lathe {
@@ -40,7 +40,7 @@ __attribute__((target("avx2"))) void addRunAvx2(const float* a, const float* b, 
 }
 
 void addRun(const float* a, const float* b, int64_t n, const QuantizedAddParams& p, float* y) {
-    if (!std::getenv("LATHE_NO_AVX2") && __builtin_cpu_supports("avx2")) return addRunAvx2(a, b, n, p, y);
+    if (int8Path() != Int8Path::Scalar) return addRunAvx2(a, b, n, p, y);  // AVX2 present, LATHE_NO_AVX2 unset
     for (int64_t i = 0; i < n; ++i) y[i] = addOne(a[i], b[i], p);
 }
 
