@@ -210,9 +210,25 @@ __attribute__((target("avx2,fma"))) inline void microKernelGathered(int64_t dept
     storeTile<rows>(acc, c, ldc, cols, store);
 }
 
+// microKernelGathered for a tile of `rows` (1-6) valid rows.
+__attribute__((target("avx2,fma"))) inline void microTileGathered(int64_t rows, int64_t depth, const float* a,
+                                                                  const float* half0, const float* half1,
+                                                                  const float* next, const int64_t* offsets, float* c,
+                                                                  int64_t ldc, int64_t cols, const TileStore* store) {
+    using Kernel = void (*)(int64_t, const float*, const float*, const float*, const float*, const int64_t*, float*,
+                            int64_t, int64_t, const TileStore*);
+    static constexpr Kernel kKernels[kPanelRows] = {microKernelGathered<1>, microKernelGathered<2>,
+                                                    microKernelGathered<3>, microKernelGathered<4>,
+                                                    microKernelGathered<5>, microKernelGathered<6>};
+    kKernels[std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, half0, half1, next, offsets, c, ldc, cols, store);
+}
+
 void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const float* const (&halves)[4],
                            const float* next, const int64_t* offsets, float* c, int64_t ldc, int64_t cols1,
                            const TileStore* store);
+void microTileGatheredPanels(int64_t depth, const float* a, const float* const (&halves)[4], const float* next,
+                             const int64_t* offsets, float* c, int64_t ldc, int64_t cols1, const TileStore* store,
+                             const TileStore* lowerStore);
 
 // The store of row panel `panel` for the K block [depth, depth + blockDepth) of a product of total depth `total`.
 inline const TileStore* tileStore(const RowOutput* output, int64_t panel, int64_t depth, int64_t blockDepth,
@@ -243,7 +259,10 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
             keep |= lowBits(std::min<int64_t>(8, b.outputWidth - q % b.width)) << (q - p);
         return keep;
     };
-    TileStore store;
+    // On AVX-512, two full row panels share each B load: 12 rows x 32 columns, 24 accumulators (half the B traffic
+    // from L2 per multiply-add of one panel at a time).
+    auto twoPanels = [&](int64_t i) { return wide && i + 1 < panelEnd && rows >= (i + 2) * kPanelRows; };
+    TileStore store, lowerStore;
     for (int64_t k = 0; k < b.rows; k += kDepthBlock) {
         const int64_t blockDepth = std::min(kDepthBlock, b.rows - k);
         // Groups of column tiles: each A panel (in L1) serves the whole group, and each channel row of B is fetched
@@ -251,10 +270,12 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
         constexpr int64_t kGroupCols = 4 * kPanelCols;
         for (int64_t group = 0; group < b.cols; group += kGroupCols) {
             const int64_t groupEnd = std::min(b.cols, group + kGroupCols);
-            for (int64_t i = panelBegin; i < panelEnd; ++i) {
+            for (int64_t i = panelBegin; i < panelEnd; i += twoPanels(i) ? 2 : 1) {
                 const float* panel = a + panelOffset(k, paddedRows, i, kPanelRows, blockDepth);
                 const int64_t* offsets = b.offsets + k;
                 const TileStore* s = tileStore(output, i, k, blockDepth, b.rows, store);
+                const TileStore* lower =
+                    twoPanels(i) ? tileStore(output, i + 1, k, blockDepth, b.rows, lowerStore) : nullptr;
                 for (int64_t p = group; p < groupEnd; p += kPanelCols) {
                     // A pair: when tile p is full (p + 16 may end at the edge), and for every tile when compact (a
                     // lone last tile, up to 16 columns, with an empty second one).
@@ -266,10 +287,15 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                                                         : cols1 > 0 ? half(p + 16)
                                                                     : half1};
                         const float* next = i == panelBegin && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
-                        store.keep = compact ? keptColumns(p) : 0;
+                        store.keep = lowerStore.keep = compact ? keptColumns(p) : 0;
                         const int64_t column = compact ? p / b.width * b.outputWidth + p % b.width : p;
-                        microTileGatheredPair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel, halves,
-                                              next, offsets, c + i * kPanelRows * ldc + column, ldc, cols1, s);
+                        float* tile = c + i * kPanelRows * ldc + column;
+                        if (lower)
+                            microTileGatheredPanels(blockDepth, panel, halves, next, offsets, tile, ldc, cols1, s,
+                                                    lower);
+                        else
+                            microTileGatheredPair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel,
+                                                  halves, next, offsets, tile, ldc, cols1, s);
                         p += kPanelCols;
                         continue;
                     }
@@ -278,27 +304,10 @@ __attribute__((target("avx2,fma"))) void multiplyGathered(const float* a, int64_
                     const float* half1 = cols > 8 ? half(p + 8) : half0;
                     // While the first panel runs, fetch the matching tile of the next group.
                     const float* next = i == panelBegin && p + kGroupCols < b.cols ? half(p + kGroupCols) : nullptr;
-                    float* tile = c + i * kPanelRows * ldc + p;
-                    switch (std::min(kPanelRows, rows - i * kPanelRows)) {
-                        case 1:
-                            microKernelGathered<1>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                            break;
-                        case 2:
-                            microKernelGathered<2>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                            break;
-                        case 3:
-                            microKernelGathered<3>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                            break;
-                        case 4:
-                            microKernelGathered<4>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                            break;
-                        case 5:
-                            microKernelGathered<5>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                            break;
-                        default:
-                            microKernelGathered<6>(blockDepth, panel, half0, half1, next, offsets, tile, ldc, cols, s);
-                            break;
-                    }
+                    for (int64_t j = i; j < i + (lower ? 2 : 1); ++j)
+                        microTileGathered(std::min(kPanelRows, rows - j * kPanelRows), blockDepth,
+                                          panel + (j - i) * kPanelRows * blockDepth, half0, half1, next, offsets,
+                                          c + j * kPanelRows * ldc + p, ldc, cols, j == i ? s : lower);
                 }
             }
         }
@@ -487,6 +496,44 @@ void microTileGatheredPair(int64_t rows, int64_t depth, const float* a, const fl
     const bool compact = store && store->keep;
     kKernels[contiguous][compact][std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, halves, next, offsets, c, ldc,
                                                                                 cols1, store);
+}
+
+// microKernelGatheredPair<6> for two consecutive A panels (12 rows; `a + kPanelRows * depth` is the second), each B
+// row loaded once for both: the same FMAs per element in the same order, so the same bits.
+template <bool contiguous, bool compact>
+__attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPanels(
+    int64_t depth, const float* a, const float* const (&halves)[4], const float* next, const int64_t* offsets, float* c,
+    int64_t ldc, int64_t cols1, const TileStore* store, const TileStore* lowerStore) {
+    __m512 upper[kPanelRows][2], lower[kPanelRows][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < kPanelRows; ++r) upper[r][0] = upper[r][1] = lower[r][0] = lower[r][1] = _mm512_setzero_ps();
+    const __mmask16 second = __mmask16(lowBits(cols1));
+    const float* a2 = a + kPanelRows * depth;
+    for (int64_t k = 0; k < depth; ++k, a += kPanelRows, a2 += kPanelRows) {
+        const int64_t offset = offsets[k];
+        if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T0);
+        const __m512 v0 =
+            contiguous ? _mm512_loadu_ps(halves[0] + offset) : loadHalves(halves[0] + offset, halves[1] + offset);
+        const __m512 v1 = contiguous ? _mm512_maskz_loadu_ps(second, halves[2] + offset)
+                                     : loadHalves(halves[2] + offset, halves[3] + offset);
+        fmaPairStep<kPanelRows>(upper, a, v0, v1);
+        fmaPairStep<kPanelRows>(lower, a2, v0, v1);
+    }
+    storePairTile<kPanelRows, compact>(upper, c, ldc, cols1, store);
+    storePairTile<kPanelRows, compact>(lower, c + kPanelRows * ldc, ldc, cols1, lowerStore);
+}
+
+void microTileGatheredPanels(int64_t depth, const float* a, const float* const (&halves)[4], const float* next,
+                             const int64_t* offsets, float* c, int64_t ldc, int64_t cols1, const TileStore* store,
+                             const TileStore* lowerStore) {
+    using Kernel = void (*)(int64_t, const float*, const float* const(&)[4], const float*, const int64_t*, float*,
+                            int64_t, int64_t, const TileStore*, const TileStore*);
+    static constexpr Kernel kKernels[2][2] = {
+        {microKernelGatheredPanels<false, false>, microKernelGatheredPanels<false, true>},
+        {microKernelGatheredPanels<true, false>, microKernelGatheredPanels<true, true>}};
+    const bool contiguous = halves[1] == halves[0] + 8 && halves[3] == halves[2] + 8;
+    const bool compact = store && store->keep;
+    kKernels[contiguous][compact](depth, a, halves, next, offsets, c, ldc, cols1, store, lowerStore);
 }
 
 // microKernelPair for a tile of `rows` (1-6) valid rows; A read in place when `lda` > 0 (see microKernel).
