@@ -287,6 +287,17 @@ private slots:
         QTest::newRow("deep: K > 256, M not a multiple of 6") << "2,40,12,12,70,3,3"
                                                               << "1,1,1,1,1,1,1,1,1"
                                                               << "" << true << true;
+        // At least 16 input channels and 32 filters run the direct kernel on CPUs with AVX-512 (filters in the
+        // lanes, rows cut into segments of at most 14 positions): a lone last vector, uneven rows, K blocks.
+        QTest::newRow("direct: 40 filters, 30-wide rows (10 + 10 + 10)") << "2,16,6,30,40,3,3"
+                                                                         << "1,1,1,1,1,1,1,1,1"
+                                                                         << "" << true << true;
+        QTest::newRow("direct stride 2 dilation 2 asymmetric, K > 256, 33 filters") << "1,32,13,17,33,3,3"
+                                                                                    << "2,2,2,2,2,1,1,2,1"
+                                                                                    << "" << true << true;
+        QTest::newRow("direct 5x5 stride (1, 2), 29 wide") << "2,16,9,58,32,5,5"
+                                                           << "1,2,1,1,2,2,2,1,1"
+                                                           << "" << true << false;
         QTest::newRow("wide rows: OW > 16") << "1,3,5,37,7,3,3"
                                             << "1,1,1,1,1,1,1,1,1"
                                             << "" << true << true;

@@ -1,0 +1,193 @@
+#include "core/runtime/kernels/direct_conv.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "core/runtime/kernels/kernel_util.h"
+#include "core/runtime/kernels/sgemm.h"
+
+namespace lathe {
+
+namespace {
+
+constexpr int64_t kLanes = DirectConvWeights::kLanes;
+
+// The GEMM's K block: sums restart every this many weight rows and are added to the running total, as the GEMM adds
+// each block's tile to C, so the two paths give the same bits.
+constexpr int64_t kDepthBlock = RightPanelLayout::kDepthBlock;
+
+// The masked forms with every lane set: the plain intrinsics' "undefined" pass-through trips GCC 12's
+// -Wuninitialized.
+constexpr __mmask16 kAll = 0xFFFF;
+__attribute__((target("avx512f"))) inline __m512 unpackLow(__m512 a, __m512 b) {
+    return _mm512_mask_unpacklo_ps(a, kAll, a, b);
+}
+__attribute__((target("avx512f"))) inline __m512 unpackHigh(__m512 a, __m512 b) {
+    return _mm512_mask_unpackhi_ps(a, kAll, a, b);
+}
+template <int imm>
+__attribute__((target("avx512f"))) inline __m512 shuffle(__m512 a, __m512 b) {
+    return _mm512_mask_shuffle_ps(a, kAll, a, b, imm);
+}
+template <int imm>
+__attribute__((target("avx512f"))) inline __m512 shuffleBlocks(__m512 a, __m512 b) {
+    return _mm512_mask_shuffle_f32x4(a, kAll, a, b, imm);
+}
+
+// r[i] lane l <- r[l] lane i: a 16 x 16 transpose in registers (pairs, then quads, then 128-bit and 256-bit blocks).
+__attribute__((target("avx512f,avx2,fma"))) inline void transpose16(__m512 (&r)[kLanes]) {
+    __m512 t[kLanes];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = unpackLow(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = unpackHigh(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        r[4 * i] = shuffle<_MM_SHUFFLE(1, 0, 1, 0)>(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 1] = shuffle<_MM_SHUFFLE(3, 2, 3, 2)>(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 2] = shuffle<_MM_SHUFFLE(1, 0, 1, 0)>(t[4 * i + 1], t[4 * i + 3]);
+        r[4 * i + 3] = shuffle<_MM_SHUFFLE(3, 2, 3, 2)>(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < 4; ++i) {
+            t[8 * h + i] = shuffleBlocks<0x88>(r[8 * h + i], r[8 * h + 4 + i]);
+            t[8 * h + 4 + i] = shuffleBlocks<0xdd>(r[8 * h + i], r[8 * h + 4 + i]);
+        }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = shuffleBlocks<0x88>(t[i], t[8 + i]);
+        r[8 + i] = shuffleBlocks<0xdd>(t[i], t[8 + i]);
+    }
+}
+
+// Lanes [first, first + count) of a per-filter array (count <= 16), zero past it; `fill` where the array is null.
+__attribute__((target("avx512f,avx2,fma"))) inline __m512 filterLanes(const float* values, int64_t first, int64_t count,
+                                                                      float fill) {
+    return values ? _mm512_maskz_loadu_ps(__mmask16(lowBits(count)), values + first) : _mm512_set1_ps(fill);
+}
+
+// The epilogue of RowOutput (storePairTile's operations in its order) on 16 filters' values, then the transposed
+// store of `positions` outputs per filter, with the residual.
+__attribute__((target("avx512f,avx2,fma"))) void storeFilterVector(__m512 (&v)[kLanes], int positions,
+                                                                   int64_t firstFilter, int64_t filters,
+                                                                   const DirectConvOutput& o, float* out,
+                                                                   int64_t plane) {
+    const __mmask16 all = kAll;
+    const int64_t count = std::min(kLanes, filters - firstFilter);
+    const __m512 low = _mm512_set1_ps(o.low), high = _mm512_set1_ps(o.high);
+    const __m512 scale = filterLanes(o.scale, firstFilter, count, 1.f);
+    const __m512 shift = filterLanes(o.shift, firstFilter, count, 0.f);
+    for (int j = 0; j < positions; ++j) {
+        if (o.scale) v[j] = _mm512_add_ps(_mm512_mul_ps(v[j], scale), shift);  // multiply, then add: no FMA
+        v[j] = _mm512_mask_min_ps(v[j], all, _mm512_mask_max_ps(v[j], all, v[j], low), high);
+    }
+    for (int j = positions; j < kLanes; ++j) v[j] = _mm512_setzero_ps();
+    transpose16(v);
+    const __mmask16 stored = __mmask16(lowBits(positions));
+    const __m512 residualLow = _mm512_set1_ps(o.residualLow), residualHigh = _mm512_set1_ps(o.residualHigh);
+    for (int64_t l = 0; l < count; ++l) {
+        const int64_t at = (firstFilter + l) * plane;
+        __m512 row = v[l];
+        if (o.residual) {
+            row = _mm512_add_ps(row, _mm512_maskz_loadu_ps(stored, o.residual + at));
+            row = _mm512_mask_min_ps(row, all, _mm512_mask_max_ps(row, all, row, residualLow), residualHigh);
+        }
+        _mm512_mask_storeu_ps(out + at, stored, row);
+    }
+}
+
+// `vectors` (1 or 2) filter vectors from `firstVector` x P output positions at W stride S.
+template <int vectors, int P, int S>
+__attribute__((target("avx512f,avx2,fma"))) void directTile(const DirectConvWeights& w, int64_t firstVector,
+                                                            const DirectConvRow& row, const DirectConvOutput& o) {
+    const int64_t patch = w.patch();
+    const float* weights[vectors];
+    for (int f = 0; f < vectors; ++f) weights[f] = w.vector(firstVector + f);
+    __m512 total[vectors][kLanes];
+    for (auto& vector : total)
+        for (__m512& v : vector) v = _mm512_setzero_ps();
+    for (int64_t block = 0; block < patch; block += kDepthBlock) {
+        const int64_t end = std::min(patch, block + kDepthBlock);
+        __m512 acc[P][vectors];
+#pragma GCC unroll 14
+        for (int j = 0; j < P; ++j)
+#pragma GCC unroll 2
+            for (int f = 0; f < vectors; ++f) acc[j][f] = _mm512_setzero_ps();
+        for (int64_t k = block; k < end; ++k) {
+            const float* x = row.input + row.offsets[k];
+            __m512 wv[vectors];
+#pragma GCC unroll 2
+            for (int f = 0; f < vectors; ++f) wv[f] = _mm512_loadu_ps(weights[f] + k * kLanes);
+#pragma GCC unroll 14
+            for (int j = 0; j < P; ++j) {
+                const __m512 b = _mm512_set1_ps(x[j * S]);
+#pragma GCC unroll 2
+                for (int f = 0; f < vectors; ++f) acc[j][f] = _mm512_fmadd_ps(b, wv[f], acc[j][f]);
+            }
+        }
+        // The GEMM's store of a K block: C = acc (+ bias) for the first, C = acc + C after.
+#pragma GCC unroll 2
+        for (int f = 0; f < vectors; ++f) {
+            const int64_t first = (firstVector + f) * kLanes;
+            const __m512 bias = o.bias && block == 0
+                                    ? filterLanes(o.bias, first, std::min(kLanes, w.filters() - first), 0.f)
+                                    : _mm512_setzero_ps();
+#pragma GCC unroll 14
+            for (int j = 0; j < P; ++j)
+                total[f][j] = block > 0 ? _mm512_add_ps(acc[j][f], total[f][j])
+                              : o.bias  ? _mm512_add_ps(acc[j][f], bias)
+                                        : acc[j][f];
+        }
+    }
+    for (int f = 0; f < vectors; ++f)
+        storeFilterVector(total[f], P, (firstVector + f) * kLanes, w.filters(), o, row.out, row.plane);
+}
+
+using Tile = void (*)(const DirectConvWeights&, int64_t, const DirectConvRow&, const DirectConvOutput&);
+
+template <int vectors, int S, int... P>
+constexpr std::array<Tile, sizeof...(P)> tilesOf(std::integer_sequence<int, P...>) {
+    return {directTile<vectors, P + 1, S>...};
+}
+
+// [stride - 1][vectors - 1][positions - 1]
+const std::array<std::array<std::array<Tile, kDirectConvPositions>, 2>, 2> kTiles = {{
+    {tilesOf<1, 1>(std::make_integer_sequence<int, kDirectConvPositions>()),
+     tilesOf<2, 1>(std::make_integer_sequence<int, kDirectConvPositions>())},
+    {tilesOf<1, 2>(std::make_integer_sequence<int, kDirectConvPositions>()),
+     tilesOf<2, 2>(std::make_integer_sequence<int, kDirectConvPositions>())},
+}};
+
+}  // namespace
+
+DirectConvWeights::DirectConvWeights(const float* w, int64_t filters, int64_t patch)
+    : m_filters(filters), m_patch(patch) {
+    const int64_t vectors = (filters + kLanes - 1) / kLanes;
+    m_data.assign(size_t(vectors * patch * kLanes), 0.f);
+    for (int64_t f = 0; f < filters; ++f)
+        for (int64_t k = 0; k < patch; ++k)
+            m_data[size_t((f / kLanes * patch + k) * kLanes + f % kLanes)] = w[f * patch + k];
+}
+
+void directConvRow(const DirectConvWeights& w, const DirectConvRow& row, const DirectConvOutput& output) {
+    const int64_t vectors = (w.filters() + kLanes - 1) / kLanes;
+    const int64_t segments = (row.positions + kDirectConvPositions - 1) / kDirectConvPositions;
+    const auto& tiles = kTiles[size_t(row.strideW - 1)];
+    for (int64_t s = 0, position = 0; s < segments; ++s) {
+        // Near-equal segments: 28 positions as 14 + 14, 30 as 10 + 10 + 10.
+        const int64_t count = row.positions / segments + (s < row.positions % segments ? 1 : 0);
+        DirectConvRow segment = row;
+        segment.input = row.input + position * row.strideW;
+        segment.out = row.out + position;
+        DirectConvOutput at = output;
+        if (at.residual) at.residual += position;
+        for (int64_t v = 0; v < vectors; v += 2) {
+            const int64_t pair = std::min<int64_t>(2, vectors - v);
+            tiles[size_t(pair - 1)][size_t(count - 1)](w, v, segment, at);
+        }
+        position += count;
+    }
+}
+
+}  // namespace lathe
