@@ -549,6 +549,35 @@ void microTilePair(int64_t rows, int64_t depth, const float* a, int64_t lda, con
     kKernels[lda > 0][std::clamp<int64_t>(rows, 1, kPanelRows) - 1](depth, a, lda, b0, b1, c, ldc, cols1, store);
 }
 
+// microKernelPair for two full row panels (12 rows; the second panel's A at `a2`), each B row loaded once for both:
+// the same FMAs per element in the same order, so the same bits.
+template <bool direct>
+__attribute__((target("avx512f,avx2,fma"))) inline void microKernelPanels(int64_t depth, const float* a,
+                                                                          const float* a2, int64_t lda, const float* b0,
+                                                                          const float* b1, float* c, int64_t ldc,
+                                                                          int64_t cols1, const TileStore* store,
+                                                                          const TileStore* lowerStore) {
+    __m512 upper[kPanelRows][2], lower[kPanelRows][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < kPanelRows; ++r) upper[r][0] = upper[r][1] = lower[r][0] = lower[r][1] = _mm512_setzero_ps();
+    const int64_t step = direct ? 1 : kPanelRows;
+    for (int64_t k = 0; k < depth; ++k, a += step, a2 += step, b0 += kPanelCols, b1 += kPanelCols) {
+        const __m512 v0 = _mm512_loadu_ps(b0), v1 = _mm512_loadu_ps(b1);
+        fmaPairStep<kPanelRows, direct>(upper, a, v0, v1, lda);
+        fmaPairStep<kPanelRows, direct>(lower, a2, v0, v1, lda);
+    }
+    storePairTile<kPanelRows, false>(upper, c, ldc, cols1, store);
+    storePairTile<kPanelRows, false>(lower, c + kPanelRows * ldc, ldc, cols1, lowerStore);
+}
+
+void microTilePanels(int64_t depth, const float* a, const float* a2, int64_t lda, const float* b0, const float* b1,
+                     float* c, int64_t ldc, int64_t cols1, const TileStore* store, const TileStore* lowerStore) {
+    if (lda > 0)
+        microKernelPanels<true>(depth, a, a2, lda, b0, b1, c, ldc, cols1, store, lowerStore);
+    else
+        microKernelPanels<false>(depth, a, a2, lda, b0, b1, c, ldc, cols1, store, lowerStore);
+}
+
 // The left operand of multiplyPanels: packed panels, or with `lda` > 0 a row-major matrix read in place (its element
 // (r, k) at data[r * lda + k]): the micro-kernels broadcast one A element at a time, so a packed copy of activations
 // (rebuilt on every run) buys nothing there.
@@ -572,9 +601,10 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const LeftOperand& a, co
     const bool wide = cpuUsesAvx512();
     TileStore store;
     // The store of tile (i, j) in the K block at `k`: its rows' outputs, and the column bias from panel j's column.
-    auto storeOf = [&](int64_t i, int64_t j, int64_t k, int64_t blockDepth) {
-        const TileStore* s = tileStore(output, i, k, blockDepth, depth, store);
-        if (s && store.output.columnBias) store.output.columnBias += j * kPanelCols;
+    TileStore lowerStore;
+    auto storeOf = [&](int64_t i, int64_t j, int64_t k, int64_t blockDepth, TileStore& into) {
+        const TileStore* s = tileStore(output, i, k, blockDepth, depth, into);
+        if (s && into.output.columnBias) into.output.columnBias += j * kPanelCols;
         return s;
     };
     for (int64_t k = 0; k < depth; k += kDepthBlock) {
@@ -586,11 +616,20 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const LeftOperand& a, co
                 if (wide && j + 1 < colEnd) {  // panel j is full; j + 1 may end at the matrix edge
                     const float* bNext = b + panelOffset(k, paddedCols, j + 1, kPanelCols, blockDepth);
                     const int64_t nextCols = std::min(kPanelCols, cols - (j + 1) * kPanelCols);
-                    for (int64_t i = rowBlock; i < rowBlockEnd; ++i)
-                        microTilePair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth,
-                                      a.block(k, paddedRows, i, blockDepth), a.lda, bPanel, bNext,
-                                      c + i * kPanelRows * ldc + j * kPanelCols, ldc, nextCols,
-                                      storeOf(i, j, k, blockDepth));
+                    for (int64_t i = rowBlock; i < rowBlockEnd; ++i) {
+                        float* tile = c + i * kPanelRows * ldc + j * kPanelCols;
+                        const float* panel = a.block(k, paddedRows, i, blockDepth);
+                        // Two full row panels share each B load: 12 x 32 tiles, as in multiplyGathered.
+                        if (i + 1 < rowBlockEnd && rows >= (i + 2) * kPanelRows) {
+                            microTilePanels(blockDepth, panel, a.block(k, paddedRows, i + 1, blockDepth), a.lda, bPanel,
+                                            bNext, tile, ldc, nextCols, storeOf(i, j, k, blockDepth, store),
+                                            storeOf(i + 1, j, k, blockDepth, lowerStore));
+                            ++i;
+                            continue;
+                        }
+                        microTilePair(std::min(kPanelRows, rows - i * kPanelRows), blockDepth, panel, a.lda, bPanel,
+                                      bNext, tile, ldc, nextCols, storeOf(i, j, k, blockDepth, store));
+                    }
                     ++j;
                     continue;
                 }
@@ -598,7 +637,8 @@ __attribute__((target("avx2,fma"))) void multiplyPanels(const LeftOperand& a, co
                 for (int64_t i = rowBlock; i < rowBlockEnd; ++i)
                     microTile(std::min(kPanelRows, rows - i * kPanelRows), blockDepth,
                               a.block(k, paddedRows, i, blockDepth), a.lda, bPanel,
-                              c + i * kPanelRows * ldc + j * kPanelCols, ldc, tileCols, storeOf(i, j, k, blockDepth));
+                              c + i * kPanelRows * ldc + j * kPanelCols, ldc, tileCols,
+                              storeOf(i, j, k, blockDepth, store));
             }
         }
     }
