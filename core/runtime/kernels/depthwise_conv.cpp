@@ -306,6 +306,13 @@ void convDepthwise(const DepthwiseShape& s, const float* x, const float* w, cons
         }
         const float* taps = w + f * kernelTaps;
         float* dst = y + p * g.outSize();
+        if (g.inSize() <= 1024 && p + 1 < planes) {
+            // Small planes (7 x 7, 14 x 14) are done in a few hundred cycles, too few for the hardware prefetcher to
+            // follow from one plane to the next: the next plane's input lines are fetched while this one computes.
+            const float* next = x + ((p + 1) / s.filters * s.channels + (p + 1) % s.filters / multiplier) * g.inSize();
+            for (int64_t at = 0; at < g.inSize(); at += 16)
+                _mm_prefetch(reinterpret_cast<const char*>(next + at), _MM_HINT_T0);
+        }
         // The plane, then a SiLU over it while it is in cache.
         auto computePlane = [&] {
             if (direct) {
