@@ -393,21 +393,33 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     }
 }
 
-// Whether directConvRow runs this (groups = 1) convolution: 2-D, more than one tap, W stride 1 or 2, on AVX-512,
-// with at least two 16-filter vectors and 16 input channels. Measured per layer against the GEMM path (bench_executor
-// --profile, 2 threads): 3x3 layers of 32-512 filters took 20-30 % less time (ResNet-18 at batch 8: 6.7-7.4 -> 5.0-6.0
-// ms each); with 16 filters (one vector: a broadcast per multiply-add) and on ResNet-18's 3-channel 7x7 stem, the GEMM
-// was 5-15 % faster.
-bool directConvApplies(const ConvShape& s) {
+// Which direct kernel runs this convolution, if any (else the GEMM): groups = 1, 2-D, more than one tap, on AVX-512.
+// directConvRow with at least two 16-filter vectors and 16 input channels, at W stride 1 or 2; directConvPlane with
+// fewer filters at stride 1. Measured per layer against the GEMM path (bench_executor --profile, 2 threads):
+// - directConvRow: 3x3 layers of 32-512 filters took 20-30 % less time (ResNet-18 at batch 8: 6.7-7.4 -> 5.0-6.0 ms
+//   each); with 16 filters (one vector: a broadcast per multiply-add) and on ResNet-18's 3-channel 7x7 stem, the
+//   GEMM was 5-15 % faster.
+// - directConvPlane: resnet_fashion's 16-filter, 16-channel 3x3 layers at batch 64 went from 1.2-1.7 to 1.1 ms and
+//   from 1.4-2.1 to 1.2-1.3 ms; on one-channel stems (9 or 25 taps) its per-tile costs made it 10-60 % slower than
+//   the GEMM, and at 6 channels (LeNet-5's conv2) the two were even.
+enum class DirectConv { None, Rows, Plane };
+DirectConv directConvFor(const ConvShape& s) {
     const WindowGeometry& g = s.window;
-    return cpuUsesAvx512() && s.groups == 1 && s.filters >= 2 * DirectConvWeights::kLanes && s.channels >= 16 &&
-           g.in[0] == 1 && g.kernel[0] == 1 && g.kernelSize() > 1 && (g.stride[2] == 1 || g.stride[2] == 2);
+    if (!cpuUsesAvx512() || s.groups != 1 || g.in[0] != 1 || g.kernel[0] != 1 || g.kernelSize() == 1)
+        return DirectConv::None;
+    if (s.filters >= 2 * DirectConvWeights::kLanes && s.channels >= 16 && (g.stride[2] == 1 || g.stride[2] == 2))
+        return DirectConv::Rows;
+    if (s.filters < 2 * DirectConvWeights::kLanes && s.channels >= 8 && g.stride[1] == 1 && g.stride[2] == 1)
+        return DirectConv::Plane;
+    return DirectConv::None;
 }
 
-// Conv by directConvRow: per task (image, tile of output rows) the tile's input rows are copied once with their
-// zero padding, then each output row is computed for every filter.
-void convDirect(const ConvShape& s, const float* x, const DirectConvWeights& w, const float* bias,
-                const Epilogue* epilogue, const ResidualOutput* residual, float* y, Workspace& ws) {
+// Conv by a direct kernel: per task (image, tile of output rows) the tile's input rows are copied once with their
+// zero padding, then directConvRow computes each output row for every filter, or directConvPlane the whole tile.
+// `weights`: the filters x patch matrix; `vectors` its DirectConvWeights (for directConvRow).
+void convDirect(DirectConv kind, const ConvShape& s, const float* x, const float* weights,
+                const DirectConvWeights& vectors, const float* bias, const Epilogue* epilogue,
+                const ResidualOutput* residual, float* y, Workspace& ws) {
     const WindowGeometry& g = s.window;
     const int64_t outH = g.out[1], outW = g.out[2], outSize = g.outSize(), inSize = g.inSize();
     const int64_t width = g.in[2] + g.padBegin[2] + g.padEnd[2];
@@ -441,16 +453,24 @@ void convDirect(const ConvShape& s, const float* x, const DirectConvWeights& w, 
     for (int64_t task = 0; task < tasks; ++task) {
         const int64_t n = task / tiles, rowBegin = task % tiles * rowsPerTile;
         const int64_t rowEnd = std::min(outH, rowBegin + rowsPerTile);
-        float* scratch = ws.scratch(omp_get_thread_num(), size_t(s.channels * channelStride));
+        float* scratch = ws.scratch(omp_get_thread_num(), size_t(s.channels * channelStride + kDirectConvPlaneSlack));
         copyPaddedRows(s, x + n * s.channels * inSize, rowBegin * g.stride[1] - g.padBegin[1],
                        (rowEnd - rowBegin - 1) * g.stride[1] + tapRows, channelStride, width, 0, scratch);
-        for (int64_t oh = rowBegin; oh < rowEnd; ++oh) {
+        if (kind == DirectConv::Plane) {
+            const int64_t at = n * s.filters * outSize + rowBegin * outW;
+            DirectConvOutput tileOutput = output;
+            if (residual) tileOutput.residual = residual->values + at;
+            directConvPlane(weights, s.filters, s.patchSize(),
+                            DirectConvPlane{scratch, offsets, width, rowEnd - rowBegin, outW, y + at, outSize},
+                            tileOutput);
+        }
+        for (int64_t oh = rowBegin; oh < rowEnd && kind == DirectConv::Rows; ++oh) {
             const int64_t at = n * s.filters * outSize + oh * outW;
             const DirectConvRow row{
                 scratch + (oh - rowBegin) * g.stride[1] * width, g.stride[2], offsets, outW, y + at, outSize};
             DirectConvOutput rowOutput = output;
             if (residual) rowOutput.residual = residual->values + at;
-            directConvRow(w, row, rowOutput);
+            directConvRow(vectors, row, rowOutput);
         }
         if (epilogue && epilogue->silu)
             for (int64_t f = 0; f < s.filters; ++f)
@@ -570,9 +590,9 @@ public:
         if (s.groupChannels() == 1 && s.groups > 1 && rank <= 2 && !residual)
             convDepthwise(DepthwiseShape{s.batch, s.channels, s.filters, s.window}, x.data.data(), w.data.data(), bias,
                           epilogue, y.data.data(), io.workspace());
-        else if (m_direct && directConvApplies(s))
-            convDirect(s, x.data.data(), *m_direct, bias, epilogue, residual ? &*residual : nullptr, y.data.data(),
-                       io.workspace());
+        else if (const DirectConv kind = m_direct ? directConvFor(s) : DirectConv::None; kind != DirectConv::None)
+            convDirect(kind, s, x.data.data(), w.data.data(), *m_direct, bias, epilogue,
+                       residual ? &*residual : nullptr, y.data.data(), io.workspace());
         else
             convGemm(s, x.data.data(), w.data.data(), m_packed ? *m_packed : kNoPackedWeights, bias, epilogue,
                      residual ? &*residual : nullptr, y.data.data(), io.workspace());

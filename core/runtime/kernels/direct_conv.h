@@ -55,6 +55,27 @@ struct DirectConvRow {
 };
 void directConvRow(const DirectConvWeights& w, const DirectConvRow& row, const DirectConvOutput& output);
 
+// A tile of output rows with the output positions in the lanes, for convolutions with few filters (one 16-filter
+// vector would make directConvRow broadcast once per multiply-add): positions are numbered across the padded input
+// width, p = row * width + column, so every weight row k reads input[p + offsets[k]] for 16 consecutive positions in
+// one load (W stride 1); the columns past outW are computed and not stored. Filter f's output for (row, column)
+// goes to out[f * plane + row * outW + column], its residual at the same offset from output.residual. `weights` are
+// the filters x patch matrix, row-major; `input` needs 48 readable floats past the last position's reach.
+struct DirectConvPlane {
+    const float* input = nullptr;
+    const int64_t* offsets = nullptr;
+    int64_t width = 0;
+    int64_t rows = 0;
+    int64_t outW = 0;
+    float* out = nullptr;
+    int64_t plane = 0;
+};
+void directConvPlane(const float* weights, int64_t filters, int64_t patch, const DirectConvPlane& tile,
+                     const DirectConvOutput& output);
+
+// Floats directConvPlane may read past a tile's last position.
+constexpr int64_t kDirectConvPlaneSlack = 48;
+
 // Output positions per tile, at most (a row is cut into near-equal segments of at most this many).
 constexpr int64_t kDirectConvPositions = 14;
 

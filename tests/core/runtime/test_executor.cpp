@@ -120,6 +120,9 @@ private slots:
         QTest::newRow("mobilenet block5 batch 1") << "mobilenet_fashion"
                                                   << "/block5/Add"
                                                   << "Conv+BatchNormalization+Add" << 1;
+        QTest::newRow("resnet, 16 filters") << "resnet_fashion"
+                                            << "/layer1/Add"
+                                            << "Conv+BatchNormalization+Add+Relu" << 3;
         QTest::newRow("resnet") << "resnet_fashion"
                                 << "/layer2/Add"
                                 << "Conv+BatchNormalization+Add+Relu" << 5;
@@ -295,14 +298,17 @@ private slots:
             if (std::abs(y.data[i] - exact->at("y").data[i]) > 1e-6 * (1 + std::abs(want)) ||
                 std::abs(y.data[i] - want) > 1e-6 * (1 + std::abs(want)))
                 QFAIL(qPrintable(QString("x %1: one step %2, five steps %3, want %4")
-                                     .arg(v).arg(y.data[i]).arg(exact->at("y").data[i]).arg(want)));
+                                     .arg(v)
+                                     .arg(y.data[i])
+                                     .arg(exact->at("y").data[i])
+                                     .arg(want)));
         }
     }
 
     // Conv + BatchNormalization + SiLU (EfficientNet's blocks) runs as one step, the SiLU applied to each task's output
     // while it is in cache: the same bits as the four steps (captured BatchNormalization output), on the GEMM paths
-    // (3x3, pointwise, the filter split of a weight-bound layer) and the depthwise kernels. A residual Add after the SiLU
-    // (EfficientNetV2's Fused-MBConv) stays a step of its own: the GEMM would add it before the SiLU.
+    // (3x3, pointwise, the filter split of a weight-bound layer) and the depthwise kernels. A residual Add after the
+    // SiLU (EfficientNetV2's Fused-MBConv) stays a step of its own: the GEMM would add it before the SiLU.
     void siluFusedIntoConv_data() {
         QTest::addColumn<QString>("shape");  // batch, channels, size, filters, kernel, group, stride
         QTest::addColumn<bool>("residual");
@@ -361,9 +367,9 @@ private slots:
     }
 
     // Mul(x, Sigmoid(x)) in either operand order (SiLU, as EfficientNet exports it) runs as one step; capturing the
-    // Sigmoid's output runs the two nodes, with the same bits (NaN payloads aside). Sigmoid is within a few ulp of the C library's over
-    // the whole float range (NaN and ±inf included), and a sample gives the same bits alone as inside a batch whose
-    // size is no multiple of the vector width.
+    // Sigmoid's output runs the two nodes, with the same bits (NaN payloads aside). Sigmoid is within a few ulp of the
+    // C library's over the whole float range (NaN and ±inf included), and a sample gives the same bits alone as inside
+    // a batch whose size is no multiple of the vector width.
     void siluFusedWithTheSameBits_data() {
         QTest::addColumn<bool>("sigmoidFirst");
         QTest::newRow("Mul(x, s)") << false;
@@ -379,8 +385,18 @@ private slots:
         auto executor = Executor::compile(g.graph(), ExecutorOptions{2});
         QVERIFY(executor.ok());
         NDArray x = randomArray({3, 5, 7, 11}, 52, -30.f, 30.f);
-        const float specials[] = {0.f, -0.f, 88.f, -88.f, 89.f, -89.f, 1e-30f, -1e-30f, 200.f, -200.f,
-                                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+        const float specials[] = {0.f,
+                                  -0.f,
+                                  88.f,
+                                  -88.f,
+                                  89.f,
+                                  -89.f,
+                                  1e-30f,
+                                  -1e-30f,
+                                  200.f,
+                                  -200.f,
+                                  std::numeric_limits<float>::infinity(),
+                                  -std::numeric_limits<float>::infinity(),
                                   std::numeric_limits<float>::quiet_NaN()};
         std::copy(std::begin(specials), std::end(specials), x.data.begin() + 100);
         std::vector<NodeTiming> fusedTimings, exactTimings;

@@ -298,6 +298,17 @@ private slots:
         QTest::newRow("direct 5x5 stride (1, 2), 29 wide") << "2,16,9,58,32,5,5"
                                                            << "1,2,1,1,2,2,2,1,1"
                                                            << "" << true << false;
+        // Fewer filters and at least 8 channels at stride 1 run with the positions in the lanes (numbered across the
+        // padded width, 48 per tile, 8 filters per pass).
+        QTest::newRow("plane: 16 filters, 28 wide") << "2,16,28,28,16,3,3"
+                                                    << "1,1,1,1,1,1,1,1,1"
+                                                    << "" << true << true;
+        QTest::newRow("plane: 11 filters, K > 256, dilation 2, asymmetric") << "1,40,9,5,11,3,3"
+                                                                            << "1,1,2,2,2,1,1,2,1"
+                                                                            << "" << true << true;
+        QTest::newRow("plane: 20 filters, 5x5, 61-wide rows") << "1,8,7,61,20,5,5"
+                                                              << "1,1,1,1,2,2,2,2,1"
+                                                              << "" << true << false;
         QTest::newRow("wide rows: OW > 16") << "1,3,5,37,7,3,3"
                                             << "1,1,1,1,1,1,1,1,1"
                                             << "" << true << true;
