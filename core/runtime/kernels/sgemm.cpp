@@ -449,6 +449,17 @@ __attribute__((target("avx512f,avx2,fma"))) inline __m512 loadHalves(const float
     return _mm512_castpd_ps(_mm512_mask_insertf64x4(low, __mmask8(0xFF), low, high, 1));
 }
 
+// Row `offset` of a gathered pair tile's two 16-column tiles (halves[0..3]: their 8-column halves; the second tile
+// masked to `second` when each tile's halves are adjacent).
+template <bool contiguous>
+__attribute__((target("avx512f,avx2,fma"))) inline void loadGatheredRows(const float* const (&halves)[4],
+                                                                         int64_t offset, __mmask16 second, __m512& v0,
+                                                                         __m512& v1) {
+    v0 = contiguous ? _mm512_loadu_ps(halves[0] + offset) : loadHalves(halves[0] + offset, halves[1] + offset);
+    v1 = contiguous ? _mm512_maskz_loadu_ps(second, halves[2] + offset)
+                    : loadHalves(halves[2] + offset, halves[3] + offset);
+}
+
 // microKernelGathered for two adjacent 16-column tiles (halves[0..3]: their 8-column halves); when each tile's halves
 // are adjacent in memory (`contiguous`), a row of a tile is one 16-lane load. `compact`: see TileStore::keep.
 template <int rows, bool contiguous, bool compact>
@@ -464,10 +475,8 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPair(
     for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
         const int64_t offset = offsets[k];
         if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T0);
-        const __m512 v0 =
-            contiguous ? _mm512_loadu_ps(halves[0] + offset) : loadHalves(halves[0] + offset, halves[1] + offset);
-        const __m512 v1 = contiguous ? _mm512_maskz_loadu_ps(second, halves[2] + offset)
-                                     : loadHalves(halves[2] + offset, halves[3] + offset);
+        __m512 v0, v1;
+        loadGatheredRows<contiguous>(halves, offset, second, v0, v1);
         fmaPairStep<rows>(acc, a, v0, v1);
     }
     storePairTile<rows, compact>(acc, c, ldc, cols1, store);
@@ -512,10 +521,8 @@ __attribute__((target("avx512f,avx2,fma"))) inline void microKernelGatheredPanel
     for (int64_t k = 0; k < depth; ++k, a += kPanelRows, a2 += kPanelRows) {
         const int64_t offset = offsets[k];
         if (next) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T0);
-        const __m512 v0 =
-            contiguous ? _mm512_loadu_ps(halves[0] + offset) : loadHalves(halves[0] + offset, halves[1] + offset);
-        const __m512 v1 = contiguous ? _mm512_maskz_loadu_ps(second, halves[2] + offset)
-                                     : loadHalves(halves[2] + offset, halves[3] + offset);
+        __m512 v0, v1;
+        loadGatheredRows<contiguous>(halves, offset, second, v0, v1);
         fmaPairStep<kPanelRows>(upper, a, v0, v1);
         fmaPairStep<kPanelRows>(lower, a2, v0, v1);
     }
