@@ -13,7 +13,8 @@
 // 64x64 (VGG-style and MobileNet-style blocks); --torchvision DIR adds torchvision's ResNet-18, MobileNet V2,
 // EfficientNet-B0 and ViT-B/16 (224x224, random weights, at batch 1 and 8), exported into DIR by
 // tools/export_torchvision.py (python3-torchvision) when they are not there yet. `--write-mlp PATH` only writes the
-// MLP. --profile adds the executor's time per step at the larger batch.
+// MLP. --profile adds the executor's time per step at the larger batch, and ONNX Runtime's per-node kernel times
+// (its profiler, level 'all').
 #include <omp.h>
 #include <unistd.h>
 
@@ -131,6 +132,7 @@ void measureOrt(const std::string& path, const std::vector<int64_t>& shape,
     std::string command = std::string(LATHE_NODE) + " " + shellQuote(LATHE_ORT_BENCH) + " --modules " +
                           shellQuote(options.ortModules) + " --threads " + std::to_string(options.threads) +
                           " --seconds " + std::to_string(options.seconds) + " --shape " + shapeText;
+    if (options.profile) command += " --profile";
     for (const auto& [batch, input] : inputs)
         command += " " + shellQuote(path) + " " + shellQuote(input) + " " + std::to_string(batch);
     command += " 2>&1";
@@ -226,7 +228,8 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const std::vector<i
             net->setInput(blob);
             theirs = net->forward();
         };
-        // Three warm-up runs each, one for a model whose run takes over half a second (it then needs 3 timed runs, not 6).
+        // Three warm-up runs each, one for a model whose run takes over half a second (it then needs 3 timed runs, not
+        // 6).
         int warmups = 3, minimumRuns = 6;
         for (int i = 0; i < warmups; ++i) {
             if (timeOnce(runOurs) > 0.5) warmups = 1, minimumRuns = 3;
@@ -335,7 +338,8 @@ int main(int argc, char** argv) {
         else if (arg == "--batches" && i + 1 < argc) {
             std::vector<int64_t> batches;
             std::stringstream list(argv[++i]);
-            for (std::string item; std::getline(list, item, ',');) batches.push_back(std::max(1, std::atoi(item.c_str())));
+            for (std::string item; std::getline(list, item, ',');)
+                batches.push_back(std::max(1, std::atoi(item.c_str())));
             if (!batches.empty()) modelBatches = batches;
         } else if (arg == "--torchvision" && i + 1 < argc)
             options.torchvisionDir = argv[++i];
