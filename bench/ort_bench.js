@@ -26,21 +26,29 @@ function median(values) {
     return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function measure(ort, job, level, options) {
+// A session on job.model at graph optimization `level` (with `extra` session options) and its feeds: the job's input
+// file as the first input, shaped [batch, ...rest of --shape].
+async function openSession(ort, job, level, options, extra = {}) {
     const bytes = fs.readFileSync(job.input);
     const data = Float32Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
-    const shape = [job.batch, ...options.shape.slice(1)];
+    const session = await ort.InferenceSession.create(job.model, {
+        intraOpNumThreads: options.threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: level,
+        logSeverityLevel: 3,
+        ...extra,
+    });
+    const feeds = {};
+    feeds[session.inputNames[0]] = new ort.Tensor('float32', data, [job.batch, ...options.shape.slice(1)]);
+    return {session, feeds};
+}
+
+async function measure(ort, job, level, options) {
     let session;
     try {
-        session = await ort.InferenceSession.create(job.model, {
-            intraOpNumThreads: options.threads,
-            interOpNumThreads: 1,
-            executionMode: 'sequential',
-            graphOptimizationLevel: level,
-            logSeverityLevel: 3,
-        });
-        const feeds = {};
-        feeds[session.inputNames[0]] = new ort.Tensor('float32', data, shape);
+        let feeds;
+        ({session, feeds} = await openSession(ort, job, level, options));
         for (let i = 0; i < 3; ++i) await session.run(feeds);
         const times = [];
         const start = process.hrtime.bigint();
@@ -61,22 +69,12 @@ async function measure(ort, job, level, options) {
 // ONNX Runtime's per-node kernel times (median of 10 profiled runs), in execution order, as printable lines.
 async function profile(ort, job, options) {
     const os = require('os');
-    const bytes = fs.readFileSync(job.input);
-    const data = Float32Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
     const prefix = path.join(os.tmpdir(), `lathe_ort_profile_${process.pid}`);
     let session;
     try {
-        session = await ort.InferenceSession.create(job.model, {
-            intraOpNumThreads: options.threads,
-            interOpNumThreads: 1,
-            executionMode: 'sequential',
-            graphOptimizationLevel: 'all',
-            logSeverityLevel: 3,
-            enableProfiling: true,
-            profileFilePrefix: prefix,
-        });
-        const feeds = {};
-        feeds[session.inputNames[0]] = new ort.Tensor('float32', data, [job.batch, ...options.shape.slice(1)]);
+        let feeds;
+        ({session, feeds} =
+             await openSession(ort, job, 'all', options, {enableProfiling: true, profileFilePrefix: prefix}));
         for (let i = 0; i < 13; ++i) await session.run(feeds);
         if (session.endProfiling) await session.endProfiling();
     } catch (e) {
