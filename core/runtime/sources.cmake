@@ -15,6 +15,7 @@ target_sources(lathe_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/kernels/batchnorm.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/conv.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/depthwise_conv.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/kernels/depthwise_lanes.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/direct_conv.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/elementwise.cpp
     ${CMAKE_CURRENT_LIST_DIR}/kernels/unary.cpp

@@ -250,6 +250,17 @@ private slots:
         QTest::newRow("depthwise direct 5x5 stride 2 asymmetric") << "2,4,17,40,4,5,5"
                                                                   << "2,2,1,1,1,2,2,1,4"
                                                                   << "" << true << true;
+        // Output rows of at most 8 run 16 channels at a time with the channels in the lanes on AVX-512: a partial
+        // last group of channels, 5x5 windows, stride 2 with asymmetric pads, several filters per channel.
+        QTest::newRow("depthwise lanes 5x5, 20 channels, 8 wide") << "2,20,13,8,20,5,5"
+                                                                  << "1,1,1,1,2,2,2,2,20"
+                                                                  << "" << true << true;
+        QTest::newRow("depthwise lanes 5x5 stride 2 asymmetric, 17 channels") << "2,17,15,12,17,5,5"
+                                                                              << "2,2,1,1,1,2,2,1,17"
+                                                                              << "" << true << true;
+        QTest::newRow("depthwise lanes multiplier 3, 24 filters") << "1,8,6,7,24,3,3"
+                                                                  << "1,1,1,1,1,1,1,1,8"
+                                                                  << "" << true << false;
         QTest::newRow("depthwise 5x5 dilation 2 (not direct)") << "1,48,11,9,48,5,5"
                                                                << "1,1,2,2,4,4,3,3,48"
                                                                << "" << true << false;
@@ -411,6 +422,26 @@ private slots:
         g.output("y");
         const NDArray got = runGraph(g.graph(), feeds);
         const QString miss = mismatch(got, naiveConv2d(x, weights, bias ? &b : nullptr, p));
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
+    // Two depthwise layers in a row share the thread's scratch: the first (no padding) fills its copy of the input
+    // with values where the second keeps its zero padding, so the second must write its padding, not assume it.
+    void depthwiseLanesReuseScratch() {
+        const NDArray x = randomArray({1, 16, 9, 8}, 31), w1 = randomArray({16, 1, 3, 3}, 32);
+        const NDArray w2 = randomArray({16, 1, 3, 3}, 33);
+        GraphBuilder g;
+        g.input("x");
+        g.constant("w1", w1);
+        g.constant("w2", w2);
+        g.node("Conv", {"x", "w1"}, {"a"}, {{"group", intAttribute(16)}});
+        g.node("Conv", {"a", "w2"}, {"y"}, {{"group", intAttribute(16)}, {"pads", intsAttribute({1, 1, 1, 1})}});
+        g.output("y");
+        const NDArray got = runGraph(g.graph(), {{"x", x}}, 1);
+        const NDArray a = naiveConv2d(x, w1, nullptr, Conv2dParams{1, 16, 9, 8, 16, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 16});
+        const NDArray want =
+            naiveConv2d(a, w2, nullptr, Conv2dParams{1, 16, 7, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16});
+        const QString miss = mismatch(got, want);
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
