@@ -120,6 +120,45 @@ LATHE_INT8_TILE(tileAvx512Vnni, "avx2,avx512vnni,avx512vl", dotAvx512Vnni)
 
 #undef LATHE_INT8_TILE
 
+// Two packed A tiles (8 rows) by two B panels (32 columns) in 16-lane registers: per group of 4 k, two 64-byte loads of
+// B, one broadcast word per row, 16 vpdpbusd (four times the ymm tile's products per step). `a1` and `b1` (the second
+// tile and panel) may repeat the first when the operand ends; their rows and columns are not stored.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void tileZmm(const uint8_t* a0, const uint8_t* a1,
+                                                                    const uint8_t* b0, const uint8_t* b1,
+                                                                    int64_t groups, bool leftSigned, int64_t rows,
+                                                                    int64_t cols, int32_t* c, int64_t ldc) {
+    __m512i acc[2 * kRows][2];
+    for (auto& row : acc) row[0] = row[1] = _mm512_setzero_si512();
+    for (int64_t g = 0; g < groups; ++g) {
+        const __m512i v0 = _mm512_loadu_si512(b0 + g * kCols * 4), v1 = _mm512_loadu_si512(b1 + g * kCols * 4);
+        for (int64_t r = 0; r < 2 * kRows; ++r) {
+            int32_t word;
+            std::memcpy(&word, (r < kRows ? a0 : a1) + g * kRows * 4 + r % kRows * 4, 4);
+            const __m512i av = _mm512_set1_epi32(word);
+            if (leftSigned) {
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], v0, av);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], v1, av);
+            } else {
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, v0);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, v1);
+            }
+        }
+    }
+    const __mmask16 first = __mmask16(cols >= kCols ? 0xFFFF : (1u << cols) - 1);
+    const __mmask16 second = __mmask16(cols >= 2 * kCols ? 0xFFFF : cols > kCols ? (1u << (cols - kCols)) - 1 : 0);
+    for (int64_t r = 0; r < std::min<int64_t>(rows, 2 * kRows); ++r) {
+        _mm512_mask_storeu_epi32(c + r * ldc, first, acc[r][0]);
+        _mm512_mask_storeu_epi32(c + r * ldc + kCols, second, acc[r][1]);
+    }
+}
+
+// Whether int8Gemm runs tileZmm: AVX512-VNNI with byte masks, and 16-lane registers in use (cpuUsesAvx512()).
+bool gemmUsesZmm() {
+    static const bool zmm =
+        int8Path() == Int8Path::Vnni && cpuUsesAvx512() && supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    return zmm;
+}
+
 // The direct convolution's 8 x 32 tile in 16-lane registers: per step two 64-byte loads, 8 broadcast weight words,
 // 16 vpdpbusd.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void directTileZmm(const uint8_t* input, const int64_t* offsets,
@@ -306,7 +345,9 @@ Int8Path int8Path() {
 const char* int8PathName(Int8Path path) {
     switch (path) {
         case Int8Path::Vnni:
-            return vnniFlavour() == VnniFlavour::Avx ? "AVX-VNNI" : "AVX512-VNNI";
+            return gemmUsesZmm()                       ? "AVX512-VNNI, 16 lanes"
+                   : vnniFlavour() == VnniFlavour::Avx ? "AVX-VNNI"
+                                                       : "AVX512-VNNI";
         case Int8Path::Avx2:
             return "AVX2";
         case Int8Path::Scalar:
@@ -335,6 +376,19 @@ Int8DirectTile int8DirectTile() {
 void int8Gemm(const uint8_t* a, const uint8_t* b, int64_t rows, int64_t cols, int64_t depth, bool leftSigned,
               int32_t* c, int64_t ldc) {
     const int64_t padded = Int8Packing::paddedDepth(depth), groups = padded / 4;
+    if (gemmUsesZmm()) {
+        for (int64_t col = 0; col < cols; col += 2 * kCols) {
+            const uint8_t* panel0 = b + col / kCols * kCols * padded;
+            const uint8_t* panel1 = col + kCols < cols ? panel0 + kCols * padded : panel0;
+            for (int64_t row = 0; row < rows; row += 2 * kRows) {
+                const uint8_t* tile0 = a + row / kRows * kRows * padded;
+                const uint8_t* tile1 = row + kRows < rows ? tile0 + kRows * padded : tile0;
+                tileZmm(tile0, tile1, panel0, panel1, groups, leftSigned, rows - row, cols - col, c + row * ldc + col,
+                        ldc);
+            }
+        }
+        return;
+    }
     const TileFunction tile = tileFunction(int8Path());
     for (int64_t col = 0; col < cols; col += kCols) {
         const uint8_t* panel = b + col / kCols * kCols * padded;

@@ -6,7 +6,8 @@
 // codes (u8) and the other signed ones (s8), accumulated in 32 bits without saturation. Both operands are packed with
 // the depth K padded to a multiple of 4 (padding bytes 0): A in tiles of 4 rows, B in panels of 16 columns, 4
 // consecutive k of one row/column in 4 adjacent bytes. One step multiplies those 4 bytes pairwise and adds them into
-// a 32-bit lane: vpdpbusd on CPUs with AVX-VNNI or AVX512-VNNI, an exact emulation through 16-bit vpmaddwd with AVX2
+// a 32-bit lane: vpdpbusd on CPUs with AVX-VNNI or AVX512-VNNI (in 16-lane registers over two A tiles and two B
+// panels when the CPU has AVX512-VNNI and AVX-512 is in use), an exact emulation through 16-bit vpmaddwd with AVX2
 // (vpmaddubsw would saturate), scalar code elsewhere. Integer sums do not depend on the order, so every path gives the
 // same bits.
 namespace lathe {

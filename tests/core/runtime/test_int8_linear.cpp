@@ -167,6 +167,8 @@ private slots:
         QTest::newRow("tiles") << 8 << 32 << 64 << true;
         QTest::newRow("edges") << 7 << 37 << 13 << true;
         QTest::newRow("one row") << 1 << 5 << 3 << false;
+        // With AVX512-VNNI the tile is 8 rows by 32 columns: a second A tile of 4 rows, a second B panel of 4 columns.
+        QTest::newRow("zmm: 12 rows, 20 columns") << 12 << 20 << 40 << false;
         QTest::newRow("deep unsigned left") << 13 << 19 << 1155 << false;
     }
     void gemmIsTheIntegerSum() {
