@@ -193,8 +193,9 @@ void Int8DirectConv::run(const WindowGeometry& w, int64_t batch, const float* x,
                 }
             }
         }
-        // The output, one (image, chunk of output rows, group of filter blocks) per task.
-#pragma omp for schedule(dynamic)
+        // The output, one (image, chunk of output rows, group of filter blocks) per task; static, so a thread reads the
+        // images whose bytes it wrote above.
+#pragma omp for schedule(static)
         for (int64_t t = 0; t < tasks; ++t) {
             const int64_t image = t / (chunks * filterGroups), chunk = t / filterGroups % chunks;
             const int64_t group = t % filterGroups;

@@ -148,7 +148,7 @@ public:
         const size_t scratchFloats =
             size_t(blockRows * padded / 4 + padded / 4 + 1 + blockRows * (blockCols + 1) + blockCols);
         const bool parallel = tasks > 1 && rows * m_depth * m_cols >= (int64_t(1) << 20);
-#pragma omp parallel for num_threads(workspace.threads()) schedule(dynamic) if (parallel)
+#pragma omp parallel for num_threads(workspace.threads()) schedule(static) if (parallel)
         for (int64_t t = 0; t < tasks; ++t) {
             const int64_t row0 = t / colBlocks * blockRows, col0 = t % colBlocks * blockCols;
             const int64_t count = std::min(blockRows, rows - row0), cols = std::min(blockCols, m_cols - col0);
@@ -361,7 +361,9 @@ private:
         const int64_t rowBytes = Int8Packing::paddedDepth(depth) * chunk;
         const size_t scratchFloats = size_t((panelBytes + rowBytes) / 4 + 1 + chunk * (groupFilters + 2));
         const bool parallel = tasks > 1 && groupFilters * depth * positions * batch >= (int64_t(1) << 20);
-#pragma omp parallel for num_threads(workspace.threads()) schedule(dynamic) if (parallel)
+        // Static: each thread takes the images it took in the layers before (which also split by image), so it reads
+        // codes from its own cache. Dynamic scheduling sent half the images to the other core's cache lines.
+#pragma omp parallel for num_threads(workspace.threads()) schedule(static) if (parallel)
         for (int64_t t = 0; t < tasks; ++t) {
             const int64_t image = t / (m_groups * chunks), g = t / chunks % m_groups, begin = t % chunks * chunk;
             const int64_t cols = std::min(chunk, positions - begin);
