@@ -262,24 +262,28 @@ std::map<int64_t, Rates> benchModel(const std::string& path, const std::vector<i
             r.maxDiff = maxDiff;
         }
         if (options.profile) {
-            std::map<std::string, std::pair<double, int>> byStep;
+            // Each step's median over 10 runs after 3 dropped ones, as ort_bench.js --profile reports ONNX Runtime's
+            // nodes (a mean let one slow run on a shared machine move a step's time).
+            std::map<std::string, std::vector<double>> byStep;
             std::vector<std::string> order;
             std::vector<NodeTiming> timings;
-            constexpr int kRuns = 10;
-            for (int i = 0; i < kRuns; ++i) {
+            constexpr int kDropped = 3, kRuns = 10;
+            for (int i = 0; i < kDropped + kRuns; ++i) {
                 (void)executor->run(feeds, {}, &timings);
+                if (i < kDropped) continue;
                 for (const NodeTiming& t : timings) {
-                    auto [it, inserted] = byStep.try_emplace(t.node + " (" + t.opType + ")", 0.0, int(order.size()));
+                    auto [it, inserted] = byStep.try_emplace(t.node + " (" + t.opType + ")");
                     if (inserted) order.push_back(it->first);
-                    it->second.first += t.milliseconds / kRuns;
+                    it->second.push_back(t.milliseconds);
                 }
             }
+            std::map<std::string, double> stepMedian;
             double total = 0;
-            for (const auto& [step, entry] : byStep) total += entry.first;
-            std::printf("    profile of %s at batch %lld (%.3f ms per run):\n", name.c_str(),
-                        static_cast<long long>(batch), total);
+            for (const auto& [step, times] : byStep) total += stepMedian[step] = median(times);
+            std::printf("    profile of %s at batch %lld (%.3f ms per run: each step's median over %d runs):\n",
+                        name.c_str(), static_cast<long long>(batch), total, kRuns);
             for (const std::string& step : order)
-                std::printf("      %8.3f ms %5.1f %%  %s\n", byStep[step].first, 100 * byStep[step].first / total,
+                std::printf("      %8.3f ms %5.1f %%  %s\n", stepMedian[step], 100 * stepMedian[step] / total,
                             step.c_str());
         }
     }
