@@ -436,14 +436,7 @@ void convDirect(DirectConv kind, const ConvShape& s, const float* x, const float
         for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
             for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k)
                 offsets[k] = c * channelStride + kh * g.dilation[1] * width + kw * g.dilation[2];
-    DirectConvOutput output;
-    output.bias = bias;
-    if (epilogue) {
-        output.scale = epilogue->hasAffine() ? epilogue->scale.data() : nullptr;
-        output.shift = epilogue->hasAffine() ? epilogue->shift.data() : nullptr;
-        output.low = epilogue->low;
-        output.high = epilogue->high;
-    }
+    DirectConvOutput output = directConvOutput(bias, epilogue);
     if (residual) {
         output.residualLow = residual->low;
         output.residualHigh = residual->high;

@@ -276,14 +276,7 @@ void convDepthwiseLanes(const DepthwiseShape& s, const float* x, const float* w,
     constexpr int64_t kLanes = DepthwiseLanes::kLanes;
     const WindowGeometry& g = s.window;
     const DepthwiseLanes lanes(g, w, s.filters);
-    DirectConvOutput output;
-    output.bias = bias;
-    if (epilogue) {
-        output.scale = epilogue->hasAffine() ? epilogue->scale.data() : nullptr;
-        output.shift = epilogue->hasAffine() ? epilogue->shift.data() : nullptr;
-        output.low = epilogue->low;
-        output.high = epilogue->high;
-    }
+    const DirectConvOutput output = directConvOutput(bias, epilogue);
     const int64_t groups = (s.filters + kLanes - 1) / kLanes, multiplier = s.filters / s.channels;
     std::vector<char> zeroed(size_t(ws.threads()), 0);  // per thread: its scratch holds this call's padding
 #pragma omp parallel for num_threads( \

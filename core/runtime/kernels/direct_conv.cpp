@@ -7,6 +7,7 @@
 #include <bit>
 #include <utility>
 
+#include "core/runtime/kernel.h"
 #include "core/runtime/kernels/avx512_transpose.h"
 #include "core/runtime/kernels/kernel_util.h"
 #include "core/runtime/kernels/sgemm.h"
@@ -186,6 +187,18 @@ const std::array<std::array<std::array<Tile, kDirectConvPositions>, 2>, 2> kTile
 }};
 
 }  // namespace
+
+DirectConvOutput directConvOutput(const float* bias, const Epilogue* epilogue) {
+    DirectConvOutput output;
+    output.bias = bias;
+    if (epilogue) {
+        output.scale = epilogue->hasAffine() ? epilogue->scale.data() : nullptr;
+        output.shift = epilogue->hasAffine() ? epilogue->shift.data() : nullptr;
+        output.low = epilogue->low;
+        output.high = epilogue->high;
+    }
+    return output;
+}
 
 DirectConvWeights::DirectConvWeights(const float* w, int64_t filters, int64_t patch)
     : m_filters(filters), m_patch(patch) {

@@ -41,6 +41,11 @@ struct DirectConvOutput {
     float residualHigh = std::numeric_limits<float>::infinity();
 };
 
+struct Epilogue;
+// The output of a Conv with `bias` and a fused `epilogue` (either may be null; a SiLU in it is applied elsewhere), with
+// no residual.
+DirectConvOutput directConvOutput(const float* bias, const Epilogue* epilogue);
+
 // One output row segment of every filter: output position j < positions reads, for weight row k,
 // input[j * strideW + offsets[k]] (a zero-padded copy of the input rows). Filter f's output j goes to
 // out[f * plane + j] (and its residual at residual[f * plane + j], the residual pointer already at this segment).
