@@ -15,8 +15,26 @@ namespace lathe {
 namespace {
 
 enum class BinaryOp {
-    Add, Sub, Mul, Div, IntDiv, Pow, IntPow, PRelu, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor,
-    Min, Max, Mod, FMod
+    Add,
+    Sub,
+    Mul,
+    Div,
+    IntDiv,
+    Pow,
+    IntPow,
+    PRelu,
+    Equal,
+    Less,
+    Greater,
+    LessOrEqual,
+    GreaterOrEqual,
+    And,
+    Or,
+    Xor,
+    Min,
+    Max,
+    Mod,
+    FMod
 };
 
 template <BinaryOp op>
@@ -108,8 +126,14 @@ void broadcastApply(const NDArray& a, const NDArray& b, NDArray& out, int thread
     const float* pa = a.data.data();
     const float* pb = b.data.data();
     float* po = out.data.data();
-#pragma omp parallel for num_threads(threads) if (worthParallel(out.numel()))
-    for (int64_t row = 0; row < rows; ++row) {
+    // Rows are cut into pieces of kPiece, so that operands of one shape (one merged row) still spread over the team,
+    // each thread on the part of the batch it computed in the layers before (static schedule).
+    constexpr int64_t kPiece = int64_t(1) << 14;
+    const int64_t piece = std::min(rowLength, kPiece), pieces = (rowLength + piece - 1) / piece;
+    const int64_t sa = layout.strideA[inner], sb = layout.strideB[inner];
+#pragma omp parallel for num_threads(threads) schedule(static) if (worthParallel(out.numel()))
+    for (int64_t task = 0; task < rows * pieces; ++task) {
+        const int64_t row = task / pieces, begin = task % pieces * piece;
         int64_t offsetA = 0, offsetB = 0, rest = row;
         for (size_t d = inner; d-- > 0;) {
             const int64_t index = rest % layout.dims[d];
@@ -117,8 +141,8 @@ void broadcastApply(const NDArray& a, const NDArray& b, NDArray& out, int thread
             offsetA += index * layout.strideA[d];
             offsetB += index * layout.strideB[d];
         }
-        applyRow<op>(pa + offsetA, layout.strideA[inner], pb + offsetB, layout.strideB[inner], po + row * rowLength,
-                     rowLength);
+        applyRow<op>(pa + offsetA + begin * sa, sa, pb + offsetB + begin * sb, sb, po + row * rowLength + begin,
+                     std::min(piece, rowLength - begin));
     }
 }
 

@@ -878,6 +878,17 @@ private slots:
             QTest::addRow("%s column", op) << op << "4,1"
                                            << "3";
         }
+        // Rows longer than the 16384-value pieces the team splits them into: several pieces and a shorter last one,
+        // with both operands in step, one broadcast along the row, and rows of a broadcast outer axis.
+        QTest::newRow("Add same shape, 3 pieces") << "Add"
+                                                  << "3,7,1700"
+                                                  << "3,7,1700";
+        QTest::newRow("Mul scalar right, 2 pieces") << "Mul"
+                                                    << "20000"
+                                                    << "1";
+        QTest::newRow("Sub rows of 2 pieces, broadcast outer axis") << "Sub"
+                                                                    << "3,20000"
+                                                                    << "1,20000";
     }
 
     void binary() {
