@@ -93,7 +93,14 @@ NDArray& KernelIo::outputFrom(size_t i, size_t in, std::vector<int64_t> shape) {
     }
     const NDArray& source = input(in);
     NDArray& out = output(i, std::move(shape));
-    std::copy(source.data.begin(), source.data.end(), out.data.begin());
+    // In pieces over the team, statically, as the in-place kernels then split the values: each thread copies the part
+    // of the batch it goes on with (and that it computed in the layers before), from its own cache.
+    const float* from = source.data.data();
+    float* to = out.data.data();
+    const int64_t n = int64_t(source.data.size());
+    constexpr int64_t kPiece = int64_t(1) << 14;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n >= 2 * kPiece)
+    for (int64_t at = 0; at < n; at += kPiece) std::copy(from + at, from + std::min(n, at + kPiece), to + at);
     return out;
 }
 

@@ -913,6 +913,22 @@ private slots:
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
+    // An in-place op whose input has another reader copies it first (KernelIo::outputFrom), in pieces over the team:
+    // a tensor of several pieces and a shorter last one, read by two Relu-family ops.
+    void inPlaceOpsCopyAnInputOthersRead() {
+        const NDArray x = randomArray({3, 7, 1700}, 41);
+        GraphBuilder g;
+        g.input("x");
+        g.node("Relu", {"x"}, {"r"});
+        g.node("Neg", {"x"}, {"n"});
+        g.node("Add", {"r", "n"}, {"y"});
+        g.output("y");
+        NDArray want(x.shape);
+        for (size_t i = 0; i < x.data.size(); ++i) want.data[i] = std::max(x.data[i], 0.f) - x.data[i];
+        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}, 2), want);
+        QVERIFY2(miss.isEmpty(), qPrintable(miss));
+    }
+
     void activations_data() {
         QTest::addColumn<QString>("op");
         QTest::addColumn<int>("opset");
