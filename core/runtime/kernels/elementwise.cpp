@@ -15,26 +15,8 @@ namespace lathe {
 namespace {
 
 enum class BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    IntDiv,
-    Pow,
-    IntPow,
-    PRelu,
-    Equal,
-    Less,
-    Greater,
-    LessOrEqual,
-    GreaterOrEqual,
-    And,
-    Or,
-    Xor,
-    Min,
-    Max,
-    Mod,
-    FMod
+    Add, Sub, Mul, Div, IntDiv, Pow, IntPow, PRelu, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor,
+    Min, Max, Mod, FMod
 };
 
 template <BinaryOp op>
@@ -129,7 +111,8 @@ void broadcastApply(const NDArray& a, const NDArray& b, NDArray& out, int thread
     // Rows are cut into pieces of kPiece, so that operands of one shape (one merged row) still spread over the team,
     // each thread on the part of the batch it computed in the layers before (static schedule).
     constexpr int64_t kPiece = int64_t(1) << 14;
-    const int64_t piece = std::min(rowLength, kPiece), pieces = (rowLength + piece - 1) / piece;
+    // At least 1: an empty tensor has rows of length 0 (and then no pieces).
+    const int64_t piece = std::max<int64_t>(1, std::min(rowLength, kPiece)), pieces = (rowLength + piece - 1) / piece;
     const int64_t sa = layout.strideA[inner], sb = layout.strideB[inner];
 #pragma omp parallel for num_threads(threads) schedule(static) if (worthParallel(out.numel()))
     for (int64_t task = 0; task < rows * pieces; ++task) {

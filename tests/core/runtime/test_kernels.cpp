@@ -889,6 +889,9 @@ private slots:
         QTest::newRow("Sub rows of 2 pieces, broadcast outer axis") << "Sub"
                                                                     << "3,20000"
                                                                     << "1,20000";
+        QTest::newRow("Add empty rows") << "Add"
+                                        << "2,3,0"
+                                        << "2,3,0";
     }
 
     void binary() {
