@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "core/runtime/kernels/avx512_transpose.h"
+#include "core/runtime/kernels/avx512_lanes.h"
 #include "core/runtime/kernels/kernel_util.h"
 #include "core/runtime/kernels/sgemm.h"
 
@@ -18,13 +18,6 @@ constexpr int64_t kLanes = DepthwiseLanes::kLanes;
 template <int K>
 constexpr int kBlock = K == 3 ? 7 : 6;  // 7 divides the usual 7 x 7 and 14 x 14 planes
 
-// Lanes [first, first + count) of a per-filter array, `fill` past count or where the array is null.
-__attribute__((target("avx512f,avx2,fma"))) inline __m512 laneValues(const float* values, int64_t first, int64_t count,
-                                                                     float fill) {
-    const __m512 fallback = _mm512_set1_ps(fill);
-    return values ? _mm512_mask_loadu_ps(fallback, __mmask16(lowBits(count)), values + first) : fallback;
-}
-
 // Every output position of the group: out[p] = finish(sum over taps (kh, kw) of taps[kh][kw] * in[base[p] + kh *
 // paddedW + kw]) in vectors of 16 lanes; base[] holds whole blocks (positions past the end repeat the last window).
 template <int K>
@@ -35,8 +28,9 @@ __attribute__((target("avx512f,avx2,fma"))) void laneWindows(const float* in, co
     constexpr int B = kBlock<K>;
     __m512 taps[K * K];
     for (int t = 0; t < K * K; ++t) taps[t] = _mm512_loadu_ps(tapVectors + t * kLanes);
-    const __m512 bias = laneValues(o.bias, first, count, 0.f), scale = laneValues(o.scale, first, count, 1.f);
-    const __m512 shift = laneValues(o.shift, first, count, 0.f);
+    // Lanes past `count` are computed and not stored.
+    const __m512 bias = filterLanes(o.bias, first, count, 0.f), scale = filterLanes(o.scale, first, count, 1.f);
+    const __m512 shift = filterLanes(o.shift, first, count, 0.f);
     const __m512 low = _mm512_set1_ps(o.low), high = _mm512_set1_ps(o.high);
     const int64_t rowStep = paddedW * kLanes;
     for (int64_t p0 = 0; p0 < positions; p0 += B) {

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "core/runtime/kernel.h"
-#include "core/runtime/kernels/avx512_transpose.h"
+#include "core/runtime/kernels/avx512_lanes.h"
 #include "core/runtime/kernels/kernel_util.h"
 #include "core/runtime/kernels/sgemm.h"
 
@@ -21,12 +21,6 @@ constexpr int64_t kLanes = DirectConvWeights::kLanes;
 // The GEMM's K block: sums restart every this many weight rows and are added to the running total, as the GEMM adds
 // each block's tile to C, so the two paths give the same bits.
 constexpr int64_t kDepthBlock = RightPanelLayout::kDepthBlock;
-
-// Lanes [first, first + count) of a per-filter array (count <= 16), zero past it; `fill` where the array is null.
-__attribute__((target("avx512f,avx2,fma"))) inline __m512 filterLanes(const float* values, int64_t first, int64_t count,
-                                                                      float fill) {
-    return values ? _mm512_maskz_loadu_ps(__mmask16(lowBits(count)), values + first) : _mm512_set1_ps(fill);
-}
 
 // The epilogue of RowOutput (storePairTile's operations in its order) on 16 filters' values, then the transposed
 // store of `positions` outputs per filter, with the residual.

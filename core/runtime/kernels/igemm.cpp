@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/runtime/kernels/kernel_util.h"
 #include "core/runtime/kernels/sgemm.h"
 
 namespace lathe {
@@ -144,8 +145,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tileZmm(const uint8_
             }
         }
     }
-    const __mmask16 first = __mmask16(cols >= kCols ? 0xFFFF : (1u << cols) - 1);
-    const __mmask16 second = __mmask16(cols >= 2 * kCols ? 0xFFFF : cols > kCols ? (1u << (cols - kCols)) - 1 : 0);
+    const __mmask16 first = __mmask16(lowBits(std::min(cols, kCols))), second = __mmask16(lowBits(cols - kCols));
     for (int64_t r = 0; r < std::min<int64_t>(rows, 2 * kRows); ++r) {
         _mm512_mask_storeu_epi32(c + r * ldc, first, acc[r][0]);
         _mm512_mask_storeu_epi32(c + r * ldc + kCols, second, acc[r][1]);

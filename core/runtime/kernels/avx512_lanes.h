@@ -1,8 +1,12 @@
-// A 16 x 16 float transpose in AVX-512 registers, for kernels that switch between one plane per vector (NCHW) and
-// one channel per lane.
+// AVX-512 helpers for the kernels that put channels (or filters) in the 16 vector lanes and switch between that and one
+// plane per vector (NCHW): a 16 x 16 float transpose in registers, and per-channel values loaded into lanes.
 #pragma once
 
 #include <immintrin.h>
+
+#include <cstdint>
+
+#include "core/runtime/kernels/kernel_util.h"
 
 namespace lathe {
 
@@ -46,6 +50,12 @@ __attribute__((target("avx512f,avx2,fma"))) inline void transpose16(__m512 (&r)[
         r[i] = shuffleBlocks<0x88>(t[i], t[8 + i]);
         r[8 + i] = shuffleBlocks<0xdd>(t[i], t[8 + i]);
     }
+}
+
+// Lanes [first, first + count) of a per-channel array (count <= 16), zero past it; `fill` where the array is null.
+__attribute__((target("avx512f,avx2,fma"))) inline __m512 filterLanes(const float* values, int64_t first, int64_t count,
+                                                                      float fill) {
+    return values ? _mm512_maskz_loadu_ps(__mmask16(lowBits(count)), values + first) : _mm512_set1_ps(fill);
 }
 
 }  // namespace lathe
