@@ -772,13 +772,15 @@ void multiplyParallel(const GemmOperand& a, const GemmOperand& b, float* c, int6
     const int64_t rowPanels = panelCount(a.rows(), kPanelRows), colPanels = panelCount(b.cols(), kPanelCols);
     // Tasks: blocks of row panels x groups of column panels, small enough to give every thread several, but whole
     // pairs of column panels on AVX-512 (its micro-kernel takes two at once).
+    // Row blocks of even size (33 panels as 11 + 11 + 11, not 16 + 16 + 1): the static schedule deals out tasks by
+    // count, so uneven blocks left one thread with most of the work.
     const int64_t minGroup = cpuUsesAvx512() ? 2 : 1;
+    const int64_t rowBlocks = panelCount(rowPanels, kRowBlockPanels);
+    const int64_t rowBlock = panelCount(rowPanels, rowBlocks);
     int64_t colGroup = 4;
-    while (colGroup > minGroup &&
-           panelCount(rowPanels, kRowBlockPanels) * panelCount(colPanels, colGroup) < 4 * threads)
-        colGroup /= 2;
+    while (colGroup > minGroup && rowBlocks * panelCount(colPanels, colGroup) < 4 * threads) colGroup /= 2;
     const int64_t colTasks = panelCount(colPanels, colGroup);
-    const int64_t tasks = panelCount(rowPanels, kRowBlockPanels) * colTasks;
+    const int64_t tasks = rowBlocks * colTasks;
     // Below about a million multiply-adds (15 us on one core) waking the team costs more than it saves, unless B is
     // large: a few rows (batch 1) times a layer's weights are a stream of B, and split by columns the halves stay in
     // each core's L2 from run to run (the static schedule gives a thread the same columns every time).
@@ -799,9 +801,9 @@ void multiplyParallel(const GemmOperand& a, const GemmOperand& b, float* c, int6
         }
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < tasks; ++t) {
-            const int64_t rowBegin = (t / colTasks) * kRowBlockPanels, colBegin = (t % colTasks) * colGroup;
+            const int64_t rowBegin = (t / colTasks) * rowBlock, colBegin = (t % colTasks) * colGroup;
             multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, rowBegin,
-                           std::min(rowPanels, rowBegin + kRowBlockPanels), colBegin,
+                           std::min(rowPanels, rowBegin + rowBlock), colBegin,
                            std::min(colPanels, colBegin + colGroup), output);
         }
     }
