@@ -140,10 +140,12 @@ public:
 
     // y [rows, N] = the requantized product of the codes x [rows, K] and the weight.
     void multiply(const float* x, int64_t rows, float* y, Workspace& workspace) const {
-        const int64_t blockRows =
-            std::clamp<int64_t>((int64_t(1) << 14) / std::max<int64_t>(m_depth, 1) / 4 * 4, 4, 64);
-        const int64_t blockCols = 256, rowBlocks = (rows + blockRows - 1) / blockRows;
-        const int64_t colBlocks = (m_cols + blockCols - 1) / blockCols, tasks = rowBlocks * colBlocks;
+        // Blocks of at most maxRows x 256, as even as the count allows: the static schedule deals out tasks by count
+        // (64 rows in blocks of 20 gave one thread 40 rows and the other 24).
+        const int64_t maxRows = std::clamp<int64_t>((int64_t(1) << 14) / std::max<int64_t>(m_depth, 1) / 4 * 4, 4, 64);
+        const int64_t rowBlocks = (rows + maxRows - 1) / maxRows, colBlocks = (m_cols + 255) / 256;
+        const int64_t blockRows = ((rows + rowBlocks - 1) / rowBlocks + 3) / 4 * 4;
+        const int64_t blockCols = ((m_cols + colBlocks - 1) / colBlocks + 15) / 16 * 16, tasks = rowBlocks * colBlocks;
         const int64_t padded = Int8Packing::paddedDepth(m_depth);
         const size_t scratchFloats =
             size_t(blockRows * padded / 4 + padded / 4 + 1 + blockRows * (blockCols + 1) + blockCols);

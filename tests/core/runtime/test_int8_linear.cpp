@@ -290,6 +290,8 @@ private slots:
         QTest::newRow("batch 1") << 1 << 300 << 100 << false << true;
         QTest::newRow("odd sizes") << 9 << 37 << 301 << true << true;
         QTest::newRow("u8 weights") << 70 << 64 << 10 << false << false;
+        // Blocks of at most 24 rows and 256 columns at this depth: 3 x 3 even blocks (24 rows, 176 columns).
+        QTest::newRow("several blocks") << 70 << 600 << 520 << false << true;
     }
     void qlinearMatMulIsBitExact() {
         QFETCH(int, rows);
