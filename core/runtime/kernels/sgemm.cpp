@@ -803,8 +803,8 @@ void multiplyParallel(const GemmOperand& a, const GemmOperand& b, float* c, int6
         for (int64_t t = 0; t < tasks; ++t) {
             const int64_t rowBegin = (t / colTasks) * rowBlock, colBegin = (t % colTasks) * colGroup;
             multiplyPanels(aPanels, bPanels, a.rows(), b.cols(), a.cols(), c, ldc, rowBegin,
-                           std::min(rowPanels, rowBegin + rowBlock), colBegin,
-                           std::min(colPanels, colBegin + colGroup), output);
+                           std::min(rowPanels, rowBegin + rowBlock), colBegin, std::min(colPanels, colBegin + colGroup),
+                           output);
         }
     }
 }
