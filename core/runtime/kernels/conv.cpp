@@ -217,9 +217,11 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
     if (weightBound)
         while (filterBlocks < filterPanels && s.batch * s.groups * tileCount() * filterBlocks < 2 * threads)
             filterBlocks = std::min(filterPanels, 2 * filterBlocks);
-    while (rowsPerTile > 1 && s.batch * s.groups * tileCount() * filterBlocks < 2 * threads)
-        rowsPerTile = (rowsPerTile + 1) / 2;
-    const int64_t tiles = tileCount();
+    // At least two tasks per thread where the rows allow, in tiles whose sizes differ by one row at most (tile t holds
+    // rows [t * rows / tiles, (t + 1) * rows / tiles)), so the static schedule gives every thread the same work.
+    int64_t tiles = tileCount();
+    while (tiles < rows && s.batch * s.groups * tiles * filterBlocks < 2 * threads) tiles = std::min(rows, 2 * tiles);
+    rowsPerTile = (rows + tiles - 1) / tiles;
     const int64_t tasks = s.batch * s.groups * tiles * filterBlocks;
     auto weightsOf = [&](int64_t group) {
         return packed.empty() ? GemmOperand(MatrixRef{w + group * groupFilters * patch, groupFilters, patch, patch, 1})
@@ -272,7 +274,7 @@ void convGemm(const ConvShape& s, const float* x, const float* w, const std::vec
         const int64_t n = imageTile / (s.groups * tiles), group = (imageTile / tiles) % s.groups;
         const int64_t tile = imageTile % tiles;
         const RowPanels filterRange{block * filterPanels / filterBlocks, (block + 1) * filterPanels / filterBlocks};
-        const int64_t rowBegin = tile * rowsPerTile, rowEnd = std::min(rows, rowBegin + rowsPerTile);
+        const int64_t rowBegin = tile * rows / tiles, rowEnd = (tile + 1) * rows / tiles;
         const int64_t cols = (rowEnd - rowBegin) * outW;
         const float* xg = x + (n * s.channels + group * s.groupChannels()) * inSize;
         float* scratch = ws.scratch(omp_get_thread_num(), size_t(scratchFloats));
@@ -425,11 +427,14 @@ void convDirect(DirectConv kind, const ConvShape& s, const float* x, const float
     const int64_t width = g.in[2] + g.padBegin[2] + g.padEnd[2];
     const int threads = ws.threads();
     const int64_t tapRows = (g.kernel[1] - 1) * g.dilation[1] + 1;
-    int64_t rowsPerTile =
+    // Tiles of at most kTileFloats of input, at least two per thread where the rows allow. Tile t holds rows
+    // [t * outH / tiles, (t + 1) * outH / tiles): sizes differ by one row at most, so the static schedule gives every
+    // thread the same work (fixed-size tiles made 56 rows 17 + 17 + 17 + 5, 34 rows for one thread and 22 for the other).
+    const int64_t maxRows =
         std::clamp<int64_t>(kTileFloats / std::max<int64_t>(s.channels * width * g.stride[1], 1), 1, outH);
-    auto tileCount = [&] { return (outH + rowsPerTile - 1) / rowsPerTile; };
-    while (rowsPerTile > 1 && s.batch * tileCount() < 2 * threads) rowsPerTile = (rowsPerTile + 1) / 2;
-    const int64_t tiles = tileCount(), tasks = s.batch * tiles;
+    int64_t tiles = (outH + maxRows - 1) / maxRows;
+    while (tiles < outH && s.batch * tiles < 2 * threads) tiles = std::min(outH, 2 * tiles);
+    const int64_t rowsPerTile = (outH + tiles - 1) / tiles, tasks = s.batch * tiles;
     const int64_t channelStride = ((rowsPerTile - 1) * g.stride[1] + tapRows) * width;
     int64_t* offsets = ws.sharedIndices(size_t(s.patchSize()));
     for (int64_t c = 0, k = 0; c < s.channels; ++c)
@@ -444,8 +449,8 @@ void convDirect(DirectConv kind, const ConvShape& s, const float* x, const float
 #pragma omp parallel for num_threads(threads) \
     schedule(static) if (tasks > 1 && worthParallelConv(s.batch * s.filters * outSize * s.patchSize()))
     for (int64_t task = 0; task < tasks; ++task) {
-        const int64_t n = task / tiles, rowBegin = task % tiles * rowsPerTile;
-        const int64_t rowEnd = std::min(outH, rowBegin + rowsPerTile);
+        const int64_t n = task / tiles, rowBegin = task % tiles * outH / tiles;
+        const int64_t rowEnd = (task % tiles + 1) * outH / tiles;
         float* scratch = ws.scratch(omp_get_thread_num(), size_t(s.channels * channelStride + kDirectConvPlaneSlack));
         copyPaddedRows(s, x + n * s.channels * inSize, rowBegin * g.stride[1] - g.padBegin[1],
                        (rowEnd - rowBegin - 1) * g.stride[1] + tapRows, channelStride, width, 0, scratch);
