@@ -429,7 +429,8 @@ void convDirect(DirectConv kind, const ConvShape& s, const float* x, const float
     const int64_t tapRows = (g.kernel[1] - 1) * g.dilation[1] + 1;
     // Tiles of at most kTileFloats of input, at least two per thread where the rows allow. Tile t holds rows
     // [t * outH / tiles, (t + 1) * outH / tiles): sizes differ by one row at most, so the static schedule gives every
-    // thread the same work (fixed-size tiles made 56 rows 17 + 17 + 17 + 5, 34 rows for one thread and 22 for the other).
+    // thread the same work (fixed-size tiles cut 56 rows as 17 + 17 + 17 + 5: 34 rows for one thread, 22 for the
+    // other).
     const int64_t maxRows =
         std::clamp<int64_t>(kTileFloats / std::max<int64_t>(s.channels * width * g.stride[1], 1), 1, outH);
     int64_t tiles = (outH + maxRows - 1) / maxRows;
