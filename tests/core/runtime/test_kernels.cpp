@@ -195,6 +195,18 @@ std::map<std::string, Attribute> poolAttributes(const Pool2dParams& p, bool isMa
     return a;
 }
 
+// The executor's `op` (MaxPool or AveragePool) with `params` (as pool_data) on x against naivePool2d: empty when equal.
+QString poolMismatch(const QString& op, const QString& params, const NDArray& x) {
+    const std::vector<int64_t> v = parseShape(params);
+    const Pool2dParams p{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] != 0, v[11] != 0};
+    const bool isMax = op == "MaxPool";
+    GraphBuilder g;
+    g.input("x");
+    g.node(op.toStdString(), {"x"}, {"y"}, poolAttributes(p, isMax));
+    g.output("y");
+    return mismatch(runGraph(g.graph(), {{"x", x}}), naivePool2d(x, p, isMax));
+}
+
 }  // namespace
 
 class TestKernels : public QObject {
@@ -703,15 +715,7 @@ private slots:
     void pool() {
         QFETCH(QString, op);
         QFETCH(QString, params);
-        const std::vector<int64_t> v = parseShape(params);
-        const Pool2dParams p{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] != 0, v[11] != 0};
-        const bool isMax = op == "MaxPool";
-        const NDArray x = randomArray({2, 3, 9, 10}, 11);
-        GraphBuilder g;
-        g.input("x");
-        g.node(op.toStdString(), {"x"}, {"y"}, poolAttributes(p, isMax));
-        g.output("y");
-        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), naivePool2d(x, p, isMax));
+        const QString miss = poolMismatch(op, params, randomArray({2, 3, 9, 10}, 11));
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
@@ -754,14 +758,7 @@ private slots:
     }
     void maxPoolStride2WideRows() {
         QFETCH(QString, params);
-        const std::vector<int64_t> v = parseShape(params);
-        const Pool2dParams p{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] != 0, v[11] != 0};
-        const NDArray x = randomArray({2, 2, 7, 75}, 15);
-        GraphBuilder g;
-        g.input("x");
-        g.node("MaxPool", {"x"}, {"y"}, poolAttributes(p, true));
-        g.output("y");
-        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), naivePool2d(x, p, true));
+        const QString miss = poolMismatch("MaxPool", params, randomArray({2, 2, 7, 75}, 15));
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
@@ -782,15 +779,7 @@ private slots:
     void poolWideRows() {
         QFETCH(QString, op);
         QFETCH(QString, params);
-        const std::vector<int64_t> v = parseShape(params);
-        const Pool2dParams p{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] != 0, v[11] != 0};
-        const bool isMax = op == "MaxPool";
-        const NDArray x = randomArray({2, 2, 10, 75}, 17);
-        GraphBuilder g;
-        g.input("x");
-        g.node(op.toStdString(), {"x"}, {"y"}, poolAttributes(p, isMax));
-        g.output("y");
-        const QString miss = mismatch(runGraph(g.graph(), {{"x", x}}), naivePool2d(x, p, isMax));
+        const QString miss = poolMismatch(op, params, randomArray({2, 2, 10, 75}, 17));
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
