@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/runtime/kernels/kernel_util.h"
+
 namespace lathe {
 
 FloatBuffer BufferPool::take(size_t count) {
@@ -98,9 +100,9 @@ NDArray& KernelIo::outputFrom(size_t i, size_t in, std::vector<int64_t> shape) {
     const float* from = source.data.data();
     float* to = out.data.data();
     const int64_t n = int64_t(source.data.size());
-    constexpr int64_t kPiece = int64_t(1) << 14;
-#pragma omp parallel for num_threads(threads()) schedule(static) if (n >= 2 * kPiece)
-    for (int64_t at = 0; at < n; at += kPiece) std::copy(from + at, from + std::min(n, at + kPiece), to + at);
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n >= 2 * kParallelPiece)
+    for (int64_t at = 0; at < n; at += kParallelPiece)
+        std::copy(from + at, from + std::min(n, at + kParallelPiece), to + at);
     return out;
 }
 

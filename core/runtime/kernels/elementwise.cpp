@@ -108,11 +108,10 @@ void broadcastApply(const NDArray& a, const NDArray& b, NDArray& out, int thread
     const float* pa = a.data.data();
     const float* pb = b.data.data();
     float* po = out.data.data();
-    // Rows are cut into pieces of kPiece, so that operands of one shape (one merged row) still spread over the team,
-    // each thread on the part of the batch it computed in the layers before (static schedule).
-    constexpr int64_t kPiece = int64_t(1) << 14;
-    // At least 1: an empty tensor has rows of length 0 (and then no pieces).
-    const int64_t piece = std::max<int64_t>(1, std::min(rowLength, kPiece)), pieces = (rowLength + piece - 1) / piece;
+    // Rows are cut into pieces of kParallelPiece, so that operands of one shape (one merged row) still spread over the
+    // team. At least 1: an empty tensor has rows of length 0 (and then no pieces).
+    const int64_t piece = std::max<int64_t>(1, std::min(rowLength, kParallelPiece));
+    const int64_t pieces = (rowLength + piece - 1) / piece;
     const int64_t sa = layout.strideA[inner], sb = layout.strideB[inner];
 #pragma omp parallel for num_threads(threads) schedule(static) if (worthParallel(out.numel()))
     for (int64_t task = 0; task < rows * pieces; ++task) {

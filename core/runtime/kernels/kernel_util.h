@@ -42,5 +42,8 @@ void stridedCopy(const float* in, int64_t offset, std::span<const int64_t> strid
 std::vector<int64_t> broadcastStrides(std::span<const int64_t> operand, std::span<const int64_t> shape);
 // Whether `work` elementary operations justify waking the OpenMP team.
 inline bool worthParallel(int64_t work) { return work >= (int64_t(1) << 15); }
+// Values per task when a long run of values is split statically over the team (so each thread handles the part of the
+// batch it computed in the layers before, from its own cache).
+constexpr int64_t kParallelPiece = int64_t(1) << 14;
 
 }  // namespace lathe

@@ -762,27 +762,6 @@ private slots:
         QVERIFY2(miss.isEmpty(), qPrintable(miss));
     }
 
-    // Pools along H over rows wider than one 16-lane vector: the H pass runs whole vectors and a tail (75 columns),
-    // max and sum, with padding, dilation and ceil mode along H.
-    void poolWideRows_data() {
-        QTest::addColumn<QString>("op");
-        QTest::addColumn<QString>("params");  // as pool_data
-        QTest::newRow("max 3x3/2 pad 1") << "MaxPool"
-                                         << "3,3,2,2,1,1,1,1,1,1,0,0";
-        QTest::newRow("max 3x1 dilation 2") << "MaxPool"
-                                            << "3,1,1,1,2,0,1,0,2,1,0,0";
-        QTest::newRow("avg 3x3 pads include") << "AveragePool"
-                                              << "3,3,2,2,1,1,1,1,1,1,0,1";
-        QTest::newRow("avg 3x2 ceil") << "AveragePool"
-                                      << "3,2,2,2,0,0,0,0,1,1,1,0";
-    }
-    void poolWideRows() {
-        QFETCH(QString, op);
-        QFETCH(QString, params);
-        const QString miss = poolMismatch(op, params, randomArray({2, 2, 10, 75}, 17));
-        QVERIFY2(miss.isEmpty(), qPrintable(miss));
-    }
-
     void globalPool_data() {
         QTest::addColumn<QString>("op");
         QTest::newRow("average") << "GlobalAveragePool";
